@@ -1,0 +1,191 @@
+"""SQLAlchemy models of the Postgres store.
+
+Table, column and constraint names follow the legacy schema (legacy-behaviour §1) so that operators' SQL,
+the Mathesar views and the backups keep working across the cutover. The schema itself is created only by
+the alembic migrations; ``tests/integration/test_migrations.py`` proves the two never drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID, uuid4
+
+from advanced_alchemy.base import CommonTableAttributes
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncAttrs
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# PostgreSQL's own default names, which the legacy schema used (``votes_voter_id_project_id_key``, …).
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "%(table_name)s_%(column_0_N_name)s_key",
+    "ck": "%(table_name)s_%(constraint_name)s_check",
+    "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
+    "pk": "%(table_name)s_pkey",
+}
+
+# Column sizes of legacy §1, shared with the domain's validation of user input.
+EMAIL_MAX = 255
+NAME_MAX = 255
+SLUG_MAX = 50
+JOIN_CODE_MAX = 20
+AIRTABLE_ID_MAX = 32
+
+
+class Base(CommonTableAttributes, AsyncAttrs, DeclarativeBase):
+    """Declarative base: plain tables, app-generated UUID v4 keys (no sentinel or audit columns)."""
+
+    __abstract__ = True
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {UUID: Uuid(as_uuid=True), dt.date: Date, dict[str, Any]: JSONB}
+
+
+def _airtable_id() -> Mapped[str | None]:
+    return mapped_column(String(AIRTABLE_ID_MAX), nullable=True, unique=True, index=True)
+
+
+class UserModel(Base):
+    __tablename__ = "users"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    airtable_id: Mapped[str | None] = _airtable_id()
+    email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True, index=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    first_name: Mapped[str] = mapped_column(String(50))
+    last_name: Mapped[str] = mapped_column(String(50), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    street_1: Mapped[str] = mapped_column(String(255), default="")
+    street_2: Mapped[str] = mapped_column(String(255), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[str] = mapped_column(String(100), default="")
+    zip_code: Mapped[str] = mapped_column(String(20), default="")
+    country: Mapped[str] = mapped_column(String(100), default="")
+    dob: Mapped[dt.date | None] = mapped_column(nullable=True)
+
+
+class EventModel(Base):
+    __tablename__ = "events"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    airtable_id: Mapped[str | None] = _airtable_id()
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True, index=True)
+    description: Mapped[str] = mapped_column(String, default="")
+    join_code: Mapped[str] = mapped_column(String(JOIN_CODE_MAX), unique=True)
+    votable: Mapped[bool] = mapped_column(Boolean, default=False)
+    leaderboard_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    demo_links_optional: Mapped[bool] = mapped_column(Boolean, default=False)
+    ysws_checks_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    feature_flags_csv: Mapped[str] = mapped_column(String(500), default="")
+    owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    # Bumped in the same transaction as every change that can alter a leaderboard or listing, so an
+    # in-process cache can prove with one tiny query that what it holds is still exact.
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+
+
+class ProjectModel(Base):
+    __tablename__ = "projects"
+    __table_args__ = (
+        # Target of the votes' composite foreign key: a vote's project must belong to the vote's event.
+        UniqueConstraint("id", "event_id"),
+        CheckConstraint("legacy_points >= 0", name="legacy_points_non_negative"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    airtable_id: Mapped[str | None] = _airtable_id()
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    repo: Mapped[str] = mapped_column(Text, default="")
+    image_url: Mapped[str] = mapped_column(Text, default="")
+    demo: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(String, default="")
+    join_code: Mapped[str] = mapped_column(String(JOIN_CODE_MAX), unique=True)
+    hours_spent: Mapped[int] = mapped_column(Integer, default=0)
+    # Points are count(votes) + legacy_points; legacy_points is written only by the Airtable backfill.
+    legacy_points: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    cached_auto_quality: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+
+
+class VoteModel(Base):
+    __tablename__ = "votes"
+    __table_args__ = (
+        UniqueConstraint("voter_id", "project_id"),
+        ForeignKeyConstraint(
+            ["project_id", "event_id"], ["projects.id", "projects.event_id"], ondelete="CASCADE"
+        ),
+        Index("ix_votes_event_id_voter_id", "event_id", "voter_id"),
+        Index("ix_votes_project_id", "project_id"),
+    )
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    airtable_id: Mapped[str | None] = _airtable_id()
+    voter_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    project_id: Mapped[UUID] = mapped_column()
+    event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+
+
+class ReferralModel(Base):
+    __tablename__ = "referrals"
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
+    airtable_id: Mapped[str | None] = _airtable_id()
+    content: Mapped[str] = mapped_column(String, default="")
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+
+
+class EventAttendeeModel(Base):
+    __tablename__ = "event_attendees"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    # The surrogate key exists for Mathesar, which needs one PK column plus two FKs (legacy §1.6).
+    id: Mapped[UUID] = mapped_column(primary_key=True, server_default=text("gen_random_uuid()"))
+    event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class ProjectCollaboratorModel(Base):
+    __tablename__ = "project_collaborators"
+    __table_args__ = (UniqueConstraint("project_id", "user_id"),)
+
+    id: Mapped[UUID] = mapped_column(primary_key=True, server_default=text("gen_random_uuid()"))
+    project_id: Mapped[UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class ConsumedMagicLinkModel(Base):
+    """A magic link that has been exchanged once; kept until it would have expired anyway."""
+
+    __tablename__ = "consumed_magic_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class RateLimitHitModel(Base):
+    """One fixed-window counter per (bucket key, window start), shared by every worker and instance."""
+
+    __tablename__ = "rate_limit_hits"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)
