@@ -1,0 +1,299 @@
+"""Values of the Airtable → Postgres backfill: source records, target rows, issues and the result.
+
+Plain dataclasses, no framework: the use-case, both stores and both sources speak these.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+
+class SourceTable(enum.StrEnum):
+    """The five tables of the v1 Airtable base (legacy §5.1)."""
+
+    USERS = "users"
+    EVENTS = "events"
+    PROJECTS = "projects"
+    REFERRALS = "referrals"
+    VOTES = "votes"
+
+
+class TargetTable(enum.StrEnum):
+    """The Postgres tables the backfill writes, in the order it writes them."""
+
+    USERS = "users"
+    EVENTS = "events"
+    EVENT_ATTENDEES = "event_attendees"
+    PROJECTS = "projects"
+    PROJECT_COLLABORATORS = "project_collaborators"
+    REFERRALS = "referrals"
+    VOTES = "votes"
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """One Airtable record exactly as the list-records API returns it."""
+
+    id: str
+    created_time: str
+    fields: Mapping[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "createdTime": self.created_time, "fields": dict(self.fields)}
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> SourceRecord:
+        return cls(
+            id=str(raw["id"]), created_time=str(raw.get("createdTime", "")), fields=raw.get("fields") or {}
+        )
+
+
+# Column sizes of the Postgres schema (legacy §1). The domain may not import the SQLAlchemy models, so
+# tests/backfill/test_store_contract.py proves these equal the models' column lengths.
+USER_FIELD_LIMITS: Mapping[str, int] = {
+    "display_name": 255,
+    "first_name": 50,
+    "last_name": 50,
+    "phone": 20,
+    "street_1": 255,
+    "street_2": 255,
+    "city": 100,
+    "state": 100,
+    "zip_code": 20,
+    "country": 100,
+}
+EMAIL_MAX = 255
+NAME_MAX = 255
+SLUG_MAX = 50
+JOIN_CODE_MAX = 20
+FEATURE_FLAGS_MAX = 500
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+
+# uuid5 namespace of every row the backfill creates: the same Airtable record always gets the same id,
+# so a run that was killed and started again ends with exactly the rows of one clean run.
+ROW_NAMESPACE = uuid.UUID("6f1c9a52-4d0b-5b8e-9a57-0f1d3c2b7e41")
+
+
+def row_id(table: TargetTable, *key: object) -> UUID:
+    """The deterministic id of a backfilled row, from its table and natural key."""
+    return uuid.uuid5(ROW_NAMESPACE, ":".join([str(table), *(str(part) for part in key)]))
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: UUID
+    airtable_id: str | None
+    email: str
+    display_name: str = ""
+    first_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    street_1: str = ""
+    street_2: str = ""
+    city: str = ""
+    state: str = ""
+    zip_code: str = ""
+    country: str = ""
+    dob: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    id: UUID
+    airtable_id: str | None
+    name: str
+    slug: str
+    join_code: str
+    owner_id: UUID
+    description: str = ""
+    votable: bool = False
+    leaderboard_enabled: bool = False
+    demo_links_optional: bool = False
+    ysws_checks_enabled: bool = False
+    feature_flags_csv: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectRow:
+    id: UUID
+    airtable_id: str | None
+    name: str
+    join_code: str
+    owner_id: UUID
+    event_id: UUID
+    repo: str = ""
+    image_url: str = ""
+    demo: str = ""
+    description: str = ""
+    hours_spent: int = 0
+    legacy_points: int = 0
+    cached_auto_quality: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralRow:
+    id: UUID
+    airtable_id: str | None
+    user_id: UUID
+    event_id: UUID
+    content: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VoteRow:
+    id: UUID
+    airtable_id: str | None
+    voter_id: UUID
+    project_id: UUID
+    event_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class AttendeeLink:
+    id: UUID
+    event_id: UUID
+    user_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class CollaboratorLink:
+    id: UUID
+    project_id: UUID
+    user_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ExistingData:
+    """What the store already holds, as the backfill needs it to match, diff and avoid collisions."""
+
+    users: Sequence[UserRow] = ()
+    events: Sequence[EventRow] = ()
+    projects: Sequence[ProjectRow] = ()
+    referrals: Sequence[ReferralRow] = ()
+    votes: Sequence[VoteRow] = ()
+    attendees: Sequence[AttendeeLink] = ()
+    collaborators: Sequence[CollaboratorLink] = ()
+
+
+class Outcome(enum.StrEnum):
+    """What happened to one source record (or link) that did not go through untouched."""
+
+    #: Not migrated at all; the run exits with status 3.
+    SKIPPED = "skipped"
+    #: Folded into another record (duplicate email, duplicate vote or link); its data lives on there.
+    MERGED = "merged"
+    #: Migrated with a change (truncated, derived, replaced, parsed, …).
+    ALTERED = "altered"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One record the backfill could not migrate as-is, and why."""
+
+    table: TargetTable
+    airtable_id: str
+    outcome: Outcome
+    reason: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "table": str(self.table),
+            "airtable_id": self.airtable_id,
+            "outcome": str(self.outcome),
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+
+
+@dataclass(slots=True)
+class TableOutcome:
+    """Per-table tally. ``source`` counts Airtable records (or link entries) read."""
+
+    source: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    merged: int = 0
+    skipped: int = 0
+    stored: int | None = None
+
+    def to_json(self) -> dict[str, int | None]:
+        return {
+            "source": self.source,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "merged": self.merged,
+            "skipped": self.skipped,
+            "stored": self.stored,
+        }
+
+
+@dataclass(slots=True)
+class BackfillResult:
+    """The structured report of one run (dry or not)."""
+
+    dry_run: bool
+    tables: dict[TargetTable, TableOutcome] = field(
+        default_factory=lambda: {table: TableOutcome() for table in TargetTable}
+    )
+    issues: list[Issue] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def unmigrated(self) -> list[Issue]:
+        return [issue for issue in self.issues if issue.outcome is Outcome.SKIPPED]
+
+    @property
+    def exit_status(self) -> int:
+        """0 when every source record was migrated (alterations reported), 3 when some were not."""
+        return 3 if self.unmigrated else 0
+
+    def to_json(self) -> dict[str, Any]:
+        reasons: dict[str, int] = {}
+        for issue in self.issues:
+            key = f"{issue.table}:{issue.outcome}:{issue.reason}"
+            reasons[key] = reasons.get(key, 0) + 1
+        return {
+            "dry_run": self.dry_run,
+            "exit_status": self.exit_status,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "tables": {str(table): outcome.to_json() for table, outcome in self.tables.items()},
+            "issue_counts": dict(sorted(reasons.items())),
+            "issues": [issue.to_json() for issue in self.issues],
+        }
+
+
+class Stage(enum.StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """A progress tick: how far one table has got, how fast, and (when the total is known) how long left."""
+
+    stage: Stage
+    table: str
+    done: int
+    total: int | None
+    elapsed_seconds: float
+    finished: bool = False
+
+    @property
+    def rate(self) -> float:
+        """Records per second so far."""
+        return self.done / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if self.total is None or self.rate <= 0:
+            return None
+        return max(0.0, (self.total - self.done) / self.rate)

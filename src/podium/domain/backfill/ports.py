@@ -1,0 +1,99 @@
+"""Ports of the backfill: a read-only Airtable-shaped source, and the store the rows land in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Protocol
+
+from podium.domain.backfill.model import (
+    AttendeeLink,
+    CollaboratorLink,
+    EventRow,
+    ExistingData,
+    ProjectRow,
+    ReferralRow,
+    SourceRecord,
+    SourceTable,
+    TargetTable,
+    UserRow,
+    VoteRow,
+)
+
+
+class SourceError(Exception):
+    """The source cannot be read (bad credentials, unknown table, unreadable snapshot, …).
+
+    The message is meant for the operator and says what to fix.
+    """
+
+
+class BackfillWriteError(Exception):
+    """The store refused a batch (a constraint, a lost connection); nothing of that batch was kept."""
+
+
+class RecordSource(Protocol):
+    """The v1 Airtable base, read-only: every record of a table, a page at a time."""
+
+    def pages(self, table: SourceTable) -> AsyncIterator[Sequence[SourceRecord]]:
+        """Yield the records of ``table`` in pages, in the source's own order, until all are read."""
+        ...
+
+    def expected_count(self, table: SourceTable) -> int | None:
+        """How many records ``table`` holds, when the source knows it up front (for the ETA)."""
+        ...
+
+
+class SnapshotSink(Protocol):
+    """Where ``podium airtable export`` puts the raw records (the cutover's backup step)."""
+
+    def write_table(self, table: SourceTable, records: Sequence[SourceRecord]) -> None:
+        """Store every record of ``table``; replaces what an earlier export wrote for it."""
+        ...
+
+    def finish(self, counts: Mapping[SourceTable, int]) -> None:
+        """Mark the snapshot complete; a snapshot without this is refused when read back."""
+        ...
+
+
+class BackfillStore(Protocol):
+    """The Postgres side of the backfill, in bulk.
+
+    Every ``save_*``/``add_*`` call is one transaction: it writes the whole batch or nothing, so a
+    process killed at any point leaves whole phases behind, never half of one.
+    """
+
+    async def load_existing(self) -> ExistingData:
+        """Every row the backfill may match, diff against or collide with."""
+        ...
+
+    async def save_users(self, rows: Sequence[UserRow]) -> None:
+        """Insert new users and update existing ones (matched on ``id``), in one transaction."""
+        ...
+
+    async def save_events(self, rows: Sequence[EventRow]) -> None:
+        """Insert or update events (matched on ``id``), in one transaction."""
+        ...
+
+    async def add_attendees(self, links: Sequence[AttendeeLink]) -> None:
+        """Insert attendance links; a pair that already exists is left as it is."""
+        ...
+
+    async def save_projects(self, rows: Sequence[ProjectRow]) -> None:
+        """Insert or update projects (matched on ``id``), in one transaction."""
+        ...
+
+    async def add_collaborators(self, links: Sequence[CollaboratorLink]) -> None:
+        """Insert collaborator links; a pair that already exists is left as it is."""
+        ...
+
+    async def save_referrals(self, rows: Sequence[ReferralRow]) -> None:
+        """Insert or update referrals (matched on ``id``), in one transaction."""
+        ...
+
+    async def save_votes(self, rows: Sequence[VoteRow]) -> None:
+        """Insert or update votes (matched on ``id``), in one transaction."""
+        ...
+
+    async def count_rows(self) -> Mapping[TargetTable, int]:
+        """How many rows each target table holds now (the verification table's Postgres column)."""
+        ...
