@@ -41,7 +41,7 @@ TOKEN_TTL_SECONDS = 7 * 24 * 3600
 DESCRIPTION = (
     "A hackathon project built over a weekend: a small web app with a Python backend and a Svelte "
     "frontend, a README explaining how to run it, screenshots, and a live demo. It solves a real problem "
-    "for the team's school club and was demoed on stage. Project number {n}."
+    "for the team's school club. Project number {n}."
 )
 
 _JWT_HEADER = base64.urlsafe_b64encode(b'{"alg":"HS256","typ":"JWT"}').rstrip(b"=")

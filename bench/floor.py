@@ -1,0 +1,106 @@
+"""The floor: the public leaderboard served with no framework at all, to compare the API against.
+
+A bare ASGI callable, one asyncpg pool, ONE aggregate SQL statement per request, msgspec for the JSON.
+It serves exactly the public ``ProjectPublic`` fields of legacy §1.7 (id, name, repo, image_url, demo,
+description, points) with points = count(votes) + legacy_points, ordered points desc, name, id; and the
+listing (``leaderboard=false``) from the same statement in random order. It checks nothing else (no 404 for
+an unknown event, no ``leaderboard_enabled`` gate): it measures what the hardware allows, not the product.
+
+    BENCH_FLOOR_DSN=postgresql://... uv run uvicorn bench.floor:app --port 8001 --no-access-log
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import asyncpg
+import msgspec
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class ProjectPublic(msgspec.Struct, array_like=False):
+    id: str
+    name: str
+    repo: str
+    image_url: str
+    demo: str
+    description: str
+    points: int
+
+
+# Votes are aggregated per project over the event's votes (ix_votes_event_id_voter_id / ix_votes_project_id)
+# and joined to the event's projects (ix_projects_event_id): one round trip, whatever the event size.
+_SELECT = """
+select p.id::text, p.name, p.repo, p.image_url, p.demo, p.description,
+       (p.legacy_points + coalesce(v.n, 0))::int as points
+from projects p
+left join (select project_id, count(*) as n from votes where event_id = $1 group by project_id) v
+       on v.project_id = p.id
+where p.event_id = $1
+"""
+LEADERBOARD_SQL = _SELECT + "order by points desc, p.name, p.id"
+LISTING_SQL = _SELECT + "order by random()"
+
+_PATH = re.compile(r"^/events/([0-9a-fA-F-]{36})/projects/?$")
+_encode = msgspec.json.Encoder().encode
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class State:
+    pool: asyncpg.Pool | None = None
+
+
+async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            size = int(os.environ.get("BENCH_FLOOR_POOL", "10"))
+            State.pool = await asyncpg.create_pool(
+                os.environ["BENCH_FLOOR_DSN"], min_size=size, max_size=size,
+                statement_cache_size=100,
+            )
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            if State.pool is not None:
+                await State.pool.close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def app(scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "lifespan":
+        await _lifespan(receive, send)
+        return
+    path: str = scope["path"]
+    if path == "/health":
+        await _respond(send, 200, b'{"status":"ok"}', _JSON_HEADERS)
+        return
+    match = _PATH.match(path)
+    if match is None or State.pool is None:
+        await _respond(send, 404, b'{"detail":"Not Found"}', _JSON_HEADERS)
+        return
+    query: bytes = scope.get("query_string", b"")
+    leaderboard = b"leaderboard=true" in query or b"leaderboard=1" in query
+    try:
+        event_id = uuid.UUID(match.group(1))
+    except ValueError:
+        await _respond(send, 422, b'{"detail":"bad event id"}', _JSON_HEADERS)
+        return
+    async with State.pool.acquire() as conn:
+        rows = await conn.fetch(LEADERBOARD_SQL if leaderboard else LISTING_SQL, event_id)
+    body = _encode([ProjectPublic(*row) for row in rows])
+    await _respond(send, 200, body, _JSON_HEADERS)

@@ -1,0 +1,306 @@
+"""The whole benchmark in one command: database, dataset, servers, every scenario, table, JSON, clean-up.
+
+    uv run python -m bench.run                          # 1× dataset, 1 worker, 10 s a scenario
+    uv run python -m bench.run --scale 1 10 --workers 1 2 --cache both
+    uv run python -m bench.run --scenarios leaderboard,vote --duration 5 --no-ceiling --no-cold-start
+
+Steps: (1) wrk's own ceiling against a canned-response server; (2) a throw-away PostgreSQL cluster
+(Debian's 15 if installed, else the embedded wheel's) on a free loopback port in a temp directory;
+(3) per scale: a database migrated with ``podium db upgrade`` and seeded by ``bench.seed``; (4) per worker
+count and cache mode: ``podium serve --workers N`` with ``PODIUM_DATABASE_URL`` (and
+``PODIUM_LEADERBOARD_CACHE=false`` for ``--cache off``), every API scenario, then ``bench.floor`` under
+uvicorn with the same worker count; the vote and attend scenarios' rows are deleted again afterwards (and
+the event's version bumped, so no cache can keep them), so each scenario sees the seeded dataset;
+(5) cold start of ``podium serve`` on the embedded default to ``GET /health`` → 200, with a fresh and then
+an existing data directory. Every process it starts is stopped before it exits (also on Ctrl-C).
+Results: a table on stdout and ``bench/results/run-<time>.json`` (+ ``latest.json``); server logs in
+``bench/results/logs/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench.load import DEFAULT_ORDER, RESULTS, SCENARIOS, Result, ceiling, format_table, measure
+from bench.pg import Cluster, free_port, throwaway_cluster
+from bench.seed import seed
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = RESULTS / "logs"
+VENV_BIN = Path(sys.executable).parent
+JWT_SECRET = "podium-bench-secret-not-for-production-0123456789"
+
+
+def _podium() -> list[str]:
+    script = VENV_BIN / "podium"
+    return [str(script)] if script.exists() else ["uv", "run", "podium"]
+
+
+def wait_healthy(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> float | None:
+    """Seconds until ``GET url`` answers 200, or None on timeout / process exit."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < timeout:
+        if proc is not None and proc.poll() is not None:
+            return None
+        with contextlib.suppress(OSError, urllib.error.URLError), urllib.request.urlopen(url, timeout=1) as r:
+            if r.status == 200:
+                return time.perf_counter() - t0
+        time.sleep(0.01)
+    return None
+
+
+def stop_group(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    """Stop a server started in its own session: SIGTERM its process group, SIGKILL if it lingers."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    # Workers left behind by a dead parent still carry the group id.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def server(cmd: Sequence[str], env: dict[str, str], log_name: str, port: int,
+           cwd: Path = ROOT, timeout: float = 60.0) -> Iterator[str]:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = (LOGS / f"{log_name}.log").open("wb")
+    proc = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        if wait_healthy(base + "/health", timeout, proc) is None:
+            raise RuntimeError(f"{log_name} did not become healthy; see {LOGS / (log_name + '.log')}")
+        yield base
+    finally:
+        stop_group(proc)
+        log.close()
+
+
+def migrate(cluster: Cluster, database: str) -> str:
+    env = {**os.environ, "PODIUM_DATABASE_URL": cluster.sqlalchemy_url(database),
+           "PODIUM_JWT_SECRET": JWT_SECRET}
+    r = subprocess.run([*_podium(), "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, text=True,
+                       timeout=300)
+    if r.returncode != 0:
+        raise RuntimeError(f"podium db upgrade failed:\n{r.stdout}\n{r.stderr}")
+    return "podium db upgrade"
+
+
+async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
+    """Undo what the vote / attend scenario wrote, in one transaction that bumps the event's version."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        async with conn.transaction():
+            if scenario == "vote":
+                ids = seed_info["pool_user_ids"]["voters"]
+                await conn.execute("delete from votes where voter_id = any($1::uuid[])", ids)
+            elif scenario == "attend":
+                ids = seed_info["pool_user_ids"]["joiners"]
+                await conn.execute("delete from referrals where user_id = any($1::uuid[])", ids)
+                await conn.execute("delete from event_attendees where user_id = any($1::uuid[])", ids)
+            await conn.execute("update events set version = version + 1 where id = $1::uuid",
+                               seed_info["event_id"])
+    finally:
+        await conn.close()
+
+
+def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenarios: Sequence[str], *,
+            workers: int, cache: str, args: argparse.Namespace, tag: str) -> list[Result]:
+    port = free_port()
+    env = {**os.environ, "PODIUM_DATABASE_URL": cluster.sqlalchemy_url(database),
+           "PODIUM_JWT_SECRET": JWT_SECRET, "PODIUM_LEADERBOARD_CACHE": "true" if cache == "on" else "false",
+           "PODIUM_LOG_LEVEL": "WARNING", "PODIUM_ENV": "production"}
+    cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    out: list[Result] = []
+    with server(cmd, env, f"api-{tag}", port) as base:
+        for name in scenarios:
+            s = SCENARIOS[name]
+            res = measure(s, base, seed_info, duration=args.duration, connections=args.connections,
+                          threads=args.threads, warmup=args.warmup)
+            if s.once:
+                asyncio.run(reset(cluster.dsn(database), seed_info, name))
+            print(format_table([res]).splitlines()[-1], flush=True)
+            out.append(res)
+    return out
+
+
+def run_floor(cluster: Cluster, database: str, seed_info: dict[str, Any], scenarios: Sequence[str], *,
+              workers: int, args: argparse.Namespace, tag: str) -> list[Result]:
+    port = free_port()
+    env = {**os.environ, "BENCH_FLOOR_DSN": cluster.dsn(database)}
+    cmd = [sys.executable, "-m", "uvicorn", "bench.floor:app", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
+           "--http", "httptools"]
+    out: list[Result] = []
+    with server(cmd, env, f"floor-{tag}", port) as base:
+        for name in scenarios:
+            res = measure(SCENARIOS[name], base, seed_info, duration=args.duration,
+                          connections=args.connections, threads=args.threads, warmup=args.warmup)
+            print(format_table([res]).splitlines()[-1], flush=True)
+            out.append(res)
+    return out
+
+
+def cold_start(timeout: float = 60.0) -> dict[str, Any]:
+    """``podium serve`` on the embedded default: seconds to a 200 from /health, fresh then existing data."""
+    out: dict[str, Any] = {"command": " ".join([*_podium(), "serve"])}
+    tmp = Path(tempfile.mkdtemp(prefix="podium-bench-cold-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env |= {"PODIUM_JWT_SECRET": JWT_SECRET, "PODIUM_LOG_LEVEL": "WARNING"}
+    try:
+        for label in ("fresh_s", "existing_s"):
+            port = free_port()
+            LOGS.mkdir(parents=True, exist_ok=True)
+            with (LOGS / f"cold-start-{label[:-2]}.log").open("wb") as log:
+                proc = subprocess.Popen([*_podium(), "serve", "--port", str(port)], env=env, cwd=tmp,
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                try:
+                    took = wait_healthy(f"http://127.0.0.1:{port}/health", timeout, proc)
+                finally:
+                    t0 = time.perf_counter()
+                    stop_group(proc, timeout=30)
+                    out[label.replace("_s", "_stop_s")] = round(time.perf_counter() - t0, 2)
+            out[label] = round(took, 2) if took is not None else None
+            print(f"cold start ({label[:-2]} data directory): {out[label]} s to healthy", flush=True)
+        leftovers = subprocess.run(["pgrep", "-f", str(tmp)], capture_output=True, text=True).stdout.split()
+        out["orphans_after_stop"] = len(leftovers)
+        for pid in leftovers:  # postgres processes of *this* temp data directory only
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--scale", type=int, nargs="+", default=[1], help="dataset multiplier(s): 1 = issue 6's")
+    p.add_argument("--workers", type=int, nargs="+", default=[1], help="podium serve --workers value(s)")
+    p.add_argument("--cache", choices=("on", "off", "both"), default="on",
+                   help="off sets PODIUM_LEADERBOARD_CACHE=false")
+    p.add_argument("--scenarios", default=",".join(DEFAULT_ORDER),
+                   help="comma-separated, from: " + ",".join(DEFAULT_ORDER))
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds of discarded load before a read")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--threads", type=int, default=2, help="wrk threads")
+    p.add_argument("--attend-pool", type=int, default=20_000)
+    p.add_argument("--pg", choices=("auto", "pg15", "embedded"), default="auto")
+    p.add_argument("--no-ceiling", dest="ceiling", action="store_false")
+    p.add_argument("--no-floor", dest="floor", action="store_false")
+    p.add_argument("--no-cold-start", dest="cold_start", action="store_false")
+    p.add_argument("--keep-db", action="store_true", help="keep the throw-away cluster's directory")
+    args = p.parse_args(argv)
+
+    chosen = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = [s for s in chosen if s not in SCENARIOS]
+    if unknown:
+        p.error(f"unknown scenarios {unknown}")
+    if shutil.which("wrk") is None:
+        p.error("wrk is not installed: apt-get install -y wrk")
+    # Reads first, then the floor, then the writers (each undone afterwards).
+    api_reads = [s for s in chosen if SCENARIOS[s].target == "api" and not SCENARIOS[s].once]
+    api_writes = [s for s in chosen if SCENARIOS[s].target == "api" and SCENARIOS[s].once]
+    floor_names = [s for s in chosen if SCENARIOS[s].target == "floor"] if args.floor else []
+    caches = ["on", "off"] if args.cache == "both" else [args.cache]
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    meta: dict[str, Any] = {"started": stamp, "argv": sys.argv[1:], "cpus": os.cpu_count(),
+                            "connections": args.connections, "wrk_threads": args.threads,
+                            "duration_s": args.duration}
+    report: dict[str, Any] = {"meta": meta, "runs": []}
+    tables: list[str] = []
+
+    def save() -> Path:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"run-{stamp}.json"
+        path.write_text(json.dumps(report, indent=1))
+        shutil.copyfile(path, RESULTS / "latest.json")
+        return path
+
+    def on_term(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # unwinds every context manager, which stops what it started
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    if args.ceiling:
+        print("== wrk ceiling", flush=True)
+        res = ceiling(duration=min(args.duration, 5.0), connections=args.connections, threads=args.threads)
+        report["ceiling"] = [asdict(r) for r in res]
+        tables.append(format_table(res, "wrk's own ceiling (canned responses from bench/echo.py)"))
+        print(tables[-1], flush=True)
+
+    if api_reads or api_writes or floor_names:
+        with throwaway_cluster(args.pg, keep=args.keep_db) as cluster:
+            meta["postgres"] = cluster.psql("postgres", "show server_version").strip()
+            for scale in args.scale:
+                database = f"podium_bench_x{scale}"
+                cluster.create_database(database)
+                how = migrate(cluster, database)
+                t0 = time.perf_counter()
+                info = asyncio.run(seed(cluster.dsn(database), scale=scale, attend_pool=args.attend_pool,
+                                        out=RESULTS / f"seed-x{scale}", secret=JWT_SECRET))
+                print(f"== scale {scale}×: migrated ({how}), seeded {info['counts']} in "
+                      f"{time.perf_counter() - t0:.1f} s {info['timings_s']}", flush=True)
+                for workers in args.workers:
+                    for cache in caches:
+                        tag = f"x{scale}-w{workers}-cache-{cache}"
+                        print(f"== API {tag}", flush=True)
+                        results = run_api(cluster, database, info, api_reads + api_writes, workers=workers,
+                                          cache=cache, args=args, tag=tag)
+                        run = {"scale": scale, "workers": workers, "cache": cache, "target": "api",
+                               "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
+                               "results": [asdict(r) for r in results]}
+                        report["runs"].append(run)
+                        tables.append(format_table(results, f"API — scale {scale}×, {workers} worker(s), "
+                                                            f"cache {cache}"))
+                        save()
+                    if floor_names:
+                        tag = f"x{scale}-w{workers}"
+                        print(f"== floor {tag}", flush=True)
+                        results = run_floor(cluster, database, info, floor_names, workers=workers,
+                                            args=args, tag=tag)
+                        report["runs"].append({"scale": scale, "workers": workers, "target": "floor",
+                                               "results": [asdict(r) for r in results]})
+                        tables.append(format_table(results, f"floor — scale {scale}×, {workers} worker(s)"))
+                        save()
+
+    if args.cold_start:
+        print("== cold start of podium serve (embedded PostgreSQL)", flush=True)
+        report["cold_start"] = cold_start()
+        cs = report["cold_start"]
+        tables.append(f"cold start to healthy: fresh data dir {cs['fresh_s']} s, existing {cs['existing_s']} s "
+                      f"(targets ≤ 6 s / ≤ 3 s); orphans after stop: {cs['orphans_after_stop']}")
+
+    path = save()
+    print()
+    print("\n\n".join(tables))
+    print(f"\nJSON: {path}")
+
+
+if __name__ == "__main__":
+    main()
