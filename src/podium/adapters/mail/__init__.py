@@ -1,0 +1,1 @@
+"""Mail senders behind the ``Mailer`` port: ``ConsoleMailer`` (dev) and ``LoopsMailer`` (production)."""
