@@ -193,12 +193,15 @@ def run_wrk(base: str, reqs: Sequence[Request], *, once: bool, duration: float, 
 
         watcher = threading.Thread(target=watch_stderr, daemon=True)
         watcher.start()
+        # Not communicate(): it would read stderr too, racing the watcher for the exhaustion lines.
+        killer = threading.Timer(duration + timeout_s + 30, proc.kill)
+        killer.start()
         try:
-            stdout, _ = proc.communicate(timeout=duration + timeout_s + 30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise
+            assert proc.stdout is not None
+            stdout = proc.stdout.read()
+            proc.wait()
+        finally:
+            killer.cancel()
         watcher.join(timeout=5)
     for line in stdout.splitlines():
         if line.startswith("BENCH_JSON "):
