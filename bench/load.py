@@ -41,6 +41,7 @@ LUA = Path(__file__).with_name("lua") / "scenario.lua"
 RESULTS = Path(__file__).with_name("results")
 
 Request = tuple[str, str, str | None, str | None]  # method, path, bearer token, JSON body
+Ok = ("2",)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class Scenario:
     target: str = "api"  # "api" or "floor"
     legacy_rps: float | None = None  # issue 6's legacy figures, for the comparison column
     legacy_p99_s: float | None = None
+    # Re-send the probe's ETag as If-None-Match (a client that revalidates); 304 then counts as success.
+    conditional: bool = False
 
 
 def _tokens(seed: dict[str, Any], pool: str) -> list[str]:
@@ -91,6 +94,8 @@ LISTING = "/events/{event}/projects?leaderboard=false"
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("leaderboard", "GET /events/{id}/projects?leaderboard=true", _get(LEADERBOARD),
              legacy_rps=89, legacy_p99_s=0.80),
+    Scenario("leaderboard_304", "leaderboard with If-None-Match (revalidating client)", _get(LEADERBOARD),
+             conditional=True),
     Scenario("listing", "GET /events/{id}/projects?leaderboard=false", _get(LISTING),
              legacy_rps=88, legacy_p99_s=0.86),
     Scenario("event", "GET /events/{id}", _get("/events/{event}"), legacy_rps=115, legacy_p99_s=0.60),
@@ -136,32 +141,36 @@ class Result:
     note: str = ""
 
 
-def probe(base: str, req: Request, timeout: float = 30.0) -> tuple[int, bytes]:
+def probe(base: str, req: Request, timeout: float = 30.0,
+          extra: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
     """Send one request with the standard library, to check the scenario works and size its response."""
     u = urlsplit(base)
     conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port or 80, timeout=timeout)
     method, path, token, body = req
     headers = {"Content-Type": "application/json"} if body is not None else {"Content-Length": "0"}
+    headers |= extra or {}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
         conn.request(method, path, body=body, headers=headers)
         resp = conn.getresponse()
-        return resp.status, resp.read()
+        return resp.status, resp.read(), {k.lower(): v for k, v in resp.getheaders()}
     except OSError as e:
-        return 0, str(e).encode()
+        return 0, str(e).encode(), {}
     finally:
         conn.close()
 
 
-def _write_requests(reqs: Sequence[Request], path: Path) -> None:
+def _write_requests(reqs: Sequence[Request], path: Path, extra: dict[str, str] | None = None) -> None:
+    hdrs = "|".join(f"{k}: {v}" for k, v in (extra or {}).items()) or "-"
     with path.open("w") as f:
         for method, p, token, body in reqs:
-            f.write(f"{method}\t{p}\t{token or '-'}\t{body if body is not None else '-'}\n")
+            f.write(f"{method}\t{p}\t{token or '-'}\t{hdrs}\t{body if body is not None else '-'}\n")
 
 
 def run_wrk(base: str, reqs: Sequence[Request], *, once: bool, duration: float, connections: int,
-            threads: int, timeout_s: float = 30.0, status_detail: bool = True) -> dict[str, Any]:
+            threads: int, timeout_s: float = 30.0, status_detail: bool = True,
+            extra: dict[str, str] | None = None) -> dict[str, Any]:
     """One wrk run; returns the JSON the Lua ``done()`` printed, plus ``exhausted`` for once-mode runs."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -172,7 +181,7 @@ def run_wrk(base: str, reqs: Sequence[Request], *, once: bool, duration: float, 
         reqs = list(reqs) * threads  # every wrk thread needs at least one request to cycle over
     with tempfile.TemporaryDirectory(prefix="podium-bench-") as tmp:
         reqfile = Path(tmp) / "requests.tsv"
-        _write_requests(reqs, reqfile)
+        _write_requests(reqs, reqfile, extra)
         cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
                f"--timeout={int(timeout_s)}s", "-s", str(LUA), base.rstrip("/"),
                "--", str(reqfile), "once" if once else "cycle", str(threads)]
@@ -216,18 +225,28 @@ def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: fl
     reqs = scenario.build(seed)
     res = Result(scenario.name, scenario.title, scenario.target,
                  legacy_rps=scenario.legacy_rps, legacy_p99_s=scenario.legacy_p99_s)
-    status, body = probe(base, reqs[0])
+    status, body, headers = probe(base, reqs[0])
     res.probe_status, res.response_bytes = status, len(body)
-    if not 200 <= status < 300:
+    extra: dict[str, str] = {}
+    ok: tuple[str, ...] = Ok
+    if scenario.conditional and 200 <= status < 300:
+        if "etag" not in headers:
+            res.note = "no ETag header: not measured"
+            return res
+        extra, ok = {"If-None-Match": headers["etag"]}, ("2", "304")
+        status, body, _ = probe(base, reqs[0], extra=extra)
+        res.probe_status, res.response_bytes = status, len(body)
+    if not (200 <= status < 300 or (extra and status == 304)):
         res.probe_body = body[:300].decode(errors="replace")
         res.note = f"probe answered {status}: not measured"
         return res
     if scenario.once:
         reqs = reqs[1:]  # the probe used the first user of the pool
     elif warmup > 0:
-        run_wrk(base, reqs, once=False, duration=warmup, connections=connections, threads=threads)
+        run_wrk(base, reqs, once=False, duration=warmup, connections=connections, threads=threads,
+                extra=extra)
     data = run_wrk(base, reqs, once=scenario.once, duration=duration, connections=connections,
-                   threads=threads)
+                   threads=threads, extra=extra)
     lat = data["latency_us"]
     res.requests = int(data["requests"])
     res.duration_s = data["duration_us"] / 1e6
@@ -236,7 +255,7 @@ def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: fl
     res.max_ms = lat["max"] / 1e3
     res.statuses = {k: int(v) for k, v in sorted(data["statuses"].items())}
     res.socket_errors = {k: int(v) for k, v in data["errors"].items() if k != "status" and v}
-    non_2xx = (sum(v for k, v in res.statuses.items() if not k.startswith("2")) if res.statuses
+    non_2xx = (sum(v for k, v in res.statuses.items() if not k.startswith(ok)) if res.statuses
                else int(data["errors"]["status"]))
     res.errors = non_2xx + sum(res.socket_errors.values())
     res.exhausted = bool(data.get("exhausted"))

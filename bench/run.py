@@ -32,6 +32,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -39,7 +40,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.load import DEFAULT_ORDER, RESULTS, SCENARIOS, Result, ceiling, format_table, measure
+from bench.load import DEFAULT_ORDER, RESULTS, SCENARIOS, Result, ceiling, format_table, measure, probe
 from bench.pg import Cluster, free_port, throwaway_cluster
 from bench.seed import seed
 
@@ -128,6 +129,30 @@ async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
         await conn.close()
 
 
+async def expected_leaderboard(dsn: str, event_id: str) -> list[tuple[str, int]]:
+    from bench.floor import LEADERBOARD_SQL
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(LEADERBOARD_SQL, uuid.UUID(event_id))
+    finally:
+        await conn.close()
+    return [(r["id"], r["points"]) for r in rows]
+
+
+def check_exact(base: str, dsn: str, event_id: str) -> str:
+    """Does the API's leaderboard, read now, equal what the database says (ids, order and points)?"""
+    status, body, _ = probe(base, ("GET", f"/events/{event_id}/projects?leaderboard=true", None, None))
+    if status != 200:
+        return f"leaderboard answered {status}"
+    got = [(str(p["id"]), int(p["points"])) for p in json.loads(body)]
+    want = asyncio.run(expected_leaderboard(dsn, event_id))
+    if got == want:
+        return "exact"
+    diff = sum(1 for g, w in zip(got, want, strict=False) if g != w) + abs(len(got) - len(want))
+    return f"STALE or wrong: {diff} of {len(want)} rows differ"
+
+
 def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenarios: Sequence[str], *,
             workers: int, cache: str, args: argparse.Namespace, tag: str) -> list[Result]:
     port = free_port()
@@ -141,8 +166,15 @@ def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenario
             s = SCENARIOS[name]
             res = measure(s, base, seed_info, duration=args.duration, connections=args.connections,
                           threads=args.threads, warmup=args.warmup)
+            if name == "leaderboard" and res.probe_status == 200:
+                res.note = "leaderboard: " + check_exact(base, cluster.dsn(database), seed_info["event_id"])
             if s.once:
-                asyncio.run(reset(cluster.dsn(database), seed_info, name))
+                dsn, event = cluster.dsn(database), seed_info["event_id"]
+                after = check_exact(base, dsn, event)
+                asyncio.run(reset(dsn, seed_info, name))
+                after_reset = check_exact(base, dsn, event)
+                res.note = (res.note + "; " if res.note else "") + (
+                    f"leaderboard after: {after}, after reset: {after_reset}")
             print(format_table([res]).splitlines()[-1], flush=True)
             out.append(res)
     return out

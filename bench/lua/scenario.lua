@@ -1,7 +1,8 @@
 -- wrk script for the Podium benchmark (bench/load.py writes the request file and reads the output).
 --
 -- args: <request file> <cycle|once> <number of threads>
--- The request file has one request a line: METHOD \t PATH \t TOKEN|- \t BODY|-. Thread k of n takes lines
+-- The request file has one request a line: METHOD \t PATH \t TOKEN|- \t HEADERS|- \t BODY|-
+-- (HEADERS: "Name: value|Name: value"). Thread k of n takes lines
 -- k, k+n, k+2n, ... and pre-formats them once, so request() only returns a string.
 --   cycle: requests repeat until wrk's duration ends (reads).
 --   once:  each line is sent once (fresh voters, fresh joiners); when a thread has sent all its lines it
@@ -32,9 +33,12 @@ function init(args)
   local k = 0
   for line in io.lines(file) do
     if k % nthreads == tid then
-      local method, path, token, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
+      local method, path, token, extra, body = line:match("^([^\t]*)\t([^\t]*)\t([^\t]*)\t([^\t]*)\t(.*)$")
       local headers = {}
       if token ~= "-" then headers["Authorization"] = "Bearer " .. token end
+      if extra ~= "-" then
+        for name, value in extra:gmatch("([^:|]+): ([^|]*)") do headers[name] = value end
+      end
       if body == "-" then
         body = nil
         if method == "POST" or method == "PUT" then headers["Content-Length"] = "0" end
