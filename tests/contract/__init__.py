@@ -1,0 +1,1 @@
+"""Contract tests: one module per port, run against every implementation of it."""

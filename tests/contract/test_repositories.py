@@ -1,0 +1,172 @@
+"""The ports' contract: the in-memory fakes and the Postgres adapters behave the same (STYLE habit 3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import uuid4
+
+import pytest
+
+from podium.domain.models import Referral, User, Vote
+from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWorkFactory
+from tests.factories import EventFactory, ProjectFactory, UserFactory
+
+
+async def _people(uow: UnitOfWorkFactory, count: int) -> list[User]:
+    users = UserFactory.batch(count)
+    async with uow() as tx:
+        for user in users:
+            assert await tx.users.add(user)
+        await tx.commit()
+    return users
+
+
+async def test_users_are_found_by_id_and_email_and_emails_are_unique(uow: UnitOfWorkFactory) -> None:
+    (user,) = await _people(uow, 1)
+    async with uow() as tx:
+        assert await tx.users.get(user.id) == user
+        assert await tx.users.get_by_email(user.email) == user
+        assert await tx.users.get_by_email("nobody@example.com") is None
+        assert not await tx.users.add(UserFactory.build(email=user.email))
+
+
+async def test_work_is_lost_unless_committed(uow: UnitOfWorkFactory) -> None:
+    user = UserFactory.build()
+    async with uow() as tx:
+        await tx.users.add(user)
+    async with uow() as tx:
+        assert await tx.users.get(user.id) is None
+
+
+async def test_event_slugs_and_join_codes_are_unique(uow: UnitOfWorkFactory) -> None:
+    (owner,) = await _people(uow, 1)
+    event = EventFactory.build(owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        with pytest.raises(SlugTaken):
+            await tx.events.add(EventFactory.build(owner_id=owner.id, slug=event.slug))
+        with pytest.raises(JoinCodeTaken):
+            await tx.events.add(EventFactory.build(owner_id=owner.id, join_code=event.join_code))
+        # The failed inserts leave the unit of work usable.
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.events.id_for_slug(event.slug) == event.id
+        assert await tx.events.get_by_join_code(event.join_code) == event
+
+
+async def test_event_views_count_projects_for_the_vote_quota(uow: UnitOfWorkFactory) -> None:
+    owner, attendee = await _people(uow, 2)
+    event = EventFactory.build(owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        for _ in range(4):
+            await tx.projects.add(ProjectFactory.build(event_id=event.id, owner_id=owner.id))
+        assert await tx.attendance.add(event.id, attendee.id)
+        assert not await tx.attendance.add(event.id, attendee.id)
+        await tx.commit()
+    async with uow() as tx:
+        view = await tx.events.view(event.id)
+        assert view is not None
+        assert (view.project_count, view.max_votes_per_user) == (4, 2)
+        assert [v.event.id for v in await tx.events.owned_by(owner.id)] == [event.id]
+        assert [v.event.id for v in await tx.events.attended_by(attendee.id)] == [event.id]
+        assert await tx.events.attended_by(owner.id) == []
+        assert [u.id for u in await tx.attendance.attendees(event.id)] == [attendee.id]
+
+
+async def test_listings_compute_points_and_order_deterministically(uow: UnitOfWorkFactory) -> None:
+    owner, mate, *voters = await _people(uow, 5)
+    event = EventFactory.build(owner_id=owner.id)
+    alpha = ProjectFactory.build(event_id=event.id, owner_id=owner.id, name="Alpha")
+    beta = ProjectFactory.build(event_id=event.id, owner_id=owner.id, name="Beta", legacy_points=1)
+    gamma = ProjectFactory.build(event_id=event.id, owner_id=owner.id, name="Gamma")
+    async with uow() as tx:
+        await tx.events.add(event)
+        for project in (gamma, beta, alpha):
+            await tx.projects.add(project)
+        await tx.projects.add_collaborator(alpha.id, mate.id)
+        await tx.votes.add_many(
+            [Vote(voter_id=v.id, project_id=gamma.id, event_id=event.id) for v in voters]
+            + [Vote(voter_id=voters[0].id, project_id=alpha.id, event_id=event.id)]
+        )
+        await tx.commit()
+    async with uow() as tx:
+        views = await tx.projects.in_event(event.id)
+        # Gamma 3 votes; Alpha 1 vote and Beta 1 legacy point tie, broken by name.
+        assert [(v.project.name, v.points) for v in views] == [("Gamma", 3), ("Alpha", 1), ("Beta", 1)]
+        alpha_view = views[1]
+        assert alpha_view.collaborator_display_names == [mate.display_name]
+        assert alpha_view.owner_display_name == owner.display_name
+        assert await tx.votes.count_for_voter(event.id, voters[0].id) == 2
+        assert await tx.votes.voted_projects(voters[0].id, [alpha.id, beta.id]) == {alpha.id}
+        assert await tx.projects.memberships(mate.id, [alpha.id, beta.id]) == {alpha.id}
+        assert await tx.projects.memberships(owner.id, [alpha.id, beta.id]) == {alpha.id, beta.id}
+        assert [p.project.name for p in await tx.projects.mine(mate.id)] == ["Alpha"]
+        assert len(await tx.votes.in_event(event.id)) == 4
+        assert len(await tx.votes.ids_by_voter(voters[0].id)) == 2
+
+
+async def test_deleting_a_project_takes_its_votes_and_links(uow: UnitOfWorkFactory) -> None:
+    owner, mate, voter = await _people(uow, 3)
+    event = EventFactory.build(owner_id=owner.id)
+    project = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        await tx.projects.add(project)
+        await tx.projects.add_collaborator(project.id, mate.id)
+        await tx.votes.add_many([Vote(voter_id=voter.id, project_id=project.id, event_id=event.id)])
+        await tx.projects.delete(project.id)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.projects.get(project.id) is None
+        assert await tx.votes.in_event(event.id) == []
+        assert await tx.projects.mine(mate.id) == []
+
+
+async def test_deleting_an_event_takes_everything_under_it(uow: UnitOfWorkFactory) -> None:
+    owner, voter = await _people(uow, 2)
+    event = EventFactory.build(owner_id=owner.id)
+    project = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        await tx.projects.add(project)
+        await tx.attendance.add(event.id, voter.id)
+        await tx.referrals.add(Referral(content="a friend", user_id=voter.id, event_id=event.id))
+        await tx.votes.add_many([Vote(voter_id=voter.id, project_id=project.id, event_id=event.id)])
+        await tx.commit()
+    async with uow() as tx:
+        assert [r.content for r in await tx.referrals.in_event(event.id)] == ["a friend"]
+        await tx.events.delete(event.id)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.events.get(event.id) is None
+        assert await tx.projects.get(project.id) is None
+        assert await tx.referrals.in_event(event.id) == []
+        assert await tx.events.attended_by(voter.id) == []
+        assert await tx.votes.ids_by_voter(voter.id) == []
+
+
+async def test_a_magic_link_is_consumed_once(uow: UnitOfWorkFactory) -> None:
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=15)
+    async with uow() as tx:
+        assert await tx.magic_links.consume("a" * 64, expires)
+        await tx.commit()
+    async with uow() as tx:
+        assert not await tx.magic_links.consume("a" * 64, expires)
+        assert await tx.magic_links.consume("b" * 64, expires)
+
+
+async def test_projects_join_codes_are_unique_and_found(uow: UnitOfWorkFactory) -> None:
+    (owner,) = await _people(uow, 1)
+    event = EventFactory.build(owner_id=owner.id)
+    project = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        await tx.projects.add(project)
+        with pytest.raises(JoinCodeTaken):
+            await tx.projects.add(ProjectFactory.build(event_id=event.id, owner_id=owner.id, join_code=project.join_code))
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.projects.get_by_join_code(project.join_code) == project
+        assert await tx.projects.get_many([project.id, uuid4()]) == {project.id: project}
+        assert await tx.projects.count_in_event(event.id) == 1
