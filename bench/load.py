@@ -136,6 +136,8 @@ class Result:
     probe_status: int = 0
     probe_body: str = ""
     exhausted: bool = False
+    runs_req_s: list[float] = field(default_factory=list)  # every repetition; the row is the median one
+    loadavg_before: float = 0.0  # 1-minute load average before the run: > ~0.5 means the box was busy
     legacy_rps: float | None = None
     legacy_p99_s: float | None = None
     note: str = ""
@@ -221,7 +223,7 @@ def run_wrk(base: str, reqs: Sequence[Request], *, once: bool, duration: float, 
 
 
 def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: float, connections: int,
-            threads: int, warmup: float) -> Result:
+            threads: int, warmup: float, repeat: int = 1) -> Result:
     reqs = scenario.build(seed)
     res = Result(scenario.name, scenario.title, scenario.target,
                  legacy_rps=scenario.legacy_rps, legacy_p99_s=scenario.legacy_p99_s)
@@ -245,8 +247,14 @@ def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: fl
     elif warmup > 0:
         run_wrk(base, reqs, once=False, duration=warmup, connections=connections, threads=threads,
                 extra=extra)
-    data = run_wrk(base, reqs, once=scenario.once, duration=duration, connections=connections,
-                   threads=threads, extra=extra)
+    res.loadavg_before = round(os.getloadavg()[0], 2)
+    runs = []
+    for _ in range(1 if scenario.once else max(1, repeat)):
+        runs.append(run_wrk(base, reqs, once=scenario.once, duration=duration, connections=connections,
+                            threads=threads, extra=extra))
+    rates = [r["requests"] / (r["duration_us"] / 1e6) for r in runs]
+    res.runs_req_s = [round(r, 1) for r in rates]
+    data = sorted(zip(rates, range(len(runs)), runs, strict=True))[len(runs) // 2][2]
     lat = data["latency_us"]
     res.requests = int(data["requests"])
     res.duration_s = data["duration_us"] / 1e6

@@ -165,7 +165,7 @@ def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenario
         for name in scenarios:
             s = SCENARIOS[name]
             res = measure(s, base, seed_info, duration=args.duration, connections=args.connections,
-                          threads=args.threads, warmup=args.warmup)
+                          threads=args.threads, warmup=args.warmup, repeat=args.repeat)
             if name == "leaderboard" and res.probe_status == 200:
                 res.note = "leaderboard: " + check_exact(base, cluster.dsn(database), seed_info["event_id"])
             if s.once:
@@ -191,7 +191,8 @@ def run_floor(cluster: Cluster, database: str, seed_info: dict[str, Any], scenar
     with server(cmd, env, f"floor-{tag}", port) as base:
         for name in scenarios:
             res = measure(SCENARIOS[name], base, seed_info, duration=args.duration,
-                          connections=args.connections, threads=args.threads, warmup=args.warmup)
+                          connections=args.connections, threads=args.threads, warmup=args.warmup,
+                          repeat=args.repeat)
             print(format_table([res]).splitlines()[-1], flush=True)
             out.append(res)
     return out
@@ -238,6 +239,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="comma-separated, from: " + ",".join(DEFAULT_ORDER))
     p.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of discarded load before a read")
+    p.add_argument("--repeat", type=int, default=1, help="runs per read scenario; the median is reported")
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--attend-pool", type=int, default=20_000)
