@@ -154,4 +154,10 @@ def settings_with_database(settings: Settings, url: str) -> Settings:
     return replace(settings, database_url=url)
 
 
+# The cutover commands live in their own module (issue 4); registered here so `podium` lists them.
+from podium.backfill_cli import airtable, backfill  # noqa: E402
+
+main.add_command(airtable)
+main.add_command(backfill)
+
 __all__ = ["Path", "database", "load_settings", "main", "settings_with_database"]
