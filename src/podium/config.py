@@ -40,7 +40,9 @@ class Settings:
     jwt_algorithm: str = "HS256"
     jwt_expire_minutes: int = 2880
     magic_link_expire_minutes: int = 15
+    # Login attempts (request-login and verify) per email, and per client address, in one window.
     login_rate_limit: int = 5
+    login_ip_rate_limit: int = 30
     login_rate_window_seconds: int = 60
 
     # Mail (Loops' transactional API); without a key the magic link is logged.

@@ -12,7 +12,7 @@ from podium.domain.ports import UnitOfWorkFactory
 
 
 @pytest.fixture(params=["memory", "postgres"])
-async def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
+def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     if request.param == "memory":
         return MemoryStore()
     engine: AsyncEngine = request.getfixturevalue("clean_database")

@@ -164,7 +164,9 @@ async def test_projects_join_codes_are_unique_and_found(uow: UnitOfWorkFactory) 
         await tx.events.add(event)
         await tx.projects.add(project)
         with pytest.raises(JoinCodeTaken):
-            await tx.projects.add(ProjectFactory.build(event_id=event.id, owner_id=owner.id, join_code=project.join_code))
+            await tx.projects.add(
+                ProjectFactory.build(event_id=event.id, owner_id=owner.id, join_code=project.join_code)
+            )
         await tx.commit()
     async with uow() as tx:
         assert await tx.projects.get_by_join_code(project.join_code) == project

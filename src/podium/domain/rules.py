@@ -6,6 +6,7 @@ import re
 import secrets
 from collections.abc import Callable
 
+from email_validator import EmailNotValidError, validate_email
 from slugify import slugify
 
 SLUG_MAX_LENGTH = 50
@@ -60,3 +61,16 @@ def new_join_code(choice: Callable[[str], str] = secrets.choice) -> str:
 def feature_flags(csv: str) -> list[str]:
     """``feature_flags_csv`` split on commas, each flag trimmed, empties dropped."""
     return [flag.strip() for flag in csv.split(",") if flag.strip()]
+
+
+def is_valid_email(email: str) -> bool:
+    """Is this a syntactically valid address? Special-use domains (``.local``, ``.test``) count as valid:
+    they are real addresses on test and internal deployments (PRODUCT §3.7)."""
+    candidate = email.strip()
+    if not candidate or len(candidate) > 254:
+        return False
+    try:
+        validate_email(candidate, check_deliverability=False, allow_smtputf8=True)
+    except EmailNotValidError as exc:
+        return "special-use or reserved name" in str(exc)
+    return True

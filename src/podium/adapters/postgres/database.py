@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -52,19 +54,41 @@ def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def _run_alembic(name: str, database_url: str, *args: object, **kwargs: object) -> None:
+    """Run an alembic command; from inside a running event loop it runs on a helper thread, since the
+    migration environment drives its own loop."""
     from alembic import command
 
-    command.upgrade(alembic_config(database_url), revision)
+    def run() -> None:
+        getattr(command, name)(alembic_config(database_url), *args, **kwargs)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        run()
+        return
+    errors: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            run()
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=guarded, name="alembic")
+    worker.start()
+    worker.join()
+    if errors:
+        raise errors[0]
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    _run_alembic("upgrade", database_url, revision)
 
 
 def downgrade(database_url: str, revision: str) -> None:
-    from alembic import command
-
-    command.downgrade(alembic_config(database_url), revision)
+    _run_alembic("downgrade", database_url, revision)
 
 
 def current(database_url: str) -> None:
-    from alembic import command
-
-    command.current(alembic_config(database_url), verbose=False)
+    _run_alembic("current", database_url, verbose=False)

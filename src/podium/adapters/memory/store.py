@@ -1,0 +1,316 @@
+"""In-memory implementations of the domain's ports, for fast unit tests of the use-cases.
+
+They honour the same contract as the Postgres adapters (``tests/contract``): the same uniqueness rules,
+cascades and orderings. A unit of work works on a copy of the data and publishes it only on commit.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
+from uuid import UUID
+
+from podium.domain.models import (
+    Event,
+    EventView,
+    Project,
+    ProjectView,
+    Referral,
+    User,
+    Vote,
+    leaderboard_order,
+)
+from podium.domain.ports import JoinCodeTaken, SlugTaken
+
+
+@dataclass
+class MemoryData:
+    users: dict[UUID, User] = field(default_factory=dict)
+    events: dict[UUID, Event] = field(default_factory=dict)
+    event_versions: dict[UUID, int] = field(default_factory=dict)
+    attendance: list[tuple[UUID, UUID]] = field(default_factory=list)  # (event, user) in insertion order
+    projects: dict[UUID, Project] = field(default_factory=dict)
+    collaborators: list[tuple[UUID, UUID]] = field(default_factory=list)  # (project, user)
+    votes: dict[UUID, Vote] = field(default_factory=dict)
+    referrals: dict[UUID, Referral] = field(default_factory=dict)
+    magic_links: dict[str, dt.datetime] = field(default_factory=dict)
+
+
+def _by_name(row: Event | Project) -> tuple[str, str]:
+    return (row.name, str(row.id))
+
+
+def _by_display_name(user: User) -> tuple[str, str]:
+    return (user.display_name, str(user.id))
+
+
+class MemoryUsers:
+    def __init__(self, data: MemoryData) -> None:
+        self._data = data
+
+    async def get(self, user_id: UUID) -> User | None:
+        return copy.copy(self._data.users.get(user_id))
+
+    async def get_by_email(self, email: str) -> User | None:
+        return next((copy.copy(u) for u in self._data.users.values() if u.email == email), None)
+
+    async def add(self, user: User) -> bool:
+        if any(u.email == user.email for u in self._data.users.values()):
+            return False
+        self._data.users[user.id] = copy.copy(user)
+        return True
+
+    async def update(self, user: User) -> None:
+        self._data.users[user.id] = copy.copy(user)
+
+
+class MemoryEvents:
+    def __init__(self, data: MemoryData) -> None:
+        self._data = data
+
+    def _view(self, event: Event) -> EventView:
+        count = sum(1 for p in self._data.projects.values() if p.event_id == event.id)
+        return EventView(copy.copy(event), count)
+
+    async def get(self, event_id: UUID) -> Event | None:
+        return copy.copy(self._data.events.get(event_id))
+
+    async def view(self, event_id: UUID) -> EventView | None:
+        event = self._data.events.get(event_id)
+        return None if event is None else self._view(event)
+
+    async def id_for_slug(self, slug: str) -> UUID | None:
+        return next((e.id for e in self._data.events.values() if e.slug == slug), None)
+
+    async def get_by_join_code(self, join_code: str) -> Event | None:
+        return next((copy.copy(e) for e in self._data.events.values() if e.join_code == join_code), None)
+
+    async def add(self, event: Event) -> None:
+        if any(e.slug == event.slug for e in self._data.events.values()):
+            raise SlugTaken(event.slug)
+        if any(e.join_code == event.join_code for e in self._data.events.values()):
+            raise JoinCodeTaken(event.join_code)
+        self._data.events[event.id] = copy.copy(event)
+
+    async def update(self, event: Event) -> None:
+        self._data.events[event.id] = copy.copy(event)
+
+    async def delete(self, event_id: UUID) -> None:
+        data = self._data
+        doomed = {p.id for p in data.projects.values() if p.event_id == event_id}
+        data.events.pop(event_id, None)
+        data.projects = {k: v for k, v in data.projects.items() if k not in doomed}
+        data.collaborators = [(p, u) for p, u in data.collaborators if p not in doomed]
+        data.votes = {k: v for k, v in data.votes.items() if v.event_id != event_id}
+        data.referrals = {k: v for k, v in data.referrals.items() if v.event_id != event_id}
+        data.attendance = [(e, u) for e, u in data.attendance if e != event_id]
+
+    async def owned_by(self, user_id: UUID) -> list[EventView]:
+        events = [e for e in self._data.events.values() if e.owner_id == user_id]
+        return [self._view(e) for e in sorted(events, key=_by_name)]
+
+    async def attended_by(self, user_id: UUID) -> list[EventView]:
+        events = [self._data.events[e] for e, u in self._data.attendance if u == user_id]
+        return [self._view(e) for e in sorted(events, key=_by_name)]
+
+    async def mark_changed(self, event_id: UUID) -> None:
+        self._data.event_versions[event_id] = self._data.event_versions.get(event_id, 0) + 1
+
+
+class MemoryAttendance:
+    def __init__(self, data: MemoryData) -> None:
+        self._data = data
+
+    async def is_attending(self, event_id: UUID, user_id: UUID) -> bool:
+        return (event_id, user_id) in self._data.attendance
+
+    async def lock(self, event_id: UUID, user_id: UUID) -> bool:
+        # One unit of work at a time touches memory data, so there is nothing to wait for.
+        return await self.is_attending(event_id, user_id)
+
+    async def add(self, event_id: UUID, user_id: UUID) -> bool:
+        if (event_id, user_id) in self._data.attendance:
+            return False
+        self._data.attendance.append((event_id, user_id))
+        return True
+
+    async def remove(self, event_id: UUID, user_id: UUID) -> None:
+        self._data.attendance = [pair for pair in self._data.attendance if pair != (event_id, user_id)]
+
+    async def attendees(self, event_id: UUID) -> list[User]:
+        users = [copy.copy(self._data.users[u]) for e, u in self._data.attendance if e == event_id]
+        return sorted(users, key=lambda u: str(u.id))
+
+
+class MemoryProjects:
+    def __init__(self, data: MemoryData) -> None:
+        self._data = data
+
+    def _view(self, project: Project) -> ProjectView:
+        data = self._data
+        owner = data.users.get(project.owner_id)
+        collaborators = sorted(
+            (data.users[u] for p, u in data.collaborators if p == project.id), key=_by_display_name
+        )
+        return ProjectView(
+            project=copy.copy(project),
+            vote_ids=sorted((v.id for v in data.votes.values() if v.project_id == project.id), key=str),
+            owner_display_name=owner.display_name if owner else "",
+            collaborator_display_names=[u.display_name for u in collaborators],
+        )
+
+    async def get(self, project_id: UUID) -> Project | None:
+        return copy.copy(self._data.projects.get(project_id))
+
+    async def get_many(self, project_ids: Sequence[UUID]) -> dict[UUID, Project]:
+        return {i: copy.copy(self._data.projects[i]) for i in project_ids if i in self._data.projects}
+
+    async def view(self, project_id: UUID) -> ProjectView | None:
+        project = self._data.projects.get(project_id)
+        return None if project is None else self._view(project)
+
+    async def get_by_join_code(self, join_code: str) -> Project | None:
+        return next((copy.copy(p) for p in self._data.projects.values() if p.join_code == join_code), None)
+
+    async def add(self, project: Project) -> None:
+        if any(p.join_code == project.join_code for p in self._data.projects.values()):
+            raise JoinCodeTaken(project.join_code)
+        self._data.projects[project.id] = copy.copy(project)
+
+    async def update(self, project: Project) -> None:
+        self._data.projects[project.id] = copy.copy(project)
+
+    async def delete(self, project_id: UUID) -> None:
+        data = self._data
+        data.projects.pop(project_id, None)
+        data.collaborators = [(p, u) for p, u in data.collaborators if p != project_id]
+        data.votes = {k: v for k, v in data.votes.items() if v.project_id != project_id}
+
+    async def count_in_event(self, event_id: UUID) -> int:
+        return sum(1 for p in self._data.projects.values() if p.event_id == event_id)
+
+    async def in_event(self, event_id: UUID) -> list[ProjectView]:
+        views = [self._view(p) for p in self._data.projects.values() if p.event_id == event_id]
+        return sorted(views, key=leaderboard_order)
+
+    async def mine(self, user_id: UUID) -> list[ProjectView]:
+        owned = [p for p in self._data.projects.values() if p.owner_id == user_id]
+        joined = [self._data.projects[p] for p, u in self._data.collaborators if u == user_id]
+        return [self._view(p) for p in sorted(owned, key=_by_name) + sorted(joined, key=_by_name)]
+
+    async def collaborator_ids(self, project_id: UUID) -> set[UUID]:
+        return {u for p, u in self._data.collaborators if p == project_id}
+
+    async def add_collaborator(self, project_id: UUID, user_id: UUID) -> bool:
+        if (project_id, user_id) in self._data.collaborators:
+            return False
+        self._data.collaborators.append((project_id, user_id))
+        return True
+
+    async def memberships(self, user_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
+        data = self._data
+        owned = {i for i in project_ids if i in data.projects and data.projects[i].owner_id == user_id}
+        joined = {p for p, u in data.collaborators if u == user_id and p in set(project_ids)}
+        return owned | joined
+
+
+class MemoryVotes:
+    def __init__(self, data: MemoryData) -> None:
+        self._data = data
+
+    async def count_for_voter(self, event_id: UUID, voter_id: UUID) -> int:
+        return sum(1 for v in self._data.votes.values() if v.event_id == event_id and v.voter_id == voter_id)
+
+    async def voted_projects(self, voter_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
+        wanted = set(project_ids)
+        return {
+            v.project_id
+            for v in self._data.votes.values()
+            if v.voter_id == voter_id and v.project_id in wanted
+        }
+
+    async def add_many(self, votes: Sequence[Vote]) -> None:
+        for vote in votes:
+            project = self._data.projects.get(vote.project_id)
+            if project is None or project.event_id != vote.event_id:
+                raise ValueError("a vote's project must belong to the vote's event")
+            if await self.voted_projects(vote.voter_id, [vote.project_id]):
+                raise ValueError("one vote per voter and project")
+            self._data.votes[vote.id] = vote
+
+    async def in_event(self, event_id: UUID) -> list[Vote]:
+        return sorted(
+            (v for v in self._data.votes.values() if v.event_id == event_id), key=lambda v: str(v.id)
+        )
+
+    async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
+        return sorted((v.id for v in self._data.votes.values() if v.voter_id == voter_id), key=str)
+
+
+class MemoryReferrals:
+    def __init__(self, data: MemoryData) -> None:
+        self._data = data
+
+    async def add(self, referral: Referral) -> None:
+        self._data.referrals[referral.id] = referral
+
+    async def in_event(self, event_id: UUID) -> list[Referral]:
+        return sorted(
+            (r for r in self._data.referrals.values() if r.event_id == event_id), key=lambda r: str(r.id)
+        )
+
+
+class MemoryMagicLinks:
+    def __init__(self, data: MemoryData) -> None:
+        self._data = data
+
+    async def consume(self, token_hash: str, expires_at: dt.datetime) -> bool:
+        if token_hash in self._data.magic_links:
+            return False
+        self._data.magic_links[token_hash] = expires_at
+        return True
+
+
+class MemoryUnitOfWork:
+    """Works on a private copy of the data; ``commit`` publishes it, leaving without commit discards it."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def __aenter__(self) -> Self:
+        self._data = copy.deepcopy(self._store.data)
+        self.users = MemoryUsers(self._data)
+        self.events = MemoryEvents(self._data)
+        self.attendance = MemoryAttendance(self._data)
+        self.projects = MemoryProjects(self._data)
+        self.votes = MemoryVotes(self._data)
+        self.referrals = MemoryReferrals(self._data)
+        self.magic_links = MemoryMagicLinks(self._data)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        del self._data
+
+    async def commit(self) -> None:
+        self._store.data = copy.deepcopy(self._data)
+        self._store.commits += 1
+
+
+@dataclass
+class MemoryStore:
+    """The whole in-memory database; call it to get a unit of work (it is a ``UnitOfWorkFactory``)."""
+
+    data: MemoryData = field(default_factory=MemoryData)
+    commits: int = 0
+
+    def __call__(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+
+__all__ = ["MemoryStore", "MemoryUnitOfWork"]

@@ -1,0 +1,409 @@
+"""Postgres implementations of the domain's ports.
+
+Plain CRUD goes through Advanced Alchemy repositories; the listing queries are hand-written so that each
+answers in one round trip whatever the size of the event (points, vote ids and team names aggregated in
+SQL, never loaded row by row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
+from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from podium.adapters.postgres.models import (
+    ConsumedMagicLinkModel,
+    EventAttendeeModel,
+    EventModel,
+    ProjectCollaboratorModel,
+    ProjectModel,
+    ReferralModel,
+    UserModel,
+    VoteModel,
+)
+from podium.domain.models import Event, EventView, Project, ProjectView, Referral, User, Vote
+from podium.domain.ports import JoinCodeTaken, SlugTaken
+
+USER_FIELDS = (
+    "id", "email", "display_name", "first_name", "last_name", "phone", "street_1", "street_2", "city", "state",
+    "zip_code", "country", "dob",
+)  # fmt: skip
+EVENT_FIELDS = (
+    "id", "name", "slug", "join_code", "owner_id", "description", "votable", "leaderboard_enabled",
+    "demo_links_optional", "ysws_checks_enabled", "feature_flags_csv",
+)  # fmt: skip
+PROJECT_FIELDS = (
+    "id", "name", "repo", "image_url", "demo", "description", "join_code", "hours_spent", "legacy_points",
+    "cached_auto_quality", "owner_id", "event_id",
+)  # fmt: skip
+
+
+class UserRepository(SQLAlchemyAsyncRepository[UserModel]):
+    model_type = UserModel
+
+
+class EventRepository(SQLAlchemyAsyncRepository[EventModel]):
+    model_type = EventModel
+
+
+class ProjectRepository(SQLAlchemyAsyncRepository[ProjectModel]):
+    model_type = ProjectModel
+
+
+def _user(row: Any) -> User:
+    return User(**{name: getattr(row, name) for name in USER_FIELDS})
+
+
+def _event(row: Any) -> Event:
+    return Event(**{name: getattr(row, name) for name in EVENT_FIELDS})
+
+
+def _project(row: Any) -> Project:
+    return Project(**{name: getattr(row, name) for name in PROJECT_FIELDS})
+
+
+def _values(entity: object, names: Sequence[str]) -> dict[str, Any]:
+    return {name: getattr(entity, name) for name in names}
+
+
+def _constraint(exc: IntegrityError) -> str:
+    orig = exc.orig
+    name = getattr(getattr(orig, "__cause__", None), "constraint_name", None)
+    return str(name or orig)
+
+
+class PostgresUsers:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._repo = UserRepository(session=session, auto_commit=False, auto_expunge=True)
+
+    async def get(self, user_id: UUID) -> User | None:
+        row = await self._repo.get_one_or_none(id=user_id)
+        return None if row is None else _user(row)
+
+    async def get_by_email(self, email: str) -> User | None:
+        row = await self._repo.get_one_or_none(email=email)
+        return None if row is None else _user(row)
+
+    async def add(self, user: User) -> bool:
+        statement = (
+            insert(UserModel)
+            .values(_values(user, USER_FIELDS))
+            .on_conflict_do_nothing(index_elements=["email"])
+            .returning(UserModel.id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
+    async def update(self, user: User) -> None:
+        values = _values(user, USER_FIELDS[2:])  # id and email never change
+        await self._session.execute(update(UserModel).where(UserModel.id == user.id).values(values))
+
+
+_PROJECT_COUNT = (
+    select(func.count())
+    .select_from(ProjectModel)
+    .where(ProjectModel.event_id == EventModel.id)
+    .scalar_subquery()
+)
+
+
+class PostgresEvents:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._repo = EventRepository(session=session, auto_commit=False, auto_expunge=True)
+
+    async def get(self, event_id: UUID) -> Event | None:
+        row = await self._repo.get_one_or_none(id=event_id)
+        return None if row is None else _event(row)
+
+    async def view(self, event_id: UUID) -> EventView | None:
+        views = await self._views(EventModel.id == event_id)
+        return views[0] if views else None
+
+    async def id_for_slug(self, slug: str) -> UUID | None:
+        return await self._session.scalar(select(EventModel.id).where(EventModel.slug == slug))
+
+    async def get_by_join_code(self, join_code: str) -> Event | None:
+        row = await self._repo.get_one_or_none(join_code=join_code)
+        return None if row is None else _event(row)
+
+    async def add(self, event: Event) -> None:
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(insert(EventModel).values(_values(event, EVENT_FIELDS)))
+        except IntegrityError as exc:
+            constraint = _constraint(exc)
+            if "slug" in constraint:
+                raise SlugTaken(event.slug) from exc
+            if "join_code" in constraint:
+                raise JoinCodeTaken(event.join_code) from exc
+            raise
+
+    async def update(self, event: Event) -> None:
+        values = _values(event, EVENT_FIELDS[1:])
+        await self._session.execute(update(EventModel).where(EventModel.id == event.id).values(values))
+
+    async def delete(self, event_id: UUID) -> None:
+        # Projects, votes, referrals and attendance go with it (ON DELETE CASCADE).
+        await self._session.execute(delete(EventModel).where(EventModel.id == event_id))
+
+    async def owned_by(self, user_id: UUID) -> list[EventView]:
+        return await self._views(EventModel.owner_id == user_id)
+
+    async def attended_by(self, user_id: UUID) -> list[EventView]:
+        attending = exists().where(
+            EventAttendeeModel.event_id == EventModel.id, EventAttendeeModel.user_id == user_id
+        )
+        return await self._views(attending)
+
+    async def mark_changed(self, event_id: UUID) -> None:
+        await self._session.execute(
+            update(EventModel).where(EventModel.id == event_id).values(version=EventModel.version + 1)
+        )
+
+    async def _views(self, condition: Any) -> list[EventView]:
+        statement = (
+            select(EventModel, _PROJECT_COUNT.label("project_count"))
+            .where(condition)
+            .order_by(EventModel.name.collate("C"), EventModel.id)
+        )
+        rows = (await self._session.execute(statement)).all()
+        return [EventView(_event(row[0]), row[1]) for row in rows]
+
+
+class PostgresAttendance:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    def _pair(self, event_id: UUID, user_id: UUID) -> Any:
+        return (EventAttendeeModel.event_id == event_id) & (EventAttendeeModel.user_id == user_id)
+
+    async def is_attending(self, event_id: UUID, user_id: UUID) -> bool:
+        return bool(await self._session.scalar(select(exists().where(self._pair(event_id, user_id)))))
+
+    async def lock(self, event_id: UUID, user_id: UUID) -> bool:
+        statement = select(EventAttendeeModel.id).where(self._pair(event_id, user_id)).with_for_update()
+        return (await self._session.scalar(statement)) is not None
+
+    async def add(self, event_id: UUID, user_id: UUID) -> bool:
+        statement = (
+            insert(EventAttendeeModel)
+            .values(event_id=event_id, user_id=user_id)
+            .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+            .returning(EventAttendeeModel.id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
+    async def remove(self, event_id: UUID, user_id: UUID) -> None:
+        await self._session.execute(delete(EventAttendeeModel).where(self._pair(event_id, user_id)))
+
+    async def attendees(self, event_id: UUID) -> list[User]:
+        statement = (
+            select(UserModel)
+            .join(EventAttendeeModel, EventAttendeeModel.user_id == UserModel.id)
+            .where(EventAttendeeModel.event_id == event_id)
+            .order_by(UserModel.id)
+        )
+        return [_user(row) for row in (await self._session.scalars(statement)).all()]
+
+
+# One statement per listing: points, vote ids and the team's display names come aggregated from SQL.
+_PROJECT_VIEWS = """
+SELECT p.id, p.name, p.repo, p.image_url, p.demo, p.description, p.join_code, p.hours_spent,
+       p.legacy_points, p.cached_auto_quality, p.owner_id, p.event_id,
+       coalesce(v.ids, '{{}}') AS vote_ids,
+       owner.display_name AS owner_display_name,
+       coalesce(c.names, '{{}}') AS collaborator_display_names
+FROM projects p
+JOIN users owner ON owner.id = p.owner_id
+LEFT JOIN LATERAL (
+    SELECT array_agg(votes.id ORDER BY votes.id) AS ids FROM votes WHERE votes.project_id = p.id
+) v ON true
+LEFT JOIN LATERAL (
+    SELECT array_agg(u.display_name ORDER BY u.display_name COLLATE "C", u.id) AS names
+    FROM project_collaborators pc JOIN users u ON u.id = pc.user_id
+    WHERE pc.project_id = p.id
+) c ON true
+WHERE {where}
+ORDER BY {order}
+"""
+_LEADERBOARD_ORDER = 'coalesce(cardinality(v.ids), 0) + p.legacy_points DESC, p.name COLLATE "C", p.id'
+
+
+def _project_view(row: Any) -> ProjectView:
+    return ProjectView(
+        project=_project(row),
+        vote_ids=list(row.vote_ids),
+        owner_display_name=row.owner_display_name,
+        collaborator_display_names=list(row.collaborator_display_names),
+    )
+
+
+class PostgresProjects:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._repo = ProjectRepository(session=session, auto_commit=False, auto_expunge=True)
+
+    async def get(self, project_id: UUID) -> Project | None:
+        row = await self._repo.get_one_or_none(id=project_id)
+        return None if row is None else _project(row)
+
+    async def get_many(self, project_ids: Sequence[UUID]) -> dict[UUID, Project]:
+        if not project_ids:
+            return {}
+        rows = await self._repo.get_many(ProjectModel.id.in_(project_ids))
+        return {row.id: _project(row) for row in rows}
+
+    async def view(self, project_id: UUID) -> ProjectView | None:
+        views = await self._views("p.id = :project_id", "p.id", project_id=project_id)
+        return views[0] if views else None
+
+    async def get_by_join_code(self, join_code: str) -> Project | None:
+        row = await self._repo.get_one_or_none(join_code=join_code)
+        return None if row is None else _project(row)
+
+    async def add(self, project: Project) -> None:
+        try:
+            async with self._session.begin_nested():
+                await self._session.execute(insert(ProjectModel).values(_values(project, PROJECT_FIELDS)))
+        except IntegrityError as exc:
+            if "join_code" in _constraint(exc):
+                raise JoinCodeTaken(project.join_code) from exc
+            raise
+
+    async def update(self, project: Project) -> None:
+        values = _values(project, ("name", "repo", "image_url", "demo", "description", "hours_spent"))
+        await self._session.execute(update(ProjectModel).where(ProjectModel.id == project.id).values(values))
+
+    async def delete(self, project_id: UUID) -> None:
+        # Votes and collaborator links go with it (ON DELETE CASCADE).
+        await self._session.execute(delete(ProjectModel).where(ProjectModel.id == project_id))
+
+    async def count_in_event(self, event_id: UUID) -> int:
+        statement = select(func.count()).select_from(ProjectModel).where(ProjectModel.event_id == event_id)
+        return int(await self._session.scalar(statement) or 0)
+
+    async def in_event(self, event_id: UUID) -> list[ProjectView]:
+        return await self._views("p.event_id = :event_id", _LEADERBOARD_ORDER, event_id=event_id)
+
+    async def mine(self, user_id: UUID) -> list[ProjectView]:
+        return await self._views(
+            "(p.owner_id = :user_id OR p.id IN "
+            "(SELECT project_id FROM project_collaborators WHERE user_id = :user_id))",
+            '(p.owner_id = :user_id) DESC, p.name COLLATE "C", p.id',
+            user_id=user_id,
+        )
+
+    async def collaborator_ids(self, project_id: UUID) -> set[UUID]:
+        statement = select(ProjectCollaboratorModel.user_id).where(
+            ProjectCollaboratorModel.project_id == project_id
+        )
+        return set((await self._session.scalars(statement)).all())
+
+    async def add_collaborator(self, project_id: UUID, user_id: UUID) -> bool:
+        statement = (
+            insert(ProjectCollaboratorModel)
+            .values(project_id=project_id, user_id=user_id)
+            .on_conflict_do_nothing(index_elements=["project_id", "user_id"])
+            .returning(ProjectCollaboratorModel.id)
+        )
+        return (await self._session.execute(statement)).first() is not None
+
+    async def memberships(self, user_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
+        if not project_ids:
+            return set()
+        owned = select(ProjectModel.id).where(
+            ProjectModel.id.in_(project_ids), ProjectModel.owner_id == user_id
+        )
+        joined = select(ProjectCollaboratorModel.project_id).where(
+            ProjectCollaboratorModel.project_id.in_(project_ids), ProjectCollaboratorModel.user_id == user_id
+        )
+        return set((await self._session.scalars(owned.union(joined))).all())
+
+    async def _views(self, where: str, order: str, **params: Any) -> list[ProjectView]:
+        statement = text(_PROJECT_VIEWS.format(where=where, order=order))
+        return [_project_view(row) for row in (await self._session.execute(statement, params)).all()]
+
+
+class PostgresVotes:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def count_for_voter(self, event_id: UUID, voter_id: UUID) -> int:
+        statement = (
+            select(func.count())
+            .select_from(VoteModel)
+            .where(VoteModel.event_id == event_id, VoteModel.voter_id == voter_id)
+        )
+        return int(await self._session.scalar(statement) or 0)
+
+    async def voted_projects(self, voter_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
+        if not project_ids:
+            return set()
+        statement = select(VoteModel.project_id).where(
+            VoteModel.voter_id == voter_id, VoteModel.project_id.in_(project_ids)
+        )
+        return set((await self._session.scalars(statement)).all())
+
+    async def add_many(self, votes: Sequence[Vote]) -> None:
+        if votes:
+            rows = [_values(v, ("id", "voter_id", "project_id", "event_id")) for v in votes]
+            await self._session.execute(insert(VoteModel).values(rows))
+
+    async def in_event(self, event_id: UUID) -> list[Vote]:
+        statement = (
+            select(VoteModel.id, VoteModel.voter_id, VoteModel.project_id, VoteModel.event_id)
+            .where(VoteModel.event_id == event_id)
+            .order_by(VoteModel.id)
+        )
+        rows = (await self._session.execute(statement)).all()
+        return [
+            Vote(id=r.id, voter_id=r.voter_id, project_id=r.project_id, event_id=r.event_id) for r in rows
+        ]
+
+    async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
+        statement = select(VoteModel.id).where(VoteModel.voter_id == voter_id).order_by(VoteModel.id)
+        return list((await self._session.scalars(statement)).all())
+
+
+class PostgresReferrals:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, referral: Referral) -> None:
+        values = _values(referral, ("id", "content", "user_id", "event_id"))
+        await self._session.execute(insert(ReferralModel).values(values))
+
+    async def in_event(self, event_id: UUID) -> list[Referral]:
+        statement = (
+            select(ReferralModel.id, ReferralModel.content, ReferralModel.user_id, ReferralModel.event_id)
+            .where(ReferralModel.event_id == event_id)
+            .order_by(ReferralModel.id)
+        )
+        rows = (await self._session.execute(statement)).all()
+        return [Referral(id=r.id, content=r.content, user_id=r.user_id, event_id=r.event_id) for r in rows]
+
+
+class PostgresMagicLinks:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def consume(self, token_hash: str, expires_at: dt.datetime) -> bool:
+        # Links past their expiry are rejected by their signature check anyway; forget them.
+        await self._session.execute(
+            delete(ConsumedMagicLinkModel).where(ConsumedMagicLinkModel.expires_at < func.now())
+        )
+        statement = (
+            insert(ConsumedMagicLinkModel)
+            .values(token_hash=token_hash, expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=["token_hash"])
+            .returning(ConsumedMagicLinkModel.token_hash)
+        )
+        return (await self._session.execute(statement)).first() is not None

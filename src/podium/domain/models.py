@@ -1,0 +1,113 @@
+"""Entities and read models of the domain: plain dataclasses, no framework."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID, uuid4
+
+from podium.domain.rules import feature_flags, max_votes_per_user
+
+
+def new_id() -> UUID:
+    return uuid4()
+
+
+@dataclass(slots=True)
+class User:
+    email: str
+    first_name: str
+    id: UUID = field(default_factory=new_id)
+    display_name: str = ""
+    last_name: str = ""
+    phone: str = ""
+    street_1: str = ""
+    street_2: str = ""
+    city: str = ""
+    state: str = ""
+    zip_code: str = ""
+    country: str = ""
+    dob: dt.date | None = None
+
+
+@dataclass(slots=True)
+class Event:
+    name: str
+    slug: str
+    join_code: str
+    owner_id: UUID
+    id: UUID = field(default_factory=new_id)
+    description: str = ""
+    votable: bool = False
+    leaderboard_enabled: bool = False
+    demo_links_optional: bool = False
+    ysws_checks_enabled: bool = False
+    feature_flags_csv: str = ""
+
+
+@dataclass(slots=True)
+class EventView:
+    """An event as shown to people: with the live project count that sets the vote quota."""
+
+    event: Event
+    project_count: int
+
+    @property
+    def max_votes_per_user(self) -> int:
+        return max_votes_per_user(self.project_count)
+
+    @property
+    def feature_flags_list(self) -> list[str]:
+        return feature_flags(self.event.feature_flags_csv)
+
+
+@dataclass(slots=True)
+class Project:
+    name: str
+    repo: str
+    image_url: str
+    event_id: UUID
+    owner_id: UUID
+    join_code: str
+    id: UUID = field(default_factory=new_id)
+    demo: str = ""
+    description: str = ""
+    hours_spent: int = 0
+    legacy_points: int = 0
+    cached_auto_quality: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class ProjectView:
+    """A project as listed: its points (votes + legacy points) and who made it."""
+
+    project: Project
+    vote_ids: list[UUID]
+    owner_display_name: str
+    collaborator_display_names: list[str]
+
+    @property
+    def points(self) -> int:
+        return len(self.vote_ids) + self.project.legacy_points
+
+
+@dataclass(slots=True, frozen=True)
+class Vote:
+    voter_id: UUID
+    project_id: UUID
+    event_id: UUID
+    id: UUID = field(default_factory=new_id)
+
+
+@dataclass(slots=True, frozen=True)
+class Referral:
+    content: str
+    user_id: UUID
+    event_id: UUID
+    id: UUID = field(default_factory=new_id)
+
+
+def leaderboard_order(view: ProjectView) -> tuple[int, str, str]:
+    """Points descending, then project name, then id: the same order everywhere, every time."""
+    return (-view.points, view.project.name, str(view.project.id))

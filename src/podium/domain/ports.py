@@ -1,0 +1,189 @@
+"""Ports: what the use-cases need from the outside world, in the domain's own words.
+
+Each has a Postgres adapter (runtime) and an in-memory adapter (unit tests); both pass the same
+contract tests in ``tests/contract``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any, Protocol, Self
+from uuid import UUID
+
+from podium.domain.models import Event, EventView, Project, ProjectView, Referral, User, Vote
+
+
+class Users(Protocol):
+    async def get(self, user_id: UUID) -> User | None: ...
+    async def get_by_email(self, email: str) -> User | None:
+        """The user with this (already normalised) email, if any."""
+        ...
+
+    async def add(self, user: User) -> bool:
+        """Store a new user; False when the email is already taken."""
+        ...
+
+    async def update(self, user: User) -> None: ...
+
+
+class Events(Protocol):
+    async def get(self, event_id: UUID) -> Event | None: ...
+    async def view(self, event_id: UUID) -> EventView | None:
+        """The event with its live project count."""
+        ...
+
+    async def id_for_slug(self, slug: str) -> UUID | None: ...
+    async def get_by_join_code(self, join_code: str) -> Event | None: ...
+    async def add(self, event: Event) -> None:
+        """Store a new event. Raises ``SlugTaken`` or ``JoinCodeTaken`` on a clash."""
+        ...
+
+    async def update(self, event: Event) -> None: ...
+    async def delete(self, event_id: UUID) -> None:
+        """Delete the event and everything under it (projects, votes, referrals, attendance)."""
+        ...
+
+    async def owned_by(self, user_id: UUID) -> list[EventView]: ...
+    async def attended_by(self, user_id: UUID) -> list[EventView]: ...
+    async def mark_changed(self, event_id: UUID) -> None:
+        """Record that the event's listings changed (invalidates exact caches on every worker)."""
+        ...
+
+
+class Attendance(Protocol):
+    async def is_attending(self, event_id: UUID, user_id: UUID) -> bool: ...
+    async def lock(self, event_id: UUID, user_id: UUID) -> bool:
+        """Is the user attending? While the unit of work lasts, other writers for the same
+        attendee wait: this is what serialises one attendee's concurrent votes."""
+        ...
+
+    async def add(self, event_id: UUID, user_id: UUID) -> bool:
+        """Record attendance; False when the user already attends."""
+        ...
+
+    async def remove(self, event_id: UUID, user_id: UUID) -> None: ...
+    async def attendees(self, event_id: UUID) -> list[User]: ...
+
+
+class Projects(Protocol):
+    async def get(self, project_id: UUID) -> Project | None: ...
+    async def get_many(self, project_ids: Sequence[UUID]) -> dict[UUID, Project]: ...
+    async def view(self, project_id: UUID) -> ProjectView | None: ...
+    async def get_by_join_code(self, join_code: str) -> Project | None: ...
+    async def add(self, project: Project) -> None:
+        """Store a new project. Raises ``JoinCodeTaken`` on a clash."""
+        ...
+
+    async def update(self, project: Project) -> None: ...
+    async def delete(self, project_id: UUID) -> None:
+        """Delete the project with its votes and collaborator links."""
+        ...
+
+    async def count_in_event(self, event_id: UUID) -> int: ...
+    async def in_event(self, event_id: UUID) -> list[ProjectView]:
+        """Every project of the event, in leaderboard order."""
+        ...
+
+    async def mine(self, user_id: UUID) -> list[ProjectView]:
+        """Projects the user owns, then those they collaborate on."""
+        ...
+
+    async def collaborator_ids(self, project_id: UUID) -> set[UUID]: ...
+    async def add_collaborator(self, project_id: UUID, user_id: UUID) -> bool:
+        """Link a collaborator; False when already linked."""
+        ...
+
+    async def memberships(self, user_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
+        """Which of ``project_ids`` the user owns or collaborates on."""
+        ...
+
+
+class Votes(Protocol):
+    async def count_for_voter(self, event_id: UUID, voter_id: UUID) -> int: ...
+    async def voted_projects(self, voter_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]: ...
+    async def add_many(self, votes: Sequence[Vote]) -> None: ...
+    async def in_event(self, event_id: UUID) -> list[Vote]: ...
+    async def ids_by_voter(self, voter_id: UUID) -> list[UUID]: ...
+
+
+class Referrals(Protocol):
+    async def add(self, referral: Referral) -> None: ...
+    async def in_event(self, event_id: UUID) -> list[Referral]: ...
+
+
+class MagicLinks(Protocol):
+    async def consume(self, token_hash: str, expires_at: dt.datetime) -> bool:
+        """Mark a magic link used; False when it had been used already."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository: rolled back unless ``commit`` is called."""
+
+    users: Users
+    events: Events
+    attendance: Attendance
+    projects: Projects
+    votes: Votes
+    referrals: Referrals
+    magic_links: MagicLinks
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
+        """Count one attempt for ``key``; the seconds to wait when over ``limit`` in the window, else None."""
+        ...
+
+
+class Mailer(Protocol):
+    async def send_magic_link(self, email: str, link: str) -> None:
+        """Deliver a login link. Raises ``DeliveryFailed`` when the mail could not be handed over."""
+        ...
+
+
+class TokenCodec(Protocol):
+    def encode(self, claims: dict[str, Any]) -> str: ...
+    def decode(self, token: str) -> dict[str, Any]:
+        """The verified claims; raises ``BadToken`` for a bad signature, expiry or a missing ``exp``."""
+        ...
+
+
+class ProjectChecks(Protocol):
+    """The external review service that checks a project's repo, demo and image."""
+
+    @property
+    def configured(self) -> bool: ...
+    async def start(self, repo: str, image_url: str, demo: str) -> dict[str, Any]: ...
+    async def poll(self, check_id: str) -> dict[str, Any]: ...
+
+
+class SlugTaken(Exception):
+    """An event with this slug exists."""
+
+
+class JoinCodeTaken(Exception):
+    """A row with this join code exists."""
+
+
+class BadToken(Exception):
+    """A token that is malformed, wrongly signed, expired or without ``exp``."""
+
+
+class DeliveryFailed(Exception):
+    """The mail provider did not accept the message."""
+
+
+class UpstreamError(Exception):
+    """The external service failed or answered with an error."""

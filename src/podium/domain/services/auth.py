@@ -1,0 +1,129 @@
+"""Passwordless login: magic links (single-use) exchanged for access tokens (legacy §3, PRODUCT §3.4–3.8)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from podium.domain.errors import Invalid, NotFound, RateLimited, Unauthenticated, UpstreamFailed
+from podium.domain.models import User
+from podium.domain.ports import BadToken, DeliveryFailed, Mailer, RateLimiter, TokenCodec, UnitOfWorkFactory
+from podium.domain.rules import normalize_email
+
+MAGIC_LINK = "magic_link"
+ACCESS = "access"
+INVALID_CREDENTIALS = "Invalid authentication credentials"
+TOO_MANY_ATTEMPTS = "Too many login attempts, please try again later"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthPolicy:
+    frontend_url: str
+    access_token_minutes: int = 2880
+    magic_link_minutes: int = 15
+    attempts_per_email: int = 5
+    attempts_per_client: int = 30
+    window_seconds: int = 60
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class AuthService:
+    """Issues and checks the tokens that identify users."""
+
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        tokens: TokenCodec,
+        mailer: Mailer,
+        limiter: RateLimiter,
+        policy: AuthPolicy,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self._uow = uow
+        self._tokens = tokens
+        self._mailer = mailer
+        self._limiter = limiter
+        self._policy = policy
+        self._clock = clock
+
+    async def request_login(self, email: str, redirect: str, client: str) -> None:
+        """Send a magic link to an existing user."""
+        email = normalize_email(email)
+        await self._limit("request-login", client=client, email=email)
+        async with self._uow() as uow:
+            if await uow.users.get_by_email(email) is None:
+                raise NotFound("User not found")
+        token = self._mint(email, MAGIC_LINK, self._policy.magic_link_minutes)
+        link = f"{self._policy.frontend_url}/login?token={token}"
+        if redirect:
+            # Appended raw, as the legacy backend did: the frontend reads it back verbatim.
+            link += f"&redirect={redirect}"
+        try:
+            await self._mailer.send_magic_link(email, link)
+        except DeliveryFailed as exc:
+            raise UpstreamFailed("Failed to send auth email") from exc
+
+    async def verify(self, token: str, client: str) -> tuple[str, User]:
+        """Exchange a magic link for an access token; each link works once."""
+        await self._limit("verify", client=client)
+        claims = self._claims(token)
+        subject = claims.get("sub")
+        if claims.get("token_type") != MAGIC_LINK or not isinstance(subject, str) or not subject:
+            raise Invalid("Invalid token")
+        email = normalize_email(subject)
+        await self._limit("verify", email=email)
+        expires_at = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(email)
+            if user is None:
+                raise NotFound("User not found")
+            if not await uow.magic_links.consume(_fingerprint(token), expires_at):
+                raise Invalid("Invalid token")
+            await uow.commit()
+        return self._mint(email, ACCESS, self._policy.access_token_minutes), user
+
+    async def authenticate(self, token: str) -> User:
+        """The user an access token belongs to."""
+        try:
+            claims = self._tokens.decode(token)
+        except BadToken as exc:
+            raise Unauthenticated(INVALID_CREDENTIALS) from exc
+        subject = claims.get("sub")
+        if claims.get("token_type") != ACCESS or not isinstance(subject, str) or not subject:
+            raise Invalid("Bad JWT")
+        async with self._uow() as uow:
+            user = await uow.users.get_by_email(normalize_email(subject))
+        if user is None:
+            raise Unauthenticated(INVALID_CREDENTIALS)
+        return user
+
+    def _claims(self, token: str) -> dict[str, object]:
+        try:
+            return self._tokens.decode(token)
+        except BadToken as exc:
+            raise Invalid("Invalid token") from exc
+
+    def _mint(self, email: str, token_type: str, minutes: int) -> str:
+        expires = self._clock() + dt.timedelta(minutes=minutes)
+        return self._tokens.encode({"sub": email, "token_type": token_type, "exp": int(expires.timestamp())})
+
+    async def _limit(self, action: str, *, client: str | None = None, email: str | None = None) -> None:
+        policy = self._policy
+        checks: list[tuple[str, int]] = []
+        if client is not None:
+            checks.append((f"{action}:client:{client}", policy.attempts_per_client))
+        if email:
+            checks.append((f"{action}:email:{email}", policy.attempts_per_email))
+        for key, limit in checks:
+            retry_after = await self._limiter.hit(key, limit, policy.window_seconds)
+            if retry_after is not None:
+                raise RateLimited(TOO_MANY_ATTEMPTS, retry_after)
+
+
+def _fingerprint(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,168 @@
+"""Projects, collaborators and the external project checks (legacy §2.5, §4.3; PRODUCT §3.11–3.12, §3.20)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from podium.domain.errors import (
+    BAD_ACCESS,
+    Forbidden,
+    Invalid,
+    NotFound,
+    Unavailable,
+    Unprocessable,
+    UpstreamFailed,
+)
+from podium.domain.models import Project, ProjectView, User
+from podium.domain.ports import JoinCodeTaken, ProjectChecks, UnitOfWork, UnitOfWorkFactory, UpstreamError
+from podium.domain.rules import new_join_code, normalize_join_code
+
+PROJECT_NOT_FOUND = "Project not found"
+DEMO_REQUIRED = "Demo URL is required for this event"
+UPDATABLE_FIELDS = frozenset({"name", "repo", "image_url", "demo", "description", "hours_spent"})
+JOIN_CODE_ATTEMPTS = 8
+CACHED_CHECK_ID = "cached"
+
+
+@dataclass(frozen=True, slots=True)
+class NewProject:
+    name: str
+    repo: str
+    image_url: str
+    event_id: UUID
+    demo: str = ""
+    description: str = ""
+    hours_spent: int = 0
+
+
+class ProjectService:
+    def __init__(self, uow: UnitOfWorkFactory, checks: ProjectChecks) -> None:
+        self._uow = uow
+        self._checks = checks
+
+    async def create(self, owner: User, new: NewProject) -> Project:
+        """Submit a project to an event the caller attends; it gets a join code for teammates."""
+        async with self._uow() as uow:
+            event = await uow.events.get(new.event_id)
+            if event is None:
+                raise NotFound("Event not found")
+            if not event.demo_links_optional and not new.demo.strip():
+                raise Unprocessable(DEMO_REQUIRED)
+            if not await uow.attendance.is_attending(event.id, owner.id):
+                raise Forbidden("Owner not part of event")
+            for _ in range(JOIN_CODE_ATTEMPTS):
+                project = Project(
+                    name=new.name,
+                    repo=new.repo,
+                    image_url=new.image_url,
+                    demo=new.demo,
+                    description=new.description,
+                    hours_spent=new.hours_spent,
+                    event_id=event.id,
+                    owner_id=owner.id,
+                    join_code=new_join_code(),
+                )
+                try:
+                    await uow.projects.add(project)
+                except JoinCodeTaken:
+                    continue
+                await uow.events.mark_changed(event.id)
+                await uow.commit()
+                return project
+        raise Invalid("Could not allocate a join code, please retry")
+
+    async def get(self, project_id: UUID) -> ProjectView:
+        async with self._uow() as uow:
+            view = await uow.projects.view(project_id)
+        if view is None:
+            raise NotFound(PROJECT_NOT_FOUND)
+        return view
+
+    async def mine(self, user: User) -> list[ProjectView]:
+        async with self._uow() as uow:
+            return await uow.projects.mine(user.id)
+
+    async def join(self, user: User, join_code: str) -> None:
+        """Become a collaborator of the project with this code (the caller must attend its event)."""
+        async with self._uow() as uow:
+            project = await uow.projects.get_by_join_code(normalize_join_code(join_code))
+            if project is None:
+                raise NotFound("No project found")
+            if project.owner_id == user.id or user.id in await uow.projects.collaborator_ids(project.id):
+                raise Invalid("User is already a collaborator or owner")
+            if not await uow.attendance.is_attending(project.event_id, user.id):
+                raise Forbidden(BAD_ACCESS)
+            if not await uow.projects.add_collaborator(project.id, user.id):
+                raise Invalid("User is already a collaborator or owner")
+            await uow.events.mark_changed(project.event_id)
+            await uow.commit()
+
+    async def update(self, user: User, project_id: UUID, changes: dict[str, Any]) -> ProjectView:
+        """Change the project (owner only). The demo rule applies to the merged result (PRODUCT §3.12)."""
+        changes = {k: v for k, v in changes.items() if k in UPDATABLE_FIELDS and v is not None}
+        async with self._uow() as uow:
+            project = await _owned_project(uow, user, project_id)
+            event = await uow.events.get(project.event_id)
+            if event is None:
+                raise NotFound("Event not found")
+            updated = dataclasses.replace(project, **changes)
+            if not event.demo_links_optional and not updated.demo.strip():
+                raise Unprocessable(DEMO_REQUIRED)
+            if changes:
+                await uow.projects.update(updated)
+                await uow.events.mark_changed(project.event_id)
+            view = await uow.projects.view(project_id)
+            await uow.commit()
+        assert view is not None
+        return view
+
+    async def delete(self, user: User, project_id: UUID) -> None:
+        """Delete the project with its votes and collaborator links (owner only)."""
+        async with self._uow() as uow:
+            project = await _owned_project(uow, user, project_id)
+            await uow.projects.delete(project_id)
+            await uow.events.mark_changed(project.event_id)
+            await uow.commit()
+
+    async def start_check(self, project_id: UUID, now: dt.datetime) -> dict[str, Any]:
+        """Start an automated quality check, or answer at once from the cached result."""
+        self._require_checks()
+        async with self._uow() as uow:
+            project = await uow.projects.get(project_id)
+        if project is None:
+            raise NotFound(PROJECT_NOT_FOUND)
+        if project.cached_auto_quality:
+            return {
+                "check_id": CACHED_CHECK_ID,
+                "status": "completed",
+                "created_at": now.isoformat(),
+                "result": project.cached_auto_quality,
+            }
+        try:
+            return await self._checks.start(project.repo, project.image_url, project.demo)
+        except UpstreamError as exc:
+            raise UpstreamFailed("The project check service failed, please retry later") from exc
+
+    async def poll_check(self, check_id: str) -> dict[str, Any]:
+        self._require_checks()
+        if check_id == CACHED_CHECK_ID:
+            raise NotFound("Cached results should be returned immediately")
+        try:
+            return await self._checks.poll(check_id)
+        except UpstreamError as exc:
+            raise UpstreamFailed("The project check service failed, please retry later") from exc
+
+    def _require_checks(self) -> None:
+        if not self._checks.configured:
+            raise Unavailable("Project checks are not configured")
+
+
+async def _owned_project(uow: UnitOfWork, user: User, project_id: UUID) -> Project:
+    project = await uow.projects.get(project_id)
+    if project is None or project.owner_id != user.id:
+        raise Forbidden(BAD_ACCESS)
+    return project

@@ -1,0 +1,61 @@
+"""Casting votes (legacy §4.1; PRODUCT §3.9, §3.16)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound
+from podium.domain.models import User, Vote
+from podium.domain.ports import UnitOfWorkFactory
+from podium.domain.rules import max_votes_per_user
+
+
+class VotingService:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self._uow = uow
+
+    async def cast_votes(self, voter: User, event_id: UUID, project_ids: Sequence[UUID]) -> list[Vote]:
+        """Vote for projects of an event, all or nothing, within the voter's quota.
+
+        The attendee's row is locked for the transaction, so however many requests one attendee fires at
+        once they are decided one after another: the quota and one-vote-per-project hold under concurrency.
+        """
+        wanted = list(dict.fromkeys(project_ids))
+        async with self._uow() as uow:
+            event = await uow.events.get(event_id)
+            if event is None:
+                raise NotFound("Event not found")
+            if not await uow.attendance.lock(event_id, voter.id):
+                raise Forbidden(BAD_ACCESS)
+            if not event.votable:
+                raise Forbidden("Voting is not open for this event")
+            if not wanted:
+                return []
+            already = await uow.votes.count_for_voter(event_id, voter.id)
+            quota = max_votes_per_user(await uow.projects.count_in_event(event_id))
+            if already + len(wanted) > quota:
+                raise Invalid(
+                    f"Cannot vote for {len(wanted)} projects. "
+                    f"You have {max(quota - already, 0)} vote(s) remaining."
+                )
+            projects = await uow.projects.get_many(wanted)
+            voted = await uow.votes.voted_projects(voter.id, wanted)
+            own = await uow.projects.memberships(voter.id, wanted)
+            for project_id in wanted:
+                project = projects.get(project_id)
+                if project is None:
+                    raise NotFound("Project not found")
+                if project.event_id != event_id:
+                    raise Invalid("Project is not in the event")
+                if project_id in voted:
+                    raise Invalid("User has already voted for this project")
+                if project_id in own:
+                    raise Forbidden("User cannot vote for their own project")
+            votes = [
+                Vote(voter_id=voter.id, project_id=project_id, event_id=event_id) for project_id in wanted
+            ]
+            await uow.votes.add_many(votes)
+            await uow.events.mark_changed(event_id)
+            await uow.commit()
+        return votes
