@@ -138,6 +138,9 @@ class Result:
     exhausted: bool = False
     runs_req_s: list[float] = field(default_factory=list)  # every repetition; the row is the median one
     loadavg_before: float = 0.0  # 1-minute load average before the run: > ~0.5 means the box was busy
+    total_requests: int = 0  # over every repetition (the denominator of statements_per_req)
+    statements_per_req: float | None = None  # SQL statements (incl. BEGIN/COMMIT) per request, if known
+    top_statements: list[dict[str, Any]] = field(default_factory=list)
     legacy_rps: float | None = None
     legacy_p99_s: float | None = None
     note: str = ""
@@ -223,7 +226,8 @@ def run_wrk(base: str, reqs: Sequence[Request], *, once: bool, duration: float, 
 
 
 def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: float, connections: int,
-            threads: int, warmup: float, repeat: int = 1) -> Result:
+            threads: int, warmup: float, repeat: int = 1,
+            before_run: Callable[[], None] | None = None) -> Result:
     reqs = scenario.build(seed)
     res = Result(scenario.name, scenario.title, scenario.target,
                  legacy_rps=scenario.legacy_rps, legacy_p99_s=scenario.legacy_p99_s)
@@ -248,12 +252,15 @@ def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: fl
         run_wrk(base, reqs, once=False, duration=warmup, connections=connections, threads=threads,
                 extra=extra)
     res.loadavg_before = round(os.getloadavg()[0], 2)
+    if before_run is not None:
+        before_run()
     runs = []
     for _ in range(1 if scenario.once else max(1, repeat)):
         runs.append(run_wrk(base, reqs, once=scenario.once, duration=duration, connections=connections,
                             threads=threads, extra=extra))
     rates = [r["requests"] / (r["duration_us"] / 1e6) for r in runs]
     res.runs_req_s = [round(r, 1) for r in rates]
+    res.total_requests = sum(int(r["requests"]) for r in runs)
     data = sorted(zip(rates, range(len(runs)), runs, strict=True))[len(runs) // 2][2]
     lat = data["latency_us"]
     res.requests = int(data["requests"])
@@ -306,19 +313,20 @@ def ceiling(*, duration: float, connections: int, threads: int) -> list[Result]:
 
 def format_table(results: Sequence[Result], title: str = "") -> str:
     head = (f"{'scenario':<19} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} "
-            f"{'KB/resp':>8} {'legacy req/s':>12} {'× legacy':>8}  note")
+            f"{'KB/resp':>8} {'SQL/req':>7} {'legacy req/s':>12} {'× legacy':>8}  note")
     lines = [title, head, "-" * len(head)] if title else [head, "-" * len(head)]
     for r in results:
         legacy = f"{r.legacy_rps:g}" if r.legacy_rps else ""
         factor = f"{r.req_s / r.legacy_rps:.1f}×" if r.legacy_rps and r.req_s else ""
         note = r.note
+        sql = f"{r.statements_per_req:g}" if r.statements_per_req is not None else ""
         if r.errors and r.statuses:
             note = (note + " " if note else "") + "statuses " + json.dumps(r.statuses)
         if r.probe_body:
             note += f" body: {r.probe_body[:120]}"
         lines.append(
             f"{r.scenario:<19} {r.req_s:>9.1f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f} "
-            f"{r.errors:>7} {r.response_bytes / 1024:>8.1f} {legacy:>12} {factor:>8}  {note}"
+            f"{r.errors:>7} {r.response_bytes / 1024:>8.1f} {sql:>7} {legacy:>12} {factor:>8}  {note}"
         )
     return "\n".join(lines)
 

@@ -34,6 +34,9 @@ SERVER_SETTINGS: dict[str, str] = {
     "wal_buffers": "16MB",
     "random_page_cost": "1.1",
     "jit": "off",
+    # Lets the harness count statements per request (round trips) and find the expensive ones.
+    "shared_preload_libraries": "pg_stat_statements",
+    "pg_stat_statements.track": "top",
     "log_min_messages": "warning",
     "logging_collector": "off",
 }

@@ -111,6 +111,45 @@ def migrate(cluster: Cluster, database: str) -> str:
     return "podium db upgrade"
 
 
+STATS_SQL = """
+select calls, round(total_exec_time::numeric, 1) as total_ms, round(mean_exec_time::numeric, 3) as mean_ms,
+       rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 200) as query
+from pg_stat_statements
+where dbid = (select oid from pg_database where datname = current_database())
+  and query not ilike '%pg_stat_statements%'
+order by total_exec_time desc
+"""
+
+
+class StatementStats:
+    """Counts the statements the server under test sends PostgreSQL during one measurement."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+
+    async def _run(self, sql: str) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            return list(await conn.fetch(sql))
+        finally:
+            await conn.close()
+
+    def reset(self) -> None:
+        asyncio.run(self._run("select pg_stat_statements_reset()"))
+
+    def attach(self, res: Result) -> None:
+        rows = asyncio.run(self._run(STATS_SQL))
+        calls = sum(int(r["calls"]) for r in rows)
+        if res.total_requests:
+            res.statements_per_req = round(calls / res.total_requests, 2)
+        res.top_statements = [
+            {"calls_per_req": round(int(r["calls"]) / max(1, res.total_requests), 2),
+             "mean_ms": float(r["mean_ms"]), "total_ms": float(r["total_ms"]), "rows": int(r["rows"]),
+             "query": r["query"]}
+            for r in rows[:6]
+        ]
+
+
 async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
     """Undo what the vote / attend scenario wrote, in one transaction that bumps the event's version."""
     conn = await asyncpg.connect(dsn)
@@ -161,11 +200,14 @@ def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenario
            "PODIUM_LOG_LEVEL": "WARNING", "PODIUM_ENV": "production"}
     cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     out: list[Result] = []
+    stats = StatementStats(cluster.dsn(database))
     with server(cmd, env, f"api-{tag}", port) as base:
         for name in scenarios:
             s = SCENARIOS[name]
             res = measure(s, base, seed_info, duration=args.duration, connections=args.connections,
-                          threads=args.threads, warmup=args.warmup, repeat=args.repeat)
+                          threads=args.threads, warmup=args.warmup, repeat=args.repeat,
+                          before_run=stats.reset)
+            stats.attach(res)
             if name == "leaderboard" and res.probe_status == 200:
                 res.note = "leaderboard: " + check_exact(base, cluster.dsn(database), seed_info["event_id"])
             if s.once:
@@ -188,11 +230,13 @@ def run_floor(cluster: Cluster, database: str, seed_info: dict[str, Any], scenar
            "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
            "--http", "httptools"]
     out: list[Result] = []
+    stats = StatementStats(cluster.dsn(database))
     with server(cmd, env, f"floor-{tag}", port) as base:
         for name in scenarios:
             res = measure(SCENARIOS[name], base, seed_info, duration=args.duration,
                           connections=args.connections, threads=args.threads, warmup=args.warmup,
-                          repeat=args.repeat)
+                          repeat=args.repeat, before_run=stats.reset)
+            stats.attach(res)
             print(format_table([res]).splitlines()[-1], flush=True)
             out.append(res)
     return out
@@ -295,6 +339,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 database = f"podium_bench_x{scale}"
                 cluster.create_database(database)
                 how = migrate(cluster, database)
+                cluster.psql(database, "create extension if not exists pg_stat_statements")
                 t0 = time.perf_counter()
                 info = asyncio.run(seed(cluster.dsn(database), scale=scale, attend_pool=args.attend_pool,
                                         out=RESULTS / f"seed-x{scale}", secret=JWT_SECRET))
