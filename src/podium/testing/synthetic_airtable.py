@@ -174,7 +174,8 @@ def generate(seed: int = 2024, scale: Scale = LEGACY_SCALE) -> SyntheticBase:
             # Same person signed up twice: the address differs only in case and surrounding space.
             original = users[n - rng.randint(1, 9)]
             if "@" in original["fields"].get("email", ""):
-                fields["email"] = f"  {original['fields']['email'].upper()} "
+                # A stub account: the original, with more details, is the one that survives the merge.
+                fields = {"email": f"  {original['fields']['email'].upper()} ", "first_name": first}
                 mark("duplicate_email", rec_id)
                 mark("duplicate_email_of", original["id"])
         elif n % 131 == 7:
@@ -244,12 +245,17 @@ def generate(seed: int = 2024, scale: Scale = LEGACY_SCALE) -> SyntheticBase:
         events.append(record(rec_id, fields))
         codes.append(fields.get("join_code", ""))
     event_ids = [e["id"] for e in events]
+    # Dirty cases sit on parents that migrate, so each one shows its own outcome rather than a cascade;
+    # a share of the children of unmigratable parents is generated on purpose (``*_of_skipped_*``).
+    bad_events = set(dirty.get("event_without_owner", []) + dirty.get("event_orphan_owner", []))
+    good_events = [rec for rec in event_ids if rec not in bad_events]
 
     # Attendance: pairs spread over events, with a few orphan links.
     attendees: dict[str, list[str]] = {rec: [] for rec in event_ids}
     for n in range(scale.attendee_links):
         event = event_ids[n % len(event_ids)] if n < len(event_ids) else rng.choice(event_ids)
         if n % 211 == 17:
+            event = rng.choice(good_events)
             attendee = missing_id()
             mark("orphan_attendee", f"{event}/{attendee}")
         else:
@@ -265,9 +271,13 @@ def generate(seed: int = 2024, scale: Scale = LEGACY_SCALE) -> SyntheticBase:
     projects: list[dict[str, Any]] = []
     project_event: dict[str, str] = {}
     project_codes: list[str] = []
+    last_good_code = ""
     for i in range(scale.projects):
         rec_id = ids.new()
-        event = rng.choice(event_ids)
+        n = len(projects)
+        event = rng.choice(sorted(bad_events)) if n % 13 == 12 and bad_events else rng.choice(good_events)
+        if event in bad_events:
+            mark("project_of_skipped_event", rec_id)
         pool = attendees[event] or user_ids
         owner_id = rng.choice(pool)
         fields = {
@@ -296,15 +306,14 @@ def generate(seed: int = 2024, scale: Scale = LEGACY_SCALE) -> SyntheticBase:
                 }
             )
             mark("quality_json_string", rec_id)
-        n = len(projects)
         if n % 71 == 3:
             fields["cached_auto_quality"] = '{"valid": true, "reason": '
             mark("quality_invalid_json", rec_id)
         if n % 43 == 4:
             fields["join_code"] = ""
             mark("empty_project_join_code", rec_id)
-        if n % 47 == 5 and n > 0:
-            fields["join_code"] = projects[n - 1]["fields"].get("join_code", "WXYZ")
+        if n % 47 == 5 and last_good_code:
+            fields["join_code"] = last_good_code
             mark("duplicate_project_join_code", rec_id)
         if n % 61 == 6:
             fields["name"] = "An Extremely Verbose Project Title " * 10
@@ -316,14 +325,21 @@ def generate(seed: int = 2024, scale: Scale = LEGACY_SCALE) -> SyntheticBase:
             fields["owner"] = [missing_id()]
             mark("orphan_project_owner", rec_id)
         projects.append(record(rec_id, fields))
+        if event not in bad_events and fields["event"] == [event] and fields["owner"] == [owner_id]:
+            last_good_code = fields["join_code"] or last_good_code
         project_event[rec_id] = fields["event"][0]
         project_codes.append(fields.get("join_code", ""))
-    project_ids = [p["id"] for p in projects]
+    bad_projects = {
+        rec
+        for case in ("orphan_project_event", "orphan_project_owner", "project_of_skipped_event")
+        for rec in dirty.get(case, [])
+    }
+    good_projects = [p for p in projects if p["id"] not in bad_projects]
 
     for n in range(scale.collaborator_links):
-        project = projects[rng.randrange(len(projects))]
+        project = rng.choice(projects) if n % 67 else rng.choice(good_projects)
         collaborators = project["fields"].setdefault("collaborators", [])
-        if n % 67 == 3:
+        if n % 67 == 0:
             collaborator = missing_id()
             mark("orphan_collaborator", f"{project['id']}/{collaborator}")
         else:
@@ -336,7 +352,7 @@ def generate(seed: int = 2024, scale: Scale = LEGACY_SCALE) -> SyntheticBase:
     referrals: list[dict[str, Any]] = []
     for n in range(scale.referrals):
         rec_id = ids.new()
-        event = rng.choice(event_ids)
+        event = rng.choice(sorted(bad_events)) if n % 17 == 16 and bad_events else rng.choice(good_events)
         fields = {
             "content": rng.choice(["From a friend", "Twitter", "Slack", "Organizer self-join", ""]),
             "user": [rng.choice(attendees[event] or user_ids)],
@@ -357,13 +373,16 @@ def generate(seed: int = 2024, scale: Scale = LEGACY_SCALE) -> SyntheticBase:
     while len(votes) < scale.votes:
         n = len(votes)
         rec_id = ids.new()
-        project = rng.choice(project_ids)
+        cascade = n % 19 == 18 and bool(bad_projects)
+        project = rng.choice(sorted(bad_projects)) if cascade else rng.choice(good_projects)["id"]
         event = project_event[project]
         voter = rng.choice(attendees.get(event) or user_ids)
         if (voter, project) in voted and n % 41 != 2:
             continue
         fields = {"voter": [voter], "project": [project], "event": [event]}
-        if n % 41 == 2 and clean_votes:
+        if cascade:
+            mark("vote_of_skipped_project", rec_id)
+        elif n % 41 == 2 and clean_votes:
             # The same person voting for the same project twice.
             fields = dict(clean_votes[-1]["fields"])
             mark("duplicate_vote", rec_id)

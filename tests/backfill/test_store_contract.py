@@ -1,0 +1,228 @@
+"""One contract, two stores: the memory fake and Postgres behave the same for every backfill write."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlalchemy import String, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from podium.adapters.postgres.models import EventModel, ProjectModel, UserModel
+from podium.domain.backfill import (
+    AttendeeLink,
+    BackfillStore,
+    BackfillWriteError,
+    CollaboratorLink,
+    EventRow,
+    ExistingData,
+    ProjectRow,
+    ReferralRow,
+    TargetTable,
+    UserRow,
+    VoteRow,
+    row_id,
+)
+from podium.domain.backfill.model import (
+    EMAIL_MAX,
+    FEATURE_FLAGS_MAX,
+    JOIN_CODE_MAX,
+    NAME_MAX,
+    SLUG_MAX,
+    USER_FIELD_LIMITS,
+)
+
+T = TargetTable
+OWNER = UserRow(
+    id=row_id(T.USERS, "recOwner"),
+    airtable_id="recOwner",
+    email="owner@x.io",
+    first_name="Olive",
+    city="Paris",
+    dob=dt.date(2001, 2, 3),
+)
+VOTER = UserRow(id=row_id(T.USERS, "recVoter"), airtable_id="recVoter", email="voter@x.io")
+EVENT = EventRow(
+    id=row_id(T.EVENTS, "recEvent"),
+    airtable_id="recEvent",
+    name="Hack",
+    slug="hack",
+    join_code="AB-1",
+    owner_id=OWNER.id,
+    votable=True,
+    feature_flags_csv="daydream",
+)
+PROJECT = ProjectRow(
+    id=row_id(T.PROJECTS, "recProject"),
+    airtable_id="recProject",
+    name="P",
+    join_code="PQ",
+    owner_id=OWNER.id,
+    event_id=EVENT.id,
+    legacy_points=4,
+    cached_auto_quality={"valid": True, "demo_result": {"quality_percent": 87.5}},
+)
+VOTE = VoteRow(
+    id=row_id(T.VOTES, "recVote"),
+    airtable_id="recVote",
+    voter_id=VOTER.id,
+    project_id=PROJECT.id,
+    event_id=EVENT.id,
+)
+REFERRAL = ReferralRow(
+    id=row_id(T.REFERRALS, "recRef"),
+    airtable_id="recRef",
+    user_id=VOTER.id,
+    event_id=EVENT.id,
+    content="friend",
+)
+ATTENDEE = AttendeeLink(row_id(T.EVENT_ATTENDEES, EVENT.id, VOTER.id), EVENT.id, VOTER.id)
+COLLABORATOR = CollaboratorLink(row_id(T.PROJECT_COLLABORATORS, PROJECT.id, VOTER.id), PROJECT.id, VOTER.id)
+
+
+async def fill(store: BackfillStore) -> None:
+    await store.save_users([OWNER, VOTER])
+    await store.save_events([EVENT])
+    await store.add_attendees([ATTENDEE])
+    await store.save_projects([PROJECT])
+    await store.add_collaborators([COLLABORATOR])
+    await store.save_referrals([REFERRAL])
+    await store.save_votes([VOTE])
+
+
+async def test_an_empty_store_holds_nothing(store: BackfillStore) -> None:
+    assert await store.load_existing() == ExistingData(
+        users=[], events=[], projects=[], referrals=[], votes=[], attendees=[], collaborators=[]
+    )
+    assert set((await store.count_rows()).values()) == {0}
+
+
+async def test_rows_read_back_exactly_as_written(store: BackfillStore) -> None:
+    await fill(store)
+    existing = await store.load_existing()
+    assert sorted(existing.users, key=lambda u: u.email) == [OWNER, VOTER]
+    assert list(existing.events) == [EVENT]
+    assert list(existing.projects) == [PROJECT]
+    assert list(existing.votes) == [VOTE]
+    assert list(existing.referrals) == [REFERRAL]
+    assert list(existing.attendees) == [ATTENDEE]
+    assert list(existing.collaborators) == [COLLABORATOR]
+    assert await store.count_rows() == dict.fromkeys(TargetTable, 1) | {T.USERS: 2}
+
+
+async def test_saving_a_row_again_updates_it_in_place(store: BackfillStore) -> None:
+    await fill(store)
+    renamed = dataclasses.replace(OWNER, first_name="Olivia", dob=None, airtable_id="recOwner2")
+    await store.save_users([renamed])
+    await store.save_projects([dataclasses.replace(PROJECT, cached_auto_quality=None, legacy_points=0)])
+    existing = await store.load_existing()
+    assert renamed in existing.users
+    assert existing.projects[0].cached_auto_quality is None
+    assert (await store.count_rows())[T.USERS] == 2
+
+
+async def test_an_existing_link_pair_is_left_alone(store: BackfillStore) -> None:
+    await fill(store)
+    await store.add_attendees([dataclasses.replace(ATTENDEE, id=row_id(T.EVENT_ATTENDEES, "other"))])
+    await store.add_collaborators([COLLABORATOR])
+    existing = await store.load_existing()
+    assert list(existing.attendees) == [ATTENDEE]
+    assert list(existing.collaborators) == [COLLABORATOR]
+
+
+@pytest.mark.parametrize(
+    "bad_batch",
+    [
+        pytest.param(
+            lambda s: s.save_users(
+                [VOTER, dataclasses.replace(OWNER, id=row_id(T.USERS, "x"), airtable_id="x")]
+            ),
+            id="duplicate-email",
+        ),
+        pytest.param(
+            lambda s: s.save_events(
+                [dataclasses.replace(EVENT, id=row_id(T.EVENTS, "x"), airtable_id="x", join_code="NEW")]
+            ),
+            id="duplicate-slug",
+        ),
+        pytest.param(
+            lambda s: s.save_votes([dataclasses.replace(VOTE, airtable_id="other", id=row_id(T.VOTES, "x"))]),
+            id="duplicate-vote-pair",
+        ),
+        pytest.param(
+            lambda s: s.save_votes(
+                [
+                    dataclasses.replace(
+                        VOTE,
+                        id=row_id(T.VOTES, "y"),
+                        airtable_id="y",
+                        voter_id=OWNER.id,
+                        event_id=row_id(T.EVENTS, "elsewhere"),
+                    )
+                ]
+            ),
+            id="vote-event-not-the-projects",
+        ),
+        pytest.param(
+            lambda s: s.add_attendees(
+                [AttendeeLink(row_id(T.EVENT_ATTENDEES, "z"), EVENT.id, row_id(T.USERS, "ghost"))]
+            ),
+            id="unknown-user",
+        ),
+    ],
+)
+async def test_a_batch_that_breaks_a_constraint_is_refused_whole(store: BackfillStore, bad_batch) -> None:  # type: ignore[no-untyped-def]
+    await fill(store)
+    before = await store.load_existing()
+    extra = UserRow(id=row_id(T.USERS, "recExtra"), airtable_id="recExtra", email="extra@x.io")
+    with pytest.raises(BackfillWriteError):
+        await store.save_users(
+            [extra, dataclasses.replace(VOTER, id=row_id(T.USERS, "dup"), airtable_id="dup")]
+        )
+    with pytest.raises(BackfillWriteError):
+        await bad_batch(store)
+    assert await store.load_existing() == before
+
+
+def test_domain_column_sizes_match_the_schema() -> None:
+    def length(model: type, name: str) -> int | None:
+        column_type = model.__table__.c[name].type  # type: ignore[attr-defined]
+        assert isinstance(column_type, String)
+        return column_type.length
+
+    assert {name: length(UserModel, name) for name in USER_FIELD_LIMITS} == dict(USER_FIELD_LIMITS)
+    assert length(UserModel, "email") == EMAIL_MAX
+    assert (length(EventModel, "name"), length(ProjectModel, "name")) == (NAME_MAX, NAME_MAX)
+    assert length(EventModel, "slug") == SLUG_MAX
+    assert (length(EventModel, "join_code"), length(ProjectModel, "join_code")) == (
+        JOIN_CODE_MAX,
+        JOIN_CODE_MAX,
+    )
+    assert length(EventModel, "feature_flags_csv") == FEATURE_FLAGS_MAX
+
+
+@pytest.mark.postgres
+async def test_postgres_stores_a_missing_review_as_sql_null(clean_database: AsyncEngine) -> None:
+    from podium.adapters.postgres.backfill_store import PostgresBackfillStore
+
+    store = PostgresBackfillStore(clean_database)
+    await fill(store)
+    await store.save_projects([dataclasses.replace(PROJECT, cached_auto_quality=None)])
+    async with clean_database.connect() as connection:
+        nulls = await connection.scalar(
+            text("SELECT count(*) FROM projects WHERE cached_auto_quality IS NULL")
+        )
+    assert nulls == 1
+
+
+@pytest.mark.postgres
+async def test_postgres_writes_bump_the_version_of_the_events_they_touch(clean_database: AsyncEngine) -> None:
+    from podium.adapters.postgres.backfill_store import PostgresBackfillStore
+
+    store = PostgresBackfillStore(clean_database)
+    await fill(store)
+    async with clean_database.connect() as connection:
+        version = await connection.scalar(text("SELECT version FROM events"))
+    # attendees, projects, collaborators, referrals and votes each changed the event's listings once.
+    assert version == 5
