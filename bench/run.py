@@ -346,7 +346,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 print(f"== scale {scale}×: migrated ({how}), seeded {info['counts']} in "
                       f"{time.perf_counter() - t0:.1f} s {info['timings_s']}", flush=True)
                 for workers in args.workers:
-                    for cache in caches:
+                    for cache in caches if api_reads or api_writes else []:
                         tag = f"x{scale}-w{workers}-cache-{cache}"
                         print(f"== API {tag}", flush=True)
                         results = run_api(cluster, database, info, api_reads + api_writes, workers=workers,
