@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from podium.adapters.mail.console import ConsoleMailer
+from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.database import create_engine, create_session_factory
+from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
+from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
+from podium.adapters.review_checks import HttpProjectChecks
+from podium.adapters.tokens import JwtCodec
 from podium.config import Settings
+from podium.domain.ports import Mailer
+from podium.domain.services.auth import AuthPolicy, AuthService
+from podium.domain.services.events import EventService
+from podium.domain.services.projects import ProjectService
+from podium.domain.services.users import UserService
+from podium.domain.services.voting import VotingService
 
 log = logging.getLogger(__name__)
 
@@ -20,25 +32,56 @@ class Container:
 
     settings: Settings
     engine: AsyncEngine
+    auth: AuthService = field(init=False)
+    users: UserService = field(init=False)
+    events: EventService = field(init=False)
+    projects: ProjectService = field(init=False)
+    voting: VotingService = field(init=False)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        uow = SqlAlchemyUnitOfWorkFactory(create_session_factory(self.engine))
+        self.auth = AuthService(
+            uow,
+            JwtCodec(settings.jwt_secret, settings.jwt_algorithm),
+            _mailer(settings),
+            PostgresRateLimiter(self.engine),
+            AuthPolicy(
+                frontend_url=settings.production_url.rstrip("/"),
+                access_token_minutes=settings.jwt_expire_minutes,
+                magic_link_minutes=settings.magic_link_expire_minutes,
+                attempts_per_email=settings.login_rate_limit,
+                attempts_per_client=settings.login_ip_rate_limit,
+                window_seconds=settings.login_rate_window_seconds,
+            ),
+        )
+        self.users = UserService(uow)
+        self.events = EventService(uow)
+        self.projects = ProjectService(
+            uow, HttpProjectChecks(settings.review_factory_url, settings.review_factory_token)
+        )
+        self.voting = VotingService(uow)
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
-        engine = create_engine(settings)
-        return cls(settings=settings, engine=engine)
-
-    @property
-    def session_factory(self):  # type: ignore[no-untyped-def]
-        return create_session_factory(self.engine)
+        return cls(settings=settings, engine=create_engine(settings))
 
     async def database_ok(self) -> bool:
         """True when the database answers a trivial query."""
         try:
             async with self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception as exc:
+        except Exception as exc:  # any failure means "not healthy"
             log.warning("health check failed", extra={"error": type(exc).__name__})
             return False
         return True
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _mailer(settings: Settings) -> Mailer:
+    if not settings.loops_api_key:
+        log.warning("PODIUM_LOOPS_API_KEY is not set: magic links are written to the log, not mailed")
+        return ConsoleMailer()
+    return LoopsMailer(settings.loops_api_key, settings.loops_transactional_id, settings.loops_api_url)

@@ -78,7 +78,11 @@ def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Re
 
 def handle_domain(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[Any]:
     status = next((code for kind, code in _DOMAIN_STATUS if isinstance(exc, kind)), HTTP_400_BAD_REQUEST)
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, domain.RateLimited) else None
+    headers = None
+    if isinstance(exc, domain.RateLimited):
+        headers = {"Retry-After": str(exc.retry_after)}
+    elif isinstance(exc, domain.Unauthenticated):
+        headers = {"WWW-Authenticate": "Bearer"}
     return detail(status, exc.message, headers)
 
 

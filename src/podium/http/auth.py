@@ -1,0 +1,35 @@
+"""Bearer-token authentication as a guard, so credentials are checked before the request is parsed
+(legacy §0: auth failures take precedence over validation errors)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from podium.domain.errors import Unauthenticated
+from podium.domain.models import User
+from podium.domain.services.auth import INVALID_CREDENTIALS
+
+NOT_AUTHENTICATED = "Not authenticated"
+
+
+async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: resolve ``Authorization: Bearer <access token>`` to a user, kept on the connection state."""
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.strip().partition(" ")
+    if not scheme or (scheme.lower() == "bearer" and not token.strip()):
+        raise Unauthenticated(NOT_AUTHENTICATED)
+    if scheme.lower() != "bearer":
+        raise Unauthenticated(INVALID_CREDENTIALS)
+    user = await connection.app.state.container.auth.authenticate(token.strip())
+    connection.state.user = user
+    connection.scope.setdefault("state", {})["user_id"] = str(user.id)
+
+
+def current_user(request: Request[Any, Any, Any]) -> User:
+    """Dependency: the user the guard authenticated."""
+    user: User = request.state.user
+    return user

@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from litestar import Controller, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+
+from podium.domain.models import User
+from podium.domain.services.events import EventService
+from podium.http.auth import requires_user
+from podium.http.params import uuid_param
+from podium.http.schemas import (
+    EventPrivate,
+    Message,
+    ProjectPrivate,
+    ReferralResponse,
+    RemoveAttendee,
+    UserAttendee,
+    VoteResponse,
+)
+
+
+class EventAdminController(Controller):
+    """The organiser's views of their event. Someone else's or an unknown event → 403."""
+
+    path = "/events/admin/{event_id:str}"
+    tags = ["events"]
+    guards = [requires_user]
+
+    @get("/", operation_id="get_event_admin_events_admin__event_id__get")
+    async def event(
+        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
+    ) -> EventPrivate:
+        return EventPrivate.of(await events.private(user, uuid_param(event_id, "event_id")))
+
+    @get("/attendees", operation_id="get_event_attendees_events_admin__event_id__attendees_get")
+    async def attendees(
+        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
+    ) -> list[UserAttendee]:
+        return [UserAttendee.of(u) for u in await events.attendees(user, uuid_param(event_id, "event_id"))]
+
+    @post(
+        "/remove-attendee",
+        operation_id="remove_attendee_events_admin__event_id__remove_attendee_post",
+        status_code=200,
+    )
+    async def remove_attendee(
+        self,
+        event_id: FromPath[str],
+        data: JSONBody[RemoveAttendee],
+        user: NamedDependency[User],
+        events: NamedDependency[EventService],
+    ) -> Message:
+        """Remove someone from the event (idempotent); their projects, votes and referrals stay."""
+        await events.remove_attendee(user, uuid_param(event_id, "event_id"), data.user_id)
+        return Message(message="Attendee removed")
+
+    @get("/leaderboard", operation_id="get_event_leaderboard_events_admin__event_id__leaderboard_get")
+    async def leaderboard(
+        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
+    ) -> list[ProjectPrivate]:
+        """The full leaderboard, whether or not it is public yet."""
+        return [
+            ProjectPrivate.of(v) for v in await events.leaderboard(user, uuid_param(event_id, "event_id"))
+        ]
+
+    @get("/votes", operation_id="get_event_votes_events_admin__event_id__votes_get")
+    async def votes(
+        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
+    ) -> list[VoteResponse]:
+        return [VoteResponse.of(v) for v in await events.votes(user, uuid_param(event_id, "event_id"))]
+
+    @get("/referrals", operation_id="get_event_referrals_events_admin__event_id__referrals_get")
+    async def referrals(
+        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
+    ) -> list[ReferralResponse]:
+        return [
+            ReferralResponse.of(r) for r in await events.referrals(user, uuid_param(event_id, "event_id"))
+        ]

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from litestar import Controller, MediaType, Response, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from podium.domain.models import User
+from podium.domain.services.events import EventService
+from podium.domain.services.voting import VotingService
+from podium.http.auth import requires_user
+from podium.http.params import uuid_param
+from podium.http.schemas import (
+    Attended,
+    CreateVotes,
+    EventCreate,
+    EventCreated,
+    EventPrivate,
+    EventPublic,
+    EventUpdate,
+    Message,
+    ProjectPublic,
+    UserEvents,
+)
+
+# Legacy: 1–50 characters that contain (the pattern is unanchored) a run of [-a-z0-9].
+SLUG_PATTERN = re.compile(r"[-a-z0-9]+")
+QueryText = Annotated[str, QueryParameter(max_length=1000, pattern=r"^[^\x00]*$")]
+
+
+class EventsController(Controller):
+    path = "/events"
+    tags = ["events"]
+
+    @get("/", operation_id="get_attending_events_events__get", guards=[requires_user])
+    async def mine(self, user: NamedDependency[User], events: NamedDependency[EventService]) -> UserEvents:
+        """Events the caller owns (with their join codes) and attends."""
+        mine = await events.of_user(user)
+        return UserEvents(
+            owned_events=[EventPrivate.of(v) for v in mine.owned],
+            attending_events=[EventPublic.of(v) for v in mine.attending],
+        )
+
+    @post("/", operation_id="create_event_events__post", status_code=200, guards=[requires_user])
+    async def create(
+        self, data: JSONBody[EventCreate], user: NamedDependency[User], events: NamedDependency[EventService]
+    ) -> EventCreated:
+        """Create an event; the caller owns it."""
+        created = await events.create(
+            user, data.name, data.description, data.demo_links_optional, data.ysws_checks_enabled
+        )
+        return EventCreated(id=created.id, slug=created.slug, join_code=created.join_code)
+
+    @post("/attend", operation_id="attend_event_events_attend_post", status_code=200, guards=[requires_user])
+    async def attend(
+        self,
+        join_code: Annotated[str, QueryParameter(max_length=100)],
+        referral: QueryText,
+        user: NamedDependency[User],
+        events: NamedDependency[EventService],
+    ) -> Attended:
+        """Join an event with its code; a non-empty referral is kept for the organiser."""
+        event_id = await events.attend(user, join_code, referral)
+        return Attended(message="Successfully joined event", event_id=event_id)
+
+    @post("/vote", operation_id="vote_events_vote_post", status_code=200, guards=[requires_user])
+    async def vote(
+        self, data: JSONBody[CreateVotes], user: NamedDependency[User], voting: NamedDependency[VotingService]
+    ) -> Message:
+        """Vote for projects of an event the caller attends, within the quota."""
+        await voting.cast_votes(user, data.event, data.projects)
+        return Message(message="Votes recorded")
+
+    @get("/id/{slug:str}", operation_id="get_at_id_events_id__slug__get")
+    async def id_for_slug(self, slug: FromPath[str], events: NamedDependency[EventService]) -> Response[Any]:
+        """The id of the event with this slug, as a JSON string."""
+        if not 1 <= len(slug) <= 50 or not SLUG_PATTERN.search(slug):
+            raise ValidationException(
+                extra=[
+                    {"key": "slug", "source": "path", "message": "String should match pattern '[-a-z0-9]+'"}
+                ]
+            )
+        event_id = await events.id_for_slug(slug)
+        return Response(f'"{event_id}"'.encode(), media_type=MediaType.JSON)
+
+    @get("/{event_id:str}", operation_id="get_event_endpoint_events__event_id__get")
+    async def get_event(self, event_id: FromPath[str], events: NamedDependency[EventService]) -> EventPublic:
+        """An event's public view."""
+        return EventPublic.of(await events.public(uuid_param(event_id, "event_id")))
+
+    @put("/{event_id:str}", operation_id="update_event_events__event_id__put", guards=[requires_user])
+    async def update(
+        self,
+        event_id: FromPath[str],
+        data: JSONBody[EventUpdate],
+        user: NamedDependency[User],
+        events: NamedDependency[EventService],
+    ) -> Message:
+        """Change an event's settings (owner only). The slug never changes."""
+        changes = {name: getattr(data, name) for name in data.__struct_fields__}
+        await events.update(user, uuid_param(event_id, "event_id"), changes)
+        return Message(message="Event updated")
+
+    @delete(
+        "/{event_id:str}",
+        operation_id="delete_event_events__event_id__delete",
+        status_code=200,
+        guards=[requires_user],
+    )
+    async def delete(
+        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
+    ) -> Message:
+        """Delete an event with everything under it (owner only)."""
+        await events.delete(user, uuid_param(event_id, "event_id"))
+        return Message(message="Event deleted")
+
+    @get("/{event_id:str}/projects", operation_id="get_event_projects_events__event_id__projects_get")
+    async def projects(
+        self, event_id: FromPath[str], leaderboard: FromQuery[bool], events: NamedDependency[EventService]
+    ) -> list[ProjectPublic]:
+        """The leaderboard (when enabled), or every project in random order for judging."""
+        views = await events.projects(uuid_param(event_id, "event_id"), leaderboard)
+        return [ProjectPublic.of(v) for v in views]

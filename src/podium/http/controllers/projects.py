@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, delete, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, QueryParameter
+
+from podium.domain.errors import UpstreamFailed
+from podium.domain.models import User
+from podium.domain.services.projects import NewProject, ProjectService
+from podium.http.auth import requires_user
+from podium.http.params import uuid_param
+from podium.http.schemas import (
+    CheckStatus,
+    Message,
+    ProjectCheckRequest,
+    ProjectCreate,
+    ProjectCreated,
+    ProjectPrivate,
+    ProjectPublic,
+    ProjectUpdate,
+)
+
+
+def _check_status(payload: object) -> CheckStatus:
+    try:
+        return msgspec.convert(payload, CheckStatus, strict=False)
+    except msgspec.ValidationError as exc:
+        raise UpstreamFailed("The project check service sent an unexpected answer") from exc
+
+
+class ProjectsController(Controller):
+    path = "/projects"
+    tags = ["projects"]
+
+    @get("/mine", operation_id="get_projects_projects_mine_get", guards=[requires_user])
+    async def mine(
+        self, user: NamedDependency[User], projects: NamedDependency[ProjectService]
+    ) -> list[ProjectPrivate]:
+        """Projects the caller owns, then those they collaborate on."""
+        return [ProjectPrivate.of(v) for v in await projects.mine(user)]
+
+    @post("/", operation_id="create_project_projects__post", status_code=200, guards=[requires_user])
+    async def create(
+        self,
+        data: JSONBody[ProjectCreate],
+        user: NamedDependency[User],
+        projects: NamedDependency[ProjectService],
+    ) -> ProjectCreated:
+        """Submit a project to an event the caller attends."""
+        project = await projects.create(
+            user,
+            NewProject(
+                name=data.name,
+                repo=data.repo,
+                image_url=data.image_url,
+                event_id=data.event_id,
+                demo=data.demo,
+                description=data.description,
+                hours_spent=data.hours_spent,
+            ),
+        )
+        return ProjectCreated(id=project.id, join_code=project.join_code)
+
+    @post("/join", operation_id="join_project_projects_join_post", status_code=200, guards=[requires_user])
+    async def join(
+        self,
+        join_code: Annotated[str, QueryParameter(max_length=100)],
+        user: NamedDependency[User],
+        projects: NamedDependency[ProjectService],
+    ) -> Message:
+        """Join a project as a collaborator with its code."""
+        await projects.join(user, join_code)
+        return Message(message="Successfully joined project")
+
+    @post("/check/start", operation_id="start_project_check_projects_check_start_post", status_code=200)
+    async def start_check(
+        self, data: JSONBody[ProjectCheckRequest], projects: NamedDependency[ProjectService]
+    ) -> CheckStatus:
+        """Start the external quality check of a project (cached results come back at once)."""
+        return _check_status(await projects.start_check(data.id, dt.datetime.now(dt.UTC)))
+
+    @get("/check/{check_id:str}", operation_id="poll_project_check_projects_check__check_id__get")
+    async def poll_check(
+        self, check_id: FromPath[str], projects: NamedDependency[ProjectService]
+    ) -> CheckStatus:
+        return _check_status(await projects.poll_check(check_id))
+
+    @get("/{project_id:str}", operation_id="get_project_endpoint_projects__project_id__get")
+    async def get_project(
+        self, project_id: FromPath[str], projects: NamedDependency[ProjectService]
+    ) -> ProjectPublic:
+        return ProjectPublic.of(await projects.get(uuid_param(project_id, "project_id")))
+
+    @put("/{project_id:str}", operation_id="update_project_projects__project_id__put", guards=[requires_user])
+    async def update(
+        self,
+        project_id: FromPath[str],
+        data: JSONBody[ProjectUpdate],
+        user: NamedDependency[User],
+        projects: NamedDependency[ProjectService],
+    ) -> ProjectPublic:
+        """Change a project (owner only); the demo rule applies to the merged result."""
+        changes = {name: getattr(data, name) for name in data.__struct_fields__}
+        return ProjectPublic.of(await projects.update(user, uuid_param(project_id, "project_id"), changes))
+
+    @delete(
+        "/{project_id:str}",
+        operation_id="delete_project_projects__project_id__delete",
+        status_code=200,
+        guards=[requires_user],
+    )
+    async def delete(
+        self,
+        project_id: FromPath[str],
+        user: NamedDependency[User],
+        projects: NamedDependency[ProjectService],
+    ) -> Message:
+        """Delete a project with its votes and collaborator links (owner only)."""
+        await projects.delete(user, uuid_param(project_id, "project_id"))
+        return Message(message="Project deleted")

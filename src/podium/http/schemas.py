@@ -1,0 +1,364 @@
+"""msgspec structs for every request and response. Names and fields follow the legacy API (legacy §1.7)
+plus PRODUCT §3.15's additive fields; lengths are the columns' sizes, so oversize input is a 422."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+from msgspec import Meta, Struct
+
+from podium.domain.models import EventView, ProjectView, Referral, User, Vote
+
+# PostgreSQL text cannot hold NUL characters; refuse them at the door like any other invalid value.
+NO_NUL = r"^[^\x00]*$"
+INT32 = Meta(ge=-(2**31), le=2**31 - 1)
+MAX_VOTES_PER_REQUEST = 50
+
+
+def _text(max_length: int | None = None) -> Any:
+    return Annotated[str, Meta(max_length=max_length, pattern=NO_NUL)]
+
+
+Text = _text()
+Email = _text(255)
+Name255 = _text(255)
+Name50 = _text(50)
+Short20 = _text(20)
+Line255 = _text(255)
+Line100 = _text(100)
+
+
+class Base(Struct, kw_only=True):
+    """Unknown request fields are ignored (the frontend posts whole objects back)."""
+
+
+# Users and auth.
+
+
+class UserSignup(Base):
+    email: Email
+    first_name: Name50
+    last_name: Name50 | None = None
+    display_name: Name255 | None = None
+    phone: Short20 | None = None
+    street_1: Line255 | None = None
+    street_2: Line255 | None = None
+    city: Line100 | None = None
+    state: Line100 | None = None
+    zip_code: Short20 | None = None
+    country: Line100 | None = None
+    dob: dt.date | None = None
+
+
+class UserUpdate(Base):
+    display_name: Name255 | None = None
+    first_name: Name50 | None = None
+    last_name: Name50 | None = None
+    phone: Short20 | None = None
+    street_1: Line255 | None = None
+    street_2: Line255 | None = None
+    city: Line100 | None = None
+    state: Line100 | None = None
+    zip_code: Short20 | None = None
+    country: Line100 | None = None
+    dob: dt.date | None = None
+
+
+class UserLoginPayload(Base):
+    email: Annotated[str, Meta(max_length=320, pattern=NO_NUL)]
+
+
+class UserPublic(Base):
+    id: UUID
+    display_name: str
+
+    @classmethod
+    def of(cls, user: User) -> UserPublic:
+        return cls(id=user.id, display_name=user.display_name)
+
+
+class UserPrivate(Base):
+    id: UUID
+    display_name: str
+    email: str
+    first_name: str
+    last_name: str
+    phone: str = ""
+    votes: list[UUID] = msgspec.field(default_factory=list)
+
+    @classmethod
+    def of(cls, user: User, vote_ids: list[UUID]) -> UserPrivate:
+        return cls(
+            id=user.id,
+            display_name=user.display_name,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            phone=user.phone,
+            votes=vote_ids,
+        )
+
+
+class UserExistsResponse(Base):
+    exists: bool
+
+
+class UserCreated(Base):
+    id: UUID
+
+
+class AuthenticatedUser(Base):
+    access_token: str
+    user: UserPrivate
+    token_type: str = "access"
+
+
+class UserAttendee(Base):
+    id: UUID
+    email: str
+    display_name: str
+    first_name: str
+    last_name: str
+
+    @classmethod
+    def of(cls, user: User) -> UserAttendee:
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            first_name=user.first_name,
+            last_name=user.last_name,
+        )
+
+
+# Events.
+
+
+class EventCreate(Base):
+    name: Name255
+    description: Text = ""
+    demo_links_optional: bool = False
+    ysws_checks_enabled: bool = False
+
+
+class EventUpdate(Base):
+    name: Name255 | None = None
+    description: Text | None = None
+    votable: bool | None = None
+    leaderboard_enabled: bool | None = None
+    demo_links_optional: bool | None = None
+    ysws_checks_enabled: bool | None = None
+
+
+class EventPublic(Base):
+    id: UUID
+    name: str
+    slug: str
+    description: str
+    votable: bool
+    leaderboard_enabled: bool
+    demo_links_optional: bool
+    max_votes_per_user: int
+    feature_flags_list: list[str]
+
+    @classmethod
+    def of(cls, view: EventView) -> EventPublic:
+        e = view.event
+        return cls(
+            id=e.id,
+            name=e.name,
+            slug=e.slug,
+            description=e.description,
+            votable=e.votable,
+            leaderboard_enabled=e.leaderboard_enabled,
+            demo_links_optional=e.demo_links_optional,
+            max_votes_per_user=view.max_votes_per_user,
+            feature_flags_list=view.feature_flags_list,
+        )
+
+
+class EventPrivate(EventPublic, kw_only=True):
+    join_code: str
+    owner_id: UUID
+    ysws_checks_enabled: bool
+
+    @classmethod
+    def of(cls, view: EventView) -> EventPrivate:
+        e = view.event
+        return cls(
+            id=e.id,
+            name=e.name,
+            slug=e.slug,
+            description=e.description,
+            votable=e.votable,
+            leaderboard_enabled=e.leaderboard_enabled,
+            demo_links_optional=e.demo_links_optional,
+            max_votes_per_user=view.max_votes_per_user,
+            feature_flags_list=view.feature_flags_list,
+            join_code=e.join_code,
+            owner_id=e.owner_id,
+            ysws_checks_enabled=e.ysws_checks_enabled,
+        )
+
+
+class UserEvents(Base):
+    owned_events: list[EventPrivate]
+    attending_events: list[EventPublic]
+
+
+class EventCreated(Base):
+    id: UUID
+    slug: str
+    join_code: str
+
+
+class Attended(Base):
+    message: str
+    event_id: UUID
+
+
+class CreateVotes(Base):
+    projects: Annotated[list[UUID], Meta(max_length=MAX_VOTES_PER_REQUEST)]
+    event: UUID
+
+
+class VoteResponse(Base):
+    id: UUID
+    voter_id: UUID
+    project_id: UUID
+    event_id: UUID
+
+    @classmethod
+    def of(cls, vote: Vote) -> VoteResponse:
+        return cls(id=vote.id, voter_id=vote.voter_id, project_id=vote.project_id, event_id=vote.event_id)
+
+
+class ReferralResponse(Base):
+    id: UUID
+    content: str
+    user_id: UUID
+    event_id: UUID
+
+    @classmethod
+    def of(cls, referral: Referral) -> ReferralResponse:
+        return cls(
+            id=referral.id, content=referral.content, user_id=referral.user_id, event_id=referral.event_id
+        )
+
+
+class RemoveAttendee(Base):
+    user_id: UUID
+
+
+# Projects.
+
+
+class ProjectCreate(Base):
+    name: Name255
+    repo: Text
+    image_url: Text
+    event_id: UUID
+    demo: Text = ""
+    description: Text = ""
+    hours_spent: Annotated[int, INT32] = 0
+
+
+class ProjectUpdate(Base):
+    name: Name255 | None = None
+    repo: Text | None = None
+    image_url: Text | None = None
+    demo: Text | None = None
+    description: Text | None = None
+    hours_spent: Annotated[int, INT32] | None = None
+
+
+class ProjectPublic(Base):
+    id: UUID
+    name: str
+    repo: str
+    image_url: str
+    demo: str
+    description: str
+    points: int
+    votes: list[UUID] = msgspec.field(default_factory=list)
+    owner_display_name: str = ""
+    collaborator_display_names: list[str] = msgspec.field(default_factory=list)
+
+    @classmethod
+    def of(cls, view: ProjectView) -> ProjectPublic:
+        p = view.project
+        return cls(
+            id=p.id,
+            name=p.name,
+            repo=p.repo,
+            image_url=p.image_url,
+            demo=p.demo,
+            description=p.description,
+            points=view.points,
+            votes=view.vote_ids,
+            owner_display_name=view.owner_display_name,
+            collaborator_display_names=view.collaborator_display_names,
+        )
+
+
+class ProjectPrivate(ProjectPublic, kw_only=True):
+    join_code: str
+    hours_spent: int
+    owner_id: UUID
+    event_id: UUID
+    cached_auto_quality: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, view: ProjectView) -> ProjectPrivate:
+        p = view.project
+        return cls(
+            id=p.id,
+            name=p.name,
+            repo=p.repo,
+            image_url=p.image_url,
+            demo=p.demo,
+            description=p.description,
+            points=view.points,
+            votes=view.vote_ids,
+            owner_display_name=view.owner_display_name,
+            collaborator_display_names=view.collaborator_display_names,
+            join_code=p.join_code,
+            hours_spent=p.hours_spent,
+            owner_id=p.owner_id,
+            event_id=p.event_id,
+            cached_auto_quality=p.cached_auto_quality,
+        )
+
+
+class ProjectCreated(Base):
+    id: UUID
+    join_code: str
+
+
+class ProjectCheckRequest(Base):
+    """The legacy body of ``/projects/check/start``: a whole ProjectPublic, of which only ``id`` is used."""
+
+    id: UUID
+    name: str
+    repo: str
+    image_url: str
+    demo: str
+    description: str
+    points: int
+
+
+class CheckStatus(Base):
+    check_id: str
+    status: Literal["pending", "running", "completed", "failed"]
+    created_at: dt.datetime
+    started_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = None
+    result: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class Message(Base):
+    message: str
