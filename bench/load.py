@@ -273,6 +273,8 @@ def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: fl
     non_2xx = (sum(v for k, v in res.statuses.items() if not k.startswith(ok)) if res.statuses
                else int(data["errors"]["status"]))
     res.errors = non_2xx + sum(res.socket_errors.values())
+    if res.requests == 0:
+        res.note = f"no response completed within {duration:g} s"
     res.exhausted = bool(data.get("exhausted"))
     if res.exhausted:
         res.note = f"pool of {len(reqs) + 1} users used up after {res.duration_s:.1f} s"

@@ -179,17 +179,28 @@ async def expected_leaderboard(dsn: str, event_id: str) -> list[tuple[str, int]]
     return [(r["id"], r["points"]) for r in rows]
 
 
-def check_exact(base: str, dsn: str, event_id: str) -> str:
-    """Does the API's leaderboard, read now, equal what the database says (ids, order and points)?"""
+def check_exact(base: str, dsn: str, event_id: str, settle_s: float = 1.0) -> str:
+    """Does the API's leaderboard, read now, equal the database's (ids, order and points)?
+
+    Waits ``settle_s`` first (requests wrk abandoned at the end of a run may still be committing), then
+    reads the database, the API, and the database again; a verdict needs the two database reads to agree.
+    """
+    time.sleep(settle_s)
+    before = asyncio.run(expected_leaderboard(dsn, event_id))
     status, body, _ = probe(base, ("GET", f"/events/{event_id}/projects?leaderboard=true", None, None))
+    after = asyncio.run(expected_leaderboard(dsn, event_id))
     if status != 200:
         return f"leaderboard answered {status}"
+    if before != after:
+        return "database still changing: no verdict"
     got = [(str(p["id"]), int(p["points"])) for p in json.loads(body)]
-    want = asyncio.run(expected_leaderboard(dsn, event_id))
-    if got == want:
+    if got == before:
         return "exact"
-    diff = sum(1 for g, w in zip(got, want, strict=False) if g != w) + abs(len(got) - len(want))
-    return f"STALE or wrong: {diff} of {len(want)} rows differ"
+    points_got, points_want = dict(got), dict(before)
+    wrong = sum(1 for k, v in points_want.items() if points_got.get(k) != v)
+    if wrong:
+        return f"STALE: {wrong} of {len(before)} projects have wrong points"
+    return "points exact, order differs from (points desc, name, id)"
 
 
 def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenarios: Sequence[str], *,
