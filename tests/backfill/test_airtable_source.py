@@ -18,7 +18,9 @@ from podium.testing.synthetic_airtable import DEFAULT_BASE_ID, DEFAULT_TABLE_IDS
 
 @pytest.fixture
 def fake(small_base: SyntheticBase) -> Iterator[FakeAirtable]:
-    with FakeAirtable({DEFAULT_BASE_ID: small_base.by_table_id()}, forbidden_tokens=["pat-read-nothing"]) as server:
+    with FakeAirtable(
+        {DEFAULT_BASE_ID: small_base.by_table_id()}, forbidden_tokens=["pat-read-nothing"]
+    ) as server:
         yield server
 
 
@@ -34,12 +36,15 @@ def source_for(fake: FakeAirtable, **overrides: object) -> AirtableSource:
     return AirtableSource(**options)  # type: ignore[arg-type]
 
 
-async def test_reads_every_record_100_a_page_following_offsets(fake: FakeAirtable, small_base: SyntheticBase) -> None:
+async def test_reads_every_record_100_a_page_following_offsets(
+    fake: FakeAirtable, small_base: SyntheticBase
+) -> None:
     records = await read_source(source_for(fake))
     assert records == small_base.source_records()
     users = [r for r in fake.requests if r.table == DEFAULT_TABLE_IDS[SourceTable.USERS]]
     assert [r.page_size for r in users] == [100, 100]
-    assert users[0].offset is None and users[1].offset is not None
+    assert users[0].offset is None
+    assert users[1].offset is not None
     assert fake.count() == 1 + 2 + 1 + 1 + 2  # events, users, projects, referrals, votes
 
 
@@ -92,7 +97,9 @@ async def test_persistent_429s_end_in_a_clear_error(fake: FakeAirtable) -> None:
 
 
 def test_missing_settings_are_named() -> None:
-    with pytest.raises(SourceError, match="PODIUM_AIRTABLE_TOKEN, PODIUM_AIRTABLE_BASE_ID, PODIUM_AIRTABLE_USERS"):
+    with pytest.raises(
+        SourceError, match="PODIUM_AIRTABLE_TOKEN, PODIUM_AIRTABLE_BASE_ID, PODIUM_AIRTABLE_USERS"
+    ):
         AirtableSource(token="", base_id="", table_ids={})
 
 
