@@ -7,6 +7,8 @@ Integration and API tests talk to this real server. Each test that writes starts
 from __future__ import annotations
 
 import itertools
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -40,13 +42,17 @@ class PostgresForTests:
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresForTests]:
-    server = EmbeddedPostgres(Path(tmp_path_factory.mktemp("pg")) / "data")
+def pg_server() -> Iterator[PostgresForTests]:
+    # Not under pytest's tmp_path: pytest keeps its base folder private (0700) to the current user, and
+    # when tests run as root the server runs as another user that must reach its data directory.
+    root = Path(tempfile.mkdtemp(prefix="podium-test-pg-"))
+    server = EmbeddedPostgres(root / "data")
     server.start()
     try:
         yield PostgresForTests(server)
     finally:
         server.stop(mode="immediate")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -104,3 +104,31 @@ async def submit(
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+@pytest.fixture
+async def live_url(settings: Settings, clean_database: object) -> AsyncIterator[str]:
+    """The app served over real HTTP by uvicorn on a free loopback port, in this event loop."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
+    )
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
