@@ -8,7 +8,6 @@ import random
 from typing import Any
 
 import httpx
-
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
