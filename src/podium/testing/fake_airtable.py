@@ -77,15 +77,18 @@ class FakeAirtable:
         """The endpoint URL to give ``pyairtable.Api(..., endpoint_url=...)``."""
         if self._server is None:
             raise RuntimeError("the fake Airtable server is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        port = self._server.server_address[1]
+        return f"http://127.0.0.1:{port}"
 
     def start(self) -> FakeAirtable:
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-airtable", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-airtable",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -131,8 +134,8 @@ class FakeAirtable:
         parts = [unquote(part) for part in path.strip("/").split("/")]
         base = parts[1] if len(parts) > 1 else ""
         table = parts[2] if len(parts) > 2 else ""
-        page_size_raw = (query.get("pageSize") or [None])[0]
-        offset = (query.get("offset") or [None])[0]
+        page_size_raw = next(iter(query.get("pageSize", [])), None)
+        offset = next(iter(query.get("offset", [])), None)
         page_size = int(page_size_raw) if page_size_raw and page_size_raw.isdigit() else None
 
         def log(status: int) -> None:

@@ -374,12 +374,12 @@ def generate(seed: int = 2024, scale: Scale = LEGACY_SCALE) -> SyntheticBase:
         n = len(votes)
         rec_id = ids.new()
         cascade = n % 19 == 18 and bool(bad_projects)
-        project = rng.choice(sorted(bad_projects)) if cascade else rng.choice(good_projects)["id"]
-        event = project_event[project]
+        voted_for: str = rng.choice(sorted(bad_projects)) if cascade else rng.choice(good_projects)["id"]
+        event = project_event[voted_for]
         voter = rng.choice(attendees.get(event) or user_ids)
-        if (voter, project) in voted and n % 41 != 2:
+        if (voter, voted_for) in voted and n % 41 != 2:
             continue
-        fields = {"voter": [voter], "project": [project], "event": [event]}
+        fields = {"voter": [voter], "project": [voted_for], "event": [event]}
         if cascade:
             mark("vote_of_skipped_project", rec_id)
         elif n % 41 == 2 and clean_votes:

@@ -148,7 +148,7 @@ class AirtableSource:
         table_ids: Mapping[SourceTable, str],
         endpoint_url: str = "https://api.airtable.com",
         requests_per_second: int | None = AIRTABLE_REQUESTS_PER_SECOND,
-        timeout: tuple[float, float] = (10.0, 60.0),
+        timeout: tuple[int, int] = (10, 60),
         default_retry_after: float = DEFAULT_RETRY_AFTER,
     ) -> None:
         missing = [name for name, value in (("TOKEN", token), ("BASE_ID", base_id)) if not value]
