@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from podium.adapters.memory.store import MemoryStore
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
