@@ -141,6 +141,8 @@ class Result:
     total_requests: int = 0  # over every repetition (the denominator of statements_per_req)
     statements_per_req: float | None = None  # SQL statements (incl. BEGIN/COMMIT) per request, if known
     top_statements: list[dict[str, Any]] = field(default_factory=list)
+    # CPU time per request (ms) of the server under test, of PostgreSQL and of wrk, over the measurement.
+    cpu_ms_per_req: dict[str, float] = field(default_factory=dict)
     legacy_rps: float | None = None
     legacy_p99_s: float | None = None
     note: str = ""
@@ -315,20 +317,22 @@ def ceiling(*, duration: float, connections: int, threads: int) -> list[Result]:
 
 def format_table(results: Sequence[Result], title: str = "") -> str:
     head = (f"{'scenario':<19} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} "
-            f"{'KB/resp':>8} {'SQL/req':>7} {'legacy req/s':>12} {'× legacy':>8}  note")
+            f"{'KB/resp':>8} {'SQL/req':>7} {'CPU ms/req app+pg':>17} {'legacy req/s':>12} {'× legacy':>8}  note")
     lines = [title, head, "-" * len(head)] if title else [head, "-" * len(head)]
     for r in results:
         legacy = f"{r.legacy_rps:g}" if r.legacy_rps else ""
         factor = f"{r.req_s / r.legacy_rps:.1f}×" if r.legacy_rps and r.req_s else ""
         note = r.note
         sql = f"{r.statements_per_req:g}" if r.statements_per_req is not None else ""
+        c = r.cpu_ms_per_req
+        cpu = f"{c['server']:.2f}+{c['postgres']:.2f}" if "server" in c and "postgres" in c else ""
         if r.errors and r.statuses:
             note = (note + " " if note else "") + "statuses " + json.dumps(r.statuses)
         if r.probe_body:
             note += f" body: {r.probe_body[:120]}"
         lines.append(
             f"{r.scenario:<19} {r.req_s:>9.1f} {r.p50_ms:>8.1f} {r.p95_ms:>8.1f} {r.p99_ms:>8.1f} "
-            f"{r.errors:>7} {r.response_bytes / 1024:>8.1f} {sql:>7} {legacy:>12} {factor:>8}  {note}"
+            f"{r.errors:>7} {r.response_bytes / 1024:>8.1f} {sql:>7} {cpu:>17} {legacy:>12} {factor:>8}  {note}"
         )
     return "\n".join(lines)
 

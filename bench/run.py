@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -86,7 +87,8 @@ def stop_group(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 
 @contextlib.contextmanager
 def server(cmd: Sequence[str], env: dict[str, str], log_name: str, port: int,
-           cwd: Path = ROOT, timeout: float = 60.0) -> Iterator[str]:
+           cwd: Path = ROOT, timeout: float = 60.0) -> Iterator[tuple[str, int]]:
+    """Start a server in its own session; yield (base URL, session id) once /health answers 200."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = (LOGS / f"{log_name}.log").open("wb")
     proc = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
@@ -95,7 +97,7 @@ def server(cmd: Sequence[str], env: dict[str, str], log_name: str, port: int,
     try:
         if wait_healthy(base + "/health", timeout, proc) is None:
             raise RuntimeError(f"{log_name} did not become healthy; see {LOGS / (log_name + '.log')}")
-        yield base
+        yield base, proc.pid
     finally:
         stop_group(proc)
         log.close()
@@ -148,6 +150,57 @@ class StatementStats:
              "query": r["query"]}
             for r in rows[:6]
         ]
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_table() -> list[tuple[int, int, int, int]]:
+    """(pid, ppid, session, utime+stime ticks) of every process, from /proc."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
+        out.append((int(entry), int(fields[1]), int(fields[3]), int(fields[11]) + int(fields[12])))
+    return out
+
+
+class CpuMeter:
+    """CPU seconds used by the server under test (its session) and by the PostgreSQL cluster."""
+
+    def __init__(self, server_sid: int, cluster: Cluster) -> None:
+        self.server_sid = server_sid
+        self.postmaster = int((cluster.data_dir / "postmaster.pid").read_text().split()[0])
+        self.start: tuple[float, float, float] = (0.0, 0.0, 0.0)
+
+    def _sample(self) -> tuple[float, float, float]:
+        server = pg = 0
+        for pid, ppid, sid, ticks in _proc_table():
+            if sid == self.server_sid:
+                server += ticks
+            elif pid == self.postmaster or ppid == self.postmaster:
+                pg += ticks
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has been waited for
+        return server / _TICK, pg / _TICK, children.ru_utime + children.ru_stime
+
+    def reset(self) -> None:
+        self.start = self._sample()
+
+    def attach(self, res: Result) -> None:
+        end = self._sample()
+        n = max(1, res.total_requests)
+        res.cpu_ms_per_req = {name: round((b - a) * 1000 / n, 3)
+                              for name, a, b in zip(("server", "postgres", "wrk"), self.start, end, strict=True)}
+
+
+def _reset_all(stats: StatementStats, cpu: CpuMeter) -> None:
+    stats.reset()
+    cpu.reset()
 
 
 async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
@@ -212,12 +265,14 @@ def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenario
     cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     out: list[Result] = []
     stats = StatementStats(cluster.dsn(database))
-    with server(cmd, env, f"api-{tag}", port) as base:
+    with server(cmd, env, f"api-{tag}", port) as (base, sid):
+        cpu = CpuMeter(sid, cluster)
         for name in scenarios:
             s = SCENARIOS[name]
             res = measure(s, base, seed_info, duration=args.duration, connections=args.connections,
                           threads=args.threads, warmup=args.warmup, repeat=args.repeat,
-                          before_run=stats.reset)
+                          before_run=lambda: _reset_all(stats, cpu))
+            cpu.attach(res)
             stats.attach(res)
             if name == "leaderboard" and res.probe_status == 200:
                 res.note = "leaderboard: " + check_exact(base, cluster.dsn(database), seed_info["event_id"])
@@ -242,11 +297,13 @@ def run_floor(cluster: Cluster, database: str, seed_info: dict[str, Any], scenar
            "--http", "httptools"]
     out: list[Result] = []
     stats = StatementStats(cluster.dsn(database))
-    with server(cmd, env, f"floor-{tag}", port) as base:
+    with server(cmd, env, f"floor-{tag}", port) as (base, sid):
+        cpu = CpuMeter(sid, cluster)
         for name in scenarios:
             res = measure(SCENARIOS[name], base, seed_info, duration=args.duration,
                           connections=args.connections, threads=args.threads, warmup=args.warmup,
-                          repeat=args.repeat, before_run=stats.reset)
+                          repeat=args.repeat, before_run=lambda: _reset_all(stats, cpu))
+            cpu.attach(res)
             stats.attach(res)
             print(format_table([res]).splitlines()[-1], flush=True)
             out.append(res)
