@@ -341,6 +341,16 @@ def cold_start(timeout: float = 60.0) -> dict[str, Any]:
     return out
 
 
+def _git_state() -> dict[str, Any]:
+    """Which code was measured: the commit, and whether src/ had uncommitted changes."""
+    def git(*cmd: str) -> str:
+        r = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=False)
+        return r.stdout.strip()
+
+    return {"commit": git("rev-parse", "--short", "HEAD"),
+            "src_uncommitted_files": len(git("status", "--porcelain", "--", "src").splitlines())}
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scale", type=int, nargs="+", default=[1], help="dataset multiplier(s): 1 = issue 6's")
@@ -375,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     caches = ["on", "off"] if args.cache == "both" else [args.cache]
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    meta: dict[str, Any] = {"started": stamp, "argv": sys.argv[1:], "cpus": os.cpu_count(),
+    meta: dict[str, Any] = {"started": stamp, "argv": sys.argv[1:], "cpus": os.cpu_count(), **_git_state(),
                             "connections": args.connections, "wrk_threads": args.threads,
                             "duration_s": args.duration}
     report: dict[str, Any] = {"meta": meta, "runs": []}
@@ -445,6 +455,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     path = save()
     print()
+    print(f"code: commit {meta['commit']}, {meta['src_uncommitted_files']} uncommitted file(s) under src/; "
+          f"1-minute load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print("\n\n".join(tables))
     print(f"\nJSON: {path}")
 
