@@ -389,3 +389,27 @@ def test_report_is_json_serialisable(migrated: tuple[BackfillResult, ExistingDat
     assert payload["exit_status"] == 3
     assert payload["tables"]["users"]["source"] == 160
     assert {"table", "airtable_id", "outcome", "reason", "detail"} <= payload["issues"][0].keys()
+
+
+async def test_an_email_taken_by_a_v2_user_is_not_stolen_on_a_rerun() -> None:
+    store = MemoryBackfillStore()
+    await backfill(base(users=[rec("recA", email="old@x.io")]), store)
+    await store.save_users([UserRow(id=row_id(T.USERS, "v2"), airtable_id=None, email="new@x.io")])
+    result, _ = await backfill(base(users=[rec("recA", email="new@x.io")]), store)
+    assert [(i.airtable_id, i.reason) for i in result.issues] == [("recA", "email_conflict")]
+    emails = {u.airtable_id: u.email for u in (await store.load_existing()).users}
+    assert emails == {"recA": "old@x.io", None: "new@x.io"}
+
+
+async def test_legacy_scale_run_is_consistent_and_idempotent() -> None:
+    from podium.testing.synthetic_airtable import generate
+
+    records = generate().source_records()
+    first, store = await backfill(records)
+    for table, tally in first.tables.items():
+        assert tally.source == tally.created + tally.merged + tally.skipped, table
+    assert first.tables[T.EVENT_ATTENDEES].source == 4078
+    before = await store.load_existing()
+    second, _ = await backfill(records, store)
+    assert await store.load_existing() == before
+    assert all(t.created == t.updated == 0 for t in second.tables.values())
