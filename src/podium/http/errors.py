@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 import logging
+import re
+from enum import Enum
 from typing import Any
 
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
@@ -49,23 +51,38 @@ def detail(status_code: int, message: Any, headers: dict[str, str] | None = None
     return Response({"detail": message}, status_code=status_code, headers=headers, media_type=MediaType.JSON)
 
 
+# Litestar states a missing parameter or field only in its message; FastAPI names it in ``loc``.
+_MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']*)'")
+_MISSING_FIELD = re.compile(r"^Object missing required field `([^`]*)`")
+FIELD_REQUIRED = "Field required"
+UNDECODABLE_BODY = [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]
+
+
 def validation_items(exc: ValidationException) -> list[dict[str, Any]]:
     """Litestar's validation messages in FastAPI's ``loc``/``msg``/``type`` form."""
-    items: list[dict[str, Any]] = []
     extra = exc.extra if isinstance(exc.extra, list) else []
-    for error in extra:
-        if not isinstance(error, dict):
-            continue
-        source = str(error.get("source") or "body")
-        key = error.get("key")
-        loc: list[Any] = [source]
-        if key:
-            loc.extend(int(part) if part.isdigit() else part for part in str(key).split("."))
-        items.append({"loc": loc, "msg": str(error.get("message", "Invalid value")), "type": "value_error"})
+    items = [_validation_item(error) for error in extra if isinstance(error, dict)]
     if not items:
-        # Undecodable bodies (malformed JSON, invalid UTF-8) carry no key: report them on the body.
-        items.append({"loc": ["body"], "msg": _safe_message(exc.detail), "type": "value_error"})
+        missing = _MISSING_PARAMETER.match(exc.detail)
+        if missing:
+            items.append({"loc": [missing[1], missing[2]], "msg": FIELD_REQUIRED, "type": "missing"})
+        else:
+            items.append({"loc": ["body"], "msg": _safe_message(exc.detail), "type": "value_error"})
     return items
+
+
+def _validation_item(error: dict[str, Any]) -> dict[str, Any]:
+    source = error.get("source") or "body"
+    source = source.value if isinstance(source, Enum) else str(source)
+    message = str(error.get("message", "Invalid value"))
+    key = str(error.get("key") or "")
+    # Litestar names the whole body "data"; its problems belong on ["body"] itself.
+    parts: list[Any] = [] if key == "data" else [int(p) if p.isdigit() else p for p in key.split(".") if p]
+    if missing := _MISSING_FIELD.match(message):
+        return {"loc": [source, *parts, missing[1]], "msg": FIELD_REQUIRED, "type": "missing"}
+    if key == "data" and message == "'data'":  # no body at all
+        return {"loc": [source], "msg": FIELD_REQUIRED, "type": "missing"}
+    return {"loc": [source, *parts], "msg": _safe_message(message), "type": "value_error"}
 
 
 def _safe_message(text: str) -> str:
@@ -86,7 +103,14 @@ def handle_domain(_: Request[Any, Any, Any], exc: domain.DomainError) -> Respons
     return detail(status, exc.message, headers)
 
 
+def handle_undecodable(_: Request[Any, Any, Any], __: Exception) -> Response[Any]:
+    """A body that is not JSON (or not UTF-8) is a validation error, as FastAPI answered (legacy §0)."""
+    return detail(HTTP_422_UNPROCESSABLE_ENTITY, UNDECODABLE_BODY)
+
+
 def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    if isinstance(exc.__cause__, SerializationException):
+        return handle_undecodable(_, exc)
     if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
         return handle_unexpected(_, exc)
     return detail(exc.status_code, exc.detail, exc.headers)
@@ -142,6 +166,7 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ValidationException: handle_validation,
     domain.DomainError: handle_domain,
     HTTPException: handle_http,
+    UnicodeDecodeError: handle_undecodable,
     DBAPIError: handle_database,
     PoolTimeoutError: handle_database,
     Exception: handle_unexpected,
