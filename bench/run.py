@@ -155,8 +155,8 @@ class StatementStats:
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _proc_table() -> list[tuple[int, int, int, int]]:
-    """(pid, ppid, session, utime+stime ticks) of every process, from /proc."""
+def _proc_table() -> list[tuple[int, int, int, int, int]]:
+    """(pid, ppid, session, utime+stime, cutime+cstime) in ticks for every process, from /proc."""
     out = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -166,7 +166,8 @@ def _proc_table() -> list[tuple[int, int, int, int]]:
         except OSError:
             continue
         fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
-        out.append((int(entry), int(fields[1]), int(fields[3]), int(fields[11]) + int(fields[12])))
+        out.append((int(entry), int(fields[1]), int(fields[3]), int(fields[11]) + int(fields[12]),
+                    int(fields[13]) + int(fields[14])))
     return out
 
 
@@ -180,10 +181,12 @@ class CpuMeter:
 
     def _sample(self) -> tuple[float, float, float]:
         server = pg = 0
-        for pid, ppid, sid, ticks in _proc_table():
+        for pid, ppid, sid, ticks, reaped in _proc_table():
             if sid == self.server_sid:
-                server += ticks
-            elif pid == self.postmaster or ppid == self.postmaster:
+                server += ticks + reaped
+            elif pid == self.postmaster:
+                pg += ticks + reaped  # reaped: backends that exited (pool churn) keep counting
+            elif ppid == self.postmaster:
                 pg += ticks
         children = resource.getrusage(resource.RUSAGE_CHILDREN)  # wrk, once it has been waited for
         return server / _TICK, pg / _TICK, children.ru_utime + children.ru_stime
@@ -272,8 +275,9 @@ def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenario
             res = measure(s, base, seed_info, duration=args.duration, connections=args.connections,
                           threads=args.threads, warmup=args.warmup, repeat=args.repeat,
                           before_run=lambda: _reset_all(stats, cpu))
-            cpu.attach(res)
-            stats.attach(res)
+            if res.total_requests:
+                cpu.attach(res)
+                stats.attach(res)
             if name == "leaderboard" and res.probe_status == 200:
                 res.note = "leaderboard: " + check_exact(base, cluster.dsn(database), seed_info["event_id"])
             if s.once:
@@ -303,8 +307,9 @@ def run_floor(cluster: Cluster, database: str, seed_info: dict[str, Any], scenar
             res = measure(SCENARIOS[name], base, seed_info, duration=args.duration,
                           connections=args.connections, threads=args.threads, warmup=args.warmup,
                           repeat=args.repeat, before_run=lambda: _reset_all(stats, cpu))
-            cpu.attach(res)
-            stats.attach(res)
+            if res.total_requests:
+                cpu.attach(res)
+                stats.attach(res)
             print(format_table([res]).splitlines()[-1], flush=True)
             out.append(res)
     return out
