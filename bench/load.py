@@ -34,13 +34,20 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 LUA = Path(__file__).with_name("lua") / "scenario.lua"
 RESULTS = Path(__file__).with_name("results")
 
-Request = tuple[str, str, str | None, str | None]  # method, path, bearer token, JSON body
+class Request(NamedTuple):
+    method: str
+    path: str
+    token: str | None = None  # sent as "Authorization: Bearer <token>"
+    body: str | None = None  # JSON
+    headers: tuple[tuple[str, str], ...] = ()
+
+
 Ok = ("2",)
 
 
@@ -63,14 +70,14 @@ def _tokens(seed: dict[str, Any], pool: str) -> list[str]:
 
 def _get(path: str) -> Callable[[dict[str, Any]], list[Request]]:
     def build(seed: dict[str, Any]) -> list[Request]:
-        return [("GET", path.format(event=seed["event_id"]), None, None)]
+        return [Request("GET", path.format(event=seed["event_id"]))]
     return build
 
 
 def _get_as(path: str, pool: str) -> Callable[[dict[str, Any]], list[Request]]:
     def build(seed: dict[str, Any]) -> list[Request]:
         p = path.format(event=seed["event_id"])
-        return [("GET", p, token, None) for token in _tokens(seed, pool)]
+        return [Request("GET", p, token) for token in _tokens(seed, pool)]
     return build
 
 
@@ -78,14 +85,21 @@ def _votes(seed: dict[str, Any]) -> list[Request]:
     rng = random.Random(6)
     projects, event = seed["project_ids"], seed["event_id"]
     return [
-        ("POST", "/events/vote", token, json.dumps({"projects": [rng.choice(projects)], "event": event}))
+        Request("POST", "/events/vote", token, json.dumps({"projects": [rng.choice(projects)], "event": event}))
         for token in _tokens(seed, "voters")
     ]
 
 
 def _attends(seed: dict[str, Any]) -> list[Request]:
     path = f"/events/attend?join_code={seed['event_join_code']}&referral=bench"
-    return [("POST", path, token, None) for token in _tokens(seed, "joiners")]
+    # Each joiner comes from its own address (X-Forwarded-For, which uvicorn trusts from 127.0.0.1), as
+    # users on the internet do; from one address the per-client join limit would answer 429.
+    return [Request("POST", path, token, headers=(("X-Forwarded-For", _address(i)),))
+            for i, token in enumerate(_tokens(seed, "joiners"))]
+
+
+def _address(i: int) -> str:
+    return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
 
 LEADERBOARD = "/events/{event}/projects?leaderboard=true"
@@ -153,9 +167,9 @@ def probe(base: str, req: Request, timeout: float = 30.0,
     """Send one request with the standard library, to check the scenario works and size its response."""
     u = urlsplit(base)
     conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port or 80, timeout=timeout)
-    method, path, token, body = req
+    method, path, token, body, own = req
     headers = {"Content-Type": "application/json"} if body is not None else {"Content-Length": "0"}
-    headers |= extra or {}
+    headers |= dict(own) | (extra or {})
     if token:
         headers["Authorization"] = f"Bearer {token}"
     try:
@@ -169,9 +183,9 @@ def probe(base: str, req: Request, timeout: float = 30.0,
 
 
 def _write_requests(reqs: Sequence[Request], path: Path, extra: dict[str, str] | None = None) -> None:
-    hdrs = "|".join(f"{k}: {v}" for k, v in (extra or {}).items()) or "-"
     with path.open("w") as f:
-        for method, p, token, body in reqs:
+        for method, p, token, body, own in reqs:
+            hdrs = "|".join(f"{k}: {v}" for k, v in (*own, *(extra or {}).items())) or "-"
             f.write(f"{method}\t{p}\t{token or '-'}\t{hdrs}\t{body if body is not None else '-'}\n")
 
 
