@@ -19,6 +19,7 @@ from podium.config import Settings
 from podium.domain.ports import Mailer
 from podium.domain.services.auth import AuthPolicy, AuthService
 from podium.domain.services.events import EventService
+from podium.domain.services.join_codes import JoinCodeGuard, JoinCodePolicy
 from podium.domain.services.projects import ProjectService
 from podium.domain.services.users import UserService
 from podium.domain.services.voting import VotingService
@@ -41,11 +42,20 @@ class Container:
     def __post_init__(self) -> None:
         settings = self.settings
         uow = SqlAlchemyUnitOfWorkFactory(create_session_factory(self.engine))
+        limiter = PostgresRateLimiter(self.engine)
+        join_guard = JoinCodeGuard(
+            limiter,
+            JoinCodePolicy(
+                attempts_per_user=settings.join_rate_limit,
+                attempts_per_client=settings.join_ip_rate_limit,
+                window_seconds=settings.join_rate_window_seconds,
+            ),
+        )
         self.auth = AuthService(
             uow,
             JwtCodec(settings.jwt_secret, settings.jwt_algorithm),
             _mailer(settings),
-            PostgresRateLimiter(self.engine),
+            limiter,
             AuthPolicy(
                 frontend_url=settings.production_url.rstrip("/"),
                 access_token_minutes=settings.jwt_expire_minutes,
@@ -56,9 +66,9 @@ class Container:
             ),
         )
         self.users = UserService(uow)
-        self.events = EventService(uow)
+        self.events = EventService(uow, join_guard=join_guard)
         self.projects = ProjectService(
-            uow, HttpProjectChecks(settings.review_factory_url, settings.review_factory_token)
+            uow, HttpProjectChecks(settings.review_factory_url, settings.review_factory_token), join_guard
         )
         self.voting = VotingService(uow)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import shutil
 import signal
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -77,8 +80,6 @@ def main() -> None:
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default 1).")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the API; with no PODIUM_DATABASE_URL, on an embedded PostgreSQL (migrated automatically)."""
-    import uvicorn
-
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     if settings.jwt_secret_generated:
@@ -89,21 +90,43 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     # embedded server below stop cleanly instead of being left running.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_on_signal)
-    with database(settings, migrate=True) as url:
-        # Workers are separate processes that read their settings from the environment.
-        os.environ["PODIUM_DATABASE_URL"] = url
-        uvicorn.run(
-            "podium.http.app:create_app",
-            factory=True,
-            host=host or settings.host,
-            port=port or settings.port,
-            workers=workers or settings.workers,
-            log_config=None,
-            access_log=False,
-            proxy_headers=True,
-            timeout_graceful_shutdown=10,
-            server_header=False,
-        )
+    workers = workers or settings.workers
+    metrics_dir = None
+    if workers > 1 and settings.metrics_dir is None:
+        # Each worker counts its own requests; /metrics sums the snapshots they leave here.
+        metrics_dir = tempfile.mkdtemp(prefix="podium-metrics-")
+        os.environ["PODIUM_METRICS_DIR"] = metrics_dir
+    # Lets each worker ask the kernel to stop it if this supervisor dies (even by SIGKILL).
+    os.environ["PODIUM_SUPERVISOR_PID"] = str(os.getpid())
+    started = time.monotonic()
+    try:
+        with database(settings, migrate=True) as url:
+            # Workers are separate processes that read their settings from the environment.
+            os.environ["PODIUM_DATABASE_URL"] = url
+            _run_uvicorn(host or settings.host, port or settings.port, workers, settings)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+        log.info("podium serve stopped", extra={"uptime_s": round(time.monotonic() - started, 2)})
+
+
+def _run_uvicorn(host: str, port: int, workers: int, settings: Settings) -> None:
+    import uvicorn
+
+    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to
+    # PODIUM_SHUTDOWN_TIMEOUT_SECONDS, cancels the rest, then runs the lifespan shutdown (pool closed).
+    uvicorn.run(
+        "podium.http.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        server_header=False,
+    )
 
 
 def _exit_on_signal(signum: int, _frame: object) -> None:

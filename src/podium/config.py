@@ -44,6 +44,11 @@ class Settings:
     login_rate_limit: int = 5
     login_ip_rate_limit: int = 30
     login_rate_window_seconds: int = 60
+    # Join-code lookups (POST /events/attend, /projects/join) per user, and per client address, in one
+    # window: every lookup counts, so once over the limit a right guess is refused like a wrong one.
+    join_rate_limit: int = 20
+    join_ip_rate_limit: int = 300
+    join_rate_window_seconds: int = 600
 
     # Mail (Loops' transactional API); without a key the magic link is logged.
     loops_api_key: str = ""
@@ -61,6 +66,10 @@ class Settings:
     workers: int = 1
     cors_allow_origins: tuple[str, ...] = ("*",)
     max_request_body_bytes: int = 1_048_576
+    # On SIGTERM, in-flight requests get this long to finish before they are cancelled.
+    shutdown_timeout_seconds: float = 10.0
+    # Shared by the workers of one ``podium serve`` so ``/metrics`` sums them (set by the CLI).
+    metrics_dir: Path | None = None
     leaderboard_cache: bool = True
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -131,6 +140,8 @@ def _parse(name: str, hint: object, raw: str) -> object:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         if hint == str | None:
             return raw or None
+        if hint == Path | None:
+            return Path(raw).expanduser() if raw else None
         allowed = get_args(hint)
         if allowed and raw not in allowed:
             raise ValueError(f"expected one of {', '.join(map(str, allowed))}, got {raw!r}")

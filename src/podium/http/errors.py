@@ -30,6 +30,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from podium.domain import errors as domain
+from podium.http.metrics import METRICS
 
 log = logging.getLogger("podium.http")
 
@@ -127,6 +128,7 @@ def handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response
         log.warning("integrity conflict", extra={"path": request.url.path})
         return detail(409, "The request conflicts with the current state; please retry")
     if isinstance(exc, PoolTimeoutError) or _is_connection_problem(exc):
+        METRICS.count_error("database_unavailable")
         log.error("database unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
         return detail(HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE, {"Retry-After": "1"})
     return handle_unexpected(request, exc)
@@ -158,6 +160,7 @@ def _is_connection_problem(exc: BaseException) -> bool:
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     if _is_connection_problem(exc):
         return handle_database(request, exc)
+    METRICS.count_error("unhandled")
     log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
     return detail(HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
 

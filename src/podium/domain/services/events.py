@@ -12,6 +12,7 @@ from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unpro
 from podium.domain.models import Event, EventView, ProjectView, Referral, User, Vote
 from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWork, UnitOfWorkFactory
 from podium.domain.rules import new_join_code, normalize_join_code, slug_for
+from podium.domain.services.join_codes import JoinCodeGuard
 
 EVENT_NOT_FOUND = "Event not found"
 UPDATABLE_FIELDS = frozenset(
@@ -34,9 +35,12 @@ class UserEvents:
 
 
 class EventService:
-    def __init__(self, uow: UnitOfWorkFactory, shuffle: Any = random.shuffle) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, shuffle: Any = random.shuffle, join_guard: JoinCodeGuard | None = None
+    ) -> None:
         self._uow = uow
         self._shuffle = shuffle
+        self._join_guard = join_guard or JoinCodeGuard(None)
 
     async def create(
         self, owner: User, name: str, description: str, demo_links_optional: bool, ysws_checks_enabled: bool
@@ -102,8 +106,12 @@ class EventService:
             await uow.events.delete(event_id)
             await uow.commit()
 
-    async def attend(self, user: User, join_code: str, referral: str) -> UUID:
-        """Join an event with its code; a non-empty referral answer is kept for the organiser."""
+    async def attend(self, user: User, join_code: str, referral: str, client: str | None = None) -> UUID:
+        """Join an event with its code; a non-empty referral answer is kept for the organiser.
+
+        Lookups are rate-limited per user and per ``client`` address (join codes must not be guessable).
+        """
+        await self._join_guard.check("attend", user, client)
         async with self._uow() as uow:
             event = await uow.events.get_by_join_code(normalize_join_code(join_code))
             if event is None:

@@ -20,6 +20,7 @@ from podium.domain.errors import (
 from podium.domain.models import Project, ProjectView, User
 from podium.domain.ports import JoinCodeTaken, ProjectChecks, UnitOfWork, UnitOfWorkFactory, UpstreamError
 from podium.domain.rules import new_join_code, normalize_join_code
+from podium.domain.services.join_codes import JoinCodeGuard
 
 PROJECT_NOT_FOUND = "Project not found"
 DEMO_REQUIRED = "Demo URL is required for this event"
@@ -40,9 +41,12 @@ class NewProject:
 
 
 class ProjectService:
-    def __init__(self, uow: UnitOfWorkFactory, checks: ProjectChecks) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, checks: ProjectChecks, join_guard: JoinCodeGuard | None = None
+    ) -> None:
         self._uow = uow
         self._checks = checks
+        self._join_guard = join_guard or JoinCodeGuard(None)
 
     async def create(self, owner: User, new: NewProject) -> Project:
         """Submit a project to an event the caller attends; it gets a join code for teammates."""
@@ -86,8 +90,12 @@ class ProjectService:
         async with self._uow() as uow:
             return await uow.projects.mine(user.id)
 
-    async def join(self, user: User, join_code: str) -> None:
-        """Become a collaborator of the project with this code (the caller must attend its event)."""
+    async def join(self, user: User, join_code: str, client: str | None = None) -> None:
+        """Become a collaborator of the project with this code (the caller must attend its event).
+
+        Lookups are rate-limited per user and per ``client`` address (join codes must not be guessable).
+        """
+        await self._join_guard.check("join", user, client)
         async with self._uow() as uow:
             project = await uow.projects.get_by_join_code(normalize_join_code(join_code))
             if project is None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from litestar import Controller, MediaType, Response, delete, get, post, put
+from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
@@ -12,6 +12,7 @@ from podium.domain.models import User
 from podium.domain.services.events import EventService
 from podium.domain.services.voting import VotingService
 from podium.http.auth import requires_user
+from podium.http.controllers.auth import client_address
 from podium.http.params import uuid_param
 from podium.http.schemas import (
     Attended,
@@ -57,13 +58,14 @@ class EventsController(Controller):
     @post("/attend", operation_id="attend_event_events_attend_post", status_code=200, guards=[requires_user])
     async def attend(
         self,
+        request: Request[Any, Any, Any],
         join_code: Annotated[str, QueryParameter(max_length=100)],
         referral: QueryText,
         user: NamedDependency[User],
         events: NamedDependency[EventService],
     ) -> Attended:
         """Join an event with its code; a non-empty referral is kept for the organiser."""
-        event_id = await events.attend(user, join_code, referral)
+        event_id = await events.attend(user, join_code, referral, client_address(request))
         return Attended(message="Successfully joined event", event_id=event_id)
 
     @post("/vote", operation_id="vote_events_vote_post", status_code=200, guards=[requires_user])

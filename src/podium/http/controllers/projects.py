@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Request, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
@@ -12,6 +12,7 @@ from podium.domain.errors import UpstreamFailed
 from podium.domain.models import User
 from podium.domain.services.projects import NewProject, ProjectService
 from podium.http.auth import requires_user
+from podium.http.controllers.auth import client_address
 from podium.http.params import uuid_param
 from podium.http.schemas import (
     CheckStatus,
@@ -68,12 +69,13 @@ class ProjectsController(Controller):
     @post("/join", operation_id="join_project_projects_join_post", status_code=200, guards=[requires_user])
     async def join(
         self,
+        request: Request[Any, Any, Any],
         join_code: Annotated[str, QueryParameter(max_length=100)],
         user: NamedDependency[User],
         projects: NamedDependency[ProjectService],
     ) -> Message:
         """Join a project as a collaborator with its code."""
-        await projects.join(user, join_code)
+        await projects.join(user, join_code, client_address(request))
         return Message(message="Successfully joined project")
 
     @post("/check/start", operation_id="start_project_check_projects_check_start_post", status_code=200)

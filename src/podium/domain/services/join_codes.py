@@ -1,0 +1,44 @@
+"""The brake on guessing join codes (event attendance and project collaboration).
+
+A join code is the only secret between a stranger and an event, so lookups are counted per user and
+per client address. Every lookup counts, not only failed ones: the ``RateLimiter`` port can only count
+a hit, and counting failures alone would leave an oracle once the limit is reached (a wrong guess
+answered 429, the right one 200). The limits are sized so a real attendee never meets them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from podium.domain.errors import RateLimited
+from podium.domain.models import User
+from podium.domain.ports import RateLimiter
+
+TOO_MANY_JOIN_ATTEMPTS = "Too many join code attempts, please try again later"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinCodePolicy:
+    attempts_per_user: int = 20
+    attempts_per_client: int = 300
+    window_seconds: int = 600
+
+
+class JoinCodeGuard:
+    """Counts join-code lookups; raises ``RateLimited`` when a user or a client is over its limit."""
+
+    def __init__(self, limiter: RateLimiter | None, policy: JoinCodePolicy | None = None) -> None:
+        self._limiter = limiter
+        self._policy = policy or JoinCodePolicy()
+
+    async def check(self, action: str, user: User, client: str | None) -> None:
+        if self._limiter is None:
+            return
+        policy = self._policy
+        checks = [(f"{action}:user:{user.id}", policy.attempts_per_user)]
+        if client:
+            checks.append((f"{action}:client:{client}", policy.attempts_per_client))
+        for key, limit in checks:
+            retry_after = await self._limiter.hit(key, limit, policy.window_seconds)
+            if retry_after is not None:
+                raise RateLimited(TOO_MANY_JOIN_ATTEMPTS, retry_after)

@@ -1,0 +1,84 @@
+"""Operations tests: real ``podium serve`` subprocesses on loopback, and in-process app checks.
+
+Every process a test starts is stopped at teardown, and every embedded server it owns as well.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bench.faults import Serve, private_postgres, start_serve
+from litestar.testing import AsyncTestClient
+
+from podium.adapters.postgres.embedded import EmbeddedPostgres
+from podium.cli import EMBEDDED_DATABASE
+from podium.config import Settings
+from podium.http.app import create_app
+from tests.api.conftest import client, create_event, sign_up  # noqa: F401  (fixtures re-exported)
+from tests.conftest import TEST_SECRET
+
+StartServe = Callable[..., Serve]
+
+
+@pytest.fixture
+def serve_factory(tmp_path: Path) -> Iterator[StartServe]:
+    """Start ``podium serve`` subprocesses; all of them (and their embedded servers) end with the test."""
+    started: list[tuple[Serve, Path | None]] = []
+
+    def start(env: Mapping[str, str], *, workers: int = 1, data_dir: Path | None = None) -> Serve:
+        full = {
+            "PODIUM_JWT_SECRET": TEST_SECRET,
+            "PODIUM_DATA_DIR": str(data_dir or tmp_path / "data"),
+            **env,
+        }
+        serve = start_serve(tmp_path / f"serve-{len(started) + 1}.log", full, workers=workers)
+        started.append((serve, None if "PODIUM_DATABASE_URL" in env else Path(full["PODIUM_DATA_DIR"])))
+        return serve
+
+    yield start
+    for serve, data_dir in started:
+        workers = children_of(serve.process.pid)
+        serve.ensure_stopped()
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        if data_dir is not None:
+            EmbeddedPostgres(data_dir / "postgres").kill()
+
+
+def children_of(pid: int) -> list[int]:
+    """Live processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.fixture(scope="session")
+def ops_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``PODIUM_DATA_DIR`` whose embedded cluster (``postgres/``) is initialised and migrated once.
+
+    It is not the session's test server: the tests here crash, kill and restart it. Each test leaves
+    it stopped.
+    """
+    data_dir = tmp_path_factory.mktemp("ops") / "data"
+    with private_postgres(data_dir / "postgres", EMBEDDED_DATABASE):
+        pass
+    return data_dir
+
+
+def app_client(settings: Settings, **changes: Any) -> AsyncTestClient[Any]:
+    from dataclasses import replace
+
+    return AsyncTestClient(app=create_app(replace(settings, **changes)))
