@@ -228,6 +228,8 @@ async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
                 ids = seed_info["pool_user_ids"]["joiners"]
                 await conn.execute("delete from referrals where user_id = any($1::uuid[])", ids)
                 await conn.execute("delete from event_attendees where user_id = any($1::uuid[])", ids)
+                # The join limiter's counters live in the database too; start the next run with none.
+                await conn.execute("delete from rate_limit_hits")
             await conn.execute("update events set version = version + 1 where id = $1::uuid",
                                seed_info["event_id"])
     finally:
