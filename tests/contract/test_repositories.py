@@ -172,3 +172,28 @@ async def test_projects_join_codes_are_unique_and_found(uow: UnitOfWorkFactory) 
         assert await tx.projects.get_by_join_code(project.join_code) == project
         assert await tx.projects.get_many([project.id, uuid4()]) == {project.id: project}
         assert await tx.projects.count_in_event(event.id) == 1
+
+
+async def test_listing_versions_move_with_changes_to_the_lists(uow: UnitOfWorkFactory) -> None:
+    owner, mate, bystander = await _people(uow, 3)
+    event = EventFactory.build(owner_id=owner.id, leaderboard_enabled=True)
+    other = EventFactory.build(owner_id=owner.id)
+    project = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        await tx.events.add(other)
+        await tx.projects.add(project)
+        await tx.projects.add_collaborator(project.id, mate.id)
+        await tx.commit()
+    async with uow() as tx:
+        start = await tx.events.listing_state(event.id)
+        assert start is not None
+        assert start[1] is True
+        assert await tx.events.listing_state(uuid4()) is None
+        await tx.events.mark_changed(event.id)
+        await tx.events.mark_changed_for_member(mate.id)
+        await tx.events.mark_changed_for_member(bystander.id)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.events.listing_state(event.id) == (start[0] + 2, True)
+        assert await tx.events.listing_state(other.id) == (0, False)

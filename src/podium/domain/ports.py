@@ -51,6 +51,14 @@ class Events(Protocol):
         """Record that the event's listings changed (invalidates exact caches on every worker)."""
         ...
 
+    async def mark_changed_for_member(self, user_id: UUID) -> None:
+        """Record a change in the listings of every event where the user owns or joined a project."""
+        ...
+
+    async def listing_state(self, event_id: UUID) -> tuple[int, bool] | None:
+        """The event's listing version and whether its leaderboard is public; None if it does not exist."""
+        ...
+
 
 class Attendance(Protocol):
     async def is_attending(self, event_id: UUID, user_id: UUID) -> bool: ...

@@ -28,6 +28,7 @@ from podium.http.controllers.health import health
 from podium.http.controllers.projects import ProjectsController
 from podium.http.controllers.users import UsersController
 from podium.http.errors import EXCEPTION_HANDLERS
+from podium.http.listing_cache import ProjectListingCache
 from podium.http.metrics import CONTENT_TYPE, FLUSH_SECONDS, METRICS, read_snapshots, render, write_snapshot
 from podium.http.middleware import RequestLogMiddleware
 from podium.logging import configure_logging
@@ -39,8 +40,9 @@ SERVICES = ("auth", "users", "events", "projects", "voting")
 
 def _service(name: str) -> Provide:
     def provide(state: State) -> Any:
-        container = state.container
-        return container if name == "container" else getattr(container, name)
+        if name in ("container", "listings"):
+            return getattr(state, name)
+        return getattr(state.container, name)
 
     return Provide(provide, sync_to_thread=False)
 
@@ -113,6 +115,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if owned:
             _stop_with_supervisor()
         app.state.container = Container.build(settings) if owned else container
+        app.state.listings = ProjectListingCache(
+            app.state.container.events, enabled=settings.leaderboard_cache
+        )
         if settings.jwt_secret_generated:
             log.warning("PODIUM_JWT_SECRET is not set: using a generated development secret")
         flusher = None
@@ -128,7 +133,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             if owned:
                 await app.state.container.close()
 
-    dependencies = {name: _service(name) for name in (*SERVICES, "container")}
+    dependencies = {name: _service(name) for name in (*SERVICES, "container", "listings")}
     dependencies["user"] = Provide(current_user, sync_to_thread=False)
 
     app = Litestar(

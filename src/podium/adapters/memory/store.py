@@ -120,6 +120,19 @@ class MemoryEvents:
     async def mark_changed(self, event_id: UUID) -> None:
         self._data.event_versions[event_id] = self._data.event_versions.get(event_id, 0) + 1
 
+    async def mark_changed_for_member(self, user_id: UUID) -> None:
+        data = self._data
+        joined = {p for p, u in data.collaborators if u == user_id}
+        events = {p.event_id for p in data.projects.values() if p.owner_id == user_id or p.id in joined}
+        for event_id in events:
+            await self.mark_changed(event_id)
+
+    async def listing_state(self, event_id: UUID) -> tuple[int, bool] | None:
+        event = self._data.events.get(event_id)
+        if event is None:
+            return None
+        return self._data.event_versions.get(event_id, 0), event.leaderboard_enabled
+
 
 class MemoryAttendance:
     def __init__(self, data: MemoryData) -> None:

@@ -168,6 +168,22 @@ class PostgresEvents:
             update(EventModel).where(EventModel.id == event_id).values(version=EventModel.version + 1)
         )
 
+    async def mark_changed_for_member(self, user_id: UUID) -> None:
+        members = select(ProjectModel.event_id).where(
+            (ProjectModel.owner_id == user_id)
+            | ProjectModel.id.in_(
+                select(ProjectCollaboratorModel.project_id).where(ProjectCollaboratorModel.user_id == user_id)
+            )
+        )
+        await self._session.execute(
+            update(EventModel).where(EventModel.id.in_(members)).values(version=EventModel.version + 1)
+        )
+
+    async def listing_state(self, event_id: UUID) -> tuple[int, bool] | None:
+        statement = select(EventModel.version, EventModel.leaderboard_enabled).where(EventModel.id == event_id)
+        row = (await self._session.execute(statement)).first()
+        return None if row is None else (row.version, row.leaderboard_enabled)
+
     async def _views(self, condition: Any) -> list[EventView]:
         statement = (
             select(EventModel, _PROJECT_COUNT.label("project_count"))

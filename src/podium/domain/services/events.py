@@ -123,6 +123,24 @@ class EventService:
             await uow.commit()
         return event.id
 
+    async def listing_version(self, event_id: UUID, leaderboard: bool) -> int:
+        """The version of the event's public project list, checking it may be shown: one tiny query,
+        so an exact cache can tell whether what it holds is still current."""
+        async with self._uow() as uow:
+            state = await uow.events.listing_state(event_id)
+        if state is None:
+            raise NotFound(EVENT_NOT_FOUND)
+        version, leaderboard_enabled = state
+        if leaderboard and not leaderboard_enabled:
+            raise Forbidden("Leaderboard is not enabled")
+        return version
+
+    async def ranked_projects(self, event_id: UUID) -> list[ProjectView]:
+        """Every project of the event in leaderboard order, for a caller that has already checked the list
+        may be shown (with ``listing_version``)."""
+        async with self._uow() as uow:
+            return await uow.projects.in_event(event_id)
+
     async def projects(self, event_id: UUID, leaderboard: bool) -> list[ProjectView]:
         """The public project list: the leaderboard (when enabled) or every project in random order."""
         async with self._uow() as uow:

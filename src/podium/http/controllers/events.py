@@ -13,6 +13,7 @@ from podium.domain.services.events import EventService
 from podium.domain.services.voting import VotingService
 from podium.http.auth import requires_user
 from podium.http.controllers.auth import client_address
+from podium.http.listing_cache import ProjectListingCache
 from podium.http.params import uuid_param
 from podium.http.schemas import (
     Attended,
@@ -121,8 +122,18 @@ class EventsController(Controller):
 
     @get("/{event_id:str}/projects", operation_id="get_event_projects_events__event_id__projects_get")
     async def projects(
-        self, event_id: FromPath[str], leaderboard: FromQuery[bool], events: NamedDependency[EventService]
-    ) -> list[ProjectPublic]:
-        """The leaderboard (when enabled), or every project in random order for judging."""
-        views = await events.projects(uuid_param(event_id, "event_id"), leaderboard)
-        return [ProjectPublic.of(v) for v in views]
+        self,
+        request: Request[Any, Any, Any],
+        event_id: FromPath[str],
+        leaderboard: FromQuery[bool],
+        listings: NamedDependency[ProjectListingCache],
+    ) -> Response[list[ProjectPublic]]:
+        """The leaderboard (when enabled), or every project in random order for judging.
+
+        Served from an exact cache; a client that sends ``If-None-Match`` gets 304 while nothing changed."""
+        listing = await listings.listing(uuid_param(event_id, "event_id"), leaderboard)
+        headers = {"ETag": listing.etag, "Cache-Control": "no-cache"} if listing.version >= 0 else {}
+        if headers and request.headers.get("if-none-match") == listing.etag:
+            return Response(content=b"", status_code=304, headers=headers)  # type: ignore[arg-type]
+        body = listings.body(listing, leaderboard)
+        return Response(content=body, media_type=MediaType.JSON, headers=headers)  # type: ignore[arg-type]

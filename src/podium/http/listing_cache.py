@@ -1,0 +1,74 @@
+"""An exact, in-process cache of the public project lists (PRODUCT §3.19, issue 6).
+
+Every change that can alter a list bumps ``events.version`` inside the change's own transaction. A read
+asks the database for that version (one primary-key lookup) and reuses the encoded list only when the
+version is unchanged, so a read that starts after a vote's response reflects the vote, on every worker
+and every instance sharing the database. The full list is rebuilt only after a change.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from dataclasses import dataclass
+from uuid import UUID
+
+import msgspec
+
+from podium.domain.models import ProjectView
+from podium.domain.services.events import EventService
+from podium.http.schemas import ProjectPublic
+
+_encoder = msgspec.json.Encoder()
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    version: int
+    fragments: list[bytes]  # each project's JSON, in leaderboard order
+    board: bytes  # the whole leaderboard array
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version}"'
+
+    def shuffled(self, rng: random.Random) -> bytes:
+        fragments = self.fragments.copy()
+        rng.shuffle(fragments)
+        return b"[" + b",".join(fragments) + b"]"
+
+
+class ProjectListingCache:
+    def __init__(self, events: EventService, *, enabled: bool = True, max_events: int = 512) -> None:
+        self._events = events
+        self._enabled = enabled
+        self._max_events = max_events
+        self._entries: OrderedDict[UUID, Listing] = OrderedDict()
+        self._rng = random.Random()
+
+    async def listing(self, event_id: UUID, leaderboard: bool) -> Listing:
+        """The event's current list; raises the domain's errors (unknown event, leaderboard not public)."""
+        if not self._enabled:
+            return self._build(-1, await self._events.projects(event_id, leaderboard))
+        version = await self._events.listing_version(event_id, leaderboard)
+        cached = self._entries.get(event_id)
+        if cached is not None and cached.version == version:
+            self._entries.move_to_end(event_id)
+            return cached
+        # Read after the version, so the list is at least as new as the version it is filed under.
+        listing = self._build(version, await self._events.ranked_projects(event_id))
+        current = self._entries.get(event_id)
+        if current is None or current.version < version:
+            self._entries[event_id] = listing
+            self._entries.move_to_end(event_id)
+            while len(self._entries) > self._max_events:
+                self._entries.popitem(last=False)
+        return listing
+
+    def body(self, listing: Listing, leaderboard: bool) -> bytes:
+        return listing.board if leaderboard else listing.shuffled(self._rng)
+
+    @staticmethod
+    def _build(version: int, views: list[ProjectView]) -> Listing:
+        fragments = [_encoder.encode(ProjectPublic.of(view)) for view in views]
+        return Listing(version, fragments, b"[" + b",".join(fragments) + b"]")
