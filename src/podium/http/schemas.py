@@ -166,18 +166,22 @@ class EventPublic(Base):
 
     @classmethod
     def of(cls, view: EventView) -> EventPublic:
-        e = view.event
-        return cls(
-            id=e.id,
-            name=e.name,
-            slug=e.slug,
-            description=e.description,
-            votable=e.votable,
-            leaderboard_enabled=e.leaderboard_enabled,
-            demo_links_optional=e.demo_links_optional,
-            max_votes_per_user=view.max_votes_per_user,
-            feature_flags_list=view.feature_flags_list,
-        )
+        return cls(**_event_fields(view))
+
+
+def _event_fields(view: EventView) -> dict[str, Any]:
+    e = view.event
+    return {
+        "id": e.id,
+        "name": e.name,
+        "slug": e.slug,
+        "description": e.description,
+        "votable": e.votable,
+        "leaderboard_enabled": e.leaderboard_enabled,
+        "demo_links_optional": e.demo_links_optional,
+        "max_votes_per_user": view.max_votes_per_user,
+        "feature_flags_list": view.feature_flags_list,
+    }
 
 
 class EventPrivate(EventPublic, kw_only=True):
@@ -189,15 +193,7 @@ class EventPrivate(EventPublic, kw_only=True):
     def of(cls, view: EventView) -> EventPrivate:
         e = view.event
         return cls(
-            id=e.id,
-            name=e.name,
-            slug=e.slug,
-            description=e.description,
-            votable=e.votable,
-            leaderboard_enabled=e.leaderboard_enabled,
-            demo_links_optional=e.demo_links_optional,
-            max_votes_per_user=view.max_votes_per_user,
-            feature_flags_list=view.feature_flags_list,
+            **_event_fields(view),
             join_code=e.join_code,
             owner_id=e.owner_id,
             ysws_checks_enabled=e.ysws_checks_enabled,
@@ -289,19 +285,23 @@ class ProjectPublic(Base):
 
     @classmethod
     def of(cls, view: ProjectView) -> ProjectPublic:
-        p = view.project
-        return cls(
-            id=p.id,
-            name=p.name,
-            repo=p.repo,
-            image_url=p.image_url,
-            demo=p.demo,
-            description=p.description,
-            points=view.points,
-            votes=view.vote_ids,
-            owner_display_name=view.owner_display_name,
-            collaborator_display_names=view.collaborator_display_names,
-        )
+        return cls(**_project_fields(view))
+
+
+def _project_fields(view: ProjectView) -> dict[str, Any]:
+    p = view.project
+    return {
+        "id": p.id,
+        "name": p.name,
+        "repo": p.repo,
+        "image_url": p.image_url,
+        "demo": p.demo,
+        "description": p.description,
+        "points": view.points,
+        "votes": view.vote_ids,
+        "owner_display_name": view.owner_display_name,
+        "collaborator_display_names": view.collaborator_display_names,
+    }
 
 
 class ProjectPrivate(ProjectPublic, kw_only=True):
@@ -315,16 +315,7 @@ class ProjectPrivate(ProjectPublic, kw_only=True):
     def of(cls, view: ProjectView) -> ProjectPrivate:
         p = view.project
         return cls(
-            id=p.id,
-            name=p.name,
-            repo=p.repo,
-            image_url=p.image_url,
-            demo=p.demo,
-            description=p.description,
-            points=view.points,
-            votes=view.vote_ids,
-            owner_display_name=view.owner_display_name,
-            collaborator_display_names=view.collaborator_display_names,
+            **_project_fields(view),
             join_code=p.join_code,
             hours_spent=p.hours_spent,
             owner_id=p.owner_id,
