@@ -6,9 +6,10 @@ Every process a test starts is stopped at teardown, and every embedded server it
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from podium.adapters.postgres.embedded import EmbeddedPostgres
 from podium.cli import EMBEDDED_DATABASE
 from podium.config import Settings
 from podium.http.app import create_app
-from tests.api.conftest import client, create_event, sign_up  # noqa: F401  (fixtures re-exported)
+from tests.api.conftest import Person, mint
 from tests.conftest import TEST_SECRET
 
 StartServe = Callable[..., Serve]
@@ -82,3 +83,28 @@ def app_client(settings: Settings, **changes: Any) -> AsyncTestClient[Any]:
     from dataclasses import replace
 
     return AsyncTestClient(app=create_app(replace(settings, **changes)))
+
+
+@pytest.fixture
+async def client(settings: Settings, clean_database: object) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with app_client(settings) as client:
+        yield client
+
+
+_serial = itertools.count(1)
+SignUp = Callable[[], Awaitable[Person]]
+
+
+async def person(client: AsyncTestClient[Any], email: str | None = None) -> Person:
+    """Sign someone up and log them in through a magic link, as the frontend does."""
+    email = email or f"ops{next(_serial)}@example.com"
+    created = await client.post("/users/", json={"email": email, "first_name": "Ops"})
+    assert created.status_code == 200, created.text
+    verified = await client.get("/verify", params={"token": mint(email, "magic_link")})
+    assert verified.status_code == 200, verified.text
+    return Person(created.json()["id"], email, verified.json()["access_token"], "Ops")
+
+
+@pytest.fixture
+def sign_up(client: AsyncTestClient[Any]) -> SignUp:
+    return lambda: person(client)
