@@ -67,7 +67,7 @@ class Settings:
     cors_allow_origins: tuple[str, ...] = ("*",)
     max_request_body_bytes: int = 1_048_576
     # On SIGTERM, in-flight requests get this long to finish before they are cancelled.
-    shutdown_timeout_seconds: float = 10.0
+    shutdown_timeout_seconds: int = 10
     # Shared by the workers of one ``podium serve`` so ``/metrics`` sums them (set by the CLI).
     metrics_dir: Path | None = None
     leaderboard_cache: bool = True
