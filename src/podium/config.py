@@ -115,7 +115,7 @@ class Settings:
 def _with(settings: Settings, **changes: object) -> Settings:
     values = {f.name: getattr(settings, f.name) for f in fields(settings)}
     values.update(changes)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)
 
 
 _TRUE = {"1", "true", "yes", "on"}

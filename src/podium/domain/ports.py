@@ -130,13 +130,20 @@ class MagicLinks(Protocol):
 class UnitOfWork(Protocol):
     """One transaction over every repository: rolled back unless ``commit`` is called."""
 
-    users: Users
-    events: Events
-    attendance: Attendance
-    projects: Projects
-    votes: Votes
-    referrals: Referrals
-    magic_links: MagicLinks
+    @property
+    def users(self) -> Users: ...
+    @property
+    def events(self) -> Events: ...
+    @property
+    def attendance(self) -> Attendance: ...
+    @property
+    def projects(self) -> Projects: ...
+    @property
+    def votes(self) -> Votes: ...
+    @property
+    def referrals(self) -> Referrals: ...
+    @property
+    def magic_links(self) -> MagicLinks: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

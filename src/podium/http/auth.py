@@ -19,7 +19,7 @@ NOT_AUTHENTICATED = "Not authenticated"
 async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: resolve ``Authorization: Bearer <access token>`` to a user, kept on the connection state."""
     header = connection.headers.get("authorization", "")
-    scheme, _, token = header.strip().partition(" ")
+    scheme, _separator, token = header.strip().partition(" ")
     if not scheme or (scheme.lower() == "bearer" and not token.strip()):
         raise Unauthenticated(NOT_AUTHENTICATED)
     if scheme.lower() != "bearer":

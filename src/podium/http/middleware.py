@@ -11,6 +11,7 @@ import time
 import uuid
 from typing import Any
 
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from podium.http.metrics import METRICS, UNMATCHED
@@ -23,9 +24,10 @@ class RequestLogMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+        method = str(scope.get("method", ""))
         started = time.perf_counter()
         request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
@@ -38,7 +40,7 @@ class RequestLogMiddleware:
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
-                message["headers"] = headers  # type: ignore[typeddict-unknown-key]
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -48,13 +50,13 @@ class RequestLogMiddleware:
             elapsed = time.perf_counter() - started
             # The route template (``/events/{event_id:str}``), never the raw path: bounded label values.
             route = scope.get("path_template") or UNMATCHED
-            METRICS.observe(scope["method"], route, status, elapsed)
+            METRICS.observe(method, route, status, elapsed)
             state: dict[str, Any] = scope.get("state", {})
             log.info(
                 "request",
                 extra={
                     "request_id": request_id,
-                    "method": scope["method"],
+                    "method": method,
                     "path": scope["path"],
                     "status": status,
                     "latency_ms": round(elapsed * 1000, 2),

@@ -18,17 +18,13 @@ INT32 = Meta(ge=-(2**31), le=2**31 - 1)
 MAX_VOTES_PER_REQUEST = 50
 
 
-def _text(max_length: int | None = None) -> Any:
-    return Annotated[str, Meta(max_length=max_length, pattern=NO_NUL)]
-
-
-Text = _text()
-Email = _text(255)
-Name255 = _text(255)
-Name50 = _text(50)
-Short20 = _text(20)
-Line255 = _text(255)
-Line100 = _text(100)
+Text = Annotated[str, Meta(pattern=NO_NUL)]
+Email = Annotated[str, Meta(max_length=255, pattern=NO_NUL)]
+Name255 = Annotated[str, Meta(max_length=255, pattern=NO_NUL)]
+Name50 = Annotated[str, Meta(max_length=50, pattern=NO_NUL)]
+Short20 = Annotated[str, Meta(max_length=20, pattern=NO_NUL)]
+Line255 = Annotated[str, Meta(max_length=255, pattern=NO_NUL)]
+Line100 = Annotated[str, Meta(max_length=100, pattern=NO_NUL)]
 
 
 class Base(Struct, kw_only=True):

@@ -31,6 +31,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,7 @@ class EmbeddedPostgres:
 
     def _run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(_bin_dir() / program), *args]
-        kwargs: dict[str, object] = {}
+        kwargs: dict[str, Any] = {}
         if self._run_as is not None:
             kwargs["user"] = self._run_as
         # Temporary files rather than pipes: pg_ctl leaves the server holding its stdout open.

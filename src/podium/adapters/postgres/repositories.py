@@ -128,7 +128,10 @@ class PostgresEvents:
         return views[0] if views else None
 
     async def id_for_slug(self, slug: str) -> UUID | None:
-        return await self._session.scalar(select(EventModel.id).where(EventModel.slug == slug))
+        event_id: UUID | None = await self._session.scalar(
+            select(EventModel.id).where(EventModel.slug == slug)
+        )
+        return event_id
 
     async def get_by_join_code(self, join_code: str) -> Event | None:
         row = await self._repo.get_one_or_none(join_code=join_code)
@@ -180,7 +183,9 @@ class PostgresEvents:
         )
 
     async def listing_state(self, event_id: UUID) -> tuple[int, bool] | None:
-        statement = select(EventModel.version, EventModel.leaderboard_enabled).where(EventModel.id == event_id)
+        statement = select(EventModel.version, EventModel.leaderboard_enabled).where(
+            EventModel.id == event_id
+        )
         row = (await self._session.execute(statement)).first()
         return None if row is None else (row.version, row.leaderboard_enabled)
 

@@ -77,7 +77,7 @@ class AuthService:
             raise Invalid("Invalid token")
         email = normalize_email(subject)
         await self._limit("verify", email=email)
-        expires_at = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+        expires_at = dt.datetime.fromtimestamp(int(str(claims["exp"])), dt.UTC)
         async with self._uow() as uow:
             user = await uow.users.get_by_email(email)
             if user is None:
