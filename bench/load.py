@@ -232,6 +232,9 @@ def run_wrk(base: str, reqs: Sequence[Request], *, once: bool, duration: float, 
             proc.wait()
         finally:
             killer.cancel()
+            if proc.poll() is None:  # interrupted (Ctrl-C, SIGTERM): never leave wrk running
+                proc.kill()
+                proc.wait()
         watcher.join(timeout=5)
     for line in stdout.splitlines():
         if line.startswith("BENCH_JSON "):
