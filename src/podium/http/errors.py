@@ -13,8 +13,14 @@ import re
 from enum import Enum
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
-from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.exceptions import (
+    HTTPException,
+    InternalServerException,
+    SerializationException,
+    ValidationException,
+)
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
@@ -55,6 +61,9 @@ def detail(status_code: int, message: Any, headers: dict[str, str] | None = None
 # Litestar states a missing parameter or field only in its message; FastAPI names it in ``loc``.
 _MISSING_PARAMETER = re.compile(r"^Missing required (\w+) parameter '([^']*)'")
 _MISSING_FIELD = re.compile(r"^Object missing required field `([^`]*)`")
+_KEY_PART = re.compile(r"[^.\[\]]+")
+# msgspec's own wording: "<message> - at `$.data.projects[0]`".
+_BODY_ERROR = re.compile(r"^(.*?)(?: - at `\$\.data((?:[.\[][^`]*)?)`)$")
 FIELD_REQUIRED = "Field required"
 UNDECODABLE_BODY = [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]
 
@@ -78,12 +87,30 @@ def _validation_item(error: dict[str, Any]) -> dict[str, Any]:
     message = str(error.get("message", "Invalid value"))
     key = str(error.get("key") or "")
     # Litestar names the whole body "data"; its problems belong on ["body"] itself.
-    parts: list[Any] = [] if key == "data" else [int(p) if p.isdigit() else p for p in key.split(".") if p]
+    parts = [] if key == "data" else _key_parts(key)
     if missing := _MISSING_FIELD.match(message):
         return {"loc": [source, *parts, missing[1]], "msg": FIELD_REQUIRED, "type": "missing"}
     if key == "data" and message == "'data'":  # no body at all
         return {"loc": [source], "msg": FIELD_REQUIRED, "type": "missing"}
     return {"loc": [source, *parts], "msg": _safe_message(message), "type": "value_error"}
+
+
+def _key_parts(key: str) -> list[Any]:
+    """``projects[0].id`` → ``["projects", 0, "id"]``."""
+    return [int(part) if part.isdigit() else part for part in _KEY_PART.findall(key)]
+
+
+def _body_error(exc: InternalServerException) -> dict[str, Any] | None:
+    """Litestar files a body error as a server fault when the field shares its name with a dependency
+    (``projects`` in a vote is also the projects service); recover it from msgspec's message."""
+    cause = exc.__cause__
+    if not isinstance(cause, msgspec.ValidationError):
+        return None
+    match = _BODY_ERROR.match(str(cause))
+    if match is None:
+        return None
+    error = {"source": "body", "key": match[2] or "data", "message": match[1]}
+    return _validation_item(error)
 
 
 def _safe_message(text: str) -> str:
@@ -112,6 +139,8 @@ def handle_undecodable(_: Request[Any, Any, Any], __: Exception) -> Response[Any
 def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc.__cause__, SerializationException):
         return handle_undecodable(_, exc)
+    if isinstance(exc, InternalServerException) and (item := _body_error(exc)):
+        return detail(HTTP_422_UNPROCESSABLE_ENTITY, [item])
     if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
         return handle_unexpected(_, exc)
     return detail(exc.status_code, exc.detail, exc.headers)
