@@ -41,6 +41,9 @@ from podium.http.metrics import METRICS
 log = logging.getLogger("podium.http")
 
 UNAVAILABLE = "The service is temporarily unavailable, please retry shortly"
+# SQLSTATE class 22: a value the database cannot take. Some arrive as a plain DBAPIError rather than a
+# DataError (asyncpg's 22021 for a NUL byte in a query parameter), or wrapped by Advanced Alchemy.
+DATA_EXCEPTION = "22"
 
 _DOMAIN_STATUS: list[tuple[type[domain.DomainError], int]] = [
     (domain.NotFound, HTTP_404_NOT_FOUND),
@@ -147,7 +150,7 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 
 def handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if isinstance(exc, DataError):
+    if isinstance(exc, DataError) or _sqlstate(exc).startswith(DATA_EXCEPTION):
         # A value the column cannot hold (too long, out of range, NUL byte) that slipped past validation.
         log.warning(
             "database rejected a value", extra={"path": request.url.path, "error": type(exc).__name__}
@@ -161,6 +164,19 @@ def handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response
         log.error("database unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
         return detail(HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE, {"Retry-After": "1"})
     return handle_unexpected(request, exc)
+
+
+def _sqlstate(exc: BaseException) -> str:
+    """The PostgreSQL error code behind a driver error, or ``""``."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        code = getattr(current, "sqlstate", None)
+        if isinstance(code, str):
+            return code
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return ""
 
 
 def _is_connection_problem(exc: BaseException) -> bool:
@@ -187,7 +203,8 @@ def _is_connection_problem(exc: BaseException) -> bool:
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
-    if _is_connection_problem(exc):
+    # Advanced Alchemy re-wraps driver errors in its own exceptions, which are no DBAPIError.
+    if _is_connection_problem(exc) or _sqlstate(exc).startswith(DATA_EXCEPTION):
         return handle_database(request, exc)
     METRICS.count_error("unhandled")
     log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
