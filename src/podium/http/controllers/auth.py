@@ -1,14 +1,17 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from podium.domain.services.auth import AuthService
 from podium.domain.services.users import UserService
-from podium.http.schemas import AuthenticatedUser, UserLoginPayload, UserPrivate
+from podium.http.schemas import NO_NUL, AuthenticatedUser, UserLoginPayload, UserPrivate
+
+# The frontend path to return to; it is copied into the emailed link, so keep it printable and short.
+Redirect = Annotated[str, QueryParameter(max_length=2000, pattern=NO_NUL)]
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:
@@ -24,7 +27,7 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         data: JSONBody[UserLoginPayload],
-        redirect: FromQuery[str],
+        redirect: Redirect,
         auth: NamedDependency[AuthService],
     ) -> Response[bytes]:
         """Send a magic link to an existing user (logged instead of mailed without a Loops key)."""
