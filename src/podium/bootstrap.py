@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.mail.console import ConsoleMailer
 from podium.adapters.mail.loops import LoopsMailer
-from podium.adapters.postgres.database import create_engine, create_session_factory
+from podium.adapters.postgres.database import create_engine
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
 from podium.adapters.review_checks import HttpProjectChecks
@@ -41,7 +41,7 @@ class Container:
 
     def __post_init__(self) -> None:
         settings = self.settings
-        uow = SqlAlchemyUnitOfWorkFactory(create_session_factory(self.engine))
+        uow = SqlAlchemyUnitOfWorkFactory(self.engine)
         limiter = PostgresRateLimiter(self.engine)
         join_guard = JoinCodeGuard(
             limiter,

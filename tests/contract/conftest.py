@@ -6,7 +6,6 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.memory.store import MemoryStore
-from podium.adapters.postgres.database import create_session_factory
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
 from podium.domain.ports import UnitOfWorkFactory
 
@@ -16,4 +15,4 @@ def uow(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     if request.param == "memory":
         return MemoryStore()
     engine: AsyncEngine = request.getfixturevalue("clean_database")
-    return SqlAlchemyUnitOfWorkFactory(create_session_factory(engine))
+    return SqlAlchemyUnitOfWorkFactory(engine)

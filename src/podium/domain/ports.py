@@ -153,7 +153,9 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A unit of work; a ``read_only`` one only reads (no transaction to open, nothing to commit)."""
+        ...
 
 
 class RateLimiter(Protocol):

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 import msgspec
+from advanced_alchemy.exceptions import RepositoryError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -211,6 +212,14 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     return detail(HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
 
 
+def handle_repository(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[Any]:
+    """Advanced Alchemy's wrapper: answer for the database error underneath it."""
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, DBAPIError | PoolTimeoutError):
+        return handle_database(request, cause)
+    return handle_unexpected(request, exc)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     ValidationException: handle_validation,
     domain.DomainError: handle_domain,
@@ -218,5 +227,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     UnicodeDecodeError: handle_undecodable,
     DBAPIError: handle_database,
     PoolTimeoutError: handle_database,
+    RepositoryError: handle_repository,
     Exception: handle_unexpected,
 }

@@ -291,8 +291,9 @@ class MemoryMagicLinks:
 class MemoryUnitOfWork:
     """Works on a private copy of the data; ``commit`` publishes it, leaving without commit discards it."""
 
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, *, read_only: bool = False) -> None:
         self._store = store
+        self._read_only = read_only
 
     async def __aenter__(self) -> Self:
         self._data = copy.deepcopy(self._store.data)
@@ -311,6 +312,8 @@ class MemoryUnitOfWork:
         del self._data
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self._store.data = copy.deepcopy(self._data)
         self._store.commits += 1
 
@@ -322,8 +325,8 @@ class MemoryStore:
     data: MemoryData = field(default_factory=MemoryData)
     commits: int = 0
 
-    def __call__(self) -> MemoryUnitOfWork:
-        return MemoryUnitOfWork(self)
+    def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self, read_only=read_only)
 
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]

@@ -45,6 +45,10 @@ PROJECT_FIELDS = (
 )  # fmt: skip
 
 
+# The repositories raise SQLAlchemy's own errors (wrap_exceptions=False): the HTTP layer maps those in
+# one place (a pool timeout or a lost connection is a 503, never a 500).
+
+
 class UserRepository(SQLAlchemyAsyncRepository[UserModel]):
     model_type = UserModel
 
@@ -82,7 +86,9 @@ def _constraint(exc: IntegrityError) -> str:
 class PostgresUsers:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._repo = UserRepository(session=session, auto_commit=False, auto_expunge=True)
+        self._repo = UserRepository(
+            session=session, auto_commit=False, auto_expunge=True, wrap_exceptions=False
+        )
 
     async def get(self, user_id: UUID) -> User | None:
         row = await self._repo.get_one_or_none(id=user_id)
@@ -117,7 +123,9 @@ _PROJECT_COUNT = (
 class PostgresEvents:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._repo = EventRepository(session=session, auto_commit=False, auto_expunge=True)
+        self._repo = EventRepository(
+            session=session, auto_commit=False, auto_expunge=True, wrap_exceptions=False
+        )
 
     async def get(self, event_id: UUID) -> Event | None:
         row = await self._repo.get_one_or_none(id=event_id)
@@ -270,7 +278,9 @@ def _project_view(row: Any) -> ProjectView:
 class PostgresProjects:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-        self._repo = ProjectRepository(session=session, auto_commit=False, auto_expunge=True)
+        self._repo = ProjectRepository(
+            session=session, auto_commit=False, auto_expunge=True, wrap_exceptions=False
+        )
 
     async def get(self, project_id: UUID) -> Project | None:
         row = await self._repo.get_one_or_none(id=project_id)

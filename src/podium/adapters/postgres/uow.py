@@ -1,12 +1,16 @@
-"""The Postgres unit of work: one session, one transaction, rolled back unless committed."""
+"""The Postgres unit of work: one session, one transaction, rolled back unless committed.
+
+A read-only unit of work runs its statements in autocommit mode: no BEGIN and no ROLLBACK round trips
+for the reads that make up most requests."""
 
 from __future__ import annotations
 
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from podium.adapters.postgres.database import create_session_factory
 from podium.adapters.postgres.repositories import (
     PostgresAttendance,
     PostgresEvents,
@@ -19,8 +23,9 @@ from podium.adapters.postgres.repositories import (
 
 
 class SqlAlchemyUnitOfWork:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, session_factory: async_sessionmaker[AsyncSession], *, read_only: bool = False) -> None:
         self._session_factory = session_factory
+        self._read_only = read_only
 
     async def __aenter__(self) -> Self:
         self.session = session = self._session_factory()
@@ -42,12 +47,17 @@ class SqlAlchemyUnitOfWork:
             await self.session.close()
 
     async def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         await self.session.commit()
 
 
 class SqlAlchemyUnitOfWorkFactory:
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
-        self._session_factory = session_factory
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._read_write = create_session_factory(engine)
+        self._read_only = create_session_factory(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
-    def __call__(self) -> SqlAlchemyUnitOfWork:
-        return SqlAlchemyUnitOfWork(self._session_factory)
+    def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
+        if read_only:
+            return SqlAlchemyUnitOfWork(self._read_only, read_only=True)
+        return SqlAlchemyUnitOfWork(self._read_write)

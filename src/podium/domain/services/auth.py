@@ -55,7 +55,7 @@ class AuthService:
         """Send a magic link to an existing user."""
         email = normalize_email(email)
         await self._limit("request-login", client=client, email=email)
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             if await uow.users.get_by_email(email) is None:
                 raise NotFound("User not found")
         token = self._mint(email, MAGIC_LINK, self._policy.magic_link_minutes)
@@ -96,7 +96,7 @@ class AuthService:
         subject = claims.get("sub")
         if claims.get("token_type") != ACCESS or not isinstance(subject, str) or not subject:
             raise Invalid("Bad JWT")
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get_by_email(normalize_email(subject))
         if user is None:
             raise Unauthenticated(INVALID_CREDENTIALS)

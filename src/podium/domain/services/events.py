@@ -73,21 +73,21 @@ class EventService:
         raise Invalid("Could not allocate a join code, please retry")
 
     async def public(self, event_id: UUID) -> EventView:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             view = await uow.events.view(event_id)
         if view is None:
             raise NotFound(EVENT_NOT_FOUND)
         return view
 
     async def id_for_slug(self, slug: str) -> UUID:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             event_id = await uow.events.id_for_slug(slug)
         if event_id is None:
             raise NotFound(EVENT_NOT_FOUND)
         return event_id
 
     async def of_user(self, user: User) -> UserEvents:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return UserEvents(await uow.events.owned_by(user.id), await uow.events.attended_by(user.id))
 
     async def update(self, user: User, event_id: UUID, changes: dict[str, Any]) -> None:
@@ -126,7 +126,7 @@ class EventService:
     async def listing_version(self, event_id: UUID, leaderboard: bool) -> int:
         """The version of the event's public project list, checking it may be shown: one tiny query,
         so an exact cache can tell whether what it holds is still current."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             state = await uow.events.listing_state(event_id)
         if state is None:
             raise NotFound(EVENT_NOT_FOUND)
@@ -138,12 +138,12 @@ class EventService:
     async def ranked_projects(self, event_id: UUID) -> list[ProjectView]:
         """Every project of the event in leaderboard order, for a caller that has already checked the list
         may be shown (with ``listing_version``)."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.projects.in_event(event_id)
 
     async def projects(self, event_id: UUID, leaderboard: bool) -> list[ProjectView]:
         """The public project list: the leaderboard (when enabled) or every project in random order."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             event = await uow.events.get(event_id)
             if event is None:
                 raise NotFound(EVENT_NOT_FOUND)
@@ -157,14 +157,14 @@ class EventService:
     # The organiser's views. An unknown event and someone else's event both answer BAD_ACCESS (legacy §2.4).
 
     async def private(self, user: User, event_id: UUID) -> EventView:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await _owned_event(uow, user, event_id)
             view = await uow.events.view(event_id)
         assert view is not None
         return view
 
     async def attendees(self, user: User, event_id: UUID) -> list[User]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await _owned_event(uow, user, event_id)
             return await uow.attendance.attendees(event_id)
 
@@ -175,17 +175,17 @@ class EventService:
             await uow.commit()
 
     async def leaderboard(self, user: User, event_id: UUID) -> list[ProjectView]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await _owned_event(uow, user, event_id)
             return await uow.projects.in_event(event_id)
 
     async def votes(self, user: User, event_id: UUID) -> list[Vote]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await _owned_event(uow, user, event_id)
             return await uow.votes.in_event(event_id)
 
     async def referrals(self, user: User, event_id: UUID) -> list[Referral]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             await _owned_event(uow, user, event_id)
             return await uow.referrals.in_event(event_id)
 

@@ -80,14 +80,14 @@ class ProjectService:
         raise Invalid("Could not allocate a join code, please retry")
 
     async def get(self, project_id: UUID) -> ProjectView:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             view = await uow.projects.view(project_id)
         if view is None:
             raise NotFound(PROJECT_NOT_FOUND)
         return view
 
     async def mine(self, user: User) -> list[ProjectView]:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.projects.mine(user.id)
 
     async def join(self, user: User, join_code: str, client: str | None = None) -> None:
@@ -139,7 +139,7 @@ class ProjectService:
     async def start_check(self, project_id: UUID, now: dt.datetime) -> dict[str, Any]:
         """Start an automated quality check, or answer at once from the cached result."""
         self._require_checks()
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             project = await uow.projects.get(project_id)
         if project is None:
             raise NotFound(PROJECT_NOT_FOUND)

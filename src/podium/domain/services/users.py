@@ -33,7 +33,7 @@ class UserService:
         self._uow = uow
 
     async def exists(self, email: str) -> bool:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return await uow.users.get_by_email(normalize_email(email)) is not None
 
     async def sign_up(self, email: str, first_name: str, **profile: Any) -> UUID:
@@ -46,7 +46,7 @@ class UserService:
         return user.id
 
     async def public(self, user_id: UUID) -> User:
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             user = await uow.users.get(user_id)
         if user is None:
             raise NotFound("User not found")
@@ -54,7 +54,7 @@ class UserService:
 
     async def private(self, user: User) -> tuple[User, list[UUID]]:
         """The caller's own profile, with the ids of their votes."""
-        async with self._uow() as uow:
+        async with self._uow(read_only=True) as uow:
             return user, await uow.votes.ids_by_voter(user.id)
 
     async def update(self, user: User, changes: dict[str, Any]) -> tuple[User, list[UUID]]:
