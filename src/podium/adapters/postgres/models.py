@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -174,6 +175,19 @@ class ProjectCollaboratorModel(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, server_default=text("gen_random_uuid()"))
     project_id: Mapped[UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
     user_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+
+
+class EventListingVersionModel(Base):
+    """Counters whose sum, plus ``events.version``, is the version of an event's project lists.
+
+    Votes and project changes bump one counter picked at random rather than the event's own row, so
+    concurrent votes in one event do not queue on a single row lock until each commits."""
+
+    __tablename__ = "event_listing_versions"
+
+    event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ConsumedMagicLinkModel(Base):

@@ -8,6 +8,7 @@ SQL, never loaded row by row).
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from podium.adapters.postgres.models import (
     ConsumedMagicLinkModel,
     EventAttendeeModel,
+    EventListingVersionModel,
     EventModel,
     ProjectCollaboratorModel,
     ProjectModel,
@@ -39,6 +41,7 @@ EVENT_FIELDS = (
     "id", "name", "slug", "join_code", "owner_id", "description", "votable", "leaderboard_enabled",
     "demo_links_optional", "ysws_checks_enabled", "feature_flags_csv",
 )  # fmt: skip
+VERSION_SLOTS = 16
 PROJECT_FIELDS = (
     "id", "name", "repo", "image_url", "demo", "description", "join_code", "hours_spent", "legacy_points",
     "cached_auto_quality", "owner_id", "event_id",
@@ -175,9 +178,16 @@ class PostgresEvents:
         return await self._views(attending)
 
     async def mark_changed(self, event_id: UUID) -> None:
-        await self._session.execute(
-            update(EventModel).where(EventModel.id == event_id).values(version=EventModel.version + 1)
+        # One of several counters, at random: concurrent writers in one event rarely wait on each other.
+        statement = (
+            insert(EventListingVersionModel)
+            .values(event_id=event_id, slot=secrets.randbelow(VERSION_SLOTS), version=1)
+            .on_conflict_do_update(
+                index_elements=["event_id", "slot"],
+                set_={"version": EventListingVersionModel.version + 1},
+            )
         )
+        await self._session.execute(statement)
 
     async def mark_changed_for_member(self, user_id: UUID) -> None:
         members = select(ProjectModel.event_id).where(
@@ -191,9 +201,13 @@ class PostgresEvents:
         )
 
     async def listing_state(self, event_id: UUID) -> tuple[int, bool] | None:
-        statement = select(EventModel.version, EventModel.leaderboard_enabled).where(
-            EventModel.id == event_id
+        counters = (
+            select(func.coalesce(func.sum(EventListingVersionModel.version), 0))
+            .where(EventListingVersionModel.event_id == EventModel.id)
+            .scalar_subquery()
         )
+        version = (EventModel.version + counters).label("version")
+        statement = select(version, EventModel.leaderboard_enabled).where(EventModel.id == event_id)
         row = (await self._session.execute(statement)).first()
         return None if row is None else (row.version, row.leaderboard_enabled)
 
