@@ -138,7 +138,8 @@ class VoteModel(Base):
             ["project_id", "event_id"], ["projects.id", "projects.event_id"], ondelete="CASCADE"
         ),
         Index("ix_votes_event_id_voter_id", "event_id", "voter_id"),
-        Index("ix_votes_project_id", "project_id"),
+        # Covers the per-project aggregation of vote ids in the listings (an index-only scan).
+        Index("ix_votes_project_id_id", "project_id", "id"),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)

@@ -262,10 +262,11 @@ _PROJECT_VIEWS = """
 SELECT p.id, p.name, p.repo, p.image_url, p.demo, p.description, p.join_code, p.hours_spent,
        p.legacy_points, p.cached_auto_quality, p.owner_id, p.event_id,
        coalesce(v.ids, '{{}}') AS vote_ids,
-       owner.display_name AS owner_display_name,
+       -- A scalar subquery (a primary-key lookup per project), which the planner cannot turn into a
+       -- hash join over every user.
+       (SELECT users.display_name FROM users WHERE users.id = p.owner_id) AS owner_display_name,
        coalesce(c.names, '{{}}') AS collaborator_display_names
 FROM projects p
-JOIN users owner ON owner.id = p.owner_id
 LEFT JOIN LATERAL (
     SELECT array_agg(votes.id ORDER BY votes.id) AS ids FROM votes WHERE votes.project_id = p.id
 ) v ON true
