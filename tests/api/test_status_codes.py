@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -1019,3 +1020,53 @@ async def test_project_checks_are_503_when_not_configured(client: Client, projec
 async def test_starting_a_check_needs_the_whole_project_body(client: Client) -> None:
     response = await client.post("/projects/check/start", json={"id": UNKNOWN})
     assert response.status_code == 422, response.text
+
+
+# The same messages hold when identical requests race (PRODUCT §3.2, §3.5, §3.16).
+
+
+async def test_racing_duplicates_get_one_success_and_the_legacy_message(
+    client: Client, sign_up: SignUp, create_event: CreateEvent
+) -> None:
+    person = await sign_up()
+    event = await create_event(person)
+    token = mint(person.email, "magic_link", minutes=9)
+    races: dict[str, tuple[Callable[[], Awaitable[Any]], str]] = {
+        "verify": (lambda: client.get("/verify", params={"token": token}), "Invalid token"),
+        "sign up": (
+            lambda: client.post("/users/", json={"email": "race@example.com", "first_name": "R"}),
+            "User already exists",
+        ),
+        "create event": (
+            lambda: client.post("/events/", json={"name": "Race Day"}, headers=person.headers),
+            "Event slug already exists",
+        ),
+        "attend": (
+            lambda: client.post(
+                "/events/attend",
+                params={"join_code": event.join_code, "referral": ""},
+                headers=person.headers,
+            ),
+            "User already attending event",
+        ),
+    }
+    for name, (call, message) in races.items():
+        responses = await asyncio.gather(*(call() for _ in range(6)))
+        statuses = [r.status_code for r in responses]
+        assert statuses.count(200) == 1, (name, statuses)
+        losers = [r.json()["detail"] for r in responses if r.status_code not in (200, 429)]
+        assert set(losers) == {message}, name
+
+
+async def test_new_join_codes_use_the_unambiguous_alphabet(
+    client: Client, sign_up: SignUp, create_event: CreateEvent
+) -> None:
+    owner = await sign_up()
+    codes = []
+    for i in range(5):
+        event = await create_event(owner, f"Alphabet {i}", demo_links_optional=True)
+        await attend(client, owner, event)
+        codes += [event.join_code, (await submit(client, owner, event))["join_code"]]
+    for code in codes:
+        assert len(code) == 6
+        assert set(code) <= set("ABCDEFGHJKMNPQRSTUVWXYZ23456789")
