@@ -42,12 +42,14 @@ class Settings:
     magic_link_expire_minutes: int = 15
     # Login attempts (request-login and verify) per email, and per client address, in one window.
     login_rate_limit: int = 5
-    login_ip_rate_limit: int = 30
+    login_ip_rate_limit: int = 600
     login_rate_window_seconds: int = 60
     # Join-code lookups (POST /events/attend, /projects/join) per user, and per client address, in one
     # window: every lookup counts, so once over the limit a right guess is refused like a wrong one.
+    # Per-address limits are generous: a whole venue often shares one address at kickoff, and the
+    # per-email / per-user limits are what stop guessing and mail floods.
     join_rate_limit: int = 20
-    join_ip_rate_limit: int = 300
+    join_ip_rate_limit: int = 3000
     join_rate_window_seconds: int = 600
 
     # Mail (Loops' transactional API); without a key the magic link is logged.
