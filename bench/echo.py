@@ -23,8 +23,7 @@ import uvloop
 def _response(size: int) -> bytes:
     body = b"x" * size
     head = (
-        "HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\n"
-        f"content-length: {len(body)}\r\n\r\n"
+        f"HTTP/1.1 200 OK\r\ncontent-type: application/octet-stream\r\ncontent-length: {len(body)}\r\n\r\n"
     ).encode()
     return head + body
 

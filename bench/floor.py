@@ -59,8 +59,13 @@ class State:
 
 
 async def _respond(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [*headers, (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -74,8 +79,11 @@ async def _lifespan(receive: Receive, send: Send) -> None:
         if message["type"] == "lifespan.startup":
             size = int(os.environ.get("BENCH_FLOOR_POOL", "10"))
             State.pool = await asyncpg.create_pool(
-                os.environ["BENCH_FLOOR_DSN"], min_size=size, max_size=size,
-                statement_cache_size=100, reset=_no_reset,
+                os.environ["BENCH_FLOOR_DSN"],
+                min_size=size,
+                max_size=size,
+                statement_cache_size=100,
+                reset=_no_reset,
             )
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":

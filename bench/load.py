@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 LUA = Path(__file__).with_name("lua") / "scenario.lua"
 RESULTS = Path(__file__).with_name("results")
 
+
 class Request(NamedTuple):
     method: str
     path: str
@@ -71,6 +72,7 @@ def _tokens(seed: dict[str, Any], pool: str) -> list[str]:
 def _get(path: str) -> Callable[[dict[str, Any]], list[Request]]:
     def build(seed: dict[str, Any]) -> list[Request]:
         return [Request("GET", path.format(event=seed["event_id"]))]
+
     return build
 
 
@@ -78,6 +80,7 @@ def _get_as(path: str, pool: str) -> Callable[[dict[str, Any]], list[Request]]:
     def build(seed: dict[str, Any]) -> list[Request]:
         p = path.format(event=seed["event_id"])
         return [Request("GET", p, token) for token in _tokens(seed, pool)]
+
     return build
 
 
@@ -85,7 +88,9 @@ def _votes(seed: dict[str, Any]) -> list[Request]:
     rng = random.Random(6)
     projects, event = seed["project_ids"], seed["event_id"]
     return [
-        Request("POST", "/events/vote", token, json.dumps({"projects": [rng.choice(projects)], "event": event}))
+        Request(
+            "POST", "/events/vote", token, json.dumps({"projects": [rng.choice(projects)], "event": event})
+        )
         for token in _tokens(seed, "voters")
     ]
 
@@ -94,8 +99,10 @@ def _attends(seed: dict[str, Any]) -> list[Request]:
     path = f"/events/attend?join_code={seed['event_join_code']}&referral=bench"
     # Each joiner comes from its own address (X-Forwarded-For, which uvicorn trusts from 127.0.0.1), as
     # users on the internet do; from one address the per-client join limit would answer 429.
-    return [Request("POST", path, token, headers=(("X-Forwarded-For", _address(i)),))
-            for i, token in enumerate(_tokens(seed, "joiners"))]
+    return [
+        Request("POST", path, token, headers=(("X-Forwarded-For", _address(i)),))
+        for i, token in enumerate(_tokens(seed, "joiners"))
+    ]
 
 
 def _address(i: int) -> str:
@@ -105,29 +112,73 @@ def _address(i: int) -> str:
 LEADERBOARD = "/events/{event}/projects?leaderboard=true"
 LISTING = "/events/{event}/projects?leaderboard=false"
 
-SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
-    Scenario("leaderboard", "GET /events/{id}/projects?leaderboard=true", _get(LEADERBOARD),
-             legacy_rps=89, legacy_p99_s=0.80),
-    Scenario("leaderboard_304", "leaderboard with If-None-Match (revalidating client)", _get(LEADERBOARD),
-             conditional=True),
-    Scenario("listing", "GET /events/{id}/projects?leaderboard=false", _get(LISTING),
-             legacy_rps=88, legacy_p99_s=0.86),
-    Scenario("event", "GET /events/{id}", _get("/events/{event}"), legacy_rps=115, legacy_p99_s=0.60),
-    Scenario("users_current", "GET /users/current", _get_as("/users/current", "readers"),
-             legacy_rps=502, legacy_p99_s=0.22),
-    Scenario("events_mine", "GET /events/", _get_as("/events/", "readers"), legacy_rps=73, legacy_p99_s=0.84),
-    Scenario("projects_mine", "GET /projects/mine", _get_as("/projects/mine", "members")),
-    Scenario("admin_leaderboard", "GET /events/admin/{id}/leaderboard",
-             _get_as("/events/admin/{event}/leaderboard", "admin")),
-    Scenario("admin_votes", "GET /events/admin/{id}/votes", _get_as("/events/admin/{event}/votes", "admin")),
-    Scenario("floor_leaderboard", "floor: leaderboard (raw ASGI + asyncpg + msgspec)", _get(LEADERBOARD),
-             target="floor"),
-    Scenario("floor_listing", "floor: listing (random order)", _get(LISTING), target="floor"),
-    Scenario("vote", "POST /events/vote (fresh voter, 1 project)", _votes, once=True,
-             legacy_rps=4.8, legacy_p99_s=10.0),
-    Scenario("attend", "POST /events/attend (fresh user, 5,000-attendee event)", _attends, once=True,
-             legacy_rps=9),
-)}
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario(
+            "leaderboard",
+            "GET /events/{id}/projects?leaderboard=true",
+            _get(LEADERBOARD),
+            legacy_rps=89,
+            legacy_p99_s=0.80,
+        ),
+        Scenario(
+            "leaderboard_304",
+            "leaderboard with If-None-Match (revalidating client)",
+            _get(LEADERBOARD),
+            conditional=True,
+        ),
+        Scenario(
+            "listing",
+            "GET /events/{id}/projects?leaderboard=false",
+            _get(LISTING),
+            legacy_rps=88,
+            legacy_p99_s=0.86,
+        ),
+        Scenario("event", "GET /events/{id}", _get("/events/{event}"), legacy_rps=115, legacy_p99_s=0.60),
+        Scenario(
+            "users_current",
+            "GET /users/current",
+            _get_as("/users/current", "readers"),
+            legacy_rps=502,
+            legacy_p99_s=0.22,
+        ),
+        Scenario(
+            "events_mine", "GET /events/", _get_as("/events/", "readers"), legacy_rps=73, legacy_p99_s=0.84
+        ),
+        Scenario("projects_mine", "GET /projects/mine", _get_as("/projects/mine", "members")),
+        Scenario(
+            "admin_leaderboard",
+            "GET /events/admin/{id}/leaderboard",
+            _get_as("/events/admin/{event}/leaderboard", "admin"),
+        ),
+        Scenario(
+            "admin_votes", "GET /events/admin/{id}/votes", _get_as("/events/admin/{event}/votes", "admin")
+        ),
+        Scenario(
+            "floor_leaderboard",
+            "floor: leaderboard (raw ASGI + asyncpg + msgspec)",
+            _get(LEADERBOARD),
+            target="floor",
+        ),
+        Scenario("floor_listing", "floor: listing (random order)", _get(LISTING), target="floor"),
+        Scenario(
+            "vote",
+            "POST /events/vote (fresh voter, 1 project)",
+            _votes,
+            once=True,
+            legacy_rps=4.8,
+            legacy_p99_s=10.0,
+        ),
+        Scenario(
+            "attend",
+            "POST /events/attend (fresh user, 5,000-attendee event)",
+            _attends,
+            once=True,
+            legacy_rps=9,
+        ),
+    )
+}
 DEFAULT_ORDER = tuple(SCENARIOS)
 
 
@@ -162,8 +213,9 @@ class Result:
     note: str = ""
 
 
-def probe(base: str, req: Request, timeout: float = 30.0,
-          extra: dict[str, str] | None = None) -> tuple[int, bytes, dict[str, str]]:
+def probe(
+    base: str, req: Request, timeout: float = 30.0, extra: dict[str, str] | None = None
+) -> tuple[int, bytes, dict[str, str]]:
     """Send one request with the standard library, to check the scenario works and size its response."""
     u = urlsplit(base)
     conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port or 80, timeout=timeout)
@@ -189,9 +241,18 @@ def _write_requests(reqs: Sequence[Request], path: Path, extra: dict[str, str] |
             f.write(f"{method}\t{p}\t{token or '-'}\t{hdrs}\t{body if body is not None else '-'}\n")
 
 
-def run_wrk(base: str, reqs: Sequence[Request], *, once: bool, duration: float, connections: int,
-            threads: int, timeout_s: float = 30.0, status_detail: bool = True,
-            extra: dict[str, str] | None = None) -> dict[str, Any]:
+def run_wrk(
+    base: str,
+    reqs: Sequence[Request],
+    *,
+    once: bool,
+    duration: float,
+    connections: int,
+    threads: int,
+    timeout_s: float = 30.0,
+    status_detail: bool = True,
+    extra: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """One wrk run; returns the JSON the Lua ``done()`` printed, plus ``exhausted`` for once-mode runs."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
@@ -203,9 +264,20 @@ def run_wrk(base: str, reqs: Sequence[Request], *, once: bool, duration: float, 
     with tempfile.TemporaryDirectory(prefix="podium-bench-") as tmp:
         reqfile = Path(tmp) / "requests.tsv"
         _write_requests(reqs, reqfile, extra)
-        cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s",
-               f"--timeout={int(timeout_s)}s", "-s", str(LUA), base.rstrip("/"),
-               "--", str(reqfile), "once" if once else "cycle", str(threads)]
+        cmd = [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            f"--timeout={int(timeout_s)}s",
+            "-s",
+            str(LUA),
+            base.rstrip("/"),
+            "--",
+            str(reqfile),
+            "once" if once else "cycle",
+            str(threads),
+        ]
         env = {**os.environ, "BENCH_STATUS_DETAIL": "1" if status_detail else "0"}
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
         exhausted: set[str] = set()
@@ -238,18 +310,32 @@ def run_wrk(base: str, reqs: Sequence[Request], *, once: bool, duration: float, 
         watcher.join(timeout=5)
     for line in stdout.splitlines():
         if line.startswith("BENCH_JSON "):
-            data: dict[str, Any] = json.loads(line[len("BENCH_JSON "):])
+            data: dict[str, Any] = json.loads(line[len("BENCH_JSON ") :])
             data["exhausted"] = len(exhausted) == threads
             return data
     raise RuntimeError(f"wrk produced no result: {stdout[-500:]} {''.join(stderr_lines)[-500:]}")
 
 
-def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: float, connections: int,
-            threads: int, warmup: float, repeat: int = 1,
-            before_run: Callable[[], None] | None = None) -> Result:
+def measure(
+    scenario: Scenario,
+    base: str,
+    seed: dict[str, Any],
+    *,
+    duration: float,
+    connections: int,
+    threads: int,
+    warmup: float,
+    repeat: int = 1,
+    before_run: Callable[[], None] | None = None,
+) -> Result:
     reqs = scenario.build(seed)
-    res = Result(scenario.name, scenario.title, scenario.target,
-                 legacy_rps=scenario.legacy_rps, legacy_p99_s=scenario.legacy_p99_s)
+    res = Result(
+        scenario.name,
+        scenario.title,
+        scenario.target,
+        legacy_rps=scenario.legacy_rps,
+        legacy_p99_s=scenario.legacy_p99_s,
+    )
     status, body, headers = probe(base, reqs[0])
     res.probe_status, res.response_bytes = status, len(body)
     extra: dict[str, str] = {}
@@ -268,15 +354,25 @@ def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: fl
     if scenario.once:
         reqs = reqs[1:]  # the probe used the first user of the pool
     elif warmup > 0:
-        run_wrk(base, reqs, once=False, duration=warmup, connections=connections, threads=threads,
-                extra=extra)
+        run_wrk(
+            base, reqs, once=False, duration=warmup, connections=connections, threads=threads, extra=extra
+        )
     res.loadavg_before = round(os.getloadavg()[0], 2)
     if before_run is not None:
         before_run()
     runs = []
     for _ in range(1 if scenario.once else max(1, repeat)):
-        runs.append(run_wrk(base, reqs, once=scenario.once, duration=duration, connections=connections,
-                            threads=threads, extra=extra))
+        runs.append(
+            run_wrk(
+                base,
+                reqs,
+                once=scenario.once,
+                duration=duration,
+                connections=connections,
+                threads=threads,
+                extra=extra,
+            )
+        )
     rates = [r["requests"] / (r["duration_us"] / 1e6) for r in runs]
     res.runs_req_s = [round(r, 1) for r in rates]
     res.total_requests = sum(int(r["requests"]) for r in runs)
@@ -289,8 +385,11 @@ def measure(scenario: Scenario, base: str, seed: dict[str, Any], *, duration: fl
     res.max_ms = lat["max"] / 1e3
     res.statuses = {k: int(v) for k, v in sorted(data["statuses"].items())}
     res.socket_errors = {k: int(v) for k, v in data["errors"].items() if k != "status" and v}
-    non_2xx = (sum(v for k, v in res.statuses.items() if not k.startswith(ok)) if res.statuses
-               else int(data["errors"]["status"]))
+    non_2xx = (
+        sum(v for k, v in res.statuses.items() if not k.startswith(ok))
+        if res.statuses
+        else int(data["errors"]["status"])
+    )
     res.errors = non_2xx + sum(res.socket_errors.values())
     if res.requests == 0:
         res.note = f"no response completed within {duration:g} s"
@@ -305,8 +404,10 @@ def echo_server(size: int, procs: int = 1) -> Iterator[str]:
     from bench.pg import free_port, wait_port
 
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "bench.echo", "--port", str(port), "--size", str(size),
-                             "--procs", str(procs)], cwd=Path(__file__).parent.parent)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.echo", "--port", str(port), "--size", str(size), "--procs", str(procs)],
+        cwd=Path(__file__).parent.parent,
+    )
     try:
         if not wait_port("127.0.0.1", port, 10):
             raise RuntimeError("echo server did not start")
@@ -325,16 +426,28 @@ def ceiling(*, duration: float, connections: int, threads: int) -> list[Result]:
     out = []
     for size, name in ((2, "ceiling_small"), (160_000, "ceiling_160kb")):
         with echo_server(size) as base:
-            scenario = Scenario(name, f"wrk ceiling: canned {size}-byte body (bench/echo.py)", _get("/"),
-                                target="echo")
-            out.append(measure(scenario, base, {"event_id": ""}, duration=duration,
-                               connections=connections, threads=threads, warmup=1))
+            scenario = Scenario(
+                name, f"wrk ceiling: canned {size}-byte body (bench/echo.py)", _get("/"), target="echo"
+            )
+            out.append(
+                measure(
+                    scenario,
+                    base,
+                    {"event_id": ""},
+                    duration=duration,
+                    connections=connections,
+                    threads=threads,
+                    warmup=1,
+                )
+            )
     return out
 
 
 def format_table(results: Sequence[Result], title: str = "") -> str:
-    head = (f"{'scenario':<19} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} "
-            f"{'KB/resp':>8} {'SQL/req':>7} {'CPU ms/req app+pg':>17} {'legacy req/s':>12} {'× legacy':>8}  note")
+    head = (
+        f"{'scenario':<19} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7} "
+        f"{'KB/resp':>8} {'SQL/req':>7} {'CPU ms/req app+pg':>17} {'legacy req/s':>12} {'× legacy':>8}  note"
+    )
     lines = [title, head, "-" * len(head)] if title else [head, "-" * len(head)]
     for r in results:
         legacy = f"{r.legacy_rps:g}" if r.legacy_rps else ""
@@ -383,8 +496,17 @@ def main(argv: Sequence[str] | None = None) -> None:
             base = a.api if s.target == "api" else a.floor
             if not base:
                 continue
-            results.append(measure(s, base, seed, duration=a.duration, connections=a.connections,
-                                   threads=a.threads, warmup=a.warmup))
+            results.append(
+                measure(
+                    s,
+                    base,
+                    seed,
+                    duration=a.duration,
+                    connections=a.connections,
+                    threads=a.threads,
+                    warmup=a.warmup,
+                )
+            )
             print(format_table(results[-1:]), flush=True)
     print(format_table(results))
     print(write_json(results, vars(a) | {"seed": str(a.seed)}, time.strftime("load-%Y%m%d-%H%M%S")))

@@ -85,9 +85,29 @@ class Cluster:
 
     def psql(self, database: str, sql: str) -> str:
         out = subprocess.run(
-            [str(self.bin_dir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
-             "-h", self.host, "-p", str(self.port), "-U", self.user, "-d", database, "-c", sql],
-            check=True, capture_output=True, text=True, timeout=600,
+            [
+                str(self.bin_dir / "psql"),
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-U",
+                self.user,
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         return out.stdout
 
@@ -99,9 +119,15 @@ def _run_pg(cmd: list[str], *, as_user: str | None, cwd: Path, check: bool = Tru
     """Run a PostgreSQL tool, as ``as_user`` when given (PostgreSQL refuses to run as root)."""
     pw = pwd.getpwnam(as_user) if as_user is not None else None
     subprocess.run(
-        cmd, check=check, capture_output=True, cwd=cwd, timeout=120,
+        cmd,
+        check=check,
+        capture_output=True,
+        cwd=cwd,
+        timeout=120,
         env={**os.environ, "LC_ALL": "C", "LANG": "C"},
-        user=pw.pw_uid if pw else None, group=pw.pw_gid if pw else None, extra_groups=[] if pw else None,
+        user=pw.pw_uid if pw else None,
+        group=pw.pw_gid if pw else None,
+        extra_groups=[] if pw else None,
     )
 
 
@@ -119,19 +145,52 @@ def throwaway_cluster(kind: str = "auto", *, keep: bool = False) -> Iterator[Clu
     superuser = "bench"
     started = False
     try:
-        _run_pg([str(bin_dir / "initdb"), "-D", str(data), "-U", superuser, "--auth=trust", "-E", "UTF8",
-                 "--no-sync", "--locale=C"], as_user=as_user, cwd=tmp)
+        _run_pg(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                superuser,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--locale=C",
+            ],
+            as_user=as_user,
+            cwd=tmp,
+        )
         port = free_port()
         opts = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
         opts += f" -c listen_addresses=127.0.0.1 -p {port} -k {tmp}"
         started = True
-        _run_pg([str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(tmp / "server.log"), "-o", opts,
-                 "-w", "-t", "60", "start"], as_user=as_user, cwd=tmp)
+        _run_pg(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(tmp / "server.log"),
+                "-o",
+                opts,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            as_user=as_user,
+            cwd=tmp,
+        )
         yield Cluster("127.0.0.1", port, superuser, data, bin_dir)
     finally:
         if started:
-            _run_pg([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"],
-                    as_user=as_user, cwd=tmp, check=False)
+            _run_pg(
+                [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"],
+                as_user=as_user,
+                cwd=tmp,
+                check=False,
+            )
         if keep:
             print(f"kept the benchmark cluster's data in {tmp}")
         else:

@@ -96,13 +96,15 @@ def stop_group(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
 
 
 @contextlib.contextmanager
-def server(cmd: Sequence[str], env: dict[str, str], log_name: str, port: int,
-           cwd: Path = ROOT, timeout: float = 60.0) -> Iterator[tuple[str, int]]:
+def server(
+    cmd: Sequence[str], env: dict[str, str], log_name: str, port: int, cwd: Path = ROOT, timeout: float = 60.0
+) -> Iterator[tuple[str, int]]:
     """Start a server in its own session; yield (base URL, session id) once /health answers 200."""
     LOGS.mkdir(parents=True, exist_ok=True)
     log = (LOGS / f"{log_name}.log").open("wb")
-    proc = subprocess.Popen(list(cmd), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        list(cmd), env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         if wait_healthy(base + "/health", timeout, proc) is None:
@@ -114,10 +116,14 @@ def server(cmd: Sequence[str], env: dict[str, str], log_name: str, port: int,
 
 
 def migrate(cluster: Cluster, database: str) -> str:
-    env = {**os.environ, "PODIUM_DATABASE_URL": cluster.sqlalchemy_url(database),
-           "PODIUM_JWT_SECRET": JWT_SECRET}
-    r = subprocess.run([*_podium(), "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, text=True,
-                       timeout=300)
+    env = {
+        **os.environ,
+        "PODIUM_DATABASE_URL": cluster.sqlalchemy_url(database),
+        "PODIUM_JWT_SECRET": JWT_SECRET,
+    }
+    r = subprocess.run(
+        [*_podium(), "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     if r.returncode != 0:
         raise RuntimeError(f"podium db upgrade failed:\n{r.stdout}\n{r.stderr}")
     return "podium db upgrade"
@@ -155,9 +161,13 @@ class StatementStats:
         if res.total_requests:
             res.statements_per_req = round(calls / res.total_requests, 2)
         res.top_statements = [
-            {"calls_per_req": round(int(r["calls"]) / max(1, res.total_requests), 2),
-             "mean_ms": float(r["mean_ms"]), "total_ms": float(r["total_ms"]), "rows": int(r["rows"]),
-             "query": r["query"]}
+            {
+                "calls_per_req": round(int(r["calls"]) / max(1, res.total_requests), 2),
+                "mean_ms": float(r["mean_ms"]),
+                "total_ms": float(r["total_ms"]),
+                "rows": int(r["rows"]),
+                "query": r["query"],
+            }
             for r in rows[:6]
         ]
 
@@ -176,8 +186,15 @@ def _proc_table() -> list[tuple[int, int, int, int, int]]:
         except OSError:
             continue
         fields = raw[raw.rindex(")") + 2 :].split()  # after "pid (comm) "
-        out.append((int(entry), int(fields[1]), int(fields[3]), int(fields[11]) + int(fields[12]),
-                    int(fields[13]) + int(fields[14])))
+        out.append(
+            (
+                int(entry),
+                int(fields[1]),
+                int(fields[3]),
+                int(fields[11]) + int(fields[12]),
+                int(fields[13]) + int(fields[14]),
+            )
+        )
     return out
 
 
@@ -207,8 +224,10 @@ class CpuMeter:
     def attach(self, res: Result) -> None:
         end = self._sample()
         n = max(1, res.total_requests)
-        res.cpu_ms_per_req = {name: round((b - a) * 1000 / n, 3)
-                              for name, a, b in zip(("server", "postgres", "wrk"), self.start, end, strict=True)}
+        res.cpu_ms_per_req = {
+            name: round((b - a) * 1000 / n, 3)
+            for name, a, b in zip(("server", "postgres", "wrk"), self.start, end, strict=True)
+        }
 
 
 def _reset_all(stats: StatementStats, cpu: CpuMeter) -> None:
@@ -230,8 +249,9 @@ async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
                 await conn.execute("delete from event_attendees where user_id = any($1::uuid[])", ids)
                 # The join limiter's counters live in the database too; start the next run with none.
                 await conn.execute("delete from rate_limit_hits")
-            await conn.execute("update events set version = version + 1 where id = $1::uuid",
-                               seed_info["event_id"])
+            await conn.execute(
+                "update events set version = version + 1 where id = $1::uuid", seed_info["event_id"]
+            )
     finally:
         await conn.close()
 
@@ -287,12 +307,26 @@ def drain(base: str, event_id: str, timeout: float = 120.0) -> float:
     return time.perf_counter() - t0
 
 
-def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenarios: Sequence[str], *,
-            workers: int, cache: str, args: argparse.Namespace, tag: str) -> list[Result]:
+def run_api(
+    cluster: Cluster,
+    database: str,
+    seed_info: dict[str, Any],
+    scenarios: Sequence[str],
+    *,
+    workers: int,
+    cache: str,
+    args: argparse.Namespace,
+    tag: str,
+) -> list[Result]:
     port = free_port()
-    env = {**os.environ, "PODIUM_DATABASE_URL": cluster.sqlalchemy_url(database),
-           "PODIUM_JWT_SECRET": JWT_SECRET, "PODIUM_LEADERBOARD_CACHE": "true" if cache == "on" else "false",
-           "PODIUM_LOG_LEVEL": "WARNING", "PODIUM_ENV": "production"}
+    env = {
+        **os.environ,
+        "PODIUM_DATABASE_URL": cluster.sqlalchemy_url(database),
+        "PODIUM_JWT_SECRET": JWT_SECRET,
+        "PODIUM_LEADERBOARD_CACHE": "true" if cache == "on" else "false",
+        "PODIUM_LOG_LEVEL": "WARNING",
+        "PODIUM_ENV": "production",
+    }
     cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     out: list[Result] = []
     stats = StatementStats(cluster.dsn(database))
@@ -300,9 +334,17 @@ def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenario
         cpu = CpuMeter(sid, cluster)
         for name in scenarios:
             s = SCENARIOS[name]
-            res = measure(s, base, seed_info, duration=args.duration, connections=args.connections,
-                          threads=args.threads, warmup=args.warmup, repeat=args.repeat,
-                          before_run=lambda: _reset_all(stats, cpu))
+            res = measure(
+                s,
+                base,
+                seed_info,
+                duration=args.duration,
+                connections=args.connections,
+                threads=args.threads,
+                warmup=args.warmup,
+                repeat=args.repeat,
+                before_run=lambda: _reset_all(stats, cpu),
+            )
             if res.total_requests:
                 cpu.attach(res)
                 stats.attach(res)
@@ -317,27 +359,60 @@ def run_api(cluster: Cluster, database: str, seed_info: dict[str, Any], scenario
                 asyncio.run(reset(dsn, seed_info, name))
                 after_reset = check_exact(base, dsn, event)
                 res.note = (res.note + "; " if res.note else "") + (
-                    f"leaderboard after: {after}, after reset: {after_reset}")
+                    f"leaderboard after: {after}, after reset: {after_reset}"
+                )
             print(format_table([res]).splitlines()[-1], flush=True)
             out.append(res)
     return out
 
 
-def run_floor(cluster: Cluster, database: str, seed_info: dict[str, Any], scenarios: Sequence[str], *,
-              workers: int, args: argparse.Namespace, tag: str) -> list[Result]:
+def run_floor(
+    cluster: Cluster,
+    database: str,
+    seed_info: dict[str, Any],
+    scenarios: Sequence[str],
+    *,
+    workers: int,
+    args: argparse.Namespace,
+    tag: str,
+) -> list[Result]:
     port = free_port()
     env = {**os.environ, "BENCH_FLOOR_DSN": cluster.dsn(database)}
-    cmd = [sys.executable, "-m", "uvicorn", "bench.floor:app", "--host", "127.0.0.1", "--port", str(port),
-           "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-           "--http", "httptools"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "bench.floor:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+    ]
     out: list[Result] = []
     stats = StatementStats(cluster.dsn(database))
     with server(cmd, env, f"floor-{tag}", port) as (base, sid):
         cpu = CpuMeter(sid, cluster)
         for name in scenarios:
-            res = measure(SCENARIOS[name], base, seed_info, duration=args.duration,
-                          connections=args.connections, threads=args.threads, warmup=args.warmup,
-                          repeat=args.repeat, before_run=lambda: _reset_all(stats, cpu))
+            res = measure(
+                SCENARIOS[name],
+                base,
+                seed_info,
+                duration=args.duration,
+                connections=args.connections,
+                threads=args.threads,
+                warmup=args.warmup,
+                repeat=args.repeat,
+                before_run=lambda: _reset_all(stats, cpu),
+            )
             if res.total_requests:
                 cpu.attach(res)
                 stats.attach(res)
@@ -357,8 +432,14 @@ def cold_start(timeout: float = 60.0) -> dict[str, Any]:
             port = free_port()
             LOGS.mkdir(parents=True, exist_ok=True)
             with (LOGS / f"cold-start-{label[:-2]}.log").open("wb") as log:
-                proc = subprocess.Popen([*_podium(), "serve", "--port", str(port)], env=env, cwd=tmp,
-                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                proc = subprocess.Popen(
+                    [*_podium(), "serve", "--port", str(port)],
+                    env=env,
+                    cwd=tmp,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
                 try:
                     took = wait_healthy(f"http://127.0.0.1:{port}/health", timeout, proc)
                 finally:
@@ -379,22 +460,29 @@ def cold_start(timeout: float = 60.0) -> dict[str, Any]:
 
 def _git_state() -> dict[str, Any]:
     """Which code was measured: the commit, and whether src/ had uncommitted changes."""
+
     def git(*cmd: str) -> str:
         r = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, check=False)
         return r.stdout.strip()
 
-    return {"commit": git("rev-parse", "--short", "HEAD"),
-            "src_uncommitted_files": len(git("status", "--porcelain", "--", "src").splitlines())}
+    return {
+        "commit": git("rev-parse", "--short", "HEAD"),
+        "src_uncommitted_files": len(git("status", "--porcelain", "--", "src").splitlines()),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--scale", type=int, nargs="+", default=[1], help="dataset multiplier(s): 1 = issue 6's")
     p.add_argument("--workers", type=int, nargs="+", default=[1], help="podium serve --workers value(s)")
-    p.add_argument("--cache", choices=("on", "off", "both"), default="on",
-                   help="off sets PODIUM_LEADERBOARD_CACHE=false")
-    p.add_argument("--scenarios", default=",".join(DEFAULT_ORDER),
-                   help="comma-separated, from: " + ",".join(DEFAULT_ORDER))
+    p.add_argument(
+        "--cache", choices=("on", "off", "both"), default="on", help="off sets PODIUM_LEADERBOARD_CACHE=false"
+    )
+    p.add_argument(
+        "--scenarios",
+        default=",".join(DEFAULT_ORDER),
+        help="comma-separated, from: " + ",".join(DEFAULT_ORDER),
+    )
     p.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of discarded load before a read")
     p.add_argument("--repeat", type=int, default=1, help="runs per read scenario; the median is reported")
@@ -421,9 +509,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     caches = ["on", "off"] if args.cache == "both" else [args.cache]
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    meta: dict[str, Any] = {"started": stamp, "argv": sys.argv[1:], "cpus": os.cpu_count(), **_git_state(),
-                            "connections": args.connections, "wrk_threads": args.threads,
-                            "duration_s": args.duration}
+    meta: dict[str, Any] = {
+        "started": stamp,
+        "argv": sys.argv[1:],
+        "cpus": os.cpu_count(),
+        **_git_state(),
+        "connections": args.connections,
+        "wrk_threads": args.threads,
+        "duration_s": args.duration,
+    }
     report: dict[str, Any] = {"meta": meta, "runs": []}
     tables: list[str] = []
 
@@ -455,30 +549,61 @@ def main(argv: Sequence[str] | None = None) -> None:
                 how = migrate(cluster, database)
                 cluster.psql(database, "create extension if not exists pg_stat_statements")
                 t0 = time.perf_counter()
-                info = asyncio.run(seed(cluster.dsn(database), scale=scale, attend_pool=args.attend_pool,
-                                        out=RESULTS / f"seed-x{scale}", secret=JWT_SECRET))
-                print(f"== scale {scale}×: migrated ({how}), seeded {info['counts']} in "
-                      f"{time.perf_counter() - t0:.1f} s {info['timings_s']}", flush=True)
+                info = asyncio.run(
+                    seed(
+                        cluster.dsn(database),
+                        scale=scale,
+                        attend_pool=args.attend_pool,
+                        out=RESULTS / f"seed-x{scale}",
+                        secret=JWT_SECRET,
+                    )
+                )
+                print(
+                    f"== scale {scale}×: migrated ({how}), seeded {info['counts']} in "
+                    f"{time.perf_counter() - t0:.1f} s {info['timings_s']}",
+                    flush=True,
+                )
                 for workers in args.workers:
                     for cache in caches if api_reads or api_writes else []:
                         tag = f"x{scale}-w{workers}-cache-{cache}"
                         print(f"== API {tag}", flush=True)
-                        results = run_api(cluster, database, info, api_reads + api_writes, workers=workers,
-                                          cache=cache, args=args, tag=tag)
-                        run = {"scale": scale, "workers": workers, "cache": cache, "target": "api",
-                               "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
-                               "results": [asdict(r) for r in results]}
+                        results = run_api(
+                            cluster,
+                            database,
+                            info,
+                            api_reads + api_writes,
+                            workers=workers,
+                            cache=cache,
+                            args=args,
+                            tag=tag,
+                        )
+                        run = {
+                            "scale": scale,
+                            "workers": workers,
+                            "cache": cache,
+                            "target": "api",
+                            "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
+                            "results": [asdict(r) for r in results],
+                        }
                         report["runs"].append(run)
-                        tables.append(format_table(results, f"API — scale {scale}×, {workers} worker(s), "
-                                                            f"cache {cache}"))
+                        tables.append(
+                            format_table(results, f"API — scale {scale}×, {workers} worker(s), cache {cache}")
+                        )
                         save()
                     if floor_names:
                         tag = f"x{scale}-w{workers}"
                         print(f"== floor {tag}", flush=True)
-                        results = run_floor(cluster, database, info, floor_names, workers=workers,
-                                            args=args, tag=tag)
-                        report["runs"].append({"scale": scale, "workers": workers, "target": "floor",
-                                               "results": [asdict(r) for r in results]})
+                        results = run_floor(
+                            cluster, database, info, floor_names, workers=workers, args=args, tag=tag
+                        )
+                        report["runs"].append(
+                            {
+                                "scale": scale,
+                                "workers": workers,
+                                "target": "floor",
+                                "results": [asdict(r) for r in results],
+                            }
+                        )
                         tables.append(format_table(results, f"floor — scale {scale}×, {workers} worker(s)"))
                         save()
 
@@ -486,13 +611,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("== cold start of podium serve (embedded PostgreSQL)", flush=True)
         report["cold_start"] = cold_start()
         cs = report["cold_start"]
-        tables.append(f"cold start to healthy: fresh data dir {cs['fresh_s']} s, existing {cs['existing_s']} s "
-                      f"(targets ≤ 6 s / ≤ 3 s); orphans after stop: {cs['orphans_after_stop']}")
+        tables.append(
+            f"cold start to healthy: fresh data dir {cs['fresh_s']} s, existing {cs['existing_s']} s "
+            f"(targets ≤ 6 s / ≤ 3 s); orphans after stop: {cs['orphans_after_stop']}"
+        )
 
     path = save()
     print()
-    print(f"code: commit {meta['commit']}, {meta['src_uncommitted_files']} uncommitted file(s) under src/; "
-          f"1-minute load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+    print(
+        f"code: commit {meta['commit']}, {meta['src_uncommitted_files']} uncommitted file(s) under src/; "
+        f"1-minute load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
     print("\n\n".join(tables))
     print(f"\nJSON: {path}")
 

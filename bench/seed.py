@@ -78,19 +78,76 @@ class Dataset:
     referrals: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-USER_COLUMNS = ("id", "email", "display_name", "first_name", "last_name", "phone", "street_1", "street_2",
-                "city", "state", "zip_code", "country", "dob")
-EVENT_COLUMNS = ("id", "name", "slug", "description", "join_code", "votable", "leaderboard_enabled",
-                 "demo_links_optional", "ysws_checks_enabled", "feature_flags_csv", "owner_id", "version")
-PROJECT_COLUMNS = ("id", "name", "repo", "image_url", "demo", "description", "join_code", "hours_spent",
-                   "legacy_points", "cached_auto_quality", "owner_id", "event_id")
+USER_COLUMNS = (
+    "id",
+    "email",
+    "display_name",
+    "first_name",
+    "last_name",
+    "phone",
+    "street_1",
+    "street_2",
+    "city",
+    "state",
+    "zip_code",
+    "country",
+    "dob",
+)
+EVENT_COLUMNS = (
+    "id",
+    "name",
+    "slug",
+    "description",
+    "join_code",
+    "votable",
+    "leaderboard_enabled",
+    "demo_links_optional",
+    "ysws_checks_enabled",
+    "feature_flags_csv",
+    "owner_id",
+    "version",
+)
+PROJECT_COLUMNS = (
+    "id",
+    "name",
+    "repo",
+    "image_url",
+    "demo",
+    "description",
+    "join_code",
+    "hours_spent",
+    "legacy_points",
+    "cached_auto_quality",
+    "owner_id",
+    "event_id",
+)
 ATTENDEE_COLUMNS = ("id", "event_id", "user_id")
 COLLABORATOR_COLUMNS = ("id", "project_id", "user_id")
 VOTE_COLUMNS = ("id", "voter_id", "project_id", "event_id")
 REFERRAL_COLUMNS = ("id", "content", "user_id", "event_id")
 
-WORDS = ("Pixel", "Quantum", "Sprout", "Orbit", "Echo", "Nimbus", "Cobalt", "Lumen", "Vertex", "Tidal",
-         "Ember", "Atlas", "Prism", "Comet", "Harbor", "Maple", "Cipher", "Delta", "Falcon", "Juniper")
+WORDS = (
+    "Pixel",
+    "Quantum",
+    "Sprout",
+    "Orbit",
+    "Echo",
+    "Nimbus",
+    "Cobalt",
+    "Lumen",
+    "Vertex",
+    "Tidal",
+    "Ember",
+    "Atlas",
+    "Prism",
+    "Comet",
+    "Harbor",
+    "Maple",
+    "Cipher",
+    "Delta",
+    "Falcon",
+    "Juniper",
+)
 
 
 def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, dict[str, Any]]:
@@ -114,8 +171,22 @@ def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, di
 
     event_id = new_id()
     event_code = join_code("E", 0)
-    ds.events.append((event_id, "Bench Hackathon", "bench-hackathon", "The issue-6 benchmark event.",
-                      event_code, True, True, False, False, "", admin_id, 0))
+    ds.events.append(
+        (
+            event_id,
+            "Bench Hackathon",
+            "bench-hackathon",
+            "The issue-6 benchmark event.",
+            event_code,
+            True,
+            True,
+            False,
+            False,
+            "",
+            admin_id,
+            0,
+        )
+    )
     for uid, _ in attendees:
         ds.attendees.append((new_id(), event_id, uid))
 
@@ -128,12 +199,22 @@ def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, di
         project_ids.append(pid)
         legacy = rng.randint(1, 20) if j % 10 == 0 else 0
         name = f"{WORDS[j % len(WORDS)]} {WORDS[(j * 7 + 3) % len(WORDS)]} {j:05d}"
-        ds.projects.append((
-            pid, name, f"https://github.com/podium-bench/project-{j:05d}",
-            f"https://cdn.podium-bench.invalid/screenshots/{pid}.png",
-            f"https://project-{j:05d}.demo.podium-bench.invalid/", DESCRIPTION.format(n=j),
-            join_code("P", j), rng.randint(1, 48), legacy, None, attendees[j][0], event_id,
-        ))
+        ds.projects.append(
+            (
+                pid,
+                name,
+                f"https://github.com/podium-bench/project-{j:05d}",
+                f"https://cdn.podium-bench.invalid/screenshots/{pid}.png",
+                f"https://project-{j:05d}.demo.podium-bench.invalid/",
+                DESCRIPTION.format(n=j),
+                join_code("P", j),
+                rng.randint(1, 48),
+                legacy,
+                None,
+                attendees[j][0],
+                event_id,
+            )
+        )
         member_of.setdefault(j, set()).add(j)
         for _ in range(j % 3):
             member_of.setdefault(next_collab, set()).add(j)
@@ -158,21 +239,50 @@ def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, di
             ds.votes.append((new_id(), attendees[i][0], project_ids[j], event_id))
 
     for i in range(0, n_attendees, 3):
-        ds.referrals.append((new_id(), rng.choice(("a friend", "Slack", "school club", "")),
-                             attendees[i][0], event_id))
+        ds.referrals.append(
+            (new_id(), rng.choice(("a friend", "Slack", "school club", "")), attendees[i][0], event_id)
+        )
 
     # Side events, each owned by one attendee, with 10 projects and 50 attendees (some of the first 1,000
     # attendees, who are the ones the per-user read scenarios act as).
     for e in range(20):
         sid, owner = new_id(), attendees[e * 37][0]
-        ds.events.append((sid, f"Side Event {e}", f"side-event-{e}", "", join_code("S", e),
-                          False, False, True, False, "", owner, 0))
+        ds.events.append(
+            (
+                sid,
+                f"Side Event {e}",
+                f"side-event-{e}",
+                "",
+                join_code("S", e),
+                False,
+                False,
+                True,
+                False,
+                "",
+                owner,
+                0,
+            )
+        )
         members = rng.sample(range(1000), 50)
         for m in members:
             ds.attendees.append((new_id(), sid, attendees[m][0]))
         for k in range(10):
-            ds.projects.append((new_id(), f"Side {e}-{k}", "", "", "", "", join_code("Q", e * 10 + k), 0, 0,
-                                None, attendees[members[k]][0], sid))
+            ds.projects.append(
+                (
+                    new_id(),
+                    f"Side {e}-{k}",
+                    "",
+                    "",
+                    "",
+                    "",
+                    join_code("Q", e * 10 + k),
+                    0,
+                    0,
+                    None,
+                    attendees[members[k]][0],
+                    sid,
+                )
+            )
 
     voters_without_votes = list(range(n_voters, n_attendees))
     info: dict[str, Any] = {
@@ -181,9 +291,14 @@ def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, di
         "event_join_code": event_code,
         "project_ids": [str(p) for p in project_ids],
         "admin": admin_email,
-        "counts": {"projects": n_projects, "attendees": n_attendees, "votes": n_votes,
-                   "voters_without_votes": len(voters_without_votes), "attend_pool": attend_pool,
-                   "users": len(ds.users)},
+        "counts": {
+            "projects": n_projects,
+            "attendees": n_attendees,
+            "votes": n_votes,
+            "voters_without_votes": len(voters_without_votes),
+            "attend_pool": attend_pool,
+            "users": len(ds.users),
+        },
         "_emails": {
             "admin": [admin_email],
             # Per-user reads rotate over 1,000 attendees: owners, collaborators, voters, side-event folk.
@@ -250,8 +365,12 @@ async def seed(
     t2 = time.perf_counter()
     info = write_outputs(out, info, secret)
     t3 = time.perf_counter()
-    info["timings_s"] = {"build": round(t1 - t0, 2), "copy": round(t2 - t1, 2), "tokens": round(t3 - t2, 2),
-                         "total": round(t3 - t0, 2)}
+    info["timings_s"] = {
+        "build": round(t1 - t0, 2),
+        "copy": round(t2 - t1, 2),
+        "tokens": round(t3 - t2, 2),
+        "total": round(t3 - t0, 2),
+    }
     (out / "seed.json").write_text(json.dumps(info, indent=1))
     return info
 
