@@ -6,7 +6,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from podium.config import Settings
 
@@ -38,10 +38,6 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
             },
         },
     )
-
-
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker:  # type: ignore[type-arg]
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 def alembic_config(database_url: str):  # type: ignore[no-untyped-def]

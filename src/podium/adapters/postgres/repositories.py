@@ -1,23 +1,30 @@
 """Postgres implementations of the domain's ports.
 
-Plain CRUD goes through Advanced Alchemy repositories; the listing queries are hand-written so that each
-answers in one round trip whatever the size of the event (points, vote ids and team names aggregated in
-SQL, never loaded row by row).
+The listing queries are hand-written so that each answers in one round trip whatever the size of the
+event (points, vote ids and team names aggregated in SQL, never loaded row by row).
+
+Every repository runs Core statements on the unit of work's ``AsyncConnection``, not ORM loading through
+an ``AsyncSession`` and Advanced Alchemy's ``SQLAlchemyAsyncRepository`` (which STYLE.md prefers for plain
+CRUD). That is a measured trade-off (issue 6): a session, its identity map and the repository's
+statement building cost ~1 ms of CPU per request on the hot paths, more than the queries themselves.
+The lookups below are built once at import, so each execution hits SQLAlchemy's compiled cache with a
+memoized cache key; the rows map to the domain's dataclasses directly. Nothing here needs an ORM
+feature (no relationships, no unit-of-work flushes): every write is a single Core statement.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import bindparam, delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from podium.adapters.postgres.models import (
     ConsumedMagicLinkModel,
@@ -48,32 +55,52 @@ PROJECT_FIELDS = (
 )  # fmt: skip
 
 
-# The repositories raise SQLAlchemy's own errors (wrap_exceptions=False): the HTTP layer maps those in
-# one place (a pool timeout or a lost connection is a 503, never a 500).
+# The repositories raise SQLAlchemy's own errors: the HTTP layer maps those in one place (a pool timeout or
+# a lost connection is a 503, never a 500).
+
+_USERS = UserModel.__table__
+_EVENTS = EventModel.__table__
+_PROJECTS = ProjectModel.__table__
 
 
-class UserRepository(SQLAlchemyAsyncRepository[UserModel]):
-    model_type = UserModel
+def _init_order(cls: type, names: Sequence[str]) -> list[str]:
+    """``names`` in the order of ``cls``'s constructor arguments, so a row builds it positionally."""
+    order = [f.name for f in dataclasses.fields(cls) if f.init]
+    assert sorted(order) == sorted(names), (cls, order, names)
+    return order
 
 
-class EventRepository(SQLAlchemyAsyncRepository[EventModel]):
-    model_type = EventModel
+_USER_ORDER = _init_order(User, USER_FIELDS)
+_EVENT_ORDER = _init_order(Event, EVENT_FIELDS)
+_PROJECT_ORDER = _init_order(Project, PROJECT_FIELDS)
+_USER_COLUMNS = [_USERS.c[name] for name in _USER_ORDER]
+_EVENT_COLUMNS = [_EVENTS.c[name] for name in _EVENT_ORDER]
+_PROJECT_COLUMNS = [_PROJECTS.c[name] for name in _PROJECT_ORDER]
+
+_USER_BY_ID = select(*_USER_COLUMNS).where(_USERS.c.id == bindparam("key"))
+_USER_BY_EMAIL = select(*_USER_COLUMNS).where(_USERS.c.email == bindparam("key"))
+_EVENT_BY_ID = select(*_EVENT_COLUMNS).where(_EVENTS.c.id == bindparam("key"))
+_EVENT_BY_JOIN_CODE = select(*_EVENT_COLUMNS).where(_EVENTS.c.join_code == bindparam("key"))
+_PROJECT_BY_ID = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.id == bindparam("key"))
+_PROJECT_BY_JOIN_CODE = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.join_code == bindparam("key"))
+_PROJECTS_BY_IDS = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.id.in_(bindparam("keys", expanding=True)))
 
 
-class ProjectRepository(SQLAlchemyAsyncRepository[ProjectModel]):
-    model_type = ProjectModel
-
-
+# Rows of the statements above (and of the listing query) start with the fields in constructor order.
 def _user(row: Any) -> User:
-    return User(**{name: getattr(row, name) for name in USER_FIELDS})
+    return User(*row[: len(_USER_ORDER)])
 
 
 def _event(row: Any) -> Event:
-    return Event(**{name: getattr(row, name) for name in EVENT_FIELDS})
+    return Event(*row[: len(_EVENT_ORDER)])
 
 
 def _project(row: Any) -> Project:
-    return Project(**{name: getattr(row, name) for name in PROJECT_FIELDS})
+    return Project(*row[: len(_PROJECT_ORDER)])
+
+
+async def _one(connection: AsyncConnection, statement: Any, key: object) -> Any:
+    return (await connection.execute(statement, {"key": key})).first()
 
 
 def _values(entity: object, names: Sequence[str]) -> dict[str, Any]:
@@ -87,18 +114,15 @@ def _constraint(exc: IntegrityError) -> str:
 
 
 class PostgresUsers:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-        self._repo = UserRepository(
-            session=session, auto_commit=False, auto_expunge=True, wrap_exceptions=False
-        )
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
 
     async def get(self, user_id: UUID) -> User | None:
-        row = await self._repo.get_one_or_none(id=user_id)
+        row = await _one(self._db, _USER_BY_ID, user_id)
         return None if row is None else _user(row)
 
     async def get_by_email(self, email: str) -> User | None:
-        row = await self._repo.get_one_or_none(email=email)
+        row = await _one(self._db, _USER_BY_EMAIL, email)
         return None if row is None else _user(row)
 
     async def add(self, user: User) -> bool:
@@ -108,11 +132,11 @@ class PostgresUsers:
             .on_conflict_do_nothing(index_elements=["email"])
             .returning(UserModel.id)
         )
-        return (await self._session.execute(statement)).first() is not None
+        return (await self._db.execute(statement)).first() is not None
 
     async def update(self, user: User) -> None:
         values = _values(user, USER_FIELDS[2:])  # id and email never change
-        await self._session.execute(update(UserModel).where(UserModel.id == user.id).values(values))
+        await self._db.execute(update(UserModel).where(UserModel.id == user.id).values(values))
 
 
 _PROJECT_COUNT = (
@@ -124,14 +148,11 @@ _PROJECT_COUNT = (
 
 
 class PostgresEvents:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-        self._repo = EventRepository(
-            session=session, auto_commit=False, auto_expunge=True, wrap_exceptions=False
-        )
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
 
     async def get(self, event_id: UUID) -> Event | None:
-        row = await self._repo.get_one_or_none(id=event_id)
+        row = await _one(self._db, _EVENT_BY_ID, event_id)
         return None if row is None else _event(row)
 
     async def view(self, event_id: UUID) -> EventView | None:
@@ -139,19 +160,17 @@ class PostgresEvents:
         return views[0] if views else None
 
     async def id_for_slug(self, slug: str) -> UUID | None:
-        event_id: UUID | None = await self._session.scalar(
-            select(EventModel.id).where(EventModel.slug == slug)
-        )
+        event_id: UUID | None = await self._db.scalar(select(EventModel.id).where(EventModel.slug == slug))
         return event_id
 
     async def get_by_join_code(self, join_code: str) -> Event | None:
-        row = await self._repo.get_one_or_none(join_code=join_code)
+        row = await _one(self._db, _EVENT_BY_JOIN_CODE, join_code)
         return None if row is None else _event(row)
 
     async def add(self, event: Event) -> None:
         try:
-            async with self._session.begin_nested():
-                await self._session.execute(insert(EventModel).values(_values(event, EVENT_FIELDS)))
+            async with self._db.begin_nested():
+                await self._db.execute(insert(EventModel).values(_values(event, EVENT_FIELDS)))
         except IntegrityError as exc:
             constraint = _constraint(exc)
             if "slug" in constraint:
@@ -162,11 +181,11 @@ class PostgresEvents:
 
     async def update(self, event: Event) -> None:
         values = _values(event, EVENT_FIELDS[1:])
-        await self._session.execute(update(EventModel).where(EventModel.id == event.id).values(values))
+        await self._db.execute(update(EventModel).where(EventModel.id == event.id).values(values))
 
     async def delete(self, event_id: UUID) -> None:
         # Projects, votes, referrals and attendance go with it (ON DELETE CASCADE).
-        await self._session.execute(delete(EventModel).where(EventModel.id == event_id))
+        await self._db.execute(delete(EventModel).where(EventModel.id == event_id))
 
     async def owned_by(self, user_id: UUID) -> list[EventView]:
         return await self._views(EventModel.owner_id == user_id)
@@ -187,7 +206,7 @@ class PostgresEvents:
                 set_={"version": EventListingVersionModel.version + 1},
             )
         )
-        await self._session.execute(statement)
+        await self._db.execute(statement)
 
     async def mark_changed_for_member(self, user_id: UUID) -> None:
         members = select(ProjectModel.event_id).where(
@@ -196,7 +215,7 @@ class PostgresEvents:
                 select(ProjectCollaboratorModel.project_id).where(ProjectCollaboratorModel.user_id == user_id)
             )
         )
-        await self._session.execute(
+        await self._db.execute(
             update(EventModel).where(EventModel.id.in_(members)).values(version=EventModel.version + 1)
         )
 
@@ -208,32 +227,32 @@ class PostgresEvents:
         )
         version = (EventModel.version + counters).label("version")
         statement = select(version, EventModel.leaderboard_enabled).where(EventModel.id == event_id)
-        row = (await self._session.execute(statement)).first()
+        row = (await self._db.execute(statement)).first()
         return None if row is None else (row.version, row.leaderboard_enabled)
 
     async def _views(self, condition: Any) -> list[EventView]:
         statement = (
-            select(EventModel, _PROJECT_COUNT.label("project_count"))
+            select(*_EVENT_COLUMNS, _PROJECT_COUNT.label("project_count"))
             .where(condition)
             .order_by(EventModel.name.collate("C"), EventModel.id)
         )
-        rows = (await self._session.execute(statement)).all()
-        return [EventView(_event(row[0]), row[1]) for row in rows]
+        rows = (await self._db.execute(statement)).all()
+        return [EventView(_event(row), row.project_count) for row in rows]
 
 
 class PostgresAttendance:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
 
     def _pair(self, event_id: UUID, user_id: UUID) -> Any:
         return (EventAttendeeModel.event_id == event_id) & (EventAttendeeModel.user_id == user_id)
 
     async def is_attending(self, event_id: UUID, user_id: UUID) -> bool:
-        return bool(await self._session.scalar(select(exists().where(self._pair(event_id, user_id)))))
+        return bool(await self._db.scalar(select(exists().where(self._pair(event_id, user_id)))))
 
     async def lock(self, event_id: UUID, user_id: UUID) -> bool:
         statement = select(EventAttendeeModel.id).where(self._pair(event_id, user_id)).with_for_update()
-        return (await self._session.scalar(statement)) is not None
+        return (await self._db.scalar(statement)) is not None
 
     async def add(self, event_id: UUID, user_id: UUID) -> bool:
         statement = (
@@ -242,25 +261,24 @@ class PostgresAttendance:
             .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
             .returning(EventAttendeeModel.id)
         )
-        return (await self._session.execute(statement)).first() is not None
+        return (await self._db.execute(statement)).first() is not None
 
     async def remove(self, event_id: UUID, user_id: UUID) -> None:
-        await self._session.execute(delete(EventAttendeeModel).where(self._pair(event_id, user_id)))
+        await self._db.execute(delete(EventAttendeeModel).where(self._pair(event_id, user_id)))
 
     async def attendees(self, event_id: UUID) -> list[User]:
         statement = (
-            select(UserModel)
+            select(*_USER_COLUMNS)
             .join(EventAttendeeModel, EventAttendeeModel.user_id == UserModel.id)
             .where(EventAttendeeModel.event_id == event_id)
             .order_by(UserModel.id)
         )
-        return [_user(row) for row in (await self._session.scalars(statement)).all()]
+        return [_user(row) for row in (await self._db.execute(statement)).all()]
 
 
 # One statement per listing: points, vote ids and the team's display names come aggregated from SQL.
 _PROJECT_VIEWS = """
-SELECT p.id, p.name, p.repo, p.image_url, p.demo, p.description, p.join_code, p.hours_spent,
-       p.legacy_points, p.cached_auto_quality, p.owner_id, p.event_id,
+SELECT {columns},
        coalesce(v.ids, '{{}}') AS vote_ids,
        -- A scalar subquery (a primary-key lookup per project), which the planner cannot turn into a
        -- hash join over every user.
@@ -278,6 +296,7 @@ LEFT JOIN LATERAL (
 WHERE {where}
 ORDER BY {order}
 """
+_PROJECT_VIEW_COLUMNS = ", ".join(f"p.{name}" for name in _PROJECT_ORDER)
 _LEADERBOARD_ORDER = 'coalesce(cardinality(v.ids), 0) + p.legacy_points DESC, p.name COLLATE "C", p.id'
 
 
@@ -291,34 +310,31 @@ def _project_view(row: Any) -> ProjectView:
 
 
 class PostgresProjects:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-        self._repo = ProjectRepository(
-            session=session, auto_commit=False, auto_expunge=True, wrap_exceptions=False
-        )
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
 
     async def get(self, project_id: UUID) -> Project | None:
-        row = await self._repo.get_one_or_none(id=project_id)
+        row = await _one(self._db, _PROJECT_BY_ID, project_id)
         return None if row is None else _project(row)
 
     async def get_many(self, project_ids: Sequence[UUID]) -> dict[UUID, Project]:
         if not project_ids:
             return {}
-        rows = await self._repo.get_many(ProjectModel.id.in_(project_ids))
-        return {row.id: _project(row) for row in rows}
+        rows = (await self._db.execute(_PROJECTS_BY_IDS, {"keys": list(project_ids)})).all()
+        return {project.id: project for project in map(_project, rows)}
 
     async def view(self, project_id: UUID) -> ProjectView | None:
         views = await self._views("p.id = :project_id", "p.id", project_id=project_id)
         return views[0] if views else None
 
     async def get_by_join_code(self, join_code: str) -> Project | None:
-        row = await self._repo.get_one_or_none(join_code=join_code)
+        row = await _one(self._db, _PROJECT_BY_JOIN_CODE, join_code)
         return None if row is None else _project(row)
 
     async def add(self, project: Project) -> None:
         try:
-            async with self._session.begin_nested():
-                await self._session.execute(insert(ProjectModel).values(_values(project, PROJECT_FIELDS)))
+            async with self._db.begin_nested():
+                await self._db.execute(insert(ProjectModel).values(_values(project, PROJECT_FIELDS)))
         except IntegrityError as exc:
             if "join_code" in _constraint(exc):
                 raise JoinCodeTaken(project.join_code) from exc
@@ -326,15 +342,15 @@ class PostgresProjects:
 
     async def update(self, project: Project) -> None:
         values = _values(project, ("name", "repo", "image_url", "demo", "description", "hours_spent"))
-        await self._session.execute(update(ProjectModel).where(ProjectModel.id == project.id).values(values))
+        await self._db.execute(update(ProjectModel).where(ProjectModel.id == project.id).values(values))
 
     async def delete(self, project_id: UUID) -> None:
         # Votes and collaborator links go with it (ON DELETE CASCADE).
-        await self._session.execute(delete(ProjectModel).where(ProjectModel.id == project_id))
+        await self._db.execute(delete(ProjectModel).where(ProjectModel.id == project_id))
 
     async def count_in_event(self, event_id: UUID) -> int:
         statement = select(func.count()).select_from(ProjectModel).where(ProjectModel.event_id == event_id)
-        return int(await self._session.scalar(statement) or 0)
+        return int(await self._db.scalar(statement) or 0)
 
     async def in_event(self, event_id: UUID) -> list[ProjectView]:
         return await self._views("p.event_id = :event_id", _LEADERBOARD_ORDER, event_id=event_id)
@@ -351,7 +367,7 @@ class PostgresProjects:
         statement = select(ProjectCollaboratorModel.user_id).where(
             ProjectCollaboratorModel.project_id == project_id
         )
-        return set((await self._session.scalars(statement)).all())
+        return set((await self._db.scalars(statement)).all())
 
     async def add_collaborator(self, project_id: UUID, user_id: UUID) -> bool:
         statement = (
@@ -360,7 +376,7 @@ class PostgresProjects:
             .on_conflict_do_nothing(index_elements=["project_id", "user_id"])
             .returning(ProjectCollaboratorModel.id)
         )
-        return (await self._session.execute(statement)).first() is not None
+        return (await self._db.execute(statement)).first() is not None
 
     async def memberships(self, user_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
         if not project_ids:
@@ -371,16 +387,16 @@ class PostgresProjects:
         joined = select(ProjectCollaboratorModel.project_id).where(
             ProjectCollaboratorModel.project_id.in_(project_ids), ProjectCollaboratorModel.user_id == user_id
         )
-        return set((await self._session.scalars(owned.union(joined))).all())
+        return set((await self._db.scalars(owned.union(joined))).all())
 
     async def _views(self, where: str, order: str, **params: Any) -> list[ProjectView]:
-        statement = text(_PROJECT_VIEWS.format(where=where, order=order))
-        return [_project_view(row) for row in (await self._session.execute(statement, params)).all()]
+        statement = text(_PROJECT_VIEWS.format(columns=_PROJECT_VIEW_COLUMNS, where=where, order=order))
+        return [_project_view(row) for row in (await self._db.execute(statement, params)).all()]
 
 
 class PostgresVotes:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
 
     async def count_for_voter(self, event_id: UUID, voter_id: UUID) -> int:
         statement = (
@@ -388,7 +404,7 @@ class PostgresVotes:
             .select_from(VoteModel)
             .where(VoteModel.event_id == event_id, VoteModel.voter_id == voter_id)
         )
-        return int(await self._session.scalar(statement) or 0)
+        return int(await self._db.scalar(statement) or 0)
 
     async def voted_projects(self, voter_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
         if not project_ids:
@@ -396,12 +412,12 @@ class PostgresVotes:
         statement = select(VoteModel.project_id).where(
             VoteModel.voter_id == voter_id, VoteModel.project_id.in_(project_ids)
         )
-        return set((await self._session.scalars(statement)).all())
+        return set((await self._db.scalars(statement)).all())
 
     async def add_many(self, votes: Sequence[Vote]) -> None:
         if votes:
             rows = [_values(v, ("id", "voter_id", "project_id", "event_id")) for v in votes]
-            await self._session.execute(insert(VoteModel).values(rows))
+            await self._db.execute(insert(VoteModel).values(rows))
 
     async def in_event(self, event_id: UUID) -> list[Vote]:
         statement = (
@@ -409,23 +425,23 @@ class PostgresVotes:
             .where(VoteModel.event_id == event_id)
             .order_by(VoteModel.id)
         )
-        rows = (await self._session.execute(statement)).all()
+        rows = (await self._db.execute(statement)).all()
         return [
             Vote(id=r.id, voter_id=r.voter_id, project_id=r.project_id, event_id=r.event_id) for r in rows
         ]
 
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
         statement = select(VoteModel.id).where(VoteModel.voter_id == voter_id).order_by(VoteModel.id)
-        return list((await self._session.scalars(statement)).all())
+        return list((await self._db.scalars(statement)).all())
 
 
 class PostgresReferrals:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
 
     async def add(self, referral: Referral) -> None:
         values = _values(referral, ("id", "content", "user_id", "event_id"))
-        await self._session.execute(insert(ReferralModel).values(values))
+        await self._db.execute(insert(ReferralModel).values(values))
 
     async def in_event(self, event_id: UUID) -> list[Referral]:
         statement = (
@@ -433,17 +449,17 @@ class PostgresReferrals:
             .where(ReferralModel.event_id == event_id)
             .order_by(ReferralModel.id)
         )
-        rows = (await self._session.execute(statement)).all()
+        rows = (await self._db.execute(statement)).all()
         return [Referral(id=r.id, content=r.content, user_id=r.user_id, event_id=r.event_id) for r in rows]
 
 
 class PostgresMagicLinks:
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
 
     async def consume(self, token_hash: str, expires_at: dt.datetime) -> bool:
         # Links past their expiry are rejected by their signature check anyway; forget them.
-        await self._session.execute(
+        await self._db.execute(
             delete(ConsumedMagicLinkModel).where(ConsumedMagicLinkModel.expires_at < func.now())
         )
         statement = (
@@ -452,4 +468,4 @@ class PostgresMagicLinks:
             .on_conflict_do_nothing(index_elements=["token_hash"])
             .returning(ConsumedMagicLinkModel.token_hash)
         )
-        return (await self._session.execute(statement)).first() is not None
+        return (await self._db.execute(statement)).first() is not None
