@@ -38,10 +38,11 @@ class Container:
     events: EventService = field(init=False)
     projects: ProjectService = field(init=False)
     voting: VotingService = field(init=False)
+    uow: SqlAlchemyUnitOfWorkFactory = field(init=False)
 
     def __post_init__(self) -> None:
         settings = self.settings
-        uow = SqlAlchemyUnitOfWorkFactory(self.engine)
+        self.uow = uow = SqlAlchemyUnitOfWorkFactory(self.engine)
         limiter = PostgresRateLimiter(self.engine)
         join_guard = JoinCodeGuard(
             limiter,

@@ -30,7 +30,7 @@ from podium.http.controllers.users import UsersController
 from podium.http.errors import EXCEPTION_HANDLERS
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.metrics import CONTENT_TYPE, FLUSH_SECONDS, METRICS, read_snapshots, render, write_snapshot
-from podium.http.middleware import RequestLogMiddleware
+from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
 from podium.logging import configure_logging
 
 log = logging.getLogger(__name__)
@@ -163,5 +163,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         debug=False,
     )
     # Around routing too, so unmatched paths and CORS preflights are logged and counted.
-    app.asgi_handler = RequestLogMiddleware(app.asgi_handler)
+    app.asgi_handler = RequestLogMiddleware(
+        RequestScopeMiddleware(app.asgi_handler, lambda: app.state.container.uow.shared_reads())
+    )
     return app

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from litestar.enums import ScopeType
@@ -63,6 +65,22 @@ class RequestLogMiddleware:
                     "user_id": state.get("user_id"),
                 },
             )
+
+
+class RequestScopeMiddleware:
+    """Runs each HTTP request inside ``request_scope()``: the store shares one database connection
+    between the request's reads (the guard's user lookup and the use-case's)."""
+
+    def __init__(self, app: ASGIApp, request_scope: Callable[[], AbstractAsyncContextManager[None]]) -> None:
+        self.app = app
+        self.request_scope = request_scope
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:
+            await self.app(scope, receive, send)
+            return
+        async with self.request_scope():
+            await self.app(scope, receive, send)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

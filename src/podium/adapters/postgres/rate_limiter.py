@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.postgres.models import RateLimitHitModel
+from podium.adapters.postgres.uow import release_shared_connection
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class PostgresRateLimiter:
             )
             .returning(RateLimitHitModel.hits)
         )
+        await release_shared_connection()
         async with self._engine.begin() as connection:
             hits = (await connection.execute(statement)).scalar_one()
         await self._sweep(now)
@@ -74,6 +76,7 @@ class PostgresRateLimiter:
         self._last_sweep = now
         cutoff = _timestamp(now - self._retention)
         try:
+            await release_shared_connection()
             async with self._engine.begin() as connection:
                 await connection.execute(
                     delete(RateLimitHitModel).where(RateLimitHitModel.window_start < cutoff)

@@ -2,14 +2,24 @@
 
 A read-only unit of work runs its statements in autocommit mode: no BEGIN and no ROLLBACK round trips
 for the reads that make up most requests. The repositories run Core statements on the connection; no ORM
-session is involved (see ``repositories``)."""
+session is involved (see ``repositories``).
+
+Inside ``shared_reads()`` (one HTTP request) the read-only units of work share one autocommit connection,
+checked out on first use: an authenticated request then checks out once, for the guard's user lookup and
+the use-case's reads together. A read-write unit of work returns that connection to the pool before it
+takes its own, so a request never holds two connections."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from podium.adapters.postgres.repositories import (
     PostgresAttendance,
@@ -21,14 +31,56 @@ from podium.adapters.postgres.repositories import (
     PostgresVotes,
 )
 
+log = logging.getLogger(__name__)
+
+
+class _SharedReads:
+    """The connection the read-only units of work of one request share (None until first used)."""
+
+    __slots__ = ("busy", "connection")
+
+    def __init__(self) -> None:
+        self.connection: AsyncConnection | None = None
+        self.busy = False
+
+    async def release(self) -> None:
+        connection, self.connection = self.connection, None
+        if connection is not None:
+            await connection.close()
+
+
+_shared_reads: ContextVar[_SharedReads | None] = ContextVar("podium_shared_reads", default=None)
+
+
+async def release_shared_connection() -> None:
+    """Return the request's shared read connection to the pool, if it holds one and no unit of work is
+    using it: called before checking out another connection, so one request never holds two (32
+    requests each holding one and waiting for a second would starve the pool)."""
+    shared = _shared_reads.get()
+    if shared is not None and not shared.busy:
+        await shared.release()
+
 
 class SqlAlchemyUnitOfWork:
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
         self._read_only = read_only
+        self._shared: _SharedReads | None = None
+
+    async def _connect(self) -> AsyncConnection:
+        shared = _shared_reads.get()
+        if shared is not None and self._read_only and not shared.busy:
+            # Autocommit: no transaction state survives from one unit of work to the next.
+            if shared.connection is None:
+                shared.connection = await self._engine.connect()
+            shared.busy = True
+            self._shared = shared
+            return shared.connection
+        await release_shared_connection()
+        return await self._engine.connect()
 
     async def __aenter__(self) -> Self:
-        self.connection = connection = await self._engine.connect()
+        self.connection = connection = await self._connect()
         self.users = PostgresUsers(connection)
         self.events = PostgresEvents(connection)
         self.attendance = PostgresAttendance(connection)
@@ -41,6 +93,10 @@ class SqlAlchemyUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._shared is not None:
+            self._shared.busy = False
+            self._shared = None
+            return
         # Closing returns the connection to the pool, rolling back whatever was not committed.
         await self.connection.close()
 
@@ -54,6 +110,21 @@ class SqlAlchemyUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._read_write = engine
         self._read_only = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @asynccontextmanager
+    async def shared_reads(self) -> AsyncIterator[None]:
+        """Within this block (one request), read-only units of work share one connection."""
+        shared = _SharedReads()
+        token = _shared_reads.set(shared)
+        try:
+            yield
+        finally:
+            _shared_reads.reset(token)
+            try:
+                await shared.release()
+            except SQLAlchemyError:
+                # The connection is discarded by the pool; the request itself has been answered.
+                log.warning("could not return a shared connection to the pool", exc_info=True)
 
     def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
         if read_only:

@@ -1,0 +1,59 @@
+"""An authenticated read checks out one pooled connection for the guard and the use-case together, and
+no request ever holds two: this module's app has a pool of ONE connection, and every kind of request
+(reads, writes, rate-limited joins, concurrent requests) is still served."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+
+from podium.bootstrap import Container
+from podium.config import Settings
+from podium.http.app import create_app
+from tests.api.conftest import EventSetup, SignUp, attend, submit
+
+
+@pytest.fixture
+async def client(settings: Settings, clean_database: object) -> AsyncIterator[AsyncTestClient[Any]]:
+    tight = replace(settings, db_pool_size=1, db_max_overflow=0, db_pool_timeout=3.0)
+    async with AsyncTestClient(app=create_app(tight)) as client:
+        yield client
+
+
+async def test_an_authenticated_read_checks_out_one_connection(
+    client: AsyncTestClient[Any], sign_up: SignUp
+) -> None:
+    person = await sign_up("Cora")
+    container: Container = client.app.state.container
+    checkouts: list[object] = []
+    event.listen(container.engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
+    for path in ("/users/current", "/events/", "/projects/mine"):
+        checkouts.clear()
+        response = await client.get(path, headers=person.headers)
+        assert response.status_code == 200, response.text
+        assert len(checkouts) == 1, path
+
+
+async def test_one_connection_serves_joins_votes_and_concurrent_requests(
+    client: AsyncTestClient[Any], sign_up: SignUp, create_event: Callable[..., Awaitable[EventSetup]]
+) -> None:
+    owner = await sign_up("Olive")
+    voter = await sign_up("Vera")
+    setup = await create_event(owner, leaderboard_enabled=True, votable=True)
+    await attend(client, owner, setup)  # rate-limited: the limiter takes a connection of its own
+    await attend(client, voter, setup)
+    project = await submit(client, owner, setup, "P")
+    voted = await client.post("/events/vote", json={"event": setup.id, "projects": [project["id"]]},
+                              headers=voter.headers)  # fmt: skip
+    assert voted.status_code == 200, voted.text
+    responses = await asyncio.gather(
+        *(client.get(path, headers=voter.headers) for path in ("/users/current", "/events/") * 4),
+        client.get(f"/events/{setup.id}/projects", params={"leaderboard": "true"}),
+    )
+    assert [r.status_code for r in responses] == [200] * 9
