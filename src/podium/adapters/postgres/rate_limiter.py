@@ -9,7 +9,7 @@ import math
 import time
 from collections.abc import Callable
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,8 +25,9 @@ _KEY_COLUMN_LENGTH = 300
 class PostgresRateLimiter:
     """``RateLimiter`` over the ``rate_limit_hits`` table: one row per (key, window start).
 
-    Each hit is a single upsert in its own short transaction, so concurrent hits on one key serialise
-    on the row and every one of them is counted exactly once. Windows are aligned to the epoch using
+    Each hit is a single upsert, run in autocommit (one statement is its own transaction: no BEGIN and
+    COMMIT round trips), so concurrent hits on one key serialise on the row and every one of them is
+    counted exactly once. Windows are aligned to the epoch using
     ``clock`` (the host clock, NTP-synced; skew between hosts only shifts a boundary by that skew).
 
     Old windows are deleted at most every ``sweep_interval_seconds`` per limiter, keeping rows for
@@ -42,6 +43,7 @@ class PostgresRateLimiter:
         sweep_interval_seconds: float = 300,
     ) -> None:
         self._engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._clock = clock
         self._retention = retention_seconds
         self._sweep_interval = sweep_interval_seconds
@@ -53,18 +55,10 @@ class PostgresRateLimiter:
         now = self._clock()
         start = math.floor(now / window_seconds) * window_seconds
         end = start + window_seconds
-        statement = (
-            insert(RateLimitHitModel)
-            .values(key=_column_key(key), window_start=_timestamp(start), hits=1)
-            .on_conflict_do_update(
-                index_elements=[RateLimitHitModel.key, RateLimitHitModel.window_start],
-                set_={"hits": RateLimitHitModel.hits + 1},
-            )
-            .returning(RateLimitHitModel.hits)
-        )
         await release_shared_connection()
-        async with self._engine.begin() as connection:
-            hits = (await connection.execute(statement)).scalar_one()
+        async with self._autocommit.connect() as connection:
+            values = {"key": _column_key(key), "window_start": _timestamp(start)}
+            hits = (await connection.execute(_HIT, values)).scalar_one()
         await self._sweep(now)
         if hits > limit:
             return max(1, math.ceil(end - now))
@@ -85,6 +79,17 @@ class PostgresRateLimiter:
             # Housekeeping only: a failed sweep must not fail the login it piggybacks on; the next
             # sweep catches up.
             log.warning("rate limit sweep failed", exc_info=True)
+
+
+_HIT = (
+    insert(RateLimitHitModel)
+    .values(key=bindparam("key"), window_start=bindparam("window_start"), hits=1)
+    .on_conflict_do_update(
+        index_elements=[RateLimitHitModel.key, RateLimitHitModel.window_start],
+        set_={"hits": RateLimitHitModel.hits + 1},
+    )
+    .returning(RateLimitHitModel.hits)
+)
 
 
 def _column_key(key: str) -> str:
