@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, exists, func, select, text, update
+from sqlalchemy import bindparam, delete, exists, func, select, text, union, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -147,6 +147,40 @@ _PROJECT_COUNT = (
 )
 
 
+def _event_views(condition: Any) -> Any:
+    return (
+        select(*_EVENT_COLUMNS, _PROJECT_COUNT.label("project_count"))
+        .where(condition)
+        .order_by(EventModel.name.collate("C"), EventModel.id)
+    )
+
+
+_EVENT_VIEW_BY_ID = _event_views(EventModel.id == bindparam("key"))
+_EVENT_VIEWS_OWNED = _event_views(EventModel.owner_id == bindparam("key"))
+_EVENT_VIEWS_ATTENDED = _event_views(
+    exists().where(
+        EventAttendeeModel.event_id == EventModel.id, EventAttendeeModel.user_id == bindparam("key")
+    )
+)
+_MARK_CHANGED = (
+    insert(EventListingVersionModel)
+    .values(event_id=bindparam("event_id"), slot=bindparam("slot"), version=1)
+    .on_conflict_do_update(
+        index_elements=["event_id", "slot"],
+        set_={"version": EventListingVersionModel.version + 1},
+    )
+)
+_LISTING_STATE = select(
+    (
+        EventModel.version
+        + select(func.coalesce(func.sum(EventListingVersionModel.version), 0))
+        .where(EventListingVersionModel.event_id == EventModel.id)
+        .scalar_subquery()
+    ).label("version"),
+    EventModel.leaderboard_enabled,
+).where(EventModel.id == bindparam("key"))
+
+
 class PostgresEvents:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
@@ -156,7 +190,7 @@ class PostgresEvents:
         return None if row is None else _event(row)
 
     async def view(self, event_id: UUID) -> EventView | None:
-        views = await self._views(EventModel.id == event_id)
+        views = await self._views(_EVENT_VIEW_BY_ID, event_id)
         return views[0] if views else None
 
     async def id_for_slug(self, slug: str) -> UUID | None:
@@ -188,25 +222,16 @@ class PostgresEvents:
         await self._db.execute(delete(EventModel).where(EventModel.id == event_id))
 
     async def owned_by(self, user_id: UUID) -> list[EventView]:
-        return await self._views(EventModel.owner_id == user_id)
+        return await self._views(_EVENT_VIEWS_OWNED, user_id)
 
     async def attended_by(self, user_id: UUID) -> list[EventView]:
-        attending = exists().where(
-            EventAttendeeModel.event_id == EventModel.id, EventAttendeeModel.user_id == user_id
-        )
-        return await self._views(attending)
+        return await self._views(_EVENT_VIEWS_ATTENDED, user_id)
 
     async def mark_changed(self, event_id: UUID) -> None:
         # One of several counters, at random: concurrent writers in one event rarely wait on each other.
-        statement = (
-            insert(EventListingVersionModel)
-            .values(event_id=event_id, slot=secrets.randbelow(VERSION_SLOTS), version=1)
-            .on_conflict_do_update(
-                index_elements=["event_id", "slot"],
-                set_={"version": EventListingVersionModel.version + 1},
-            )
+        await self._db.execute(
+            _MARK_CHANGED, {"event_id": event_id, "slot": secrets.randbelow(VERSION_SLOTS)}
         )
-        await self._db.execute(statement)
 
     async def mark_changed_for_member(self, user_id: UUID) -> None:
         members = select(ProjectModel.event_id).where(
@@ -220,24 +245,24 @@ class PostgresEvents:
         )
 
     async def listing_state(self, event_id: UUID) -> tuple[int, bool] | None:
-        counters = (
-            select(func.coalesce(func.sum(EventListingVersionModel.version), 0))
-            .where(EventListingVersionModel.event_id == EventModel.id)
-            .scalar_subquery()
-        )
-        version = (EventModel.version + counters).label("version")
-        statement = select(version, EventModel.leaderboard_enabled).where(EventModel.id == event_id)
-        row = (await self._db.execute(statement)).first()
+        row = await _one(self._db, _LISTING_STATE, event_id)
         return None if row is None else (row.version, row.leaderboard_enabled)
 
-    async def _views(self, condition: Any) -> list[EventView]:
-        statement = (
-            select(*_EVENT_COLUMNS, _PROJECT_COUNT.label("project_count"))
-            .where(condition)
-            .order_by(EventModel.name.collate("C"), EventModel.id)
-        )
-        rows = (await self._db.execute(statement)).all()
+    async def _views(self, statement: Any, key: UUID) -> list[EventView]:
+        rows = (await self._db.execute(statement, {"key": key})).all()
         return [EventView(_event(row), row.project_count) for row in rows]
+
+
+_ATTENDEE = (EventAttendeeModel.event_id == bindparam("event_id")) & (
+    EventAttendeeModel.user_id == bindparam("user_id")
+)
+_LOCK_ATTENDEE = select(EventAttendeeModel.id).where(_ATTENDEE).with_for_update()
+_ADD_ATTENDEE = (
+    insert(EventAttendeeModel)
+    .values(event_id=bindparam("event_id"), user_id=bindparam("user_id"))
+    .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
+    .returning(EventAttendeeModel.id)
+)
 
 
 class PostgresAttendance:
@@ -247,21 +272,18 @@ class PostgresAttendance:
     def _pair(self, event_id: UUID, user_id: UUID) -> Any:
         return (EventAttendeeModel.event_id == event_id) & (EventAttendeeModel.user_id == user_id)
 
+    @staticmethod
+    def _params(event_id: UUID, user_id: UUID) -> dict[str, UUID]:
+        return {"event_id": event_id, "user_id": user_id}
+
     async def is_attending(self, event_id: UUID, user_id: UUID) -> bool:
         return bool(await self._db.scalar(select(exists().where(self._pair(event_id, user_id)))))
 
     async def lock(self, event_id: UUID, user_id: UUID) -> bool:
-        statement = select(EventAttendeeModel.id).where(self._pair(event_id, user_id)).with_for_update()
-        return (await self._db.scalar(statement)) is not None
+        return (await self._db.scalar(_LOCK_ATTENDEE, self._params(event_id, user_id))) is not None
 
     async def add(self, event_id: UUID, user_id: UUID) -> bool:
-        statement = (
-            insert(EventAttendeeModel)
-            .values(event_id=event_id, user_id=user_id)
-            .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
-            .returning(EventAttendeeModel.id)
-        )
-        return (await self._db.execute(statement)).first() is not None
+        return (await self._db.execute(_ADD_ATTENDEE, self._params(event_id, user_id))).first() is not None
 
     async def remove(self, event_id: UUID, user_id: UUID) -> None:
         await self._db.execute(delete(EventAttendeeModel).where(self._pair(event_id, user_id)))
@@ -309,6 +331,21 @@ def _project_view(row: Any) -> ProjectView:
     )
 
 
+_PROJECT_COUNT_IN_EVENT = (
+    select(func.count()).select_from(ProjectModel).where(ProjectModel.event_id == bindparam("key"))
+)
+_MEMBERSHIPS = union(
+    select(ProjectModel.id).where(
+        ProjectModel.id.in_(bindparam("owned_ids", expanding=True)),
+        ProjectModel.owner_id == bindparam("user_id"),
+    ),
+    select(ProjectCollaboratorModel.project_id).where(
+        ProjectCollaboratorModel.project_id.in_(bindparam("joined_ids", expanding=True)),
+        ProjectCollaboratorModel.user_id == bindparam("user_id"),
+    ),
+)
+
+
 class PostgresProjects:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
@@ -349,8 +386,7 @@ class PostgresProjects:
         await self._db.execute(delete(ProjectModel).where(ProjectModel.id == project_id))
 
     async def count_in_event(self, event_id: UUID) -> int:
-        statement = select(func.count()).select_from(ProjectModel).where(ProjectModel.event_id == event_id)
-        return int(await self._db.scalar(statement) or 0)
+        return int(await self._db.scalar(_PROJECT_COUNT_IN_EVENT, {"key": event_id}) or 0)
 
     async def in_event(self, event_id: UUID) -> list[ProjectView]:
         return await self._views("p.event_id = :event_id", _LEADERBOARD_ORDER, event_id=event_id)
@@ -381,17 +417,31 @@ class PostgresProjects:
     async def memberships(self, user_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
         if not project_ids:
             return set()
-        owned = select(ProjectModel.id).where(
-            ProjectModel.id.in_(project_ids), ProjectModel.owner_id == user_id
-        )
-        joined = select(ProjectCollaboratorModel.project_id).where(
-            ProjectCollaboratorModel.project_id.in_(project_ids), ProjectCollaboratorModel.user_id == user_id
-        )
-        return set((await self._db.scalars(owned.union(joined))).all())
+        ids = list(project_ids)
+        params = {"user_id": user_id, "owned_ids": ids, "joined_ids": ids}
+        return set((await self._db.scalars(_MEMBERSHIPS, params)).all())
 
     async def _views(self, where: str, order: str, **params: Any) -> list[ProjectView]:
         statement = text(_PROJECT_VIEWS.format(columns=_PROJECT_VIEW_COLUMNS, where=where, order=order))
         return [_project_view(row) for row in (await self._db.execute(statement, params)).all()]
+
+
+_VOTES_OF_VOTER = (
+    select(func.count())
+    .select_from(VoteModel)
+    .where(VoteModel.event_id == bindparam("event_id"), VoteModel.voter_id == bindparam("voter_id"))
+)
+_VOTED_PROJECTS = select(VoteModel.project_id).where(
+    VoteModel.voter_id == bindparam("voter_id"),
+    VoteModel.project_id.in_(bindparam("project_ids", expanding=True)),
+)
+_ADD_VOTE = insert(VoteModel).values(
+    id=bindparam("id"),
+    voter_id=bindparam("voter_id"),
+    project_id=bindparam("project_id"),
+    event_id=bindparam("event_id"),
+)
+_VOTE_IDS_OF_VOTER = select(VoteModel.id).where(VoteModel.voter_id == bindparam("key")).order_by(VoteModel.id)
 
 
 class PostgresVotes:
@@ -399,24 +449,20 @@ class PostgresVotes:
         self._db = connection
 
     async def count_for_voter(self, event_id: UUID, voter_id: UUID) -> int:
-        statement = (
-            select(func.count())
-            .select_from(VoteModel)
-            .where(VoteModel.event_id == event_id, VoteModel.voter_id == voter_id)
-        )
-        return int(await self._db.scalar(statement) or 0)
+        params = {"event_id": event_id, "voter_id": voter_id}
+        return int(await self._db.scalar(_VOTES_OF_VOTER, params) or 0)
 
     async def voted_projects(self, voter_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
         if not project_ids:
             return set()
-        statement = select(VoteModel.project_id).where(
-            VoteModel.voter_id == voter_id, VoteModel.project_id.in_(project_ids)
-        )
-        return set((await self._db.scalars(statement)).all())
+        params = {"voter_id": voter_id, "project_ids": list(project_ids)}
+        return set((await self._db.scalars(_VOTED_PROJECTS, params)).all())
 
     async def add_many(self, votes: Sequence[Vote]) -> None:
-        if votes:
-            rows = [_values(v, ("id", "voter_id", "project_id", "event_id")) for v in votes]
+        rows = [_values(v, ("id", "voter_id", "project_id", "event_id")) for v in votes]
+        if len(rows) == 1:
+            await self._db.execute(_ADD_VOTE, rows[0])
+        elif rows:
             await self._db.execute(insert(VoteModel).values(rows))
 
     async def in_event(self, event_id: UUID) -> list[Vote]:
@@ -431,8 +477,15 @@ class PostgresVotes:
         ]
 
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
-        statement = select(VoteModel.id).where(VoteModel.voter_id == voter_id).order_by(VoteModel.id)
-        return list((await self._db.scalars(statement)).all())
+        return list((await self._db.scalars(_VOTE_IDS_OF_VOTER, {"key": voter_id})).all())
+
+
+_ADD_REFERRAL = insert(ReferralModel).values(
+    id=bindparam("id"),
+    content=bindparam("content"),
+    user_id=bindparam("user_id"),
+    event_id=bindparam("event_id"),
+)
 
 
 class PostgresReferrals:
@@ -440,8 +493,7 @@ class PostgresReferrals:
         self._db = connection
 
     async def add(self, referral: Referral) -> None:
-        values = _values(referral, ("id", "content", "user_id", "event_id"))
-        await self._db.execute(insert(ReferralModel).values(values))
+        await self._db.execute(_ADD_REFERRAL, _values(referral, ("id", "content", "user_id", "event_id")))
 
     async def in_event(self, event_id: UUID) -> list[Referral]:
         statement = (
