@@ -1,8 +1,11 @@
 """The floor: the public leaderboard served with no framework at all, to compare the API against.
 
 A bare ASGI callable, one asyncpg pool, ONE aggregate SQL statement per request, msgspec for the JSON.
-It serves exactly the public ``ProjectPublic`` fields of legacy §1.7 (id, name, repo, image_url, demo,
-description, points) with points = count(votes) + legacy_points, ordered points desc, name, id; and the
+``/events/{id}/projects`` serves the SAME payload as the API's public listing: every ``ProjectPublic``
+field (id, name, repo, image_url, demo, description, points, votes, owner_display_name,
+collaborator_display_names) in the API's order (points desc, name in "C" collation, id), so the floor
+and the API are compared apples to apples. ``/lean/events/{id}/projects`` serves the seven fields of
+legacy §1.7 only (points = count(votes) + legacy_points), the floor's first variant. Both serve the
 listing (``leaderboard=false``) from the same statement in random order. It checks nothing else (no 404 for
 an unknown event, no ``leaderboard_enabled`` gate): it measures what the hardware allows, not the product.
 
@@ -34,6 +37,19 @@ class ProjectPublic(msgspec.Struct, array_like=False):
     demo: str
     description: str
     points: int
+    votes: list[str]
+    owner_display_name: str
+    collaborator_display_names: list[str]
+
+
+class ProjectLean(msgspec.Struct, array_like=False):
+    id: str
+    name: str
+    repo: str
+    image_url: str
+    demo: str
+    description: str
+    points: int
 
 
 # Votes are aggregated per project over the event's votes (ix_votes_event_id_voter_id / ix_votes_project_id)
@@ -49,7 +65,29 @@ where p.event_id = $1
 LEADERBOARD_SQL = _SELECT + "order by points desc, p.name, p.id"
 LISTING_SQL = _SELECT + "order by random()"
 
-_PATH = re.compile(r"^/events/([0-9a-fA-F-]{36})/projects/?$")
+# The full public payload, as the API's listing query builds it (vote ids and team names aggregated per
+# project), with ids as text so msgspec encodes them without a conversion.
+_SELECT_FULL = """
+select p.id::text, p.name, p.repo, p.image_url, p.demo, p.description,
+       (p.legacy_points + coalesce(cardinality(v.ids), 0))::int as points,
+       coalesce(v.ids, '{}')::text[] as votes,
+       (select u.display_name from users u where u.id = p.owner_id) as owner_display_name,
+       coalesce(c.names, '{}') as collaborator_display_names
+from projects p
+left join lateral (
+    select array_agg(votes.id order by votes.id) as ids from votes where votes.project_id = p.id
+) v on true
+left join lateral (
+    select array_agg(u.display_name order by u.display_name collate "C", u.id) as names
+    from project_collaborators pc join users u on u.id = pc.user_id
+    where pc.project_id = p.id
+) c on true
+where p.event_id = $1
+"""
+FULL_LEADERBOARD_SQL = _SELECT_FULL + 'order by points desc, p.name collate "C", p.id'
+FULL_LISTING_SQL = _SELECT_FULL + "order by random()"
+
+_PATH = re.compile(r"^(/lean)?/events/([0-9a-fA-F-]{36})/projects/?$")
 _encode = msgspec.json.Encoder().encode
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -108,11 +146,17 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     query: bytes = scope.get("query_string", b"")
     leaderboard = b"leaderboard=true" in query or b"leaderboard=1" in query
     try:
-        event_id = uuid.UUID(match.group(1))
+        event_id = uuid.UUID(match.group(2))
     except ValueError:
         await _respond(send, 422, b'{"detail":"bad event id"}', _JSON_HEADERS)
         return
+    lean = match.group(1) is not None
+    if lean:
+        sql = LEADERBOARD_SQL if leaderboard else LISTING_SQL
+    else:
+        sql = FULL_LEADERBOARD_SQL if leaderboard else FULL_LISTING_SQL
     async with State.pool.acquire() as conn:
-        rows = await conn.fetch(LEADERBOARD_SQL if leaderboard else LISTING_SQL, event_id)
-    body = _encode([ProjectPublic(*row) for row in rows])
+        rows = await conn.fetch(sql, event_id)
+    struct = ProjectLean if lean else ProjectPublic
+    body = _encode([struct(*row) for row in rows])
     await _respond(send, 200, body, _JSON_HEADERS)

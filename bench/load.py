@@ -163,6 +163,12 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario("floor_listing", "floor: listing (random order)", _get(LISTING), target="floor"),
         Scenario(
+            "floor_leaderboard_lean",
+            "floor: leaderboard, the 7 legacy fields only",
+            _get("/lean" + LEADERBOARD),
+            target="floor",
+        ),
+        Scenario(
             "vote",
             "POST /events/vote (fresh voter, 1 project)",
             _votes,
