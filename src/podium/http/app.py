@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -118,6 +119,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.listings = ProjectListingCache(
             app.state.container.events, enabled=settings.leaderboard_cache
         )
+        # Everything allocated so far (modules, the framework's and SQLAlchemy's structures) lives as long
+        # as the process: moved out of the collector's reach, full collections (triggered by the
+        # thousands of objects an uncached listing allocates) no longer traverse it on every request burst.
+        gc.freeze()
         if settings.jwt_secret_generated:
             log.warning("PODIUM_JWT_SECRET is not set: using a generated development secret")
         flusher = None
