@@ -53,18 +53,19 @@ class RequestLogMiddleware:
             # The route template (``/events/{event_id:str}``), never the raw path: bounded label values.
             route = scope.get("path_template") or UNMATCHED
             METRICS.observe(method, route, status, elapsed)
-            state: dict[str, Any] = scope.get("state", {})
-            log.info(
-                "request",
-                extra={
-                    "request_id": request_id,
-                    "method": method,
-                    "path": scope["path"],
-                    "status": status,
-                    "latency_ms": round(elapsed * 1000, 2),
-                    "user_id": state.get("user_id"),
-                },
-            )
+            if log.isEnabledFor(logging.INFO):  # production runs at WARNING: build nothing then
+                state: dict[str, Any] = scope.get("state", {})
+                log.info(
+                    "request",
+                    extra={
+                        "request_id": request_id,
+                        "method": method,
+                        "path": scope["path"],
+                        "status": status,
+                        "latency_ms": round(elapsed * 1000, 2),
+                        "user_id": state.get("user_id"),
+                    },
+                )
 
 
 class RequestScopeMiddleware:
