@@ -3,13 +3,13 @@
 The listing queries are hand-written so that each answers in one round trip whatever the size of the
 event (points, vote ids and team names aggregated in SQL, never loaded row by row).
 
-Every repository runs Core statements on the unit of work's ``AsyncConnection``, not ORM loading through
-an ``AsyncSession`` and Advanced Alchemy's ``SQLAlchemyAsyncRepository`` (which STYLE.md prefers for plain
-CRUD). That is a measured trade-off (issue 6): a session, its identity map and the repository's
-statement building cost ~1 ms of CPU per request on the hot paths, more than the queries themselves.
-The lookups below are built once at import, so each execution hits SQLAlchemy's compiled cache with a
-memoized cache key; the rows map to the domain's dataclasses directly. Nothing here needs an ORM
-feature (no relationships, no unit-of-work flushes): every write is a single Core statement.
+The hot paths (every lookup, votes, attendance, listings, rate limits) run Core statements on the unit
+of work's ``AsyncConnection``: an ORM session, its identity map and Advanced Alchemy's statement building
+cost ~1 ms of CPU per request there, more than the queries themselves (issue 6, measured with bench/).
+Those statements are built once at import, so each execution hits SQLAlchemy's compiled cache. The
+occasional entity edits — profile and event updates, project edits, deletes — go through Advanced
+Alchemy's ``SQLAlchemyAsyncRepository`` on an ORM session opened lazily on the same connection and
+inside the same transaction (``OrmSession``).
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
+from advanced_alchemy.repository import SQLAlchemyAsyncRepository
 from sqlalchemy import bindparam, delete, exists, func, select, text, union, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from podium.adapters.postgres.models import (
     ConsumedMagicLinkModel,
@@ -113,8 +114,58 @@ def _constraint(exc: IntegrityError) -> str:
     return str(name or orig)
 
 
-class PostgresUsers:
+class UserRepository(SQLAlchemyAsyncRepository[UserModel]):
+    model_type = UserModel
+
+
+class EventRepository(SQLAlchemyAsyncRepository[EventModel]):
+    model_type = EventModel
+
+
+class ProjectRepository(SQLAlchemyAsyncRepository[ProjectModel]):
+    model_type = ProjectModel
+
+
+class ReferralRepository(SQLAlchemyAsyncRepository[ReferralModel]):
+    model_type = ReferralModel
+
+
+RepositoryT = TypeVar("RepositoryT", bound=SQLAlchemyAsyncRepository[Any])
+
+
+class OrmSession:
+    """An ORM session opened on first use, on the unit of work's own connection and inside its transaction.
+
+    The occasional entity edits (profile and event updates, project edits, deletes, referrals) go through
+    Advanced Alchemy's repositories on it; the hot reads and writes stay Core statements. The session
+    never commits: the unit of work commits the connection."""
+
     def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+        self._session: AsyncSession | None = None
+
+    async def repository(self, repository_type: type[RepositoryT]) -> RepositoryT:
+        if self._session is None:
+            if not self._connection.in_transaction():
+                await self._connection.begin()
+            self._session = AsyncSession(
+                bind=self._connection,
+                expire_on_commit=False,
+                autoflush=False,
+            )
+        return repository_type(
+            session=self._session, auto_commit=False, auto_expunge=True, wrap_exceptions=False
+        )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
+
+
+class PostgresUsers:
+    def __init__(self, connection: AsyncConnection, orm: OrmSession | None = None) -> None:
+        self._orm = orm or OrmSession(connection)
         self._db = connection
 
     async def get(self, user_id: UUID) -> User | None:
@@ -135,8 +186,10 @@ class PostgresUsers:
         return (await self._db.execute(statement)).first() is not None
 
     async def update(self, user: User) -> None:
-        values = _values(user, USER_FIELDS[2:])  # id and email never change
-        await self._db.execute(update(UserModel).where(UserModel.id == user.id).values(values))
+        repository = await self._orm.repository(UserRepository)
+        values = _values(user, USER_FIELDS)
+        values.pop("email")  # the login identity never changes
+        await repository.update(UserModel(**values), auto_refresh=False)
 
 
 _PROJECT_COUNT = (
@@ -182,7 +235,8 @@ _LISTING_STATE = select(
 
 
 class PostgresEvents:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, orm: OrmSession | None = None) -> None:
+        self._orm = orm or OrmSession(connection)
         self._db = connection
 
     async def get(self, event_id: UUID) -> Event | None:
@@ -214,12 +268,13 @@ class PostgresEvents:
             raise
 
     async def update(self, event: Event) -> None:
-        values = _values(event, EVENT_FIELDS[1:])
-        await self._db.execute(update(EventModel).where(EventModel.id == event.id).values(values))
+        repository = await self._orm.repository(EventRepository)
+        await repository.update(EventModel(**_values(event, EVENT_FIELDS)), auto_refresh=False)
 
     async def delete(self, event_id: UUID) -> None:
         # Projects, votes, referrals and attendance go with it (ON DELETE CASCADE).
-        await self._db.execute(delete(EventModel).where(EventModel.id == event_id))
+        repository = await self._orm.repository(EventRepository)
+        await repository.delete(event_id)
 
     async def owned_by(self, user_id: UUID) -> list[EventView]:
         return await self._views(_EVENT_VIEWS_OWNED, user_id)
@@ -347,7 +402,8 @@ _MEMBERSHIPS = union(
 
 
 class PostgresProjects:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, orm: OrmSession | None = None) -> None:
+        self._orm = orm or OrmSession(connection)
         self._db = connection
 
     async def get(self, project_id: UUID) -> Project | None:
@@ -378,12 +434,14 @@ class PostgresProjects:
             raise
 
     async def update(self, project: Project) -> None:
-        values = _values(project, ("name", "repo", "image_url", "demo", "description", "hours_spent"))
-        await self._db.execute(update(ProjectModel).where(ProjectModel.id == project.id).values(values))
+        repository = await self._orm.repository(ProjectRepository)
+        values = _values(project, ("id", "name", "repo", "image_url", "demo", "description", "hours_spent"))
+        await repository.update(ProjectModel(**values), auto_refresh=False)
 
     async def delete(self, project_id: UUID) -> None:
         # Votes and collaborator links go with it (ON DELETE CASCADE).
-        await self._db.execute(delete(ProjectModel).where(ProjectModel.id == project_id))
+        repository = await self._orm.repository(ProjectRepository)
+        await repository.delete(project_id)
 
     async def count_in_event(self, event_id: UUID) -> int:
         return int(await self._db.scalar(_PROJECT_COUNT_IN_EVENT, {"key": event_id}) or 0)

@@ -1,8 +1,8 @@
 """The Postgres unit of work: one connection, one transaction, rolled back unless committed.
 
 A read-only unit of work runs its statements in autocommit mode: no BEGIN and no ROLLBACK round trips
-for the reads that make up most requests. The repositories run Core statements on the connection; no ORM
-session is involved (see ``repositories``).
+for the reads that make up most requests. The repositories run Core statements on the connection, and the
+occasional entity edits go through Advanced Alchemy on an ORM session bound to it (see ``repositories``).
 
 Inside ``shared_reads()`` (one HTTP request) the read-only units of work share one autocommit connection,
 checked out on first use: an authenticated request then checks out once, for the guard's user lookup and
@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from podium.adapters.postgres.repositories import (
+    OrmSession,
     PostgresAttendance,
     PostgresEvents,
     PostgresMagicLinks,
@@ -81,10 +82,11 @@ class SqlAlchemyUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self.connection = connection = await self._connect()
-        self.users = PostgresUsers(connection)
-        self.events = PostgresEvents(connection)
+        self._orm = orm = OrmSession(connection)
+        self.users = PostgresUsers(connection, orm)
+        self.events = PostgresEvents(connection, orm)
         self.attendance = PostgresAttendance(connection)
-        self.projects = PostgresProjects(connection)
+        self.projects = PostgresProjects(connection, orm)
         self.votes = PostgresVotes(connection)
         self.referrals = PostgresReferrals(connection)
         self.magic_links = PostgresMagicLinks(connection)
@@ -93,6 +95,7 @@ class SqlAlchemyUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        await self._orm.close()
         if self._shared is not None:
             self._shared.busy = False
             self._shared = None
