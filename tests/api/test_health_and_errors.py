@@ -47,3 +47,33 @@ async def test_cors_echoes_any_origin_with_credentials(client: AsyncTestClient) 
     assert response.status_code in (200, 204)
     assert response.headers["access-control-allow-origin"] in ("*", "https://podium.example")
     assert response.headers["access-control-allow-credentials"] == "true"
+
+
+async def test_the_document_declares_422_validation_errors_where_the_legacy_one_did(
+    client: AsyncTestClient,  # type: ignore[type-arg]
+) -> None:
+    import json
+    from pathlib import Path
+
+    legacy = json.loads((Path(__file__).parent / "data" / "legacy-openapi.json").read_text())
+    ours = (await client.get("/schema/openapi.json")).json()
+    expected = {
+        (path.rstrip("/") or "/", method)
+        for path, item in legacy["paths"].items()
+        for method, operation in item.items()
+        if "422" in operation.get("responses", {})
+    }
+    declared = {
+        (path, method)
+        for path, item in ours["paths"].items()
+        for method, operation in item.items()
+        if isinstance(operation, dict)
+        and operation.get("responses", {})
+        .get("422", {})
+        .get("content", {})
+        .get("application/json", {})
+        .get("schema")
+        == {"$ref": "#/components/schemas/HTTPValidationError"}
+    }
+    assert expected <= declared
+    assert "ValidationError" in ours["components"]["schemas"]

@@ -32,6 +32,7 @@ from podium.http.errors import EXCEPTION_HANDLERS
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.metrics import CONTENT_TYPE, FLUSH_SECONDS, METRICS, read_snapshots, render, write_snapshot
 from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
+from podium.http.openapi import document_validation_errors
 from podium.logging import configure_logging
 
 log = logging.getLogger(__name__)
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         logging_config=None,
         debug=False,
     )
+    document_validation_errors(app.openapi_schema)
     # Around routing too, so unmatched paths and CORS preflights are logged and counted.
     app.asgi_handler = RequestLogMiddleware(
         RequestScopeMiddleware(app.asgi_handler, lambda: app.state.container.uow.shared_reads())
