@@ -140,11 +140,18 @@ def handle_undecodable(_: Request[Any, Any, Any], __: Exception) -> Response[Any
     return detail(HTTP_422_UNPROCESSABLE_ENTITY, UNDECODABLE_BODY)
 
 
+CLIENT_GONE = "client disconnected prematurely"  # Litestar's words when a request body is cut off
+
+
 def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc.__cause__, SerializationException):
         return handle_undecodable(_, exc)
     if isinstance(exc, InternalServerException) and (item := _body_error(exc)):
         return detail(HTTP_422_UNPROCESSABLE_ENTITY, [item])
+    if isinstance(exc, InternalServerException) and exc.detail == CLIENT_GONE:
+        # The client hung up while sending its body: nothing failed here, and nobody reads the answer.
+        log.info("client disconnected before its request body arrived", extra={"path": _.url.path})
+        return detail(HTTP_400_BAD_REQUEST, "Client disconnected")
     if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
         return handle_unexpected(_, exc)
     return detail(exc.status_code, exc.detail, exc.headers)
