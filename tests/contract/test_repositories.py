@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from podium.domain.models import Referral, User, Vote
+from podium.domain.models import Referral, User, Vote, VoteCandidate, VoteQuotaUse
 from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWorkFactory
 from tests.factories import EventFactory, ProjectFactory, UserFactory
 
@@ -97,10 +97,22 @@ async def test_listings_compute_points_and_order_deterministically(uow: UnitOfWo
         alpha_view = views[1]
         assert alpha_view.collaborator_display_names == [mate.display_name]
         assert alpha_view.owner_display_name == owner.display_name
-        assert await tx.votes.count_for_voter(event.id, voters[0].id) == 2
-        assert await tx.votes.voted_projects(voters[0].id, [alpha.id, beta.id]) == {alpha.id}
-        assert await tx.projects.memberships(mate.id, [alpha.id, beta.id]) == {alpha.id}
-        assert await tx.projects.memberships(owner.id, [alpha.id, beta.id]) == {alpha.id, beta.id}
+        assert await tx.votes.quota_use(event.id, voters[0].id) == VoteQuotaUse(cast=2, project_count=3)
+        assert await tx.votes.quota_use(event.id, mate.id) == VoteQuotaUse(cast=0, project_count=3)
+        assert await tx.votes.quota_use(uuid4(), voters[0].id) == VoteQuotaUse(cast=0, project_count=0)
+        missing = uuid4()
+        assert await tx.votes.candidates(voters[0].id, [alpha.id, beta.id, missing]) == {
+            alpha.id: VoteCandidate(event.id, already_voted=True, is_member=False),
+            beta.id: VoteCandidate(event.id, already_voted=False, is_member=False),
+        }
+        assert await tx.votes.candidates(mate.id, [alpha.id, beta.id]) == {
+            alpha.id: VoteCandidate(event.id, already_voted=False, is_member=True),
+            beta.id: VoteCandidate(event.id, already_voted=False, is_member=False),
+        }
+        assert await tx.votes.candidates(owner.id, [gamma.id]) == {
+            gamma.id: VoteCandidate(event.id, already_voted=False, is_member=True)
+        }
+        assert await tx.votes.candidates(owner.id, []) == {}
         assert [p.project.name for p in await tx.projects.mine(mate.id)] == ["Alpha"]
         assert len(await tx.votes.in_event(event.id)) == 4
         assert len(await tx.votes.ids_by_voter(voters[0].id)) == 2
@@ -170,8 +182,7 @@ async def test_projects_join_codes_are_unique_and_found(uow: UnitOfWorkFactory) 
         await tx.commit()
     async with uow() as tx:
         assert await tx.projects.get_by_join_code(project.join_code) == project
-        assert await tx.projects.get_many([project.id, uuid4()]) == {project.id: project}
-        assert await tx.projects.count_in_event(event.id) == 1
+        assert await tx.projects.get(project.id) == project
 
 
 async def test_listing_versions_move_with_changes_to_the_lists(uow: UnitOfWorkFactory) -> None:

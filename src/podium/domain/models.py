@@ -93,6 +93,23 @@ class ProjectView:
 
 
 @dataclass(slots=True, frozen=True)
+class VoteQuotaUse:
+    """How much of their quota a voter has used in an event: votes cast and the event's project count."""
+
+    cast: int
+    project_count: int
+
+
+@dataclass(slots=True, frozen=True)
+class VoteCandidate:
+    """A project someone asks to vote for, as the vote's checks see it."""
+
+    event_id: UUID
+    already_voted: bool  # the voter has a vote for it already
+    is_member: bool  # the voter owns it or collaborates on it
+
+
+@dataclass(slots=True, frozen=True)
 class Vote:
     voter_id: UUID
     project_id: UUID

@@ -12,7 +12,17 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
 
-from podium.domain.models import Event, EventView, Project, ProjectView, Referral, User, Vote
+from podium.domain.models import (
+    Event,
+    EventView,
+    Project,
+    ProjectView,
+    Referral,
+    User,
+    Vote,
+    VoteCandidate,
+    VoteQuotaUse,
+)
 
 
 class Users(Protocol):
@@ -77,7 +87,6 @@ class Attendance(Protocol):
 
 class Projects(Protocol):
     async def get(self, project_id: UUID) -> Project | None: ...
-    async def get_many(self, project_ids: Sequence[UUID]) -> dict[UUID, Project]: ...
     async def view(self, project_id: UUID) -> ProjectView | None: ...
     async def get_by_join_code(self, join_code: str) -> Project | None: ...
     async def add(self, project: Project) -> None:
@@ -89,7 +98,6 @@ class Projects(Protocol):
         """Delete the project with its votes and collaborator links."""
         ...
 
-    async def count_in_event(self, event_id: UUID) -> int: ...
     async def in_event(self, event_id: UUID) -> list[ProjectView]:
         """Every project of the event, in leaderboard order."""
         ...
@@ -103,14 +111,17 @@ class Projects(Protocol):
         """Link a collaborator; False when already linked."""
         ...
 
-    async def memberships(self, user_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
-        """Which of ``project_ids`` the user owns or collaborates on."""
-        ...
-
 
 class Votes(Protocol):
-    async def count_for_voter(self, event_id: UUID, voter_id: UUID) -> int: ...
-    async def voted_projects(self, voter_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]: ...
+    async def quota_use(self, event_id: UUID, voter_id: UUID) -> VoteQuotaUse:
+        """The votes the voter has cast in the event, with the event's project count (which sets the quota)."""
+        ...
+
+    async def candidates(self, voter_id: UUID, project_ids: Sequence[UUID]) -> dict[UUID, VoteCandidate]:
+        """For each of ``project_ids`` that exists: its event, whether the voter has voted for it already,
+        and whether the voter owns or collaborates on it."""
+        ...
+
     async def add_many(self, votes: Sequence[Vote]) -> None: ...
     async def in_event(self, event_id: UUID) -> list[Vote]: ...
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]: ...

@@ -22,6 +22,8 @@ from podium.domain.models import (
     Referral,
     User,
     Vote,
+    VoteCandidate,
+    VoteQuotaUse,
     leaderboard_order,
 )
 from podium.domain.ports import JoinCodeTaken, SlugTaken
@@ -179,9 +181,6 @@ class MemoryProjects:
     async def get(self, project_id: UUID) -> Project | None:
         return copy.copy(self._data.projects.get(project_id))
 
-    async def get_many(self, project_ids: Sequence[UUID]) -> dict[UUID, Project]:
-        return {i: copy.copy(self._data.projects[i]) for i in project_ids if i in self._data.projects}
-
     async def view(self, project_id: UUID) -> ProjectView | None:
         project = self._data.projects.get(project_id)
         return None if project is None else self._view(project)
@@ -203,9 +202,6 @@ class MemoryProjects:
         data.collaborators = [(p, u) for p, u in data.collaborators if p != project_id]
         data.votes = {k: v for k, v in data.votes.items() if v.project_id != project_id}
 
-    async def count_in_event(self, event_id: UUID) -> int:
-        return sum(1 for p in self._data.projects.values() if p.event_id == event_id)
-
     async def in_event(self, event_id: UUID) -> list[ProjectView]:
         views = [self._view(p) for p in self._data.projects.values() if p.event_id == event_id]
         return sorted(views, key=leaderboard_order)
@@ -224,34 +220,41 @@ class MemoryProjects:
         self._data.collaborators.append((project_id, user_id))
         return True
 
-    async def memberships(self, user_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
-        data = self._data
-        owned = {i for i in project_ids if i in data.projects and data.projects[i].owner_id == user_id}
-        joined = {p for p, u in data.collaborators if u == user_id and p in set(project_ids)}
-        return owned | joined
-
 
 class MemoryVotes:
     def __init__(self, data: MemoryData) -> None:
         self._data = data
 
-    async def count_for_voter(self, event_id: UUID, voter_id: UUID) -> int:
-        return sum(1 for v in self._data.votes.values() if v.event_id == event_id and v.voter_id == voter_id)
+    async def quota_use(self, event_id: UUID, voter_id: UUID) -> VoteQuotaUse:
+        data = self._data
+        return VoteQuotaUse(
+            cast=sum(1 for v in data.votes.values() if v.event_id == event_id and v.voter_id == voter_id),
+            project_count=sum(1 for p in data.projects.values() if p.event_id == event_id),
+        )
 
-    async def voted_projects(self, voter_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
-        wanted = set(project_ids)
+    async def candidates(self, voter_id: UUID, project_ids: Sequence[UUID]) -> dict[UUID, VoteCandidate]:
+        data = self._data
+        voted = self._voted(voter_id)
+        joined = {p for p, u in data.collaborators if u == voter_id}
         return {
-            v.project_id
-            for v in self._data.votes.values()
-            if v.voter_id == voter_id and v.project_id in wanted
+            i: VoteCandidate(
+                event_id=data.projects[i].event_id,
+                already_voted=i in voted,
+                is_member=data.projects[i].owner_id == voter_id or i in joined,
+            )
+            for i in project_ids
+            if i in data.projects
         }
+
+    def _voted(self, voter_id: UUID) -> set[UUID]:
+        return {v.project_id for v in self._data.votes.values() if v.voter_id == voter_id}
 
     async def add_many(self, votes: Sequence[Vote]) -> None:
         for vote in votes:
             project = self._data.projects.get(vote.project_id)
             if project is None or project.event_id != vote.event_id:
                 raise ValueError("a vote's project must belong to the vote's event")
-            if await self.voted_projects(vote.voter_id, [vote.project_id]):
+            if vote.project_id in self._voted(vote.voter_id):
                 raise ValueError("one vote per voter and project")
             self._data.votes[vote.id] = vote
 

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import bindparam, delete, exists, func, select, text, union, update
+from sqlalchemy import bindparam, delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -38,7 +38,17 @@ from podium.adapters.postgres.models import (
     UserModel,
     VoteModel,
 )
-from podium.domain.models import Event, EventView, Project, ProjectView, Referral, User, Vote
+from podium.domain.models import (
+    Event,
+    EventView,
+    Project,
+    ProjectView,
+    Referral,
+    User,
+    Vote,
+    VoteCandidate,
+    VoteQuotaUse,
+)
 from podium.domain.ports import JoinCodeTaken, SlugTaken
 
 USER_FIELDS = (
@@ -84,7 +94,6 @@ _EVENT_BY_ID = select(*_EVENT_COLUMNS).where(_EVENTS.c.id == bindparam("key"))
 _EVENT_BY_JOIN_CODE = select(*_EVENT_COLUMNS).where(_EVENTS.c.join_code == bindparam("key"))
 _PROJECT_BY_ID = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.id == bindparam("key"))
 _PROJECT_BY_JOIN_CODE = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.join_code == bindparam("key"))
-_PROJECTS_BY_IDS = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.id.in_(bindparam("keys", expanding=True)))
 
 
 # Rows of the statements above (and of the listing query) start with the fields in constructor order.
@@ -386,21 +395,6 @@ def _project_view(row: Any) -> ProjectView:
     )
 
 
-_PROJECT_COUNT_IN_EVENT = (
-    select(func.count()).select_from(ProjectModel).where(ProjectModel.event_id == bindparam("key"))
-)
-_MEMBERSHIPS = union(
-    select(ProjectModel.id).where(
-        ProjectModel.id.in_(bindparam("owned_ids", expanding=True)),
-        ProjectModel.owner_id == bindparam("user_id"),
-    ),
-    select(ProjectCollaboratorModel.project_id).where(
-        ProjectCollaboratorModel.project_id.in_(bindparam("joined_ids", expanding=True)),
-        ProjectCollaboratorModel.user_id == bindparam("user_id"),
-    ),
-)
-
-
 class PostgresProjects:
     def __init__(self, connection: AsyncConnection, orm: OrmSession | None = None) -> None:
         self._orm = orm or OrmSession(connection)
@@ -409,12 +403,6 @@ class PostgresProjects:
     async def get(self, project_id: UUID) -> Project | None:
         row = await _one(self._db, _PROJECT_BY_ID, project_id)
         return None if row is None else _project(row)
-
-    async def get_many(self, project_ids: Sequence[UUID]) -> dict[UUID, Project]:
-        if not project_ids:
-            return {}
-        rows = (await self._db.execute(_PROJECTS_BY_IDS, {"keys": list(project_ids)})).all()
-        return {project.id: project for project in map(_project, rows)}
 
     async def view(self, project_id: UUID) -> ProjectView | None:
         views = await self._views("p.id = :project_id", "p.id", project_id=project_id)
@@ -443,9 +431,6 @@ class PostgresProjects:
         repository = await self._orm.repository(ProjectRepository)
         await repository.delete(project_id)
 
-    async def count_in_event(self, event_id: UUID) -> int:
-        return int(await self._db.scalar(_PROJECT_COUNT_IN_EVENT, {"key": event_id}) or 0)
-
     async def in_event(self, event_id: UUID) -> list[ProjectView]:
         return await self._views("p.event_id = :event_id", _LEADERBOARD_ORDER, event_id=event_id)
 
@@ -472,27 +457,38 @@ class PostgresProjects:
         )
         return (await self._db.execute(statement)).first() is not None
 
-    async def memberships(self, user_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
-        if not project_ids:
-            return set()
-        ids = list(project_ids)
-        params = {"user_id": user_id, "owned_ids": ids, "joined_ids": ids}
-        return set((await self._db.scalars(_MEMBERSHIPS, params)).all())
-
     async def _views(self, where: str, order: str, **params: Any) -> list[ProjectView]:
         statement = text(_PROJECT_VIEWS.format(columns=_PROJECT_VIEW_COLUMNS, where=where, order=order))
         return [_project_view(row) for row in (await self._db.execute(statement, params)).all()]
 
 
-_VOTES_OF_VOTER = (
+# The vote's checks in two statements whatever the number of projects asked for (issue 6).
+_QUOTA_USE = select(
     select(func.count())
     .select_from(VoteModel)
     .where(VoteModel.event_id == bindparam("event_id"), VoteModel.voter_id == bindparam("voter_id"))
+    .scalar_subquery()
+    .label("cast"),
+    select(func.count())
+    .select_from(ProjectModel)
+    .where(ProjectModel.event_id == bindparam("event_id"))
+    .scalar_subquery()
+    .label("project_count"),
 )
-_VOTED_PROJECTS = select(VoteModel.project_id).where(
-    VoteModel.voter_id == bindparam("voter_id"),
-    VoteModel.project_id.in_(bindparam("project_ids", expanding=True)),
-)
+_CANDIDATES = select(
+    ProjectModel.id,
+    ProjectModel.event_id,
+    exists()
+    .where(VoteModel.project_id == ProjectModel.id, VoteModel.voter_id == bindparam("voter_id"))
+    .label("already_voted"),
+    (
+        (ProjectModel.owner_id == bindparam("voter_id"))
+        | exists().where(
+            ProjectCollaboratorModel.project_id == ProjectModel.id,
+            ProjectCollaboratorModel.user_id == bindparam("voter_id"),
+        )
+    ).label("is_member"),
+).where(ProjectModel.id.in_(bindparam("project_ids", expanding=True)))
 _ADD_VOTE = insert(VoteModel).values(
     id=bindparam("id"),
     voter_id=bindparam("voter_id"),
@@ -506,15 +502,16 @@ class PostgresVotes:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
-    async def count_for_voter(self, event_id: UUID, voter_id: UUID) -> int:
-        params = {"event_id": event_id, "voter_id": voter_id}
-        return int(await self._db.scalar(_VOTES_OF_VOTER, params) or 0)
+    async def quota_use(self, event_id: UUID, voter_id: UUID) -> VoteQuotaUse:
+        row = (await self._db.execute(_QUOTA_USE, {"event_id": event_id, "voter_id": voter_id})).one()
+        return VoteQuotaUse(cast=row.cast, project_count=row.project_count)
 
-    async def voted_projects(self, voter_id: UUID, project_ids: Sequence[UUID]) -> set[UUID]:
+    async def candidates(self, voter_id: UUID, project_ids: Sequence[UUID]) -> dict[UUID, VoteCandidate]:
         if not project_ids:
-            return set()
+            return {}
         params = {"voter_id": voter_id, "project_ids": list(project_ids)}
-        return set((await self._db.scalars(_VOTED_PROJECTS, params)).all())
+        rows = (await self._db.execute(_CANDIDATES, params)).all()
+        return {row.id: VoteCandidate(row.event_id, row.already_voted, row.is_member) for row in rows}
 
     async def add_many(self, votes: Sequence[Vote]) -> None:
         rows = [_values(v, ("id", "voter_id", "project_id", "event_id")) for v in votes]

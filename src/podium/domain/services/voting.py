@@ -32,25 +32,24 @@ class VotingService:
                 raise Forbidden("Voting is not open for this event")
             if not wanted:
                 return []
-            already = await uow.votes.count_for_voter(event_id, voter.id)
-            quota = max_votes_per_user(await uow.projects.count_in_event(event_id))
+            use = await uow.votes.quota_use(event_id, voter.id)
+            already = use.cast
+            quota = max_votes_per_user(use.project_count)
             if already + len(wanted) > quota:
                 raise Invalid(
                     f"Cannot vote for {len(wanted)} projects. "
                     f"You have {max(quota - already, 0)} vote(s) remaining."
                 )
-            projects = await uow.projects.get_many(wanted)
-            voted = await uow.votes.voted_projects(voter.id, wanted)
-            own = await uow.projects.memberships(voter.id, wanted)
+            candidates = await uow.votes.candidates(voter.id, wanted)
             for project_id in wanted:
-                project = projects.get(project_id)
-                if project is None:
+                candidate = candidates.get(project_id)
+                if candidate is None:
                     raise NotFound("Project not found")
-                if project.event_id != event_id:
+                if candidate.event_id != event_id:
                     raise Invalid("Project is not in the event")
-                if project_id in voted:
+                if candidate.already_voted:
                     raise Invalid("User has already voted for this project")
-                if project_id in own:
+                if candidate.is_member:
                     raise Forbidden("User cannot vote for their own project")
             votes = [
                 Vote(voter_id=voter.id, project_id=project_id, event_id=event_id) for project_id in wanted
