@@ -34,22 +34,9 @@ class Base(Struct, kw_only=True):
 # Users and auth.
 
 
-class UserSignup(Base):
-    email: Email
-    first_name: Name50
-    last_name: Name50 | None = None
-    display_name: Name255 | None = None
-    phone: Short20 | None = None
-    street_1: Line255 | None = None
-    street_2: Line255 | None = None
-    city: Line100 | None = None
-    state: Line100 | None = None
-    zip_code: Short20 | None = None
-    country: Line100 | None = None
-    dob: dt.date | None = None
-
-
 class UserUpdate(Base):
+    """The profile fields; absent or null ones are left as they are."""
+
     display_name: Name255 | None = None
     first_name: Name50 | None = None
     last_name: Name50 | None = None
@@ -61,6 +48,13 @@ class UserUpdate(Base):
     zip_code: Short20 | None = None
     country: Line100 | None = None
     dob: dt.date | None = None
+
+
+class UserSignup(UserUpdate, kw_only=True):
+    """Sign-up: the profile fields, with the email and first name required."""
+
+    email: Email
+    first_name: Name50
 
 
 class UserLoginPayload(Base):
