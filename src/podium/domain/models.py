@@ -80,10 +80,13 @@ class Project:
 
 @dataclass(slots=True)
 class ProjectView:
-    """A project as listed: its points (votes + legacy points) and who made it."""
+    """A project as listed: its points (votes + legacy points) and who made it.
+
+    The votes' ids are kept in their canonical text form (``str(vote.id)``): a leaderboard lists thousands
+    of them and only ever shows them, so they are never turned into ``UUID`` objects and back (issue 6)."""
 
     project: Project
-    vote_ids: list[UUID]
+    vote_ids: list[str]
     owner_display_name: str
     collaborator_display_names: list[str]
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.openapi.spec import OpenAPIFormat
+from litestar.params import KwargDefinition
 from msgspec import Meta, Struct
 
 from podium.domain.models import EventView, ProjectView, Referral, User, Vote
@@ -25,6 +27,10 @@ Name50 = Annotated[str, Meta(max_length=50, pattern=NO_NUL)]
 Short20 = Annotated[str, Meta(max_length=20, pattern=NO_NUL)]
 Line255 = Annotated[str, Meta(max_length=255, pattern=NO_NUL)]
 Line100 = Annotated[str, Meta(max_length=100, pattern=NO_NUL)]
+
+
+# A vote's id as the listings carry it: its canonical text (``ProjectView.vote_ids``), documented as a UUID.
+ListedVoteId = Annotated[str, KwargDefinition(format=OpenAPIFormat.UUID)]
 
 
 class Base(Struct, kw_only=True):
@@ -269,7 +275,7 @@ class ProjectPublic(Base):
     demo: str
     description: str
     points: int
-    votes: list[UUID] = msgspec.field(default_factory=list)
+    votes: list[ListedVoteId] = msgspec.field(default_factory=list)
     owner_display_name: str = ""
     collaborator_display_names: list[str] = msgspec.field(default_factory=list)
 

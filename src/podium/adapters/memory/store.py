@@ -173,7 +173,7 @@ class MemoryProjects:
         )
         return ProjectView(
             project=copy.copy(project),
-            vote_ids=sorted((v.id for v in data.votes.values() if v.project_id == project.id), key=str),
+            vote_ids=sorted(str(v.id) for v in data.votes.values() if v.project_id == project.id),
             owner_display_name=owner.display_name if owner else "",
             collaborator_display_names=[u.display_name for u in collaborators],
         )
