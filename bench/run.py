@@ -34,7 +34,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from bench.load import (
     SCENARIOS,
     Request,
     Result,
+    Scenario,
     ceiling,
     format_table,
     measure,
@@ -328,42 +329,26 @@ def run_api(
         "PODIUM_ENV": "production",
     }
     cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    out: list[Result] = []
-    stats = StatementStats(cluster.dsn(database))
-    with server(cmd, env, f"api-{tag}", port) as (base, sid):
-        cpu = CpuMeter(sid, cluster)
-        for name in scenarios:
-            s = SCENARIOS[name]
-            res = measure(
-                s,
-                base,
-                seed_info,
-                duration=args.duration,
-                connections=args.connections,
-                threads=args.threads,
-                warmup=args.warmup,
-                repeat=args.repeat,
-                before_run=lambda: _reset_all(stats, cpu),
+    dsn, event = cluster.dsn(database), seed_info["event_id"]
+
+    def check(base: str, scenario: Scenario, res: Result) -> None:
+        """The API's own checks: the server has drained, and the leaderboard it serves is exact."""
+        waited = drain(base, event)
+        if waited > 2:
+            res.note = (res.note + "; " if res.note else "") + f"server busy {waited:.0f} s after the run"
+        if scenario.name == "leaderboard" and res.probe_status == 200:
+            res.note = "leaderboard: " + check_exact(base, dsn, event)
+        if scenario.once:
+            after = check_exact(base, dsn, event)
+            asyncio.run(reset(dsn, seed_info, scenario.name))
+            after_reset = check_exact(base, dsn, event)
+            res.note = (res.note + "; " if res.note else "") + (
+                f"leaderboard after: {after}, after reset: {after_reset}"
             )
-            if res.total_requests:
-                cpu.attach(res)
-                stats.attach(res)
-            waited = drain(base, seed_info["event_id"])
-            if waited > 2:
-                res.note = (res.note + "; " if res.note else "") + f"server busy {waited:.0f} s after the run"
-            if name == "leaderboard" and res.probe_status == 200:
-                res.note = "leaderboard: " + check_exact(base, cluster.dsn(database), seed_info["event_id"])
-            if s.once:
-                dsn, event = cluster.dsn(database), seed_info["event_id"]
-                after = check_exact(base, dsn, event)
-                asyncio.run(reset(dsn, seed_info, name))
-                after_reset = check_exact(base, dsn, event)
-                res.note = (res.note + "; " if res.note else "") + (
-                    f"leaderboard after: {after}, after reset: {after_reset}"
-                )
-            print(format_table([res]).splitlines()[-1], flush=True)
-            out.append(res)
-    return out
+
+    return _serve_and_measure(
+        cluster, database, seed_info, scenarios, cmd, env, f"api-{tag}", port, args, check
+    )
 
 
 def run_floor(
@@ -397,13 +382,30 @@ def run_floor(
         "--http",
         "httptools",
     ]
+    return _serve_and_measure(cluster, database, seed_info, scenarios, cmd, env, f"floor-{tag}", port, args)
+
+
+def _serve_and_measure(
+    cluster: Cluster,
+    database: str,
+    seed_info: dict[str, Any],
+    scenarios: Sequence[str],
+    cmd: list[str],
+    env: dict[str, str],
+    label: str,
+    port: int,
+    args: argparse.Namespace,
+    check: Callable[[str, Scenario, Result], None] | None = None,
+) -> list[Result]:
+    """Start a server, run each scenario against it (with SQL and CPU accounting), then stop it."""
     out: list[Result] = []
     stats = StatementStats(cluster.dsn(database))
-    with server(cmd, env, f"floor-{tag}", port) as (base, sid):
+    with server(cmd, env, label, port) as (base, sid):
         cpu = CpuMeter(sid, cluster)
         for name in scenarios:
+            scenario = SCENARIOS[name]
             res = measure(
-                SCENARIOS[name],
+                scenario,
                 base,
                 seed_info,
                 duration=args.duration,
@@ -416,6 +418,8 @@ def run_floor(
             if res.total_requests:
                 cpu.attach(res)
                 stats.attach(res)
+            if check is not None:
+                check(base, scenario, res)
             print(format_table([res]).splitlines()[-1], flush=True)
             out.append(res)
     return out
