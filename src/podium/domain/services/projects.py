@@ -59,17 +59,7 @@ class ProjectService:
             if not await uow.attendance.is_attending(event.id, owner.id):
                 raise Forbidden("Owner not part of event")
             for _ in range(JOIN_CODE_ATTEMPTS):
-                project = Project(
-                    name=new.name,
-                    repo=new.repo,
-                    image_url=new.image_url,
-                    demo=new.demo,
-                    description=new.description,
-                    hours_spent=new.hours_spent,
-                    event_id=event.id,
-                    owner_id=owner.id,
-                    join_code=new_join_code(),
-                )
+                project = Project(**dataclasses.asdict(new), owner_id=owner.id, join_code=new_join_code())
                 try:
                     await uow.projects.add(project)
                 except JoinCodeTaken:

@@ -52,18 +52,7 @@ class ProjectsController(Controller):
         projects: NamedDependency[ProjectService],
     ) -> ProjectCreated:
         """Submit a project to an event the caller attends."""
-        project = await projects.create(
-            user,
-            NewProject(
-                name=data.name,
-                repo=data.repo,
-                image_url=data.image_url,
-                event_id=data.event_id,
-                demo=data.demo,
-                description=data.description,
-                hours_spent=data.hours_spent,
-            ),
-        )
+        project = await projects.create(user, NewProject(**msgspec.structs.asdict(data)))
         return ProjectCreated(id=project.id, join_code=project.join_code)
 
     @post("/join", operation_id="join_project_projects_join_post", status_code=200, guards=[requires_user])
