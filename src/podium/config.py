@@ -30,7 +30,9 @@ class Settings:
     database_url: str | None = None
     data_dir: Path = Path(".data")
     db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # No overflow: an overflow connection is opened for a burst and closed when it is returned, and that
+    # churn (connect, authenticate, fork a backend) costs more than queueing for a pooled connection.
+    db_max_overflow: int = 0
     db_pool_timeout: float = 5.0
     db_statement_timeout_ms: int = 10_000
     db_connect_timeout: float = 5.0

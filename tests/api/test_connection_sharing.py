@@ -57,3 +57,44 @@ async def test_one_connection_serves_joins_votes_and_concurrent_requests(
         client.get(f"/events/{setup.id}/projects", params={"leaderboard": "true"}),
     )
     assert [r.status_code for r in responses] == [200] * 9
+
+
+async def test_the_connection_is_back_in_the_pool_before_the_body_is_sent(
+    client: AsyncTestClient[Any], sign_up: SignUp
+) -> None:
+    """A client that reads its response slowly must not hold the pool's only connection meanwhile."""
+    person = await sign_up("Sol")
+    body_reached = asyncio.Event()
+    drained = asyncio.Event()
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def slow_reader(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            body_reached.set()
+            await drained.wait()
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/users/current",
+        "raw_path": b"/users/current",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"test"), (b"authorization", f"Bearer {person.token}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+        "state": {},
+    }
+    slow = asyncio.create_task(client.app(scope, receive, slow_reader))  # type: ignore[arg-type]
+    await asyncio.wait_for(body_reached.wait(), 5)
+    try:
+        response = await asyncio.wait_for(client.get("/users/current", headers=person.headers), 2)
+        assert response.status_code == 200, response.text
+    finally:
+        drained.set()
+        await slow

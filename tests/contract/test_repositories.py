@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from podium.domain.models import Referral, User, Vote, VoteCandidate, VoteQuotaUse
+from podium.domain.models import ListingState, Referral, User, Vote, VoteCandidate, VoteQuotaUse
 from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWorkFactory
 from tests.factories import EventFactory, ProjectFactory, UserFactory
 
@@ -197,14 +197,17 @@ async def test_listing_versions_move_with_changes_to_the_lists(uow: UnitOfWorkFa
         await tx.projects.add_collaborator(project.id, mate.id)
         await tx.commit()
     async with uow() as tx:
-        start = await tx.events.listing_state(event.id)
-        assert start is not None
-        assert start[1] is True
-        assert await tx.events.listing_state(uuid4()) is None
+        states = await tx.events.listing_states([event.id, other.id, uuid4()])
+        assert states.keys() == {event.id, other.id}  # an unknown event has no state
+        start = states[event.id]
+        assert start.leaderboard_enabled is True
         await tx.events.mark_changed(event.id)
         await tx.events.mark_changed_for_member(mate.id)
         await tx.events.mark_changed_for_member(bystander.id)
         await tx.commit()
     async with uow() as tx:
-        assert await tx.events.listing_state(event.id) == (start[0] + 2, True)
-        assert await tx.events.listing_state(other.id) == (0, False)
+        assert await tx.events.listing_states([event.id, other.id]) == {
+            event.id: ListingState(start.version + 2, True),
+            other.id: ListingState(0, False),
+        }
+        assert await tx.events.listing_states([]) == {}

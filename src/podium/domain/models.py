@@ -96,6 +96,15 @@ class ProjectView:
 
 
 @dataclass(slots=True, frozen=True)
+class ListingState:
+    """What an exact cache of an event's public project lists checks: the lists' version (moved by every
+    change that alters them) and whether the leaderboard may be shown."""
+
+    version: int
+    leaderboard_enabled: bool
+
+
+@dataclass(slots=True, frozen=True)
 class VoteQuotaUse:
     """How much of their quota a voter has used in an event: votes cast and the event's project count."""
 

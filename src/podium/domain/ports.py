@@ -7,7 +7,7 @@ contract tests in ``tests/contract``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
@@ -15,6 +15,7 @@ from uuid import UUID
 from podium.domain.models import (
     Event,
     EventView,
+    ListingState,
     Project,
     ProjectView,
     Referral,
@@ -65,8 +66,8 @@ class Events(Protocol):
         """Record a change in the listings of every event where the user owns or joined a project."""
         ...
 
-    async def listing_state(self, event_id: UUID) -> tuple[int, bool] | None:
-        """The event's listing version and whether its leaderboard is public; None if it does not exist."""
+    async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
+        """The listing state of each of these events that exists, in one read."""
         ...
 
 

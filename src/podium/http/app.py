@@ -16,6 +16,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 
+from podium.adapters.postgres.uow import release_before_response
 from podium.bootstrap import Container
 from podium.config import Settings
 from podium.http.auth import current_user
@@ -114,6 +115,10 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     document_validation_errors(app.openapi_schema)
     # Around routing too, so unmatched paths and CORS preflights are logged and counted.
     app.asgi_handler = RequestLogMiddleware(
-        RequestScopeMiddleware(app.asgi_handler, lambda: app.state.container.uow.shared_reads())
+        RequestScopeMiddleware(
+            app.asgi_handler,
+            lambda: app.state.container.uow.shared_reads(),
+            release_before_response,
+        )
     )
     return app

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -70,18 +70,34 @@ class RequestLogMiddleware:
 
 class RequestScopeMiddleware:
     """Runs each HTTP request inside ``request_scope()``: the store shares one database connection
-    between the request's reads (the guard's user lookup and the use-case's)."""
+    between the request's reads (the guard's user lookup and the use-case's).
 
-    def __init__(self, app: ASGIApp, request_scope: Callable[[], AbstractAsyncContextManager[None]]) -> None:
+    ``before_response`` runs when the response starts, so the connection goes back to the pool before the
+    body is written: a slow reader of a 400 KB listing must not hold a database connection while it
+    drains (32 such readers would exhaust the pool and make it open and close overflow connections)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        request_scope: Callable[[], AbstractAsyncContextManager[None]],
+        before_response: Callable[[], Awaitable[None]],
+    ) -> None:
         self.app = app
         self.request_scope = request_scope
+        self.before_response = before_response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                await self.before_response()
+            await send(message)
+
         async with self.request_scope():
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_wrapper)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
@@ -17,6 +17,7 @@ from uuid import UUID
 from podium.domain.models import (
     Event,
     EventView,
+    ListingState,
     Project,
     ProjectView,
     Referral,
@@ -129,11 +130,15 @@ class MemoryEvents:
         for event_id in events:
             await self.mark_changed(event_id)
 
-    async def listing_state(self, event_id: UUID) -> tuple[int, bool] | None:
-        event = self._data.events.get(event_id)
-        if event is None:
-            return None
-        return self._data.event_versions.get(event_id, 0), event.leaderboard_enabled
+    async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
+        events = self._data.events
+        return {
+            event_id: ListingState(
+                self._data.event_versions.get(event_id, 0), events[event_id].leaderboard_enabled
+            )
+            for event_id in event_ids
+            if event_id in events
+        }
 
 
 class MemoryAttendance:

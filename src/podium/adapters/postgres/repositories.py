@@ -17,13 +17,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import bindparam, delete, exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Uuid, any_, bindparam, delete, exists, func, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -41,6 +41,7 @@ from podium.adapters.postgres.models import (
 from podium.domain.models import (
     Event,
     EventView,
+    ListingState,
     Project,
     ProjectView,
     Referral,
@@ -232,7 +233,8 @@ _MARK_CHANGED = (
         set_={"version": EventListingVersionModel.version + 1},
     )
 )
-_LISTING_STATE = select(
+_LISTING_STATES = select(
+    EventModel.id,
     (
         EventModel.version
         + select(func.coalesce(func.sum(EventListingVersionModel.version), 0))
@@ -240,7 +242,7 @@ _LISTING_STATE = select(
         .scalar_subquery()
     ).label("version"),
     EventModel.leaderboard_enabled,
-).where(EventModel.id == bindparam("key"))
+).where(EventModel.id == any_(bindparam("keys", type_=ARRAY(Uuid))))
 
 
 class PostgresEvents:
@@ -308,9 +310,9 @@ class PostgresEvents:
             update(EventModel).where(EventModel.id.in_(members)).values(version=EventModel.version + 1)
         )
 
-    async def listing_state(self, event_id: UUID) -> tuple[int, bool] | None:
-        row = await _one(self._db, _LISTING_STATE, event_id)
-        return None if row is None else (row.version, row.leaderboard_enabled)
+    async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
+        rows = await self._db.execute(_LISTING_STATES, {"keys": list(event_ids)})
+        return {row.id: ListingState(row.version, row.leaderboard_enabled) for row in rows}
 
     async def _views(self, statement: Any, key: UUID) -> list[EventView]:
         rows = (await self._db.execute(statement, {"key": key})).all()

@@ -62,6 +62,15 @@ async def release_shared_connection() -> None:
         await shared.release()
 
 
+async def release_before_response() -> None:
+    """Return the request's shared read connection once its answer is ready, before the body is sent."""
+    try:
+        await release_shared_connection()
+    except SQLAlchemyError:
+        # The connection is discarded by the pool; the request itself has been answered.
+        log.warning("could not return a shared connection to the pool", exc_info=True)
+
+
 class SqlAlchemyUnitOfWork:
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
         self._engine = engine
