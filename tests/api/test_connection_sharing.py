@@ -1,6 +1,5 @@
-"""An authenticated read checks out one pooled connection for the guard and the use-case together, and
-no request ever holds two: this module's app has a pool of ONE connection, and every kind of request
-(reads, writes, rate-limited joins, concurrent requests) is still served."""
+"""No request ever holds two pooled connections: this module's app has a pool of ONE connection, and every
+kind of request (reads, point lookups, writes, rate-limited joins, concurrent requests) is still served."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 from sqlalchemy import event
 
-from podium.bootstrap import Container
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, SignUp, attend, submit
@@ -26,18 +24,31 @@ async def client(settings: Settings, clean_database: object) -> AsyncIterator[As
         yield client
 
 
-async def test_an_authenticated_read_checks_out_one_connection(
+async def test_an_authenticated_read_holds_one_connection_at_a_time(
     client: AsyncTestClient[Any], sign_up: SignUp
 ) -> None:
     person = await sign_up("Cora")
-    container: Container = client.app.state.container
-    checkouts: list[object] = []
-    event.listen(container.engine.sync_engine.pool, "checkout", lambda *args: checkouts.append(args))
+    pool = client.app.state.container.engine.sync_engine.pool
+    held = {"now": 0, "most": 0, "checkouts": 0}
+
+    def checkout(*_: object) -> None:
+        held["now"] += 1
+        held["checkouts"] += 1
+        held["most"] = max(held["most"], held["now"])
+
+    def checkin(*_: object) -> None:
+        held["now"] -= 1
+
+    event.listen(pool, "checkout", checkout)
+    event.listen(pool, "checkin", checkin)
     for path in ("/users/current", "/events/", "/projects/mine"):
-        checkouts.clear()
+        held.update(most=0, checkouts=0)
         response = await client.get(path, headers=person.headers)
         assert response.status_code == 200, response.text
-        assert len(checkouts) == 1, path
+        # The guard's user lookup (and /users/current's vote ids) may take a connection of their own,
+        # released before the next is taken.
+        assert 1 <= held["checkouts"] <= 2, path
+        assert held["most"] == 1, path
 
 
 async def test_one_connection_serves_joins_votes_and_concurrent_requests(

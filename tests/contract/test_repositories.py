@@ -27,6 +27,8 @@ async def test_users_are_found_by_id_and_email_and_emails_are_unique(uow: UnitOf
         assert await tx.users.get(user.id) == user
         assert await tx.users.get_by_email(user.email) == user
         assert await tx.users.get_by_email("nobody@example.com") is None
+        assert await tx.users.get_many_by_email([user.email, "nobody@example.com"]) == {user.email: user}
+        assert await tx.users.get_many_by_email([]) == {}
         assert not await tx.users.add(UserFactory.build(email=user.email))
 
 
@@ -115,7 +117,10 @@ async def test_listings_compute_points_and_order_deterministically(uow: UnitOfWo
         assert await tx.votes.candidates(owner.id, []) == {}
         assert [p.project.name for p in await tx.projects.mine(mate.id)] == ["Alpha"]
         assert len(await tx.votes.in_event(event.id)) == 4
-        assert len(await tx.votes.ids_by_voter(voters[0].id)) == 2
+        first = await tx.votes.ids_by_voter(voters[0].id)
+        assert len(first) == 2
+        assert first == sorted(first, key=str)
+        assert await tx.votes.ids_by_voters([voters[0].id, mate.id]) == {voters[0].id: first}
 
 
 async def test_deleting_a_project_takes_its_votes_and_links(uow: UnitOfWorkFactory) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 
 import pytest
 
-from podium.http.coalesce import CoalescedReads
+from podium.adapters.coalesce import CoalescedReads
 
 request_marker: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_marker", default=None)
 

@@ -28,6 +28,10 @@ from podium.domain.models import (
 
 class Users(Protocol):
     async def get(self, user_id: UUID) -> User | None: ...
+    async def get_many_by_email(self, emails: Collection[str]) -> dict[str, User]:
+        """The users with these (normalised) emails that exist, by email."""
+        ...
+
     async def get_by_email(self, email: str) -> User | None:
         """The user with this (already normalised) email, if any."""
         ...
@@ -126,6 +130,9 @@ class Votes(Protocol):
     async def add_many(self, votes: Sequence[Vote]) -> None: ...
     async def in_event(self, event_id: UUID) -> list[Vote]: ...
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]: ...
+    async def ids_by_voters(self, voter_ids: Collection[UUID]) -> dict[UUID, list[UUID]]:
+        """Each voter's vote ids (ordered as ``ids_by_voter``); voters without votes are left out."""
+        ...
 
 
 class Referrals(Protocol):
@@ -164,7 +171,23 @@ class UnitOfWork(Protocol):
     async def commit(self) -> None: ...
 
 
+class Lookups(Protocol):
+    """Point reads that need no unit of work, for the hottest requests. Each answer reflects every change
+    committed before the call began; an adapter may answer concurrent calls with one query."""
+
+    async def user_by_email(self, email: str) -> User | None: ...
+    async def vote_ids_by_voter(self, voter_id: UUID) -> list[UUID]: ...
+    async def listing_state(self, event_id: UUID) -> ListingState | None:
+        """The event's listing version and whether its leaderboard is public; None if it does not exist."""
+        ...
+
+
 class UnitOfWorkFactory(Protocol):
+    """The store: units of work, and the point reads that need none."""
+
+    @property
+    def lookups(self) -> Lookups: ...
+
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A unit of work; a ``read_only`` one only reads (no transaction to open, nothing to commit)."""
         ...

@@ -2,7 +2,7 @@
 
 Every change that can alter a list bumps the event's listing version inside the change's own transaction.
 A read asks the database for that version (one primary-key lookup, shared by the reads that arrive
-together: ``coalesce``) and reuses the encoded list only when the version is unchanged, so a read that
+together: ``adapters/coalesce``) and reuses the encoded list only when the version is unchanged, so a read that
 starts after a vote's response reflects the vote, on every worker and every instance sharing the
 database. The full list is rebuilt only after a change.
 """
@@ -16,9 +16,8 @@ from uuid import UUID
 
 import msgspec
 
-from podium.domain.models import ListingState, ProjectView
-from podium.domain.services.events import EventService, listing_version
-from podium.http.coalesce import CoalescedReads
+from podium.domain.models import ProjectView
+from podium.domain.services.events import EventService
 from podium.http.schemas import ProjectPublic
 
 _encoder = msgspec.json.Encoder()
@@ -47,13 +46,12 @@ class ProjectListingCache:
         self._max_events = max_events
         self._entries: OrderedDict[UUID, Listing] = OrderedDict()
         self._rng = random.Random()
-        self._states: CoalescedReads[UUID, ListingState] = CoalescedReads(events.listing_states)
 
     async def listing(self, event_id: UUID, leaderboard: bool) -> Listing:
         """The event's current list; raises the domain's errors (unknown event, leaderboard not public)."""
         if not self._enabled:
             return self._build(-1, await self._events.projects(event_id, leaderboard))
-        version = listing_version(await self._states.get(event_id), leaderboard)
+        version = await self._events.listing_version(event_id, leaderboard)
         cached = self._entries.get(event_id)
         if cached is not None and cached.version == version:
             self._entries.move_to_end(event_id)

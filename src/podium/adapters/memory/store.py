@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Self
 from uuid import UUID
 
+from podium.adapters.lookups import BatchedLookups
 from podium.domain.models import (
     Event,
     EventView,
@@ -60,6 +61,10 @@ class MemoryUsers:
 
     async def get_by_email(self, email: str) -> User | None:
         return next((copy.copy(u) for u in self._data.users.values() if u.email == email), None)
+
+    async def get_many_by_email(self, emails: Collection[str]) -> dict[str, User]:
+        wanted = set(emails)
+        return {u.email: copy.copy(u) for u in self._data.users.values() if u.email in wanted}
 
     async def add(self, user: User) -> bool:
         if any(u.email == user.email for u in self._data.users.values()):
@@ -271,6 +276,14 @@ class MemoryVotes:
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
         return sorted((v.id for v in self._data.votes.values() if v.voter_id == voter_id), key=str)
 
+    async def ids_by_voters(self, voter_ids: Collection[UUID]) -> dict[UUID, list[UUID]]:
+        wanted = set(voter_ids)
+        by_voter: dict[UUID, list[UUID]] = {}
+        for vote in sorted(self._data.votes.values(), key=lambda v: str(v.id)):
+            if vote.voter_id in wanted:
+                by_voter.setdefault(vote.voter_id, []).append(vote.id)
+        return by_voter
+
 
 class MemoryReferrals:
     def __init__(self, data: MemoryData) -> None:
@@ -332,6 +345,10 @@ class MemoryStore:
 
     data: MemoryData = field(default_factory=MemoryData)
     commits: int = 0
+    lookups: BatchedLookups = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.lookups = BatchedLookups(self)
 
     def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self, read_only=read_only)

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import Uuid, any_, bindparam, delete, exists, func, select, text, update
+from sqlalchemy import Text, Uuid, any_, bindparam, delete, exists, func, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -91,6 +91,7 @@ _PROJECT_COLUMNS = [_PROJECTS.c[name] for name in _PROJECT_ORDER]
 
 _USER_BY_ID = select(*_USER_COLUMNS).where(_USERS.c.id == bindparam("key"))
 _USER_BY_EMAIL = select(*_USER_COLUMNS).where(_USERS.c.email == bindparam("key"))
+_USERS_BY_EMAIL = select(*_USER_COLUMNS).where(_USERS.c.email == any_(bindparam("keys", type_=ARRAY(Text))))
 _EVENT_BY_ID = select(*_EVENT_COLUMNS).where(_EVENTS.c.id == bindparam("key"))
 _EVENT_BY_JOIN_CODE = select(*_EVENT_COLUMNS).where(_EVENTS.c.join_code == bindparam("key"))
 _PROJECT_BY_ID = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.id == bindparam("key"))
@@ -185,6 +186,10 @@ class PostgresUsers:
     async def get_by_email(self, email: str) -> User | None:
         row = await _one(self._db, _USER_BY_EMAIL, email)
         return None if row is None else _user(row)
+
+    async def get_many_by_email(self, emails: Collection[str]) -> dict[str, User]:
+        rows = await self._db.execute(_USERS_BY_EMAIL, {"keys": list(emails)})
+        return {user.email: user for user in map(_user, rows)}
 
     async def add(self, user: User) -> bool:
         statement = (
@@ -496,6 +501,11 @@ _ADD_VOTE = insert(VoteModel).values(
     event_id=bindparam("event_id"),
 )
 _VOTE_IDS_OF_VOTER = select(VoteModel.id).where(VoteModel.voter_id == bindparam("key")).order_by(VoteModel.id)
+_VOTE_IDS_OF_VOTERS = (
+    select(VoteModel.voter_id, VoteModel.id)
+    .where(VoteModel.voter_id == any_(bindparam("keys", type_=ARRAY(Uuid))))
+    .order_by(VoteModel.voter_id, VoteModel.id)
+)
 
 
 class PostgresVotes:
@@ -533,6 +543,12 @@ class PostgresVotes:
 
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
         return list((await self._db.scalars(_VOTE_IDS_OF_VOTER, {"key": voter_id})).all())
+
+    async def ids_by_voters(self, voter_ids: Collection[UUID]) -> dict[UUID, list[UUID]]:
+        by_voter: dict[UUID, list[UUID]] = {}
+        for voter_id, vote_id in await self._db.execute(_VOTE_IDS_OF_VOTERS, {"keys": list(voter_ids)}):
+            by_voter.setdefault(voter_id, []).append(vote_id)
+        return by_voter
 
 
 _ADD_REFERRAL = insert(ReferralModel).values(

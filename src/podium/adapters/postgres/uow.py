@@ -21,6 +21,7 @@ from typing import Self
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from podium.adapters.lookups import BatchedLookups
 from podium.adapters.postgres.repositories import (
     OrmSession,
     PostgresAttendance,
@@ -122,6 +123,7 @@ class SqlAlchemyUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._read_write = engine
         self._read_only = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.lookups = BatchedLookups(self, before_wait=release_shared_connection)
 
     @asynccontextmanager
     async def shared_reads(self) -> AsyncIterator[None]:

@@ -96,8 +96,7 @@ class AuthService:
         subject = claims.get("sub")
         if claims.get("token_type") != ACCESS or not isinstance(subject, str) or not subject:
             raise Invalid("Bad JWT")
-        async with self._uow(read_only=True) as uow:
-            user = await uow.users.get_by_email(normalize_email(subject))
+        user = await self._uow.lookups.user_by_email(normalize_email(subject))
         if user is None:
             raise Unauthenticated(INVALID_CREDENTIALS)
         return user

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
-from podium.domain.models import Event, EventView, ListingState, ProjectView, Referral, User, Vote
+from podium.domain.models import Event, EventView, ProjectView, Referral, User, Vote
 from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWork, UnitOfWorkFactory
 from podium.domain.rules import new_join_code, normalize_join_code, slug_for
 from podium.domain.services.join_codes import JoinCodeGuard
@@ -125,11 +124,15 @@ class EventService:
             await uow.commit()
         return event.id
 
-    async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
-        """The public project lists' states of these events (absent: no such event), in one tiny query,
-        so an exact cache can tell whether what it holds is still current (see ``listing_version``)."""
-        async with self._uow(read_only=True) as uow:
-            return await uow.events.listing_states(event_ids)
+    async def listing_version(self, event_id: UUID, leaderboard: bool) -> int:
+        """The version of the event's public project list, checking it may be shown: one tiny query
+        (shared with concurrent callers), so an exact cache can tell whether what it holds is current."""
+        state = await self._uow.lookups.listing_state(event_id)
+        if state is None:
+            raise NotFound(EVENT_NOT_FOUND)
+        if leaderboard and not state.leaderboard_enabled:
+            raise Forbidden(LEADERBOARD_DISABLED)
+        return state.version
 
     async def ranked_projects(self, event_id: UUID) -> list[ProjectView]:
         """Every project of the event in leaderboard order, for a caller that has already checked the list
@@ -184,15 +187,6 @@ class EventService:
         async with self._uow(read_only=True) as uow:
             await _owned_event(uow, user, event_id)
             return await uow.referrals.in_event(event_id)
-
-
-def listing_version(state: ListingState | None, leaderboard: bool) -> int:
-    """The version of an event's public project list, given its state, once the list may be shown."""
-    if state is None:
-        raise NotFound(EVENT_NOT_FOUND)
-    if leaderboard and not state.leaderboard_enabled:
-        raise Forbidden(LEADERBOARD_DISABLED)
-    return state.version
 
 
 async def _owned_event(uow: UnitOfWork, user: User, event_id: UUID) -> Event:

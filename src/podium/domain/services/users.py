@@ -54,8 +54,7 @@ class UserService:
 
     async def private(self, user: User) -> tuple[User, list[UUID]]:
         """The caller's own profile, with the ids of their votes."""
-        async with self._uow(read_only=True) as uow:
-            return user, await uow.votes.ids_by_voter(user.id)
+        return user, await self._uow.lookups.vote_ids_by_voter(user.id)
 
     async def update(self, user: User, changes: dict[str, Any]) -> tuple[User, list[UUID]]:
         """Apply the given fields (``None`` means "leave as is"; ``""`` clears)."""
