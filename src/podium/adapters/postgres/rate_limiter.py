@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.postgres.models import RateLimitHitModel
+from podium.adapters.postgres.statements import compiled_once
 from podium.adapters.postgres.uow import release_shared_connection
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class PostgresRateLimiter:
             log.warning("rate limit sweep failed", exc_info=True)
 
 
-_HIT = (
+_HIT = compiled_once(
     insert(RateLimitHitModel)
     .values(key=bindparam("key"), window_start=bindparam("window_start"), hits=1)
     .on_conflict_do_update(

@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import Text, Uuid, any_, bindparam, delete, exists, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import Text, Uuid, any_, bindparam, delete, exists, func, insert, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -38,6 +39,7 @@ from podium.adapters.postgres.models import (
     UserModel,
     VoteModel,
 )
+from podium.adapters.postgres.statements import compiled_once
 from podium.domain.models import (
     Event,
     EventView,
@@ -192,13 +194,7 @@ class PostgresUsers:
         return {user.email: user for user in map(_user, rows)}
 
     async def add(self, user: User) -> bool:
-        statement = (
-            insert(UserModel)
-            .values(_values(user, USER_FIELDS))
-            .on_conflict_do_nothing(index_elements=["email"])
-            .returning(UserModel.id)
-        )
-        return (await self._db.execute(statement)).first() is not None
+        return (await self._db.execute(_ADD_USER, _values(user, USER_FIELDS))).first() is not None
 
     async def update(self, user: User) -> None:
         repository = await self._orm.repository(UserRepository)
@@ -207,6 +203,12 @@ class PostgresUsers:
         await repository.update(UserModel(**values), auto_refresh=False)
 
 
+_ADD_USER = compiled_once(
+    pg_insert(UserModel)
+    .values({name: bindparam(name) for name in USER_FIELDS})
+    .on_conflict_do_nothing(index_elements=["email"])
+    .returning(UserModel.id)
+)
 _PROJECT_COUNT = (
     select(func.count())
     .select_from(ProjectModel)
@@ -230,8 +232,8 @@ _EVENT_VIEWS_ATTENDED = _event_views(
         EventAttendeeModel.event_id == EventModel.id, EventAttendeeModel.user_id == bindparam("key")
     )
 )
-_MARK_CHANGED = (
-    insert(EventListingVersionModel)
+_MARK_CHANGED = compiled_once(
+    pg_insert(EventListingVersionModel)
     .values(event_id=bindparam("event_id"), slot=bindparam("slot"), version=1)
     .on_conflict_do_update(
         index_elements=["event_id", "slot"],
@@ -328,8 +330,8 @@ _ATTENDEE = (EventAttendeeModel.event_id == bindparam("event_id")) & (
     EventAttendeeModel.user_id == bindparam("user_id")
 )
 _LOCK_ATTENDEE = select(EventAttendeeModel.id).where(_ATTENDEE).with_for_update()
-_ADD_ATTENDEE = (
-    insert(EventAttendeeModel)
+_ADD_ATTENDEE = compiled_once(
+    pg_insert(EventAttendeeModel)
     .values(event_id=bindparam("event_id"), user_id=bindparam("user_id"))
     .on_conflict_do_nothing(index_elements=["event_id", "user_id"])
     .returning(EventAttendeeModel.id)
@@ -454,17 +456,20 @@ class PostgresProjects:
         return set((await self._db.scalars(statement)).all())
 
     async def add_collaborator(self, project_id: UUID, user_id: UUID) -> bool:
-        statement = (
-            insert(ProjectCollaboratorModel)
-            .values(project_id=project_id, user_id=user_id)
-            .on_conflict_do_nothing(index_elements=["project_id", "user_id"])
-            .returning(ProjectCollaboratorModel.id)
-        )
-        return (await self._db.execute(statement)).first() is not None
+        params = {"project_id": project_id, "user_id": user_id}
+        return (await self._db.execute(_ADD_COLLABORATOR, params)).first() is not None
 
     async def _views(self, where: str, order: str, **params: Any) -> list[ProjectView]:
         statement = text(_PROJECT_VIEWS.format(columns=_PROJECT_VIEW_COLUMNS, where=where, order=order))
         return [_project_view(row) for row in (await self._db.execute(statement, params)).all()]
+
+
+_ADD_COLLABORATOR = compiled_once(
+    pg_insert(ProjectCollaboratorModel)
+    .values(project_id=bindparam("project_id"), user_id=bindparam("user_id"))
+    .on_conflict_do_nothing(index_elements=["project_id", "user_id"])
+    .returning(ProjectCollaboratorModel.id)
+)
 
 
 # The vote's checks in two statements whatever the number of projects asked for (issue 6).
@@ -585,10 +590,13 @@ class PostgresMagicLinks:
         await self._db.execute(
             delete(ConsumedMagicLinkModel).where(ConsumedMagicLinkModel.expires_at < func.now())
         )
-        statement = (
-            insert(ConsumedMagicLinkModel)
-            .values(token_hash=token_hash, expires_at=expires_at)
-            .on_conflict_do_nothing(index_elements=["token_hash"])
-            .returning(ConsumedMagicLinkModel.token_hash)
-        )
-        return (await self._db.execute(statement)).first() is not None
+        params = {"token_hash": token_hash, "expires_at": expires_at}
+        return (await self._db.execute(_CONSUME_MAGIC_LINK, params)).first() is not None
+
+
+_CONSUME_MAGIC_LINK = compiled_once(
+    pg_insert(ConsumedMagicLinkModel)
+    .values(token_hash=bindparam("token_hash"), expires_at=bindparam("expires_at"))
+    .on_conflict_do_nothing(index_elements=["token_hash"])
+    .returning(ConsumedMagicLinkModel.token_hash)
+)
