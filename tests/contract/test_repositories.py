@@ -7,7 +7,7 @@ from uuid import uuid4
 
 import pytest
 
-from podium.domain.models import ListingState, Referral, User, Vote, VoteCandidate, VoteQuotaUse
+from podium.domain.models import Ballot, ListingState, Referral, User, Vote, VoteCandidate, VoteQuotaUse
 from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWorkFactory
 from tests.factories import EventFactory, ProjectFactory, UserFactory
 
@@ -99,22 +99,27 @@ async def test_listings_compute_points_and_order_deterministically(uow: UnitOfWo
         alpha_view = views[1]
         assert alpha_view.collaborator_display_names == [mate.display_name]
         assert alpha_view.owner_display_name == owner.display_name
-        assert await tx.votes.quota_use(event.id, voters[0].id) == VoteQuotaUse(cast=2, project_count=3)
-        assert await tx.votes.quota_use(event.id, mate.id) == VoteQuotaUse(cast=0, project_count=3)
-        assert await tx.votes.quota_use(uuid4(), voters[0].id) == VoteQuotaUse(cast=0, project_count=0)
         missing = uuid4()
-        assert await tx.votes.candidates(voters[0].id, [alpha.id, beta.id, missing]) == {
-            alpha.id: VoteCandidate(event.id, already_voted=True, is_member=False),
-            beta.id: VoteCandidate(event.id, already_voted=False, is_member=False),
-        }
-        assert await tx.votes.candidates(mate.id, [alpha.id, beta.id]) == {
-            alpha.id: VoteCandidate(event.id, already_voted=False, is_member=True),
-            beta.id: VoteCandidate(event.id, already_voted=False, is_member=False),
-        }
-        assert await tx.votes.candidates(owner.id, [gamma.id]) == {
-            gamma.id: VoteCandidate(event.id, already_voted=False, is_member=True)
-        }
-        assert await tx.votes.candidates(owner.id, []) == {}
+        assert await tx.votes.ballot(event.id, voters[0].id, [alpha.id, beta.id, missing]) == Ballot(
+            VoteQuotaUse(cast=2, project_count=3),
+            {
+                alpha.id: VoteCandidate(event.id, already_voted=True, is_member=False),
+                beta.id: VoteCandidate(event.id, already_voted=False, is_member=False),
+            },
+        )
+        assert await tx.votes.ballot(event.id, mate.id, [alpha.id, beta.id]) == Ballot(
+            VoteQuotaUse(cast=0, project_count=3),
+            {
+                alpha.id: VoteCandidate(event.id, already_voted=False, is_member=True),
+                beta.id: VoteCandidate(event.id, already_voted=False, is_member=False),
+            },
+        )
+        assert await tx.votes.ballot(event.id, owner.id, [gamma.id]) == Ballot(
+            VoteQuotaUse(cast=0, project_count=3),
+            {gamma.id: VoteCandidate(event.id, already_voted=False, is_member=True)},
+        )
+        assert await tx.votes.ballot(event.id, voters[0].id, []) == Ballot(VoteQuotaUse(2, 3), {})
+        assert await tx.votes.ballot(uuid4(), voters[0].id, [missing]) == Ballot(VoteQuotaUse(0, 0), {})
         assert [p.project.name for p in await tx.projects.mine(mate.id)] == ["Alpha"]
         assert len(await tx.votes.in_event(event.id)) == 4
         first = await tx.votes.ids_by_voter(voters[0].id)
@@ -216,3 +221,16 @@ async def test_listing_versions_move_with_changes_to_the_lists(uow: UnitOfWorkFa
             other.id: ListingState(0, False),
         }
         assert await tx.events.listing_states([]) == {}
+
+
+async def test_locking_an_attendee_reads_the_event_and_whether_they_attend(uow: UnitOfWorkFactory) -> None:
+    owner, attendee, stranger = await _people(uow, 3)
+    event = EventFactory.build(owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        await tx.attendance.add(event.id, attendee.id)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.attendance.lock_with_event(event.id, attendee.id) == (event, True)
+        assert await tx.attendance.lock_with_event(event.id, stranger.id) == (event, False)
+        assert await tx.attendance.lock_with_event(uuid4(), attendee.id) == (None, False)

@@ -122,6 +122,15 @@ class VoteCandidate:
 
 
 @dataclass(slots=True, frozen=True)
+class Ballot:
+    """What a vote's checks read: the voter's quota use in the event and the projects asked for (by id,
+    those that exist)."""
+
+    use: VoteQuotaUse
+    candidates: dict[UUID, VoteCandidate]
+
+
+@dataclass(slots=True, frozen=True)
 class Vote:
     voter_id: UUID
     project_id: UUID

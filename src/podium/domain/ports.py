@@ -13,6 +13,7 @@ from typing import Any, Protocol, Self
 from uuid import UUID
 
 from podium.domain.models import (
+    Ballot,
     Event,
     EventView,
     ListingState,
@@ -21,8 +22,6 @@ from podium.domain.models import (
     Referral,
     User,
     Vote,
-    VoteCandidate,
-    VoteQuotaUse,
 )
 
 
@@ -77,9 +76,9 @@ class Events(Protocol):
 
 class Attendance(Protocol):
     async def is_attending(self, event_id: UUID, user_id: UUID) -> bool: ...
-    async def lock(self, event_id: UUID, user_id: UUID) -> bool:
-        """Is the user attending? While the unit of work lasts, other writers for the same
-        attendee wait: this is what serialises one attendee's concurrent votes."""
+    async def lock_with_event(self, event_id: UUID, user_id: UUID) -> tuple[Event | None, bool]:
+        """The event (None if it does not exist) and whether the user attends it. While the unit of work
+        lasts, other writers for the same attendee wait: this serialises one attendee's concurrent votes."""
         ...
 
     async def add(self, event_id: UUID, user_id: UUID) -> bool:
@@ -118,13 +117,10 @@ class Projects(Protocol):
 
 
 class Votes(Protocol):
-    async def quota_use(self, event_id: UUID, voter_id: UUID) -> VoteQuotaUse:
-        """The votes the voter has cast in the event, with the event's project count (which sets the quota)."""
-        ...
-
-    async def candidates(self, voter_id: UUID, project_ids: Sequence[UUID]) -> dict[UUID, VoteCandidate]:
-        """For each of ``project_ids`` that exists: its event, whether the voter has voted for it already,
-        and whether the voter owns or collaborates on it."""
+    async def ballot(self, event_id: UUID, voter_id: UUID, project_ids: Sequence[UUID]) -> Ballot:
+        """In one read: the votes the voter has cast in the event with the event's project count (which
+        sets the quota), and for each of ``project_ids`` that exists its event, whether the voter has
+        voted for it already and whether the voter owns or collaborates on it."""
         ...
 
     async def add_many(self, votes: Sequence[Vote]) -> None: ...

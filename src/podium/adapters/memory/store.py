@@ -16,6 +16,7 @@ from uuid import UUID
 
 from podium.adapters.lookups import BatchedLookups
 from podium.domain.models import (
+    Ballot,
     Event,
     EventView,
     ListingState,
@@ -153,9 +154,10 @@ class MemoryAttendance:
     async def is_attending(self, event_id: UUID, user_id: UUID) -> bool:
         return (event_id, user_id) in self._data.attendance
 
-    async def lock(self, event_id: UUID, user_id: UUID) -> bool:
+    async def lock_with_event(self, event_id: UUID, user_id: UUID) -> tuple[Event | None, bool]:
         # One unit of work at a time touches memory data, so there is nothing to wait for.
-        return await self.is_attending(event_id, user_id)
+        event = self._data.events.get(event_id)
+        return copy.copy(event), event is not None and await self.is_attending(event_id, user_id)
 
     async def add(self, event_id: UUID, user_id: UUID) -> bool:
         if (event_id, user_id) in self._data.attendance:
@@ -235,18 +237,15 @@ class MemoryVotes:
     def __init__(self, data: MemoryData) -> None:
         self._data = data
 
-    async def quota_use(self, event_id: UUID, voter_id: UUID) -> VoteQuotaUse:
+    async def ballot(self, event_id: UUID, voter_id: UUID, project_ids: Sequence[UUID]) -> Ballot:
         data = self._data
-        return VoteQuotaUse(
+        use = VoteQuotaUse(
             cast=sum(1 for v in data.votes.values() if v.event_id == event_id and v.voter_id == voter_id),
             project_count=sum(1 for p in data.projects.values() if p.event_id == event_id),
         )
-
-    async def candidates(self, voter_id: UUID, project_ids: Sequence[UUID]) -> dict[UUID, VoteCandidate]:
-        data = self._data
         voted = self._voted(voter_id)
         joined = {p for p, u in data.collaborators if u == voter_id}
-        return {
+        candidates = {
             i: VoteCandidate(
                 event_id=data.projects[i].event_id,
                 already_voted=i in voted,
@@ -255,6 +254,7 @@ class MemoryVotes:
             for i in project_ids
             if i in data.projects
         }
+        return Ballot(use, candidates)
 
     def _voted(self, voter_id: UUID) -> set[UUID]:
         return {v.project_id for v in self._data.votes.values() if v.voter_id == voter_id}

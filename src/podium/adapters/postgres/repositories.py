@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import Text, Uuid, any_, bindparam, delete, exists, func, insert, select, text, update
+from sqlalchemy import Text, Uuid, any_, bindparam, delete, exists, func, insert, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +41,7 @@ from podium.adapters.postgres.models import (
 )
 from podium.adapters.postgres.statements import compiled_once
 from podium.domain.models import (
+    Ballot,
     Event,
     EventView,
     ListingState,
@@ -329,7 +330,11 @@ class PostgresEvents:
 _ATTENDEE = (EventAttendeeModel.event_id == bindparam("event_id")) & (
     EventAttendeeModel.user_id == bindparam("user_id")
 )
-_LOCK_ATTENDEE = select(EventAttendeeModel.id).where(_ATTENDEE).with_for_update()
+_LOCKED_ATTENDEE = select(EventAttendeeModel.id).where(_ATTENDEE).with_for_update().cte("locked_attendee")
+# The event and its attendee's locked row in one round trip (the lock is only taken if the event exists).
+_EVENT_WITH_LOCKED_ATTENDEE = select(
+    *_EVENT_COLUMNS, exists(select(_LOCKED_ATTENDEE.c.id)).label("attending")
+).where(EventModel.id == bindparam("event_id"))
 _ADD_ATTENDEE = compiled_once(
     pg_insert(EventAttendeeModel)
     .values(event_id=bindparam("event_id"), user_id=bindparam("user_id"))
@@ -352,8 +357,10 @@ class PostgresAttendance:
     async def is_attending(self, event_id: UUID, user_id: UUID) -> bool:
         return bool(await self._db.scalar(select(exists().where(self._pair(event_id, user_id)))))
 
-    async def lock(self, event_id: UUID, user_id: UUID) -> bool:
-        return (await self._db.scalar(_LOCK_ATTENDEE, self._params(event_id, user_id))) is not None
+    async def lock_with_event(self, event_id: UUID, user_id: UUID) -> tuple[Event | None, bool]:
+        params = self._params(event_id, user_id)
+        row = (await self._db.execute(_EVENT_WITH_LOCKED_ATTENDEE, params)).first()
+        return (None, False) if row is None else (_event(row), row.attending)
 
     async def add(self, event_id: UUID, user_id: UUID) -> bool:
         return (await self._db.execute(_ADD_ATTENDEE, self._params(event_id, user_id))).first() is not None
@@ -498,7 +505,11 @@ _CANDIDATES = select(
             ProjectCollaboratorModel.user_id == bindparam("voter_id"),
         )
     ).label("is_member"),
-).where(ProjectModel.id.in_(bindparam("project_ids", expanding=True)))
+).where(ProjectModel.id == any_(bindparam("project_ids", type_=ARRAY(Uuid))))
+# Quota and candidates in one round trip: the quota row, joined with one row per candidate (if any).
+_QUOTA = _QUOTA_USE.subquery("quota")
+_CANDIDATE_ROWS = _CANDIDATES.subquery("candidate")
+_BALLOT = select(_QUOTA, _CANDIDATE_ROWS).select_from(_QUOTA.outerjoin(_CANDIDATE_ROWS, true()))
 _ADD_VOTE = insert(VoteModel).values(
     id=bindparam("id"),
     voter_id=bindparam("voter_id"),
@@ -517,16 +528,15 @@ class PostgresVotes:
     def __init__(self, connection: AsyncConnection) -> None:
         self._db = connection
 
-    async def quota_use(self, event_id: UUID, voter_id: UUID) -> VoteQuotaUse:
-        row = (await self._db.execute(_QUOTA_USE, {"event_id": event_id, "voter_id": voter_id})).one()
-        return VoteQuotaUse(cast=row.cast, project_count=row.project_count)
-
-    async def candidates(self, voter_id: UUID, project_ids: Sequence[UUID]) -> dict[UUID, VoteCandidate]:
-        if not project_ids:
-            return {}
-        params = {"voter_id": voter_id, "project_ids": list(project_ids)}
-        rows = (await self._db.execute(_CANDIDATES, params)).all()
-        return {row.id: VoteCandidate(row.event_id, row.already_voted, row.is_member) for row in rows}
+    async def ballot(self, event_id: UUID, voter_id: UUID, project_ids: Sequence[UUID]) -> Ballot:
+        params = {"event_id": event_id, "voter_id": voter_id, "project_ids": list(project_ids)}
+        rows = (await self._db.execute(_BALLOT, params)).all()
+        candidates = {
+            row.id: VoteCandidate(row.event_id, row.already_voted, row.is_member)
+            for row in rows
+            if row.id is not None
+        }
+        return Ballot(VoteQuotaUse(cast=rows[0].cast, project_count=rows[0].project_count), candidates)
 
     async def add_many(self, votes: Sequence[Vote]) -> None:
         rows = [_values(v, ("id", "voter_id", "project_id", "event_id")) for v in votes]

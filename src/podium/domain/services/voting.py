@@ -23,26 +23,25 @@ class VotingService:
         """
         wanted = list(dict.fromkeys(project_ids))
         async with self._uow() as uow:
-            event = await uow.events.get(event_id)
+            event, attending = await uow.attendance.lock_with_event(event_id, voter.id)
             if event is None:
                 raise NotFound("Event not found")
-            if not await uow.attendance.lock(event_id, voter.id):
+            if not attending:
                 raise Forbidden(BAD_ACCESS)
             if not event.votable:
                 raise Forbidden("Voting is not open for this event")
             if not wanted:
                 return []
-            use = await uow.votes.quota_use(event_id, voter.id)
-            already = use.cast
-            quota = max_votes_per_user(use.project_count)
+            ballot = await uow.votes.ballot(event_id, voter.id, wanted)
+            already = ballot.use.cast
+            quota = max_votes_per_user(ballot.use.project_count)
             if already + len(wanted) > quota:
                 raise Invalid(
                     f"Cannot vote for {len(wanted)} projects. "
                     f"You have {max(quota - already, 0)} vote(s) remaining."
                 )
-            candidates = await uow.votes.candidates(voter.id, wanted)
             for project_id in wanted:
-                candidate = candidates.get(project_id)
+                candidate = ballot.candidates.get(project_id)
                 if candidate is None:
                     raise NotFound("Project not found")
                 if candidate.event_id != event_id:
