@@ -50,7 +50,9 @@ class ProjectListingCache:
     async def listing(self, event_id: UUID, leaderboard: bool) -> Listing:
         """The event's current list; raises the domain's errors (unknown event, leaderboard not public)."""
         if not self._enabled:
-            return self._build(-1, await self._events.projects(event_id, leaderboard))
+            # Already in the order to serve (ranked, or shuffled by the service), encoded in one go.
+            views = await self._events.projects(event_id, leaderboard)
+            return Listing(-1, [], _encoder.encode([ProjectPublic.of(view) for view in views]))
         version = await self._events.listing_version(event_id, leaderboard)
         cached = self._entries.get(event_id)
         if cached is not None and cached.version == version:
@@ -67,7 +69,7 @@ class ProjectListingCache:
         return listing
 
     def body(self, listing: Listing, leaderboard: bool) -> bytes:
-        return listing.board if leaderboard else listing.shuffled(self._rng)
+        return listing.board if leaderboard or not self._enabled else listing.shuffled(self._rng)
 
     @staticmethod
     def _build(version: int, views: list[ProjectView]) -> Listing:

@@ -281,23 +281,25 @@ class ProjectPublic(Base):
 
     @classmethod
     def of(cls, view: ProjectView) -> ProjectPublic:
-        return cls(**_project_fields(view))
+        return cls(*_public_values(view))
 
 
-def _project_fields(view: ProjectView) -> dict[str, Any]:
+def _public_values(view: ProjectView) -> tuple[Any, ...]:
+    """``ProjectPublic``'s fields in order: positional, with no intermediate dict, since this runs for every
+    project of an uncached listing."""
     p = view.project
-    return {
-        "id": p.id,
-        "name": p.name,
-        "repo": p.repo,
-        "image_url": p.image_url,
-        "demo": p.demo,
-        "description": p.description,
-        "points": view.points,
-        "votes": view.vote_ids,
-        "owner_display_name": view.owner_display_name,
-        "collaborator_display_names": view.collaborator_display_names,
-    }
+    return (
+        p.id,
+        p.name,
+        p.repo,
+        p.image_url,
+        p.demo,
+        p.description,
+        view.points,
+        view.vote_ids,
+        view.owner_display_name,
+        view.collaborator_display_names,
+    )
 
 
 class ProjectPrivate(ProjectPublic, kw_only=True):
@@ -311,7 +313,7 @@ class ProjectPrivate(ProjectPublic, kw_only=True):
     def of(cls, view: ProjectView) -> ProjectPrivate:
         p = view.project
         return cls(
-            **_project_fields(view),
+            *_public_values(view),
             join_code=p.join_code,
             hours_spent=p.hours_spent,
             owner_id=p.owner_id,

@@ -403,6 +403,18 @@ _PROJECT_VIEW_COLUMNS = ", ".join(f"p.{name}" for name in _PROJECT_ORDER)
 _LEADERBOARD_ORDER = 'coalesce(cardinality(v.ids), 0) + p.legacy_points DESC, p.name COLLATE "C", p.id'
 
 
+def _project_views(where: str, order: str) -> Any:
+    return text(_PROJECT_VIEWS.format(columns=_PROJECT_VIEW_COLUMNS, where=where, order=order))
+
+
+_PROJECT_VIEW = _project_views("p.id = :key", "p.id")
+_PROJECT_VIEWS_IN_EVENT = _project_views("p.event_id = :key", _LEADERBOARD_ORDER)
+_PROJECT_VIEWS_OF_MEMBER = _project_views(
+    "(p.owner_id = :key OR p.id IN (SELECT project_id FROM project_collaborators WHERE user_id = :key))",
+    '(p.owner_id = :key) DESC, p.name COLLATE "C", p.id',
+)
+
+
 def _project_view(row: Any) -> ProjectView:
     # Positional: this runs once per project of a listing, and a Row's attribute lookup costs more.
     *fields, vote_ids, owner_display_name, collaborator_display_names = row
@@ -419,7 +431,7 @@ class PostgresProjects:
         return None if row is None else _project(row)
 
     async def view(self, project_id: UUID) -> ProjectView | None:
-        views = await self._views("p.id = :project_id", "p.id", project_id=project_id)
+        views = await self._views(_PROJECT_VIEW, project_id)
         return views[0] if views else None
 
     async def get_by_join_code(self, join_code: str) -> Project | None:
@@ -446,15 +458,10 @@ class PostgresProjects:
         await repository.delete(project_id)
 
     async def in_event(self, event_id: UUID) -> list[ProjectView]:
-        return await self._views("p.event_id = :event_id", _LEADERBOARD_ORDER, event_id=event_id)
+        return await self._views(_PROJECT_VIEWS_IN_EVENT, event_id)
 
     async def mine(self, user_id: UUID) -> list[ProjectView]:
-        return await self._views(
-            "(p.owner_id = :user_id OR p.id IN "
-            "(SELECT project_id FROM project_collaborators WHERE user_id = :user_id))",
-            '(p.owner_id = :user_id) DESC, p.name COLLATE "C", p.id',
-            user_id=user_id,
-        )
+        return await self._views(_PROJECT_VIEWS_OF_MEMBER, user_id)
 
     async def collaborator_ids(self, project_id: UUID) -> set[UUID]:
         statement = select(ProjectCollaboratorModel.user_id).where(
@@ -466,9 +473,8 @@ class PostgresProjects:
         params = {"project_id": project_id, "user_id": user_id}
         return (await self._db.execute(_ADD_COLLABORATOR, params)).first() is not None
 
-    async def _views(self, where: str, order: str, **params: Any) -> list[ProjectView]:
-        statement = text(_PROJECT_VIEWS.format(columns=_PROJECT_VIEW_COLUMNS, where=where, order=order))
-        return [_project_view(row) for row in (await self._db.execute(statement, params)).all()]
+    async def _views(self, statement: Any, key: UUID) -> list[ProjectView]:
+        return [_project_view(row) for row in (await self._db.execute(statement, {"key": key})).all()]
 
 
 _ADD_COLLABORATOR = compiled_once(

@@ -142,13 +142,8 @@ class EventService:
 
     async def projects(self, event_id: UUID, leaderboard: bool) -> list[ProjectView]:
         """The public project list: the leaderboard (when enabled) or every project in random order."""
-        async with self._uow(read_only=True) as uow:
-            event = await uow.events.get(event_id)
-            if event is None:
-                raise NotFound(EVENT_NOT_FOUND)
-            if leaderboard and not event.leaderboard_enabled:
-                raise Forbidden(LEADERBOARD_DISABLED)
-            views = await uow.projects.in_event(event_id)
+        await self.listing_version(event_id, leaderboard)  # the checks
+        views = await self.ranked_projects(event_id)
         if not leaderboard:
             self._shuffle(views)
         return views
