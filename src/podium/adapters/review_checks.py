@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-import httpx
-
 from podium.domain.ports import UpstreamError
+
+if TYPE_CHECKING:  # httpx (~0.2 s to import) is loaded on first use: start-up stays fast
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class HttpProjectChecks:
     async def _request(self, method: str, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
         if not self.configured:
             raise UpstreamError("project checks are not configured")
+        import httpx
+
         headers = {"Authorization": f"Bearer {self._token}"}
         try:
             if self._client is not None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
-
-import httpx
+from typing import TYPE_CHECKING
 
 from podium.domain.ports import DeliveryFailed
+
+if TYPE_CHECKING:  # httpx (~0.2 s to import) is loaded on first use: start-up stays fast
+    import httpx
 
 log = logging.getLogger("podium.mail")
 
@@ -48,6 +50,8 @@ class LoopsMailer:
             "transactionalId": self._transactional_id,
             "dataVariables": {"auth_link": link},
         }
+        import httpx
+
         headers = {"Authorization": f"Bearer {self._api_key}"}
         try:
             if self._client is not None:
