@@ -7,7 +7,7 @@ contract tests in ``tests/contract``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Protocol, Self
 from uuid import UUID
@@ -192,6 +192,11 @@ class UnitOfWorkFactory(Protocol):
 class RateLimiter(Protocol):
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
         """Count one attempt for ``key``; the seconds to wait when over ``limit`` in the window, else None."""
+        ...
+
+    async def hit_all(self, limits: Mapping[str, int], window_seconds: int) -> int | None:
+        """Count one attempt for every key of ``limits`` (key -> limit), together; the seconds to wait
+        when any of them is over its limit in the window, else None."""
         ...
 
 

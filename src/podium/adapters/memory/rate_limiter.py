@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 class MemoryRateLimiter:
@@ -24,18 +24,22 @@ class MemoryRateLimiter:
         self._windows: dict[tuple[str, int], tuple[int, int]] = {}
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
+        return await self.hit_all({key: limit}, window_seconds)
+
+    async def hit_all(self, limits: Mapping[str, int], window_seconds: int) -> int | None:
         if window_seconds < 1:
             raise ValueError("window_seconds must be at least 1")
         now = self._clock()
         start = math.floor(now / window_seconds) * window_seconds
         end = start + window_seconds
-        _, previous = self._windows.get((key, start), (end, 0))
-        hits = previous + 1
-        self._windows[(key, start)] = (end, hits)
+        over = False
+        for key, limit in limits.items():
+            _, previous = self._windows.get((key, start), (end, 0))
+            hits = previous + 1
+            self._windows[(key, start)] = (end, hits)
+            over = over or hits > limit
         self._sweep(now)
-        if hits > limit:
-            return max(1, math.ceil(end - now))
-        return None
+        return max(1, math.ceil(end - now)) if over else None
 
     def _sweep(self, now: float) -> None:
         # Without this, every key ever seen (one per client address) would stay in memory forever.

@@ -7,10 +7,10 @@ import hashlib
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
-from sqlalchemy import bindparam, delete
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import String, bindparam, delete, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +21,7 @@ from podium.adapters.postgres.uow import release_shared_connection
 log = logging.getLogger(__name__)
 
 _KEY_COLUMN_LENGTH = 300
+_KEYS = func.unnest(bindparam("keys", type_=ARRAY(String))).table_valued("key").render_derived()
 
 
 class PostgresRateLimiter:
@@ -51,17 +52,24 @@ class PostgresRateLimiter:
         self._last_sweep = clock()
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
+        return await self.hit_all({key: limit}, window_seconds)
+
+    async def hit_all(self, limits: Mapping[str, int], window_seconds: int) -> int | None:
         if not 1 <= window_seconds <= self._retention:
             raise ValueError(f"window_seconds must be between 1 and {self._retention}")
+        by_column_key = {_column_key(key): limit for key, limit in limits.items()}
+        if not by_column_key:
+            return None
         now = self._clock()
         start = math.floor(now / window_seconds) * window_seconds
         end = start + window_seconds
         await release_shared_connection()
         async with self._autocommit.connect() as connection:
-            values = {"key": _column_key(key), "window_start": _timestamp(start)}
-            hits = (await connection.execute(_HIT, values)).scalar_one()
+            # Sorted: concurrent hits on the same keys take their row locks in one order (no deadlock).
+            values = {"keys": sorted(by_column_key), "window_start": _timestamp(start)}
+            counted = (await connection.execute(_HIT_ALL, values)).all()
         await self._sweep(now)
-        if hits > limit:
+        if any(hits > by_column_key[key] for key, hits in counted):
             return max(1, math.ceil(end - now))
         return None
 
@@ -82,14 +90,22 @@ class PostgresRateLimiter:
             log.warning("rate limit sweep failed", exc_info=True)
 
 
-_HIT = compiled_once(
+# One statement for all of an attempt's keys, each row upserted in the keys' (sorted) order.
+_HIT_ALL = compiled_once(
     insert(RateLimitHitModel)
-    .values(key=bindparam("key"), window_start=bindparam("window_start"), hits=1)
+    .from_select(
+        ["key", "window_start", "hits"],
+        select(
+            _KEYS.c.key,
+            bindparam("window_start", type_=RateLimitHitModel.window_start.type),
+            literal(1),
+        ).order_by(_KEYS.c.key),
+    )
     .on_conflict_do_update(
         index_elements=[RateLimitHitModel.key, RateLimitHitModel.window_start],
         set_={"hits": RateLimitHitModel.hits + 1},
     )
-    .returning(RateLimitHitModel.hits)
+    .returning(RateLimitHitModel.key, RateLimitHitModel.hits)
 )
 
 

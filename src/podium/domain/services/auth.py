@@ -113,15 +113,16 @@ class AuthService:
 
     async def _limit(self, action: str, *, client: str | None = None, email: str | None = None) -> None:
         policy = self._policy
-        checks: list[tuple[str, int]] = []
+        limits: dict[str, int] = {}
         if client is not None:
-            checks.append((f"{action}:client:{client}", policy.attempts_per_client))
+            limits[f"{action}:client:{client}"] = policy.attempts_per_client
         if email:
-            checks.append((f"{action}:email:{email}", policy.attempts_per_email))
-        for key, limit in checks:
-            retry_after = await self._limiter.hit(key, limit, policy.window_seconds)
-            if retry_after is not None:
-                raise RateLimited(TOO_MANY_ATTEMPTS, retry_after)
+            limits[f"{action}:email:{email}"] = policy.attempts_per_email
+        if not limits:
+            return
+        retry_after = await self._limiter.hit_all(limits, policy.window_seconds)
+        if retry_after is not None:
+            raise RateLimited(TOO_MANY_ATTEMPTS, retry_after)
 
 
 def _fingerprint(token: str) -> str:

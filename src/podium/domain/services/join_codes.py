@@ -35,10 +35,10 @@ class JoinCodeGuard:
         if self._limiter is None:
             return
         policy = self._policy
-        checks = [(f"{action}:user:{user.id}", policy.attempts_per_user)]
+        limits = {f"{action}:user:{user.id}": policy.attempts_per_user}
         if client:
-            checks.append((f"{action}:client:{client}", policy.attempts_per_client))
-        for key, limit in checks:
-            retry_after = await self._limiter.hit(key, limit, policy.window_seconds)
-            if retry_after is not None:
-                raise RateLimited(TOO_MANY_JOIN_ATTEMPTS, retry_after)
+            limits[f"{action}:client:{client}"] = policy.attempts_per_client
+        # One attempt counts against the user and the address together (one round trip).
+        retry_after = await self._limiter.hit_all(limits, policy.window_seconds)
+        if retry_after is not None:
+            raise RateLimited(TOO_MANY_JOIN_ATTEMPTS, retry_after)
