@@ -160,16 +160,17 @@ async def _rows(engine: AsyncEngine) -> int:
         return count
 
 
-async def test_hit_all_counts_every_key_and_waits_if_any_is_over(
+async def test_hit_all_counts_keys_in_order_and_stops_at_the_first_over_its_limit(
     make_limiter: MakeLimiter, clock: FakeClock
 ) -> None:
     limiter = make_limiter(clock)
     clock.advance(30)
-    limits = {"join:user:ada": 3, "join:client:10.0.0.1": 1}
-    assert await limiter.hit_all(limits, 60) is None
-    assert await limiter.hit_all(limits, 60) == 30  # the address is over; the user is not
-    assert await limiter.hit("join:user:ada", 3, 60) is None  # both attempts counted for the user: 3rd
-    assert await limiter.hit("join:user:ada", 3, 60) == 30
+    limits = {"join:user:ada": 1, "join:client:10.0.0.1": 5}
+    assert await limiter.hit_all(limits, 60) is None  # both counted: user 1, address 1
+    assert await limiter.hit_all(limits, 60) == 30  # the user is over: the address is not charged
+    assert await limiter.hit("join:client:10.0.0.1", 3, 60) is None  # the address's 2nd, not 3rd
+    assert await limiter.hit("join:client:10.0.0.1", 3, 60) is None
+    assert await limiter.hit("join:client:10.0.0.1", 3, 60) == 30
     assert await limiter.hit_all({}, 60) is None
 
 
@@ -177,7 +178,7 @@ async def test_concurrent_hit_all_on_shared_keys_count_each_attempt_once(
     make_limiter: MakeLimiter, clock: FakeClock
 ) -> None:
     limiter = make_limiter(clock)
-    # Keys in both orders: the rows are locked in one order, so no attempt deadlocks or is lost.
+    # Keys in both orders, at once: no attempt deadlocks or is lost.
     attempts = [{"a": 100, "b": 100}, {"b": 100, "a": 100}] * 10
     await asyncio.gather(*(limiter.hit_all(limits, 60) for limits in attempts))
     assert await limiter.hit("a", 21, 60) is None

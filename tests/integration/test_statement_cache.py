@@ -10,7 +10,7 @@ from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 
 from podium.adapters.postgres import rate_limiter, repositories
-from podium.adapters.postgres.models import EventAttendeeModel
+from podium.adapters.postgres.models import EventAttendeeModel, ReferralModel
 from podium.adapters.postgres.statements import compiled_once
 
 PREBUILT = {
@@ -25,7 +25,7 @@ def test_the_adapter_has_prebuilt_statements() -> None:
     assert {
         "repositories._MARK_CHANGED",
         "repositories._ADD_ATTENDEE",
-        "rate_limiter._HIT_ALL",
+        "rate_limiter._HIT",
     } <= PREBUILT.keys()
 
 
@@ -39,3 +39,10 @@ def test_on_conflict_statements_need_compiled_once() -> None:
     upsert = upsert.on_conflict_do_nothing()
     assert upsert._generate_cache_key() is None  # why compiled_once exists; if this fails, drop it
     assert compiled_once(upsert)._generate_cache_key() is not None
+
+
+def test_compiled_once_refuses_a_statement_that_relies_on_python_side_defaults() -> None:
+    # ReferralModel.id defaults to uuid4() in Python: frozen into text, it would insert NULL.
+    upsert = pg_insert(ReferralModel).values(content=bindparam("c")).on_conflict_do_nothing()
+    with pytest.raises(ValueError, match="Python-side default"):
+        compiled_once(upsert)

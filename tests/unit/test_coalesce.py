@@ -93,3 +93,17 @@ async def test_the_read_does_not_run_in_a_callers_context() -> None:
     request_marker.set("request 1")
     await reads.get("a")
     assert store.contexts == [None]
+
+
+async def test_a_sender_cancelled_before_it_ran_does_not_strand_later_lookups() -> None:
+    store = Store()
+    store.values = {"a": 1}
+    reads = CoalescedReads(store.read)
+    stranded = asyncio.create_task(reads.get("a"))
+    await asyncio.sleep(0)  # the lookup has queued its batch and scheduled the sender...
+    sender = reads._sender
+    assert sender is not None
+    sender.cancel()  # ...which a shutting-down loop cancels before it runs
+    stranded.cancel()
+    await asyncio.gather(stranded, sender, return_exceptions=True)
+    assert await asyncio.wait_for(reads.get("a"), 2) == 1

@@ -52,6 +52,9 @@ class CoalescedReads(Generic[K, V]):
 
     async def get(self, key: K) -> V | None:
         """The value for ``key`` (None if ``read`` had none), as of a moment after this call began."""
+        if self._sender is not None and self._sender.done():
+            # Cancelled before it ever ran (a loop shutting down): its batch will never be sent.
+            self._sender = self._next = None
         batch = self._next
         if batch is None:
             batch = self._next = _Batch()

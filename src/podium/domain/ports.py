@@ -195,8 +195,9 @@ class RateLimiter(Protocol):
         ...
 
     async def hit_all(self, limits: Mapping[str, int], window_seconds: int) -> int | None:
-        """Count one attempt for every key of ``limits`` (key -> limit), together; the seconds to wait
-        when any of them is over its limit in the window, else None."""
+        """Count one attempt against the keys of ``limits`` (key -> limit) in their order, stopping at the
+        first one over its limit (the keys after it are not charged); the seconds to wait then, else None.
+        """
         ...
 
 

@@ -37,7 +37,9 @@ class MemoryRateLimiter:
             _, previous = self._windows.get((key, start), (end, 0))
             hits = previous + 1
             self._windows[(key, start)] = (end, hits)
-            over = over or hits > limit
+            if hits > limit:
+                over = True
+                break  # the keys after it are not charged for an attempt refused already
         self._sweep(now)
         return max(1, math.ceil(end - now)) if over else None
 

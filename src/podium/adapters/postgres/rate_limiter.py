@@ -9,8 +9,8 @@ import math
 import time
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import String, bindparam, delete, func, literal, select
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy import bindparam, delete
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,7 +21,6 @@ from podium.adapters.postgres.uow import release_shared_connection
 log = logging.getLogger(__name__)
 
 _KEY_COLUMN_LENGTH = 300
-_KEYS = func.unnest(bindparam("keys", type_=ARRAY(String))).table_valued("key").render_derived()
 
 
 class PostgresRateLimiter:
@@ -57,21 +56,21 @@ class PostgresRateLimiter:
     async def hit_all(self, limits: Mapping[str, int], window_seconds: int) -> int | None:
         if not 1 <= window_seconds <= self._retention:
             raise ValueError(f"window_seconds must be between 1 and {self._retention}")
-        by_column_key = {_column_key(key): limit for key, limit in limits.items()}
-        if not by_column_key:
-            return None
         now = self._clock()
         start = math.floor(now / window_seconds) * window_seconds
         end = start + window_seconds
-        await release_shared_connection()
-        async with self._autocommit.connect() as connection:
-            # Sorted: concurrent hits on the same keys take their row locks in one order (no deadlock).
-            values = {"keys": sorted(by_column_key), "window_start": _timestamp(start)}
-            counted = (await connection.execute(_HIT_ALL, values)).all()
+        over = False
+        if limits:
+            await release_shared_connection()
+            # One connection for the attempt; each upsert is its own (autocommit) transaction.
+            async with self._autocommit.connect() as connection:
+                for key, limit in limits.items():
+                    values = {"key": _column_key(key), "window_start": _timestamp(start)}
+                    if (await connection.execute(_HIT, values)).scalar_one() > limit:
+                        over = True
+                        break  # the keys after it are not charged for an attempt refused already
         await self._sweep(now)
-        if any(hits > by_column_key[key] for key, hits in counted):
-            return max(1, math.ceil(end - now))
-        return None
+        return max(1, math.ceil(end - now)) if over else None
 
     async def _sweep(self, now: float) -> None:
         if now - self._last_sweep < self._sweep_interval:
@@ -90,22 +89,14 @@ class PostgresRateLimiter:
             log.warning("rate limit sweep failed", exc_info=True)
 
 
-# One statement for all of an attempt's keys, each row upserted in the keys' (sorted) order.
-_HIT_ALL = compiled_once(
+_HIT = compiled_once(
     insert(RateLimitHitModel)
-    .from_select(
-        ["key", "window_start", "hits"],
-        select(
-            _KEYS.c.key,
-            bindparam("window_start", type_=RateLimitHitModel.window_start.type),
-            literal(1),
-        ).order_by(_KEYS.c.key),
-    )
+    .values(key=bindparam("key"), window_start=bindparam("window_start"), hits=1)
     .on_conflict_do_update(
         index_elements=[RateLimitHitModel.key, RateLimitHitModel.window_start],
         set_={"hits": RateLimitHitModel.hits + 1},
     )
-    .returning(RateLimitHitModel.key, RateLimitHitModel.hits)
+    .returning(RateLimitHitModel.hits)
 )
 
 

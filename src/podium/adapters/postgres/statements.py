@@ -24,6 +24,9 @@ def compiled_once(statement: UpdateBase) -> TextClause | TextualSelect:
     """``statement``'s SQL, its parameters (with their types and constant values) and its RETURNING
     columns, as a cacheable text construct. Only for constant statements: values come as parameters."""
     compiled = statement.compile(dialect=_DIALECT)
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # Python-side defaults are computed per execution; frozen here, they would insert NULL.
+        raise ValueError("compiled_once needs every column with a Python-side default given a value")
     params: list[Any] = [
         bindparam(name, value=bind.value, type_=bind.type, required=bind.required)
         for bind, name in compiled.bind_names.items()

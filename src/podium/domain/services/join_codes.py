@@ -38,7 +38,7 @@ class JoinCodeGuard:
         limits = {f"{action}:user:{user.id}": policy.attempts_per_user}
         if client:
             limits[f"{action}:client:{client}"] = policy.attempts_per_client
-        # One attempt counts against the user and the address together (one round trip).
+        # The user first: a user over their own limit no longer spends the address's (a venue's NAT).
         retry_after = await self._limiter.hit_all(limits, policy.window_seconds)
         if retry_after is not None:
             raise RateLimited(TOO_MANY_JOIN_ATTEMPTS, retry_after)
