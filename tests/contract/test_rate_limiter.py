@@ -184,3 +184,12 @@ async def test_concurrent_hit_all_on_shared_keys_count_each_attempt_once(
     assert await limiter.hit("a", 21, 60) is None
     assert await limiter.hit("b", 21, 60) is None
     assert await limiter.hit("a", 21, 60) == 60
+
+
+async def test_concurrent_attempts_on_one_key_each_get_their_own_count(
+    make_limiter: MakeLimiter, clock: FakeClock
+) -> None:
+    limiter = make_limiter(clock)
+    answers = await asyncio.gather(*(limiter.hit("join:client:10.0.0.1", 5, 60) for _ in range(12)))
+    assert answers.count(None) == 5  # exactly the first five are let through, however they were batched
+    assert answers.count(60) == 7

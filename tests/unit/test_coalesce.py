@@ -101,7 +101,7 @@ async def test_a_sender_cancelled_before_it_ran_does_not_strand_later_lookups() 
     reads = CoalescedReads(store.read)
     stranded = asyncio.create_task(reads.get("a"))
     await asyncio.sleep(0)  # the lookup has queued its batch and scheduled the sender...
-    sender = reads._sender
+    sender = reads._calls._sender
     assert sender is not None
     sender.cancel()  # ...which a shutting-down loop cancels before it runs
     stranded.cancel()

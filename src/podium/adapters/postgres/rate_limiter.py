@@ -7,15 +7,16 @@ import hashlib
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import bindparam, delete
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import DateTime, Integer, String, bindparam, delete, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from podium.adapters.coalesce import Batched
 from podium.adapters.postgres.models import RateLimitHitModel
-from podium.adapters.postgres.statements import compiled_once
 from podium.adapters.postgres.uow import release_shared_connection
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,27 @@ class PostgresRateLimiter:
         self._retention = retention_seconds
         self._sweep_interval = sweep_interval_seconds
         self._last_sweep = clock()
+        # Concurrent attempts (a room joining at once) are counted together: one upsert per batch.
+        self._counts: Batched[tuple[str, dt.datetime], int] = Batched(self._count_all)
+
+    async def _count_all(self, hits: list[tuple[str, dt.datetime]]) -> list[int]:
+        """Count every hit of the batch in one autocommit upsert; each caller gets its own running total
+        (hits on one key count up in the order they came), as if they had been counted one by one."""
+        per_row = Counter(hits)
+        rows = sorted(per_row.items())
+        params = {
+            "keys": [key for (key, _), _ in rows],
+            "window_starts": [start for (_, start), _ in rows],
+            "hits": [n for _, n in rows],
+        }
+        async with self._autocommit.connect() as connection:
+            totals = {(r.key, r.window_start): r.hits for r in await connection.execute(_COUNT, params)}
+        seen: Counter[tuple[str, dt.datetime]] = Counter()
+        counts = []
+        for hit in hits:
+            seen[hit] += 1
+            counts.append(totals[hit] - per_row[hit] + seen[hit])
+        return counts
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
         return await self.hit_all({key: limit}, window_seconds)
@@ -60,15 +82,11 @@ class PostgresRateLimiter:
         start = math.floor(now / window_seconds) * window_seconds
         end = start + window_seconds
         over = False
-        if limits:
+        for key, limit in limits.items():
             await release_shared_connection()
-            # One connection for the attempt; each upsert is its own (autocommit) transaction.
-            async with self._autocommit.connect() as connection:
-                for key, limit in limits.items():
-                    values = {"key": _column_key(key), "window_start": _timestamp(start)}
-                    if (await connection.execute(_HIT, values)).scalar_one() > limit:
-                        over = True
-                        break  # the keys after it are not charged for an attempt refused already
+            if await self._counts.submit((_column_key(key), _timestamp(start))) > limit:
+                over = True
+                break  # the keys after it are not charged for an attempt refused already
         await self._sweep(now)
         return max(1, math.ceil(end - now)) if over else None
 
@@ -89,14 +107,23 @@ class PostgresRateLimiter:
             log.warning("rate limit sweep failed", exc_info=True)
 
 
-_HIT = compiled_once(
-    insert(RateLimitHitModel)
-    .values(key=bindparam("key"), window_start=bindparam("window_start"), hits=1)
-    .on_conflict_do_update(
-        index_elements=[RateLimitHitModel.key, RateLimitHitModel.window_start],
-        set_={"hits": RateLimitHitModel.hits + 1},
+# Rows are upserted in (key, window) order, so concurrent batches from other workers lock them in the same
+# order and never deadlock.
+_COUNT = (
+    text(
+        "INSERT INTO rate_limit_hits (key, window_start, hits) "
+        "SELECT t.key, t.window_start, t.hits "
+        "FROM unnest(:keys, :window_starts, :hits) AS t(key, window_start, hits) "
+        "ORDER BY t.key, t.window_start "
+        "ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_limit_hits.hits + excluded.hits "
+        "RETURNING key, window_start, hits"
     )
-    .returning(RateLimitHitModel.hits)
+    .bindparams(
+        bindparam("keys", type_=ARRAY(String)),
+        bindparam("window_starts", type_=ARRAY(DateTime(timezone=True))),
+        bindparam("hits", type_=ARRAY(Integer)),
+    )
+    .columns(key=String, window_start=DateTime(timezone=True), hits=Integer)
 )
 
 
