@@ -7,7 +7,6 @@ import os
 import secrets
 import shutil
 import signal
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,7 @@ from pathlib import Path
 import click
 
 from podium.config import Settings, SettingsError
+from podium.http.metrics import make_metrics_dir, remove_stale_metrics_dirs
 from podium.logging import configure_logging
 
 log = logging.getLogger("podium.cli")
@@ -91,11 +91,12 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_on_signal)
     workers = workers or settings.workers
+    remove_stale_metrics_dirs()
     metrics_dir = None
     if workers > 1 and settings.metrics_dir is None:
         # Each worker counts its own requests; /metrics sums the snapshots they leave here.
-        metrics_dir = tempfile.mkdtemp(prefix="podium-metrics-")
-        os.environ["PODIUM_METRICS_DIR"] = metrics_dir
+        metrics_dir = make_metrics_dir()
+        os.environ["PODIUM_METRICS_DIR"] = str(metrics_dir)
     # Lets each worker ask the kernel to stop it if this supervisor dies (even by SIGKILL).
     os.environ["PODIUM_SUPERVISOR_PID"] = str(os.getpid())
     started = time.monotonic()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -138,13 +139,19 @@ async def test_after_a_sigkill_the_workers_exit_and_the_next_start_takes_over_th
     # The postmaster outlives a SIGKILLed service; its owner is gone, so the next start replaces it.
     assert server.is_running()
     assert server.owner() is None
+    assert await asyncio.to_thread(_metrics_dirs_of, killed.process.pid), "the killed supervisor's"
 
     restarted = serve_factory({}, data_dir=ops_data_dir)
     await asyncio.to_thread(restarted.wait_healthy)
     assert server.owner() == restarted.process.pid
+    assert not await asyncio.to_thread(_metrics_dirs_of, killed.process.pid)  # removed by the next start
     async with httpx.AsyncClient(base_url=restarted.base_url, timeout=10) as client:
         response = await client.post("/users/", json={"email": "after-kill@example.com", "first_name": "K"})
     assert response.status_code == 200, response.text
     assert await asyncio.to_thread(restarted.terminate) < 20
     assert "stopping a leftover embedded PostgreSQL" in restarted.log()
     assert not server.is_running()
+
+
+def _metrics_dirs_of(supervisor_pid: int) -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob(f"podium-metrics-{supervisor_pid}-*"))

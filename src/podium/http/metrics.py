@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -69,8 +71,8 @@ METRICS = Metrics()
 
 
 def write_snapshot(directory: Path, snapshot: dict[str, Any]) -> None:
-    """Atomically replace this worker's snapshot file."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Atomically replace this worker's snapshot file. The directory is made once at start-up, never here:
+    a worker still draining after its supervisor removed it must not bring it back (a left-over dir)."""
     target = directory / f"{snapshot['pid']}.json"
     partial = target.with_suffix(".tmp")
     partial.write_text(json.dumps(snapshot))
@@ -189,3 +191,23 @@ def render(snapshots: list[dict[str, Any]]) -> str:
             f"podium_worker_start_time_seconds{_labels(worker=str(snapshot['pid']))} {snapshot['started']:.3f}"
         )
     return "\n".join(lines) + "\n"
+
+
+METRICS_DIR_PREFIX = "podium-metrics-"
+
+
+def make_metrics_dir() -> Path:
+    """A fresh directory for the workers' snapshots, named after this supervisor's pid."""
+    return Path(tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-"))
+
+
+def remove_stale_metrics_dirs() -> None:
+    """Remove the directories of supervisors that were killed outright (SIGKILL runs no clean-up)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{METRICS_DIR_PREFIX}*-*"):
+        owner = path.name.removeprefix(METRICS_DIR_PREFIX).partition("-")[0]
+        try:
+            mine = path.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if mine and owner.isdigit() and not _alive(int(owner)):
+            shutil.rmtree(path, ignore_errors=True)

@@ -39,7 +39,10 @@ def metrics(request: Request[Any, Any, Any]) -> Response[str]:
     directory = container.settings.metrics_dir
     if directory is None:
         return Response(render([own]), media_type=CONTENT_TYPE)
-    write_snapshot(directory, own)
+    try:
+        write_snapshot(directory, own)
+    except FileNotFoundError:  # removed by a supervisor that is shutting down
+        return Response(render([own]), media_type=CONTENT_TYPE)
     return Response(render(read_snapshots(directory, own)), media_type=CONTENT_TYPE)
 
 
@@ -47,9 +50,12 @@ async def flush_metrics(container: Container) -> None:
     """Keep this worker's snapshot fresh for the scrapes that land on another worker."""
     directory = container.settings.metrics_dir
     assert directory is not None
+    directory.mkdir(parents=True, exist_ok=True)
     while True:
         try:
             write_snapshot(directory, snapshot(container))
+        except FileNotFoundError:
+            return  # the supervisor removed the directory: the service is shutting down
         except OSError:
             log.warning("could not write the metrics snapshot", exc_info=True)
         await asyncio.sleep(FLUSH_SECONDS)
