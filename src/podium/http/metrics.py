@@ -23,6 +23,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from podium.processes import pid_alive
+
 log = logging.getLogger(__name__)
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -93,16 +95,6 @@ def read_snapshots(directory: Path, own: dict[str, Any]) -> list[dict[str, Any]]
     return snapshots
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _labels(**labels: str) -> str:
     inner = ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items())
     return "{" + inner + "}"
@@ -117,7 +109,7 @@ def render(snapshots: list[dict[str, Any]]) -> str:
     requests: dict[tuple[str, ...], int] = defaultdict(int)
     latency: dict[tuple[str, ...], list[float]] = {}
     errors: dict[str, int] = defaultdict(int)
-    live = [s for s in snapshots if _alive(int(s["pid"]))]
+    live = [s for s in snapshots if pid_alive(int(s["pid"]))]
     for snapshot in snapshots:
         for method, route, status, value in snapshot["requests"]:
             requests[(method, route, status)] += value
@@ -209,5 +201,5 @@ def remove_stale_metrics_dirs() -> None:
             mine = path.stat().st_uid == os.getuid()
         except OSError:
             continue
-        if mine and owner.isdigit() and not _alive(int(owner)):
+        if mine and owner.isdigit() and not pid_alive(int(owner)):
             shutil.rmtree(path, ignore_errors=True)

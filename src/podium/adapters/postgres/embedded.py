@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from podium.processes import pid_alive
+
 log = logging.getLogger(__name__)
 
 SYSTEM_USER = "embedded_postgres"
@@ -172,7 +174,7 @@ class EmbeddedPostgres:
             pid, started = int(recorded["pid"]), recorded.get("started")
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        if not _pid_alive(pid) or _process_start(pid) != started:
+        if not pid_alive(pid) or _process_start(pid) != started:
             return None
         return pid
 
@@ -257,16 +259,6 @@ class EmbeddedPostgres:
                 f"{program} failed ({completed.returncode}): {completed.stderr.strip()}{log_tail}"
             )
         return completed
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _process_start(pid: int) -> str | None:

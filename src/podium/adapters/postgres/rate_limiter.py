@@ -57,7 +57,7 @@ class PostgresRateLimiter:
         """Count every hit of the batch in one autocommit upsert; each caller gets its own running total
         (hits on one key count up in the order they came), as if they had been counted one by one."""
         per_row = Counter(hits)
-        rows = sorted(per_row.items())
+        rows = list(per_row.items())  # the statement orders them (its lock order)
         params = {
             "keys": [key for (key, _), _ in rows],
             "window_starts": [start for (_, start), _ in rows],

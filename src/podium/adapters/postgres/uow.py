@@ -50,6 +50,13 @@ class _SharedReads:
         if connection is not None:
             await connection.close()
 
+    async def release_quietly(self) -> None:
+        """``release`` once the request has been answered: a failure only costs the pool that connection."""
+        try:
+            await self.release()
+        except SQLAlchemyError:
+            log.warning("could not return a shared connection to the pool", exc_info=True)
+
 
 _shared_reads: ContextVar[_SharedReads | None] = ContextVar("podium_shared_reads", default=None)
 
@@ -65,11 +72,9 @@ async def release_shared_connection() -> None:
 
 async def release_before_response() -> None:
     """Return the request's shared read connection once its answer is ready, before the body is sent."""
-    try:
-        await release_shared_connection()
-    except SQLAlchemyError:
-        # The connection is discarded by the pool; the request itself has been answered.
-        log.warning("could not return a shared connection to the pool", exc_info=True)
+    shared = _shared_reads.get()
+    if shared is not None and not shared.busy:
+        await shared.release_quietly()
 
 
 class SqlAlchemyUnitOfWork:
@@ -134,11 +139,7 @@ class SqlAlchemyUnitOfWorkFactory:
             yield
         finally:
             _shared_reads.reset(token)
-            try:
-                await shared.release()
-            except SQLAlchemyError:
-                # The connection is discarded by the pool; the request itself has been answered.
-                log.warning("could not return a shared connection to the pool", exc_info=True)
+            await shared.release_quietly()
 
     def __call__(self, *, read_only: bool = False) -> SqlAlchemyUnitOfWork:
         if read_only:
