@@ -47,11 +47,11 @@ class CrashingStore(PostgresBackfillStore):
         self.when = when
         self._current: TargetTable | None = None
 
-    async def _write(self, table: TargetTable, statement: Any, rows: Sequence[Any], touched: Any) -> None:
+    async def _write(self, table: TargetTable, statement: Any, rows: Sequence[Any]) -> None:
         self._current = table
         if table is self.table and self.when == "before":
             raise Crash(table)
-        await super()._write(table, statement, rows, touched)
+        await super()._write(table, statement, rows)
         if table is self.table and self.when == "after_commit":
             raise Crash(table)
 

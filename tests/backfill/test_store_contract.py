@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import pytest
 from sqlalchemy import String, text
@@ -216,13 +217,45 @@ async def test_postgres_stores_a_missing_review_as_sql_null(clean_database: Asyn
     assert nulls == 1
 
 
+async def _versions(engine: AsyncEngine) -> dict[Any, int]:
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT e.id, coalesce(sum(v.version), 0) FROM events e"
+                " LEFT JOIN event_listing_versions v ON v.event_id = e.id GROUP BY e.id"
+            )
+        )
+        return {row[0]: row[1] for row in rows}
+
+
 @pytest.mark.postgres
-async def test_postgres_writes_bump_the_version_of_the_events_they_touch(clean_database: AsyncEngine) -> None:
+async def test_a_rerun_moves_the_version_of_every_event_whose_lists_it_changes(
+    clean_database: AsyncEngine,
+) -> None:
+    """The schema's triggers do it (migration 0004): the store itself carries no cache bookkeeping."""
     from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 
     store = PostgresBackfillStore(clean_database)
     await fill(store)
-    async with clean_database.connect() as connection:
-        version = await connection.scalar(text("SELECT version FROM events"))
-    # attendees, projects, collaborators, referrals and votes each changed the event's listings once.
-    assert version == 5
+    other = dataclasses.replace(
+        EVENT, id=row_id(T.EVENTS, "recOther"), airtable_id="recOther", slug="other", join_code="CD-2"
+    )
+    moving = dataclasses.replace(
+        PROJECT, id=row_id(T.PROJECTS, "recMoving"), airtable_id="recMoving", join_code="MV"
+    )
+    await store.save_events([other])
+    await store.save_projects([moving])
+    start = await _versions(clean_database)
+
+    await fill(store)  # a re-run with nothing new changes no list
+    assert await _versions(clean_database) == start
+
+    await store.save_users([dataclasses.replace(VOTER, display_name="Renamed")])  # a collaborator in EVENT
+    renamed = await _versions(clean_database)
+    assert renamed[EVENT.id] > start[EVENT.id]
+    assert renamed[other.id] == start[other.id]
+
+    await store.save_projects([dataclasses.replace(moving, event_id=other.id)])
+    moved = await _versions(clean_database)
+    assert moved[EVENT.id] > renamed[EVENT.id]  # it left this event's lists
+    assert moved[other.id] > renamed[other.id]  # and joined these

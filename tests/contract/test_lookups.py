@@ -30,10 +30,9 @@ async def test_lookups_see_every_change_committed_before_the_call(uow: UnitOfWor
     vote = Vote(voter_id=voter.id, project_id=project.id, event_id=event.id)
     async with uow() as tx:
         await tx.votes.add_many([vote])
-        await tx.events.mark_changed(event.id)
         await tx.commit()
     assert await lookups.vote_ids_by_voter(voter.id) == [vote.id]
-    assert await lookups.listing_state(event.id) == ListingState(state.version + 1, False)
+    assert await lookups.listing_state(event.id) == ListingState(state.version + 1, False, event.owner_id)
 
     async with uow() as tx:
         await tx.events.delete(event.id)

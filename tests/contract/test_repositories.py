@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Awaitable, Callable
+from typing import Any
 from uuid import uuid4
 
 import pytest
 
-from podium.domain.models import Ballot, ListingState, Referral, User, Vote, VoteCandidate, VoteQuotaUse
-from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWorkFactory
+from podium.domain.models import Ballot, Referral, User, Vote, VoteCandidate, VoteQuotaUse
+from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWork, UnitOfWorkFactory
 from tests.factories import EventFactory, ProjectFactory, UserFactory
 
 
@@ -195,32 +198,106 @@ async def test_projects_join_codes_are_unique_and_found(uow: UnitOfWorkFactory) 
         assert await tx.projects.get(project.id) == project
 
 
-async def test_listing_versions_move_with_changes_to_the_lists(uow: UnitOfWorkFactory) -> None:
-    owner, mate, bystander = await _people(uow, 3)
+async def test_listing_states_read_each_existing_event(uow: UnitOfWorkFactory) -> None:
+    (owner,) = await _people(uow, 1)
     event = EventFactory.build(owner_id=owner.id, leaderboard_enabled=True)
     other = EventFactory.build(owner_id=owner.id)
-    project = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
     async with uow() as tx:
         await tx.events.add(event)
         await tx.events.add(other)
-        await tx.projects.add(project)
-        await tx.projects.add_collaborator(project.id, mate.id)
         await tx.commit()
     async with uow() as tx:
         states = await tx.events.listing_states([event.id, other.id, uuid4()])
         assert states.keys() == {event.id, other.id}  # an unknown event has no state
-        start = states[event.id]
-        assert start.leaderboard_enabled is True
-        await tx.events.mark_changed(event.id)
-        await tx.events.mark_changed_for_member(mate.id)
-        await tx.events.mark_changed_for_member(bystander.id)
-        await tx.commit()
-    async with uow() as tx:
-        assert await tx.events.listing_states([event.id, other.id]) == {
-            event.id: ListingState(start.version + 2, True),
-            other.id: ListingState(0, False),
-        }
+        assert states[event.id].leaderboard_enabled is True
+        assert states[other.id].leaderboard_enabled is False
+        assert states[event.id].owner_id == owner.id
         assert await tx.events.listing_states([]) == {}
+
+
+# Each change, made through a repository that knows nothing of caches, must move the version of the event
+# whose lists show it (the store decides: triggers in Postgres), and leave an unrelated event's alone.
+_CHANGES: dict[str, Callable[[UnitOfWork, dict[str, Any]], Awaitable[object]]] = {
+    "vote": lambda tx, w: tx.votes.add_many(
+        [Vote(voter_id=w["mate"].id, project_id=w["p2"].id, event_id=w["event"].id)]
+    ),
+    "collaborator joins": lambda tx, w: tx.projects.add_collaborator(w["project"].id, w["bystander"].id),
+    "project renamed": lambda tx, w: tx.projects.update(dataclasses.replace(w["project"], name="Renamed")),
+    "project added": lambda tx, w: tx.projects.add(
+        ProjectFactory.build(event_id=w["event"].id, owner_id=w["bystander"].id)
+    ),
+    "project deleted": lambda tx, w: tx.projects.delete(w["project"].id),
+    "owner renamed": lambda tx, w: tx.users.update(dataclasses.replace(w["owner"], display_name="New name")),
+    "collaborator renamed": lambda tx, w: tx.users.update(
+        dataclasses.replace(w["mate"], display_name="Mate 2")
+    ),
+    "attendee renamed": lambda tx, w: tx.users.update(dataclasses.replace(w["attendee"], last_name="Other")),
+    "attendee joins": lambda tx, w: tx.attendance.add(w["event"].id, w["bystander"].id),
+    "attendee removed": lambda tx, w: tx.attendance.remove(w["event"].id, w["attendee"].id),
+    "referral": lambda tx, w: tx.referrals.add(
+        Referral(content="a friend", user_id=w["attendee"].id, event_id=w["event"].id)
+    ),
+    "leaderboard opened": lambda tx, w: tx.events.update(
+        dataclasses.replace(w["event"], leaderboard_enabled=True)
+    ),
+}
+
+
+@pytest.mark.parametrize("change", list(_CHANGES))
+async def test_every_change_to_a_list_moves_its_events_version(uow: UnitOfWorkFactory, change: str) -> None:
+    owner, mate, attendee, bystander = await _people(uow, 4)
+    event = EventFactory.build(owner_id=owner.id)
+    other = EventFactory.build(owner_id=bystander.id)
+    project = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    p2 = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        await tx.events.add(other)
+        await tx.projects.add(project)
+        await tx.projects.add(p2)
+        await tx.projects.add_collaborator(project.id, mate.id)
+        for user in (mate, attendee):
+            await tx.attendance.add(event.id, user.id)
+        await tx.commit()
+    world = {
+        "owner": owner,
+        "mate": mate,
+        "attendee": attendee,
+        "bystander": bystander,
+        "event": event,
+        "project": project,
+        "p2": p2,
+    }
+    async with uow(read_only=True) as tx:
+        before = await tx.events.listing_states([event.id, other.id])
+    async with uow() as tx:
+        await _CHANGES[change](tx, world)
+        await tx.commit()
+    async with uow(read_only=True) as tx:
+        after = await tx.events.listing_states([event.id, other.id])
+    assert after[event.id].version > before[event.id].version
+    assert after[other.id].version == before[other.id].version
+
+
+async def test_a_change_that_is_rolled_back_or_changes_nothing_keeps_the_version(
+    uow: UnitOfWorkFactory,
+) -> None:
+    owner, bystander = await _people(uow, 2)
+    event = EventFactory.build(owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        await tx.projects.add(ProjectFactory.build(event_id=event.id, owner_id=owner.id))
+        await tx.commit()
+    async with uow(read_only=True) as tx:
+        before = await tx.events.listing_states([event.id])
+    async with uow() as tx:
+        await tx.events.update(dataclasses.replace(event, name="Not kept"))
+    async with uow() as tx:
+        await tx.users.update(dataclasses.replace(bystander, display_name="Not on any list"))
+        await tx.events.update(event)
+        await tx.commit()
+    async with uow(read_only=True) as tx:
+        assert await tx.events.listing_states([event.id]) == before
 
 
 async def test_locking_an_attendee_reads_the_event_and_whether_they_attend(uow: UnitOfWorkFactory) -> None:

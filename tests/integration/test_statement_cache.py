@@ -23,7 +23,6 @@ PREBUILT = {
 
 def test_the_adapter_has_prebuilt_statements() -> None:
     assert {
-        "repositories._MARK_CHANGED",
         "repositories._ADD_ATTENDEE",
         "rate_limiter._COUNT",
     } <= PREBUILT.keys()

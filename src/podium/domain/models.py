@@ -97,11 +97,12 @@ class ProjectView:
 
 @dataclass(slots=True, frozen=True)
 class ListingState:
-    """What an exact cache of an event's public project lists checks: the lists' version (moved by every
-    change that alters them) and whether the leaderboard may be shown."""
+    """What an exact cache of an event's lists checks: the lists' version (moved by every change that
+    alters them), whether the leaderboard may be shown, and who may read the organiser's views."""
 
     version: int
     leaderboard_enabled: bool
+    owner_id: UUID
 
 
 @dataclass(slots=True, frozen=True)

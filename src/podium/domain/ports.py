@@ -61,16 +61,9 @@ class Events(Protocol):
 
     async def owned_by(self, user_id: UUID) -> list[EventView]: ...
     async def attended_by(self, user_id: UUID) -> list[EventView]: ...
-    async def mark_changed(self, event_id: UUID) -> None:
-        """Record that the event's listings changed (invalidates exact caches on every worker)."""
-        ...
-
-    async def mark_changed_for_member(self, user_id: UUID) -> None:
-        """Record a change in the listings of every event where the user owns or joined a project."""
-        ...
-
     async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
-        """The listing state of each of these events that exists, in one read."""
+        """The listing state of each of these events that exists, in one read. The store itself moves an
+        event's version with every committed change to anything its lists show, whoever wrote it."""
         ...
 
 

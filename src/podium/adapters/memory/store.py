@@ -36,7 +36,7 @@ from podium.domain.ports import JoinCodeTaken, SlugTaken
 class MemoryData:
     users: dict[UUID, User] = field(default_factory=dict)
     events: dict[UUID, Event] = field(default_factory=dict)
-    event_versions: dict[UUID, int] = field(default_factory=dict)
+    event_versions: dict[UUID, int] = field(default_factory=dict)  # moved only by ``_bump_changed_lists``
     attendance: list[tuple[UUID, UUID]] = field(default_factory=list)  # (event, user) in insertion order
     projects: dict[UUID, Project] = field(default_factory=dict)
     collaborators: list[tuple[UUID, UUID]] = field(default_factory=list)  # (project, user)
@@ -126,21 +126,13 @@ class MemoryEvents:
         events = [self._data.events[e] for e, u in self._data.attendance if u == user_id]
         return [self._view(e) for e in sorted(events, key=_by_name)]
 
-    async def mark_changed(self, event_id: UUID) -> None:
-        self._data.event_versions[event_id] = self._data.event_versions.get(event_id, 0) + 1
-
-    async def mark_changed_for_member(self, user_id: UUID) -> None:
-        data = self._data
-        joined = {p for p, u in data.collaborators if u == user_id}
-        events = {p.event_id for p in data.projects.values() if p.owner_id == user_id or p.id in joined}
-        for event_id in events:
-            await self.mark_changed(event_id)
-
     async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
         events = self._data.events
         return {
             event_id: ListingState(
-                self._data.event_versions.get(event_id, 0), events[event_id].leaderboard_enabled
+                self._data.event_versions.get(event_id, 0),
+                events[event_id].leaderboard_enabled,
+                events[event_id].owner_id,
             )
             for event_id in event_ids
             if event_id in events
@@ -335,8 +327,42 @@ class MemoryUnitOfWork:
     async def commit(self) -> None:
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
+        _bump_changed_lists(self._store.data, self._data)
         self._store.data = copy.deepcopy(self._data)
         self._store.commits += 1
+
+
+def _shown_by_event(data: MemoryData) -> dict[UUID, list[object]]:
+    """Everything each event's lists (public and organiser's) show, to compare across a commit."""
+    shown: dict[UUID, list[object]] = {event_id: [event] for event_id, event in data.events.items()}
+    event_of_project = {p.id: p.event_id for p in data.projects.values()}
+
+    def show(event_id: UUID | None, *items: object) -> None:
+        if event_id in shown:
+            shown[event_id].extend(items)
+
+    for project in data.projects.values():
+        show(project.event_id, project, data.users.get(project.owner_id))
+    for project_id, user_id in data.collaborators:
+        show(event_of_project.get(project_id), project_id, data.users.get(user_id))
+    for vote in data.votes.values():
+        show(vote.event_id, vote)
+    for referral in data.referrals.values():
+        show(referral.event_id, referral)
+    for event_id, user_id in data.attendance:
+        show(event_id, data.users.get(user_id))
+    return shown
+
+
+def _bump_changed_lists(before: MemoryData, after: MemoryData) -> None:
+    """What the Postgres triggers do (migration 0004): every event whose lists a commit changed gets a
+    new version, whichever repository method made the change."""
+    old, new = _shown_by_event(before), _shown_by_event(after)
+    versions = dict(before.event_versions)
+    for event_id, shown in new.items():
+        if old.get(event_id) != shown:
+            versions[event_id] = versions.get(event_id, 0) + 1
+    after.event_versions = versions
 
 
 @dataclass

@@ -3,8 +3,8 @@
 Rows go in with ``INSERT … ON CONFLICT`` statements executed for a whole batch at once (asyncpg's
 pipelined ``executemany``), never one round trip per row. Each ``save_*``/``add_*`` call runs in a single
 transaction, so a process killed anywhere leaves whole phases behind; the use-case's deterministic plan
-makes the next run finish the job. Every phase also bumps ``events.version`` of the events whose
-listings it changed, in the same transaction, as every other writer does for the in-process cache.
+makes the next run finish the job. The schema's triggers move the listing versions of the events whose
+lists a phase changed, as for every other writer (migration 0004).
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
-from uuid import UUID
 
-from sqlalchemy import Select, Table, bindparam, func, select, tuple_, update
+from sqlalchemy import Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -84,8 +83,6 @@ def _upsert(table: Table, row_type: type[Any]) -> Any:
     statement = insert(table).values({name: _bind(table, name) for name in names})
     changing = [name for name in names if name != "id"]
     assignments: dict[str, Any] = {name: statement.excluded[name] for name in changing}
-    if table is EVENTS:
-        assignments["version"] = EVENTS.c.version + 1
     return statement.on_conflict_do_update(
         index_elements=[table.c.id],
         set_=assignments,
@@ -130,42 +127,29 @@ class PostgresBackfillStore:
         return [row_type(**row._mapping) for row in result]
 
     async def save_users(self, rows: Sequence[UserRow]) -> None:
-        await self._write(TargetTable.USERS, _upsert(USERS, UserRow), rows, None)
+        await self._write(TargetTable.USERS, _upsert(USERS, UserRow), rows)
 
     async def save_events(self, rows: Sequence[EventRow]) -> None:
-        # The upsert itself bumps the version of every event it changes.
-        await self._write(TargetTable.EVENTS, _upsert(EVENTS, EventRow), rows, None)
+        await self._write(TargetTable.EVENTS, _upsert(EVENTS, EventRow), rows)
 
     async def add_attendees(self, links: Sequence[AttendeeLink]) -> None:
         statement = _insert_links(ATTENDEES, AttendeeLink, ("event_id", "user_id"))
-        await self._write(TargetTable.EVENT_ATTENDEES, statement, links, {link.event_id for link in links})
+        await self._write(TargetTable.EVENT_ATTENDEES, statement, links)
 
     async def save_projects(self, rows: Sequence[ProjectRow]) -> None:
-        await self._write(
-            TargetTable.PROJECTS, _upsert(PROJECTS, ProjectRow), rows, {r.event_id for r in rows}
-        )
+        await self._write(TargetTable.PROJECTS, _upsert(PROJECTS, ProjectRow), rows)
 
     async def add_collaborators(self, links: Sequence[CollaboratorLink]) -> None:
         statement = _insert_links(COLLABORATORS, CollaboratorLink, ("project_id", "user_id"))
-        projects = [link.project_id for link in links]
-        events = select(PROJECTS.c.event_id).where(PROJECTS.c.id.in_(projects)).distinct()
-        await self._write(TargetTable.PROJECT_COLLABORATORS, statement, links, events)
+        await self._write(TargetTable.PROJECT_COLLABORATORS, statement, links)
 
     async def save_referrals(self, rows: Sequence[ReferralRow]) -> None:
-        await self._write(
-            TargetTable.REFERRALS, _upsert(REFERRALS, ReferralRow), rows, {r.event_id for r in rows}
-        )
+        await self._write(TargetTable.REFERRALS, _upsert(REFERRALS, ReferralRow), rows)
 
     async def save_votes(self, rows: Sequence[VoteRow]) -> None:
-        await self._write(TargetTable.VOTES, _upsert(VOTES, VoteRow), rows, {r.event_id for r in rows})
+        await self._write(TargetTable.VOTES, _upsert(VOTES, VoteRow), rows)
 
-    async def _write(
-        self,
-        table: TargetTable,
-        statement: Any,
-        rows: Sequence[Any],
-        touched_events: set[UUID] | Select[Any] | None,
-    ) -> None:
+    async def _write(self, table: TargetTable, statement: Any, rows: Sequence[Any]) -> None:
         if not rows:
             return
         names = _columns(type(rows[0]))
@@ -174,13 +158,6 @@ class PostgresBackfillStore:
                 for batch in _batches(rows, self.batch_size):
                     await self._execute_batch(
                         connection, statement, [{name: getattr(row, name) for name in names} for row in batch]
-                    )
-                if touched_events is not None:
-                    ids = (
-                        sorted(touched_events, key=str) if isinstance(touched_events, set) else touched_events
-                    )
-                    await connection.execute(
-                        update(EVENTS).where(EVENTS.c.id.in_(ids)).values(version=EVENTS.c.version + 1)
                     )
         except (DBAPIError, SQLAlchemyError, OSError) as exc:
             detail = getattr(exc, "orig", None) or exc

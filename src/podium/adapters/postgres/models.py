@@ -101,9 +101,6 @@ class EventModel(Base):
     ysws_checks_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     feature_flags_csv: Mapped[str] = mapped_column(String(500), default="")
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    # Bumped in the same transaction as every change that can alter a leaderboard or listing, so an
-    # in-process cache can prove with one tiny query that what it holds is still exact.
-    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
 
 
 class ProjectModel(Base):
@@ -179,10 +176,11 @@ class ProjectCollaboratorModel(Base):
 
 
 class EventListingVersionModel(Base):
-    """Counters whose sum, plus ``events.version``, is the version of an event's project lists.
+    """Counters whose sum is the version of an event's lists (public and organiser's), moved only by the
+    triggers of migration 0004, in the writer's own transaction, whoever the writer is.
 
-    Votes and project changes bump one counter picked at random rather than the event's own row, so
-    concurrent votes in one event do not queue on a single row lock until each commits."""
+    A transaction bumps the counter its id picks (``txid % 16``) rather than one per event, so concurrent
+    votes in one event do not queue on a single row lock until each commits."""
 
     __tablename__ = "event_listing_versions"
 

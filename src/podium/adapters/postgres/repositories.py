@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import secrets
 from collections.abc import Collection, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
 from advanced_alchemy.repository import SQLAlchemyAsyncRepository
-from sqlalchemy import Text, Uuid, any_, bindparam, delete, exists, func, insert, select, text, true, update
+from sqlalchemy import Text, Uuid, any_, bindparam, delete, exists, func, insert, select, text, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
@@ -63,7 +62,6 @@ EVENT_FIELDS = (
     "id", "name", "slug", "join_code", "owner_id", "description", "votable", "leaderboard_enabled",
     "demo_links_optional", "ysws_checks_enabled", "feature_flags_csv",
 )  # fmt: skip
-VERSION_SLOTS = 16
 PROJECT_FIELDS = (
     "id", "name", "repo", "image_url", "demo", "description", "join_code", "hours_spent", "legacy_points",
     "cached_auto_quality", "owner_id", "event_id",
@@ -233,23 +231,15 @@ _EVENT_VIEWS_ATTENDED = _event_views(
         EventAttendeeModel.event_id == EventModel.id, EventAttendeeModel.user_id == bindparam("key")
     )
 )
-_MARK_CHANGED = compiled_once(
-    pg_insert(EventListingVersionModel)
-    .values(event_id=bindparam("event_id"), slot=bindparam("slot"), version=1)
-    .on_conflict_do_update(
-        index_elements=["event_id", "slot"],
-        set_={"version": EventListingVersionModel.version + 1},
-    )
-)
 _LISTING_STATES = select(
     EventModel.id,
-    (
-        EventModel.version
-        + select(func.coalesce(func.sum(EventListingVersionModel.version), 0))
-        .where(EventListingVersionModel.event_id == EventModel.id)
-        .scalar_subquery()
-    ).label("version"),
+    # The triggers of migration 0004 move these counters with every change to what the lists show.
+    select(func.coalesce(func.sum(EventListingVersionModel.version), 0))
+    .where(EventListingVersionModel.event_id == EventModel.id)
+    .scalar_subquery()
+    .label("version"),
     EventModel.leaderboard_enabled,
+    EventModel.owner_id,
 ).where(EventModel.id == any_(bindparam("keys", type_=ARRAY(Uuid))))
 
 
@@ -301,26 +291,9 @@ class PostgresEvents:
     async def attended_by(self, user_id: UUID) -> list[EventView]:
         return await self._views(_EVENT_VIEWS_ATTENDED, user_id)
 
-    async def mark_changed(self, event_id: UUID) -> None:
-        # One of several counters, at random: concurrent writers in one event rarely wait on each other.
-        await self._db.execute(
-            _MARK_CHANGED, {"event_id": event_id, "slot": secrets.randbelow(VERSION_SLOTS)}
-        )
-
-    async def mark_changed_for_member(self, user_id: UUID) -> None:
-        members = select(ProjectModel.event_id).where(
-            (ProjectModel.owner_id == user_id)
-            | ProjectModel.id.in_(
-                select(ProjectCollaboratorModel.project_id).where(ProjectCollaboratorModel.user_id == user_id)
-            )
-        )
-        await self._db.execute(
-            update(EventModel).where(EventModel.id.in_(members)).values(version=EventModel.version + 1)
-        )
-
     async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
         rows = await self._db.execute(_LISTING_STATES, {"keys": list(event_ids)})
-        return {row.id: ListingState(row.version, row.leaderboard_enabled) for row in rows}
+        return {row.id: ListingState(row.version, row.leaderboard_enabled, row.owner_id) for row in rows}
 
     async def _views(self, statement: Any, key: UUID) -> list[EventView]:
         rows = (await self._db.execute(statement, {"key": key})).all()

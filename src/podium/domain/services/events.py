@@ -98,7 +98,6 @@ class EventService:
             event = await _owned_event(uow, user, event_id)
             if changes:
                 await uow.events.update(dataclasses.replace(event, **changes))
-                await uow.events.mark_changed(event_id)
                 await uow.commit()
 
     async def delete(self, user: User, event_id: UUID) -> None:

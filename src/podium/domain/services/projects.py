@@ -64,7 +64,6 @@ class ProjectService:
                     await uow.projects.add(project)
                 except JoinCodeTaken:
                     continue
-                await uow.events.mark_changed(event.id)
                 await uow.commit()
                 return project
         raise Invalid("Could not allocate a join code, please retry")
@@ -96,7 +95,6 @@ class ProjectService:
                 raise Forbidden(BAD_ACCESS)
             if not await uow.projects.add_collaborator(project.id, user.id):
                 raise Invalid("User is already a collaborator or owner")
-            await uow.events.mark_changed(project.event_id)
             await uow.commit()
 
     async def update(self, user: User, project_id: UUID, changes: dict[str, Any]) -> ProjectView:
@@ -112,7 +110,6 @@ class ProjectService:
                 raise Unprocessable(DEMO_REQUIRED)
             if changes:
                 await uow.projects.update(updated)
-                await uow.events.mark_changed(project.event_id)
             view = await uow.projects.view(project_id)
             await uow.commit()
         assert view is not None
@@ -121,9 +118,8 @@ class ProjectService:
     async def delete(self, user: User, project_id: UUID) -> None:
         """Delete the project with its votes and collaborator links (owner only)."""
         async with self._uow() as uow:
-            project = await _owned_project(uow, user, project_id)
+            await _owned_project(uow, user, project_id)
             await uow.projects.delete(project_id)
-            await uow.events.mark_changed(project.event_id)
             await uow.commit()
 
     async def start_check(self, project_id: UUID, now: dt.datetime) -> dict[str, Any]:

@@ -67,9 +67,6 @@ class UserService:
                 raise NotFound("User not found")
             updated = dataclasses.replace(current, **changes)
             await uow.users.update(updated)
-            if updated.display_name != current.display_name:
-                # Team names appear in project listings: they are no longer current.
-                await uow.events.mark_changed_for_member(user.id)
             vote_ids = await uow.votes.ids_by_voter(user.id)
             await uow.commit()
         return updated, vote_ids

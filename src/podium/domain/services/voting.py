@@ -54,6 +54,5 @@ class VotingService:
                 Vote(voter_id=voter.id, project_id=project_id, event_id=event_id) for project_id in wanted
             ]
             await uow.votes.add_many(votes)
-            await uow.events.mark_changed(event_id)
             await uow.commit()
         return votes
