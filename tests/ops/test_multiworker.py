@@ -113,3 +113,39 @@ async def test_two_workers_share_one_database_and_never_exceed_the_vote_quota(
     assert streamed.status_code == 413
     assert streamed.json() == {"detail": "Request Entity Too Large"}
     assert "Traceback" not in serve.log()
+
+
+async def test_a_project_renamed_in_sql_shows_on_every_worker_at_the_next_read(
+    pg_server: PostgresForTests, serve_factory: StartServe
+) -> None:
+    url = pg_server.create_database()
+    serve = serve_factory({"PODIUM_DATABASE_URL": url}, workers=2)
+    await asyncio.to_thread(serve.wait_healthy)
+    async with httpx.AsyncClient(base_url=serve.base_url, timeout=30) as client:
+        owner = await _user(client, "mw-sql@example.com")
+        event = await _ok(await client.post("/events/", json={"name": "SQL Edits"}, headers=owner))
+        await _ok(
+            await client.post(
+                "/events/attend", params={"join_code": event["join_code"], "referral": ""}, headers=owner
+            )
+        )
+        body = {"name": "Before", "repo": "https://g/x", "image_url": "https://i/x.png", "demo": "https://d",
+                "event_id": event["id"]}  # fmt: skip
+        await _ok(await client.post("/projects/", json=body, headers=owner))
+        await _ok(
+            await client.put(f"/events/{event['id']}", json={"leaderboard_enabled": True}, headers=owner)
+        )
+        path = f"/events/{event['id']}/projects?leaderboard=true"
+
+        async def names() -> set[str]:
+            # Many concurrent reads, so both workers answer some and hold the list in their caches.
+            boards = await asyncio.gather(*(client.get(path) for _ in range(24)))
+            return {project["name"] for board in boards for project in board.json()}
+
+        assert await names() == {"Before"}
+        connection = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+        try:
+            await connection.execute("UPDATE projects SET name = 'After'")
+        finally:
+            await connection.close()
+        assert await names() == {"After"}
