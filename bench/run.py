@@ -10,7 +10,7 @@ Steps: (1) wrk's own ceiling against a canned-response server; (2) a throw-away 
 count and cache mode: ``podium serve --workers N`` with ``PODIUM_DATABASE_URL`` (and
 ``PODIUM_LEADERBOARD_CACHE=false`` for ``--cache off``), every API scenario, then ``bench.floor`` under
 uvicorn with the same worker count; the vote and attend scenarios' rows are deleted again afterwards (and
-the event's version bumped, so no cache can keep them), so each scenario sees the seeded dataset;
+the schema's triggers move the event's version, so no cache can keep them), so each scenario sees the seeded dataset;
 (5) cold start of ``podium serve`` on the embedded default to ``GET /health`` → 200, with a fresh and then
 an existing data directory. Every process it starts is stopped before it exits (also on Ctrl-C).
 Results: a table on stdout and ``bench/results/run-<time>.json`` (+ ``latest.json``); server logs in
@@ -237,7 +237,8 @@ def _reset_all(stats: StatementStats, cpu: CpuMeter) -> None:
 
 
 async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
-    """Undo what the vote / attend scenario wrote, in one transaction that bumps the event's version."""
+    """Undo what the vote / attend scenario wrote, in one transaction (the schema's triggers move the event's
+    listing version, so no cache keeps the undone rows)."""
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
@@ -250,9 +251,6 @@ async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
                 await conn.execute("delete from event_attendees where user_id = any($1::uuid[])", ids)
                 # The join limiter's counters live in the database too; start the next run with none.
                 await conn.execute("delete from rate_limit_hits")
-            await conn.execute(
-                "update events set version = version + 1 where id = $1::uuid", seed_info["event_id"]
-            )
     finally:
         await conn.close()
 

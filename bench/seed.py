@@ -105,7 +105,6 @@ EVENT_COLUMNS = (
     "ysws_checks_enabled",
     "feature_flags_csv",
     "owner_id",
-    "version",
 )
 PROJECT_COLUMNS = (
     "id",
@@ -184,7 +183,6 @@ def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, di
             False,
             "",
             admin_id,
-            0,
         )
     )
     for uid, _ in attendees:
@@ -260,7 +258,6 @@ def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, di
                 False,
                 "",
                 owner,
-                0,
             )
         )
         members = rng.sample(range(1000), 50)

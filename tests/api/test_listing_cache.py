@@ -108,3 +108,42 @@ async def test_the_uncached_path_serves_the_same_lists(
         hidden = await create_event(owner)
         refused = await uncached.get(f"/events/{hidden.id}/projects", params={"leaderboard": "true"})
         assert refused.status_code == 403
+
+
+async def test_the_organisers_views_are_cached_yet_exact_and_still_checked_on_every_read(
+    client: AsyncTestClient[Any], settings: Settings, sign_up: SignUp, create_event: Any
+) -> None:
+    owner, alice, intruder = await sign_up("Olive"), await sign_up("Alice"), await sign_up("Ivan")
+    event = await create_event(owner, votable=True)
+    await attend(client, owner, event)
+    alpha = await submit(client, owner, event, "Alpha")
+    admin = f"/events/admin/{event.id}"
+
+    async def views(instance: AsyncTestClient[Any], person: Any = owner) -> dict[str, Any]:
+        out = {}
+        for view in ("leaderboard", "votes", "attendees", "referrals"):
+            response = await instance.get(f"{admin}/{view}", headers=person.headers)
+            out[view] = response.json() if response.status_code == 200 else response.status_code
+        return out
+
+    async with AsyncTestClient(app=create_app(settings)) as other_worker:
+        first = await views(other_worker)  # cached there now
+        assert [p["points"] for p in first["leaderboard"]] == [0]
+        assert first["votes"] == []
+        assert first["referrals"] == []
+        assert await views(other_worker, intruder) == dict.fromkeys(first, 403)  # a hit is still checked
+
+        await attend(client, alice, event, referral="a friend")
+        await _vote(client, alice, event.id, alpha["id"])
+        await client.put("/users/current", json={"display_name": "Alice B"}, headers=alice.headers)
+        now = await views(other_worker)
+        assert [p["points"] for p in now["leaderboard"]] == [1]
+        assert [v["voter_id"] for v in now["votes"]] == [alice.id]
+        assert [r["content"] for r in now["referrals"]] == ["a friend"]
+        assert {a["display_name"] for a in now["attendees"]} == {owner.display_name, "Alice B"}
+
+        removed = await client.post(
+            f"{admin}/remove-attendee", json={"user_id": alice.id}, headers=owner.headers
+        )
+        assert removed.status_code == 200
+        assert {a["id"] for a in (await views(other_worker))["attendees"]} == {owner.id}

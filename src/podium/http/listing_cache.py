@@ -1,6 +1,7 @@
-"""An exact, in-process cache of the public project lists (PRODUCT §3.19, issue 6).
+"""An exact, in-process cache of an event's lists: the public ones and the organiser's (PRODUCT §3.19).
 
-Every change that can alter a list bumps the event's listing version inside the change's own transaction.
+Every change that can alter a list bumps the event's listing version inside the change's own transaction:
+the schema's triggers do it (migration 0004), whoever writes — the API, SQL, an admin UI, the backfill.
 A read asks the database for that version (one primary-key lookup, shared by the reads that arrive
 together: ``adapters/coalesce``) and reuses the encoded list only when the version is unchanged, so a read that
 starts after a vote's response reflects the vote, on every worker and every instance sharing the
@@ -11,14 +12,17 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import Enum
+from typing import Any
 from uuid import UUID
 
 import msgspec
 
-from podium.domain.models import ProjectView
+from podium.domain.models import ProjectView, User
 from podium.domain.services.events import EventService
-from podium.http.schemas import ProjectPublic
+from podium.http.schemas import ProjectPrivate, ProjectPublic, ReferralResponse, UserAttendee, VoteResponse
 
 _encoder = msgspec.json.Encoder()
 
@@ -39,13 +43,62 @@ class Listing:
         return b"[" + b",".join(fragments) + b"]"
 
 
+class OrganiserView(Enum):
+    """The organiser's lists of an event, each with how to read and encode it."""
+
+    LEADERBOARD = "leaderboard"
+    VOTES = "votes"
+    ATTENDEES = "attendees"
+    REFERRALS = "referrals"
+
+
+_ORGANISER_READS: dict[OrganiserView, Callable[[EventService, User, UUID], Awaitable[list[Any]]]] = {
+    OrganiserView.LEADERBOARD: EventService.leaderboard,
+    OrganiserView.VOTES: EventService.votes,
+    OrganiserView.ATTENDEES: EventService.attendees,
+    OrganiserView.REFERRALS: EventService.referrals,
+}
+_ORGANISER_ENCODINGS: dict[OrganiserView, Callable[[Any], msgspec.Struct]] = {
+    OrganiserView.LEADERBOARD: ProjectPrivate.of,
+    OrganiserView.VOTES: VoteResponse.of,
+    OrganiserView.ATTENDEES: UserAttendee.of,
+    OrganiserView.REFERRALS: ReferralResponse.of,
+}
+
+
 class ProjectListingCache:
     def __init__(self, events: EventService, *, enabled: bool = True, max_events: int = 512) -> None:
         self._events = events
         self._enabled = enabled
         self._max_events = max_events
         self._entries: OrderedDict[UUID, Listing] = OrderedDict()
+        self._organiser: OrderedDict[tuple[UUID, OrganiserView], tuple[int, bytes]] = OrderedDict()
         self._rng = random.Random()
+
+    async def organiser_view(self, user: User, event_id: UUID, view: OrganiserView) -> bytes:
+        """The encoded organiser's list; raises ``Forbidden`` unless ``user`` organises the event."""
+        if not self._enabled:
+            return await self._encode_organiser_view(user, event_id, view)
+        version = await self._events.organiser_version(user, event_id)
+        key = (event_id, view)
+        cached = self._organiser.get(key)
+        if cached is not None and cached[0] == version:
+            self._organiser.move_to_end(key)
+            return cached[1]
+        # Read after the version, so the list is at least as new as the version it is filed under.
+        body = await self._encode_organiser_view(user, event_id, view)
+        current = self._organiser.get(key)
+        if current is None or current[0] < version:
+            self._organiser[key] = (version, body)
+            self._organiser.move_to_end(key)
+            while len(self._organiser) > self._max_events * len(OrganiserView):
+                self._organiser.popitem(last=False)
+        return body
+
+    async def _encode_organiser_view(self, user: User, event_id: UUID, view: OrganiserView) -> bytes:
+        rows = await _ORGANISER_READS[view](self._events, user, event_id)
+        encode = _ORGANISER_ENCODINGS[view]
+        return _encoder.encode([encode(row) for row in rows])
 
     async def listing(self, event_id: UUID, leaderboard: bool) -> Listing:
         """The event's current list; raises the domain's errors (unknown event, leaderboard not public)."""

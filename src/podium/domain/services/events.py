@@ -149,6 +149,14 @@ class EventService:
 
     # The organiser's views. An unknown event and someone else's event both answer BAD_ACCESS (legacy §2.4).
 
+    async def organiser_version(self, user: User, event_id: UUID) -> int:
+        """The version of the event's lists, checking the user organises it: one tiny query (shared with
+        concurrent callers), so an exact cache of the organiser's views can tell whether it is current."""
+        state = await self._uow.lookups.listing_state(event_id)
+        if state is None or state.owner_id != user.id:
+            raise Forbidden(BAD_ACCESS)
+        return state.version
+
     async def private(self, user: User, event_id: UUID) -> EventView:
         async with self._uow(read_only=True) as uow:
             await _owned_event(uow, user, event_id)

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Any
+
+from litestar import Controller, MediaType, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from podium.domain.models import User
 from podium.domain.services.events import EventService
 from podium.http.auth import requires_user
+from podium.http.listing_cache import OrganiserView, ProjectListingCache
 from podium.http.params import uuid_param
 from podium.http.schemas import (
     EventPrivate,
@@ -34,9 +37,12 @@ class EventAdminController(Controller):
 
     @get("/attendees", operation_id="get_event_attendees_events_admin__event_id__attendees_get")
     async def attendees(
-        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
-    ) -> list[UserAttendee]:
-        return [UserAttendee.of(u) for u in await events.attendees(user, uuid_param(event_id, "event_id"))]
+        self,
+        event_id: FromPath[str],
+        user: NamedDependency[User],
+        listings: NamedDependency[ProjectListingCache],
+    ) -> Response[list[UserAttendee]]:
+        return await _view(listings, user, event_id, OrganiserView.ATTENDEES)
 
     @post(
         "/remove-attendee",
@@ -56,23 +62,36 @@ class EventAdminController(Controller):
 
     @get("/leaderboard", operation_id="get_event_leaderboard_events_admin__event_id__leaderboard_get")
     async def leaderboard(
-        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
-    ) -> list[ProjectPrivate]:
+        self,
+        event_id: FromPath[str],
+        user: NamedDependency[User],
+        listings: NamedDependency[ProjectListingCache],
+    ) -> Response[list[ProjectPrivate]]:
         """The full leaderboard, whether or not it is public yet."""
-        return [
-            ProjectPrivate.of(v) for v in await events.leaderboard(user, uuid_param(event_id, "event_id"))
-        ]
+        return await _view(listings, user, event_id, OrganiserView.LEADERBOARD)
 
     @get("/votes", operation_id="get_event_votes_events_admin__event_id__votes_get")
     async def votes(
-        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
-    ) -> list[VoteResponse]:
-        return [VoteResponse.of(v) for v in await events.votes(user, uuid_param(event_id, "event_id"))]
+        self,
+        event_id: FromPath[str],
+        user: NamedDependency[User],
+        listings: NamedDependency[ProjectListingCache],
+    ) -> Response[list[VoteResponse]]:
+        return await _view(listings, user, event_id, OrganiserView.VOTES)
 
     @get("/referrals", operation_id="get_event_referrals_events_admin__event_id__referrals_get")
     async def referrals(
-        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
-    ) -> list[ReferralResponse]:
-        return [
-            ReferralResponse.of(r) for r in await events.referrals(user, uuid_param(event_id, "event_id"))
-        ]
+        self,
+        event_id: FromPath[str],
+        user: NamedDependency[User],
+        listings: NamedDependency[ProjectListingCache],
+    ) -> Response[list[ReferralResponse]]:
+        return await _view(listings, user, event_id, OrganiserView.REFERRALS)
+
+
+async def _view(
+    listings: ProjectListingCache, user: User, event_id: str, view: OrganiserView
+) -> Response[Any]:
+    """Served from the exact cache of the event's lists (same version as the public ones)."""
+    body = await listings.organiser_view(user, uuid_param(event_id, "event_id"), view)
+    return Response(content=body, media_type=MediaType.JSON)
