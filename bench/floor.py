@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import asyncpg
+import jwt
 import msgspec
 
 Scope = MutableMapping[str, Any]
@@ -87,6 +88,39 @@ where p.event_id = $1
 FULL_LEADERBOARD_SQL = _SELECT_FULL + 'order by points desc, p.name collate "C", p.id'
 FULL_LISTING_SQL = _SELECT_FULL + "order by random()"
 
+# The vote floor: what casting one ballot costs with no framework. The same checks as the API's vote
+# (the voter by the token's email, the event exists and is votable, the voter attends — their attendee row
+# locked —, every project is in the event and not their own, the quota of legacy §4.1, no double vote) and
+# the insert, as ONE statement in autocommit: one round trip, its commit included. It does not re-check
+# the quota after waiting for the lock, so unlike the API it is exact only for one request per voter at a
+# time — which is what the bench's vote scenario sends (each voter once).
+VOTE_SQL = """
+with voter as (select id from users where email = $1),
+attendee as (
+    select a.id from event_attendees a join voter on a.user_id = voter.id
+    where a.event_id = $2 for update of a
+),
+event as (select id from events where id = $2 and votable),
+project_count as (select count(*) as n from projects where event_id = $2),
+cast_before as (select count(*) as n from votes join voter on votes.voter_id = voter.id where votes.event_id = $2),
+candidates as (
+    select p.id from projects p, voter
+    where p.id = any($3::uuid[]) and p.event_id = $2 and p.owner_id <> voter.id
+      and not exists (select 1 from project_collaborators c where c.project_id = p.id and c.user_id = voter.id)
+),
+allowed as (
+    select 1 from event, attendee, project_count, cast_before
+    where (select count(*) from candidates) = cardinality($3::uuid[])
+      and cast_before.n + cardinality($3::uuid[])
+          <= case when project_count.n < 4 then 1 when project_count.n < 20 then 2 else 3 end
+)
+insert into votes (id, voter_id, project_id, event_id)
+select gen_random_uuid(), voter.id, candidates.id, $2 from voter, candidates
+where exists (select 1 from allowed)
+on conflict do nothing
+returning id::text
+"""
+_VOTE_PATH = "/events/vote"
 _PATH = re.compile(r"^(/lean)?/events/([0-9a-fA-F-]{36})/projects/?$")
 _encode = msgspec.json.Encoder().encode
 _JSON_HEADERS = [(b"content-type", b"application/json")]
@@ -139,6 +173,9 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     if path == "/health":
         await _respond(send, 200, b'{"status":"ok"}', _JSON_HEADERS)
         return
+    if path == _VOTE_PATH and scope["method"] == "POST" and State.pool is not None:
+        await _vote(scope, receive, send)
+        return
     match = _PATH.match(path)
     if match is None or State.pool is None:
         await _respond(send, 404, b'{"detail":"Not Found"}', _JSON_HEADERS)
@@ -160,3 +197,36 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
     struct = ProjectLean if lean else ProjectPublic
     body = _encode([struct(*row) for row in rows])
     await _respond(send, 200, body, _JSON_HEADERS)
+
+
+class _Ballot(msgspec.Struct):
+    event: uuid.UUID
+    projects: list[uuid.UUID]
+
+
+_decode_ballot = msgspec.json.Decoder(_Ballot).decode
+
+
+async def _vote(scope: Scope, receive: Receive, send: Send) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    auth = dict(scope["headers"]).get(b"authorization", b"")
+    try:
+        claims = jwt.decode(
+            auth.removeprefix(b"Bearer ").decode(), os.environ["BENCH_FLOOR_JWT_SECRET"], ["HS256"]
+        )
+        ballot = _decode_ballot(body)
+    except (jwt.PyJWTError, msgspec.DecodeError, msgspec.ValidationError):
+        await _respond(send, 400, b'{"detail":"bad request"}', _JSON_HEADERS)
+        return
+    assert State.pool is not None
+    async with State.pool.acquire() as conn:
+        ids = await conn.fetch(VOTE_SQL, claims["sub"], ballot.event, list(dict.fromkeys(ballot.projects)))
+    if not ids:
+        await _respond(send, 400, b'{"detail":"vote refused"}', _JSON_HEADERS)
+        return
+    await _respond(send, 200, _encode([row[0] for row in ids]), _JSON_HEADERS)

@@ -169,6 +169,13 @@ SCENARIOS: dict[str, Scenario] = {
             target="floor",
         ),
         Scenario(
+            "floor_vote",
+            "floor: vote (same checks, lock and insert: one statement, autocommit)",
+            _votes,
+            once=True,
+            target="floor",
+        ),
+        Scenario(
             "vote",
             "POST /events/vote (fresh voter, 1 project)",
             _votes,

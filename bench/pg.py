@@ -23,7 +23,7 @@ DEBIAN_PG15 = Path("/usr/lib/postgresql/15/bin")
 
 # Sized for a 2-core box serving 32 concurrent connections; durability stays on (fsync, synchronous
 # commit) so write scenarios pay the same commit cost a real server does.
-SERVER_SETTINGS: dict[str, str] = {
+TUNING: dict[str, str] = {
     "max_connections": "300",
     "shared_buffers": "512MB",
     "work_mem": "16MB",
@@ -34,6 +34,9 @@ SERVER_SETTINGS: dict[str, str] = {
     "wal_buffers": "16MB",
     "random_page_cost": "1.1",
     "jit": "off",
+}
+# What the harness itself needs, on a tuned and on a default-configured server alike.
+HARNESS_SETTINGS: dict[str, str] = {
     # Lets the harness count statements per request (round trips) and find the expensive ones.
     "shared_preload_libraries": "pg_stat_statements",
     "pg_stat_statements.track": "top",
@@ -132,8 +135,11 @@ def _run_pg(cmd: list[str], *, as_user: str | None, cwd: Path, check: bool = Tru
 
 
 @contextlib.contextmanager
-def throwaway_cluster(kind: str = "auto", *, keep: bool = False) -> Iterator[Cluster]:
-    """Start a private cluster listening on 127.0.0.1:<free port>; stop it and delete it on exit."""
+def throwaway_cluster(kind: str = "auto", *, keep: bool = False, tuned: bool = True) -> Iterator[Cluster]:
+    """Start a private cluster listening on 127.0.0.1:<free port>; stop it and delete it on exit.
+
+    ``tuned=False`` keeps initdb's defaults (as an operator's first install runs), but for what the
+    harness needs to count statements."""
     bin_dir = pick_bin_dir(kind)
     as_user = "postgres" if os.geteuid() == 0 else None
     tmp = Path(tempfile.mkdtemp(prefix="podium-bench-pg-"))
@@ -162,7 +168,8 @@ def throwaway_cluster(kind: str = "auto", *, keep: bool = False) -> Iterator[Clu
             cwd=tmp,
         )
         port = free_port()
-        opts = " ".join(f"-c {k}={v}" for k, v in SERVER_SETTINGS.items())
+        settings = {**TUNING, **HARNESS_SETTINGS} if tuned else HARNESS_SETTINGS
+        opts = " ".join(f"-c {k}={v}" for k, v in settings.items())
         opts += f" -c listen_addresses=127.0.0.1 -p {port} -k {tmp}"
         started = True
         _run_pg(

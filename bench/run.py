@@ -360,7 +360,14 @@ def run_floor(
     tag: str,
 ) -> list[Result]:
     port = free_port()
-    env = {**os.environ, "BENCH_FLOOR_DSN": cluster.dsn(database)}
+    env = {**os.environ, "BENCH_FLOOR_DSN": cluster.dsn(database), "BENCH_FLOOR_JWT_SECRET": JWT_SECRET}
+    dsn = cluster.dsn(database)
+
+    def check(base: str, scenario: Scenario, res: Result) -> None:
+        """The floor's writes are undone too, so every scenario sees the seeded dataset."""
+        if scenario.once:
+            asyncio.run(reset(dsn, seed_info, "vote" if scenario.name == "floor_vote" else scenario.name))
+
     cmd = [
         sys.executable,
         "-m",
@@ -380,7 +387,9 @@ def run_floor(
         "--http",
         "httptools",
     ]
-    return _serve_and_measure(cluster, database, seed_info, scenarios, cmd, env, f"floor-{tag}", port, args)
+    return _serve_and_measure(
+        cluster, database, seed_info, scenarios, cmd, env, f"floor-{tag}", port, args, check
+    )
 
 
 def _serve_and_measure(
@@ -421,6 +430,52 @@ def _serve_and_measure(
             print(format_table([res]).splitlines()[-1], flush=True)
             out.append(res)
     return out
+
+
+LISTED_TABLES = (
+    "projects",
+    "votes",
+    "project_collaborators",
+    "event_attendees",
+    "referrals",
+    "users",
+    "events",
+)
+
+
+@contextlib.contextmanager
+def listing_triggers(cluster: Cluster, database: str, *, enabled: bool) -> Iterator[None]:
+    """With ``enabled=False``, the listing triggers (migration 0004) are off for the block: what writes cost
+    without them. Caches are not exact meanwhile, which the write scenarios' checks then report."""
+    if enabled:
+        yield
+        return
+    switch = "; ".join(f"alter table {t} {{}} trigger user" for t in LISTED_TABLES)
+    cluster.psql(database, switch.format(*(["disable"] * len(LISTED_TABLES))))
+    try:
+        yield
+    finally:
+        cluster.psql(database, switch.format(*(["enable"] * len(LISTED_TABLES))))
+
+
+def ratios(report: dict[str, Any]) -> list[str]:
+    """vote against the vote floor, and each write with its triggers against without, per run group."""
+    rates: dict[tuple[Any, ...], float] = {}
+    for run in report["runs"]:
+        for res in run["results"]:
+            key = (run["scale"], run["workers"], run.get("cache"), run.get("triggers"), res["scenario"])
+            rates[key] = res["req_s"]
+    lines = []
+    for (scale, workers, cache, triggers, scenario), rate in rates.items():
+        floor = rates.get((scale, workers, None, None, "floor_vote"))
+        if scenario == "vote" and triggers == "on" and floor:
+            lines.append(f"x{scale} w{workers} cache {cache}: vote / floor_vote = {rate / floor:.2f}")
+        without = rates.get((scale, workers, cache, "off", scenario))
+        if triggers == "on" and without:
+            lines.append(
+                f"x{scale} w{workers} cache {cache}: {scenario} with triggers / without = {rate / without:.2f}"
+            )
+    return ["ratios\n" + "\n".join(lines)] if lines else []
 
 
 def cold_start(timeout: float = 60.0) -> dict[str, Any]:
@@ -494,6 +549,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--pg", choices=("auto", "pg15", "embedded"), default="auto")
     p.add_argument("--no-ceiling", dest="ceiling", action="store_false")
     p.add_argument("--no-floor", dest="floor", action="store_false")
+    p.add_argument(
+        "--pg-config",
+        choices=("tuned", "default"),
+        default="tuned",
+        help="default: initdb's settings, as an operator's first install runs (bench/pg.py)",
+    )
+    p.add_argument(
+        "--triggers",
+        choices=("on", "off", "both"),
+        default="on",
+        help="off: the write scenarios again with the listing triggers disabled (what they cost; reads "
+        "would be stale, so only writes run that way)",
+    )
     p.add_argument("--no-cold-start", dest="cold_start", action="store_false")
     p.add_argument("--keep-db", action="store_true", help="keep the throw-away cluster's directory")
     args = p.parse_args(argv)
@@ -543,7 +611,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(tables[-1], flush=True)
 
     if api_reads or api_writes or floor_names:
-        with throwaway_cluster(args.pg, keep=args.keep_db) as cluster:
+        with throwaway_cluster(args.pg, keep=args.keep_db, tuned=args.pg_config == "tuned") as cluster:
+            meta["pg_config"] = args.pg_config
             meta["postgres"] = cluster.psql("postgres", "show server_version").strip()
             for scale in args.scale:
                 database = f"podium_bench_x{scale}"
@@ -565,31 +634,39 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"{time.perf_counter() - t0:.1f} s {info['timings_s']}",
                     flush=True,
                 )
+                modes = [(cache, "on") for cache in caches if args.triggers != "off"]
+                if args.triggers != "on" and api_writes:
+                    modes += [(cache, "off") for cache in caches]
                 for workers in args.workers:
-                    for cache in caches if api_reads or api_writes else []:
-                        tag = f"x{scale}-w{workers}-cache-{cache}"
-                        print(f"== API {tag}", flush=True)
-                        results = run_api(
-                            cluster,
-                            database,
-                            info,
-                            api_reads + api_writes,
-                            workers=workers,
-                            cache=cache,
-                            args=args,
-                            tag=tag,
+                    for cache, triggers in modes if api_reads or api_writes else []:
+                        tag = f"x{scale}-w{workers}-cache-{cache}" + (
+                            "-triggers-off" if triggers == "off" else ""
                         )
+                        print(f"== API {tag}", flush=True)
+                        with listing_triggers(cluster, database, enabled=triggers == "on"):
+                            results = run_api(
+                                cluster,
+                                database,
+                                info,
+                                api_reads + api_writes if triggers == "on" else api_writes,
+                                workers=workers,
+                                cache=cache,
+                                args=args,
+                                tag=tag,
+                            )
                         run = {
                             "scale": scale,
                             "workers": workers,
                             "cache": cache,
+                            "triggers": triggers,
                             "target": "api",
                             "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
                             "results": [asdict(r) for r in results],
                         }
                         report["runs"].append(run)
+                        title = f"API — scale {scale}×, {workers} worker(s), cache {cache}"
                         tables.append(
-                            format_table(results, f"API — scale {scale}×, {workers} worker(s), cache {cache}")
+                            format_table(results, title + (", TRIGGERS OFF" if triggers == "off" else ""))
                         )
                         save()
                     if floor_names:
@@ -618,6 +695,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"(targets ≤ 6 s / ≤ 3 s); orphans after stop: {cs['orphans_after_stop']}"
         )
 
+    tables.extend(ratios(report))
     path = save()
     print()
     print(

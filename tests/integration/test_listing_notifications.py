@@ -1,0 +1,60 @@
+"""The listing triggers announce each change on ``podium_listings`` (issue 11): payload = the event id,
+one notification per event per transaction, delivered at commit, none for a rollback."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.integration.test_schema_constraints import _seed
+
+pytestmark = pytest.mark.usefixtures("clean_database")
+CHANNEL = "podium_listings"
+
+
+async def _listen(database_url: str) -> tuple[asyncpg.Connection, asyncio.Queue[str]]:
+    connection = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    received: asyncio.Queue[str] = asyncio.Queue()
+    await connection.add_listener(CHANNEL, lambda _c, _pid, _channel, payload: received.put_nowait(payload))
+    return connection, received
+
+
+async def _drain(received: asyncio.Queue[str], settle: float = 0.3) -> list[str]:
+    await asyncio.sleep(settle)  # notifications arrive asynchronously after the writer's commit
+    out = []
+    while not received.empty():
+        out.append(received.get_nowait())
+    return out
+
+
+async def test_each_transaction_announces_each_changed_event_once_at_commit(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    ids = await _seed(engine)
+    listener, received = await _listen(database_url)
+    writer = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await _drain(received)
+        async with writer.transaction():
+            await writer.execute(
+                "INSERT INTO votes (id, voter_id, project_id, event_id) VALUES ($1, $2, $3, $4)",
+                uuid.uuid4(), ids["voter"], ids["project_a"], ids["event_a"],
+            )  # fmt: skip
+            await writer.execute("UPDATE projects SET name = 'renamed' WHERE id = $1", ids["project_a"])
+            await writer.execute("UPDATE projects SET name = 'other' WHERE id = $1", ids["project_b"])
+            assert await _drain(received, settle=0.2) == []  # nothing before the commit
+        assert sorted(await _drain(received)) == sorted([str(ids["event_a"]), str(ids["event_b"])])
+
+        transaction = writer.transaction()
+        await transaction.start()
+        await writer.execute("UPDATE projects SET name = 'not kept' WHERE id = $1", ids["project_a"])
+        await transaction.rollback()
+        await writer.execute("UPDATE projects SET name = name")  # changes nothing: no list changed
+        assert await _drain(received) == []
+    finally:
+        await writer.close()
+        await listener.close()
