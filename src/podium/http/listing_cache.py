@@ -52,17 +52,15 @@ class OrganiserView(Enum):
     REFERRALS = "referrals"
 
 
-_ORGANISER_READS: dict[OrganiserView, Callable[[EventService, User, UUID], Awaitable[list[Any]]]] = {
-    OrganiserView.LEADERBOARD: EventService.leaderboard,
-    OrganiserView.VOTES: EventService.votes,
-    OrganiserView.ATTENDEES: EventService.attendees,
-    OrganiserView.REFERRALS: EventService.referrals,
-}
-_ORGANISER_ENCODINGS: dict[OrganiserView, Callable[[Any], msgspec.Struct]] = {
-    OrganiserView.LEADERBOARD: ProjectPrivate.of,
-    OrganiserView.VOTES: VoteResponse.of,
-    OrganiserView.ATTENDEES: UserAttendee.of,
-    OrganiserView.REFERRALS: ReferralResponse.of,
+# Each view: how to read it (the service checks the organiser again on a miss) and how to encode a row.
+_ORGANISER_VIEWS: dict[
+    OrganiserView,
+    tuple[Callable[[EventService, User, UUID], Awaitable[list[Any]]], Callable[[Any], msgspec.Struct]],
+] = {
+    OrganiserView.LEADERBOARD: (EventService.leaderboard, ProjectPrivate.of),
+    OrganiserView.VOTES: (EventService.votes, VoteResponse.of),
+    OrganiserView.ATTENDEES: (EventService.attendees, UserAttendee.of),
+    OrganiserView.REFERRALS: (EventService.referrals, ReferralResponse.of),
 }
 
 
@@ -96,8 +94,8 @@ class ProjectListingCache:
         return body
 
     async def _encode_organiser_view(self, user: User, event_id: UUID, view: OrganiserView) -> bytes:
-        rows = await _ORGANISER_READS[view](self._events, user, event_id)
-        encode = _ORGANISER_ENCODINGS[view]
+        read, encode = _ORGANISER_VIEWS[view]
+        rows = await read(self._events, user, event_id)
         return _encoder.encode([encode(row) for row in rows])
 
     async def listing(self, event_id: UUID, leaderboard: bool) -> Listing:
