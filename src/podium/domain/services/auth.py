@@ -152,5 +152,5 @@ def _expiry(exp: object) -> dt.datetime:
         raise Invalid("Invalid token")
     try:
         return dt.datetime.fromtimestamp(exp, dt.UTC)
-    except (OverflowError, ValueError, OSError):
-        return _LATEST if exp > 0 else dt.datetime.min.replace(tzinfo=dt.UTC)
+    except (OverflowError, ValueError, OSError):  # past year 9999 (a past ``exp`` never gets this far)
+        return _LATEST
