@@ -325,6 +325,10 @@ def run_api(
         "PODIUM_LEADERBOARD_CACHE": "true" if cache == "on" else "false",
         "PODIUM_LOG_LEVEL": "WARNING",
         "PODIUM_ENV": "production",
+        # Production refuses to start without a mail provider and a public frontend URL; the bench mails
+        # nothing, so it chooses the log on purpose.
+        "PODIUM_MAILER": "console",
+        "PODIUM_PRODUCTION_URL": "https://bench.podium.invalid",
     }
     cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     dsn, event = cluster.dsn(database), seed_info["event_id"]

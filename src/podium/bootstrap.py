@@ -92,7 +92,7 @@ class Container:
 
 
 def _mailer(settings: Settings) -> Mailer:
-    if not settings.loops_api_key:
-        log.warning("PODIUM_LOOPS_API_KEY is not set: magic links are written to the log, not mailed")
+    if settings.logs_magic_links:
+        log.warning("magic links are written to the log, not mailed (PODIUM_LOOPS_API_KEY / PODIUM_MAILER)")
         return ConsoleMailer()
     return LoopsMailer(settings.loops_api_key, settings.loops_transactional_id, settings.loops_api_url)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import click
 
-from podium.config import Settings, SettingsError
+from podium.config import MAX_WORKERS, Settings, SettingsError
 from podium.http.metrics import make_metrics_dir, remove_stale_metrics_dirs
 from podium.logging import configure_logging
 
@@ -76,8 +76,12 @@ def main() -> None:
 
 @main.command()
 @click.option("--host", default=None, help="Interface to bind (default PODIUM_HOST or 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to bind (default PODIUM_PORT or 8000).")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes (default 1).")
+@click.option(
+    "--port", type=click.IntRange(1, 65_535), default=None, help="Port to bind (default PODIUM_PORT or 8000)."
+)
+@click.option(
+    "--workers", type=click.IntRange(1, MAX_WORKERS), default=None, help="Worker processes (default 1)."
+)
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Run the API; with no PODIUM_DATABASE_URL, on an embedded PostgreSQL (migrated automatically)."""
     settings = load_settings()

@@ -2,18 +2,53 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import math
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal, get_args, get_type_hints
+from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
 PREFIX = "PODIUM_"
 Environment = Literal["development", "production"]
+# Who delivers magic links: Loops when a key is set (``auto``), or the log. In production the log is
+# chosen only explicitly (``console``): a logged link is a login credential in the log.
+MailerChoice = Literal["auto", "loops", "console"]
+JwtAlgorithm = Literal["HS256", "HS384", "HS512"]
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_PRODUCTION_URL = "http://localhost:5173"
+# The longest rate-limit window: the limiter keeps its counters one day (longer windows would be reset).
+MAX_RATE_WINDOW_SECONDS = 86_400
+MAX_WORKERS = 256
+
+# The accepted range (inclusive) of every numeric setting; a setting missing here is a start-up error,
+# so a new knob cannot skip its check. Each bound is where the setting stops making sense or starts
+# failing at run time (a window past the limiter's retention, a lifetime past what a date can hold...).
+RANGES: dict[str, tuple[float, float]] = {
+    "db_pool_size": (1, 1000),
+    "db_max_overflow": (0, 1000),
+    "db_pool_timeout": (0.001, 600),
+    "db_statement_timeout_ms": (1, 3_600_000),
+    "db_connect_timeout": (0.001, 600),
+    "jwt_expire_minutes": (1, 525_600),  # a year
+    "magic_link_expire_minutes": (1, 1440),  # a day
+    "login_rate_limit": (1, 1_000_000),
+    "login_ip_rate_limit": (1, 1_000_000),
+    "login_rate_window_seconds": (1, MAX_RATE_WINDOW_SECONDS),
+    "join_rate_limit": (1, 1_000_000),
+    "join_ip_rate_limit": (1, 1_000_000),
+    "join_rate_window_seconds": (1, MAX_RATE_WINDOW_SECONDS),
+    "port": (1, 65_535),
+    "workers": (1, MAX_WORKERS),
+    "max_request_body_bytes": (1024, 1 << 30),
+    "shutdown_timeout_seconds": (0, 3600),
+}
 
 
 class SettingsError(ValueError):
@@ -39,7 +74,7 @@ class Settings:
 
     # Authentication.
     jwt_secret: str = ""
-    jwt_algorithm: str = "HS256"
+    jwt_algorithm: JwtAlgorithm = "HS256"
     jwt_expire_minutes: int = 2880
     magic_link_expire_minutes: int = 15
     # Login attempts (request-login and verify) per email, and per client address, in one window.
@@ -54,11 +89,13 @@ class Settings:
     join_ip_rate_limit: int = 3000
     join_rate_window_seconds: int = 600
 
-    # Mail (Loops' transactional API); without a key the magic link is logged.
+    # Mail (Loops' transactional API); without a key the magic link is logged (development only, unless
+    # ``mailer`` is ``console``).
+    mailer: MailerChoice = "auto"
     loops_api_key: str = ""
     loops_transactional_id: str = "cmg1hjhed4xyi0r0ijvfyyqa1"
     loops_api_url: str = "https://app.loops.so/api/v1/transactional"
-    production_url: str = "http://localhost:5173"
+    production_url: str = DEFAULT_PRODUCTION_URL
 
     # Project checks (the external review service).
     review_factory_url: str = "https://review-factory-backend.hackclub.com"
@@ -90,9 +127,17 @@ class Settings:
 
     jwt_secret_generated: bool = field(default=False, compare=False)
 
+    def __post_init__(self) -> None:
+        _check(self)
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def logs_magic_links(self) -> bool:
+        """True when magic links go to the log instead of a mail provider."""
+        return self.mailer == "console" or (self.mailer == "auto" and not self.loops_api_key)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -105,21 +150,72 @@ class Settings:
             if raw is None or f.name == "jwt_secret_generated":
                 continue
             values[f.name] = _parse(f.name, hints[f.name], raw)
-        settings = cls(**values)  # type: ignore[arg-type]
-        if not settings.jwt_secret:
-            if settings.is_production:
-                raise SettingsError(
-                    "PODIUM_JWT_SECRET is required when PODIUM_ENV=production "
-                    "(it signs every login token; set it to a long random string)."
-                )
-            settings = _with(settings, jwt_secret=secrets.token_urlsafe(48), jwt_secret_generated=True)
-        return settings
+        if not values.get("jwt_secret") and values.get("env") != "production":
+            values.update(jwt_secret=secrets.token_urlsafe(48), jwt_secret_generated=True)
+        return cls(**values)  # type: ignore[arg-type]
 
 
-def _with(settings: Settings, **changes: object) -> Settings:
-    values = {f.name: getattr(settings, f.name) for f in fields(settings)}
-    values.update(changes)
-    return Settings(**values)
+def _check(settings: Settings) -> None:
+    """Refuse, before anything is served, settings that would fail later or leak credentials."""
+    hints = get_type_hints(Settings)
+    for f in fields(settings):
+        if hints[f.name] in (int, float):
+            _check_range(f.name, getattr(settings, f.name))
+    if settings.log_level.upper() not in LOG_LEVELS:
+        levels = ", ".join(LOG_LEVELS)
+        raise SettingsError(f"PODIUM_LOG_LEVEL: expected one of {levels}, got {settings.log_level!r}")
+    if not settings.host.strip():
+        raise SettingsError("PODIUM_HOST: an interface to bind is required")
+    for name in ("production_url", "loops_api_url", "review_factory_url", "airtable_endpoint_url"):
+        url = urlsplit(getattr(settings, name))
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise SettingsError(f"{_env(name)}: expected an http(s) URL, got {getattr(settings, name)!r}")
+    if settings.mailer == "loops" and not settings.loops_api_key:
+        raise SettingsError("PODIUM_MAILER=loops needs PODIUM_LOOPS_API_KEY (the Loops transactional key).")
+    if settings.is_production:
+        _check_production(settings)
+
+
+def _check_production(settings: Settings) -> None:
+    if not settings.jwt_secret:
+        raise SettingsError(
+            "PODIUM_JWT_SECRET is required when PODIUM_ENV=production "
+            "(it signs every login token; set it to a long random string)."
+        )
+    if settings.mailer == "auto" and not settings.loops_api_key:
+        raise SettingsError(
+            "PODIUM_LOOPS_API_KEY is required when PODIUM_ENV=production: without it every magic link (a "
+            "login credential) is written to the log. Set it, or set PODIUM_MAILER=console to log links "
+            "on purpose."
+        )
+    host = urlsplit(settings.production_url).hostname or ""
+    if _is_local(host):
+        raise SettingsError(
+            "PODIUM_PRODUCTION_URL must be the frontend's public URL when PODIUM_ENV=production (every "
+            f"emailed magic link starts with it); got {settings.production_url!r}."
+        )
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _check_range(name: str, value: float) -> None:
+    if name not in RANGES:
+        raise SettingsError(f"{_env(name)} has no accepted range; add one to podium.config.RANGES")
+    low, high = RANGES[name]
+    if not (math.isfinite(value) and low <= value <= high):
+        raise SettingsError(f"{_env(name)}: expected a number from {low:,} to {high:,}, got {value!r}")
+
+
+def _env(name: str) -> str:
+    return PREFIX + name.upper()
 
 
 _TRUE = {"1", "true", "yes", "on"}

@@ -141,8 +141,11 @@ AUTH_FAILURES: list[tuple[str, Callable[[str], dict[str, str]], int, str]] = [
     ("expired", lambda email: bearer(mint(email, minutes=-1)), 401, "Invalid authentication credentials"),
     ("no exp", lambda email: bearer(_token({"sub": email, "token_type": "access"})), 401,
      "Invalid authentication credentials"),
-    ("magic link token", lambda email: bearer(mint(email, "magic_link")), 400, "Bad JWT"),
-    ("no sub", lambda email: bearer(_token({"token_type": "access", "exp": _soon()})), 400, "Bad JWT"),
+    ("magic link token", lambda email: bearer(mint(email, "magic_link")), 401, "Invalid authentication credentials"),
+    ("no sub", lambda email: bearer(_token({"token_type": "access", "exp": _soon()})), 401,
+     "Invalid authentication credentials"),
+    ("no token_type", lambda email: bearer(_token({"sub": email, "exp": _soon()})), 401,
+     "Invalid authentication credentials"),
     ("unknown user", lambda email: bearer(mint("ghost@example.com")), 401, "Invalid authentication credentials"),
 ]  # fmt: skip
 

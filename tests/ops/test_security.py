@@ -79,8 +79,8 @@ async def test_a_magic_link_token_is_not_an_access_token(
     person = await sign_up()
     token = mint(person.email, "magic_link")
     response = await client.get("/users/current", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 400
-    assert response.json() == {"detail": "Bad JWT"}
+    assert response.status_code == 401
+    assert response.json() == INVALID
 
 
 async def test_no_authorization_header_is_401_not_authenticated(client: AsyncTestClient[Any]) -> None:

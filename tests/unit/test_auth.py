@@ -110,19 +110,22 @@ async def test_verify_refuses_wrong_tokens(
 @pytest.mark.parametrize(
     ("claims", "error"),
     [
-        ({"token_type": "magic_link"}, Invalid),  # "Bad JWT"
+        ({"token_type": "magic_link"}, Unauthenticated),
+        ({"token_type": "refresh"}, Unauthenticated),
+        ({"token_type": None}, Unauthenticated),
+        ({"sub": None}, Unauthenticated),
+        ({"sub": ""}, Unauthenticated),
         ({"sub": "nobody@example.com"}, Unauthenticated),
     ],
 )
 async def test_authenticate_refuses_wrong_tokens(
-    store: MemoryStore, claims: dict[str, str], error: type[Exception]
+    store: MemoryStore, claims: dict[str, str | None], error: type[Exception]
 ) -> None:
     await _user(store)
     exp = int((dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).timestamp())
-    token = JwtCodec(TEST_SECRET).encode(
-        {"sub": "ada@example.com", "token_type": "access", "exp": exp, **claims}
-    )
-    with pytest.raises(error):
+    merged = {"sub": "ada@example.com", "token_type": "access", "exp": exp, **claims}
+    token = JwtCodec(TEST_SECRET).encode({k: v for k, v in merged.items() if v is not None})
+    with pytest.raises(error, match="Invalid authentication credentials"):
         await _service(store, RecordingMailer()).authenticate(token)
 
 

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
+import os
+import re
+from dataclasses import fields, replace
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
+import yaml
+from click.testing import CliRunner
 
-from podium.config import Settings, SettingsError
+from podium.cli import main
+from podium.config import RANGES, Settings, SettingsError
+from podium.http.app import create_app
 
 
 def test_values_are_read_from_podium_variables() -> None:
@@ -48,3 +56,222 @@ def test_development_without_a_secret_generates_one() -> None:
 def test_malformed_values_are_named_in_the_error(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({name: value, "PODIUM_JWT_SECRET": "s"})
+
+
+# Production refuses settings that would leak credentials or break every emailed link (issue 10 §8).
+
+PRODUCTION = {
+    "PODIUM_ENV": "production",
+    "PODIUM_JWT_SECRET": "s" * 48,
+    "PODIUM_LOOPS_API_KEY": "loops-key",
+    "PODIUM_PRODUCTION_URL": "https://podium.example",
+}
+
+
+def test_complete_production_settings_start() -> None:
+    settings = Settings.from_env(PRODUCTION)
+    assert settings.is_production
+    assert not settings.logs_magic_links
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"PODIUM_JWT_SECRET": None}, "PODIUM_JWT_SECRET"),
+        ({"PODIUM_JWT_SECRET": ""}, "PODIUM_JWT_SECRET"),
+        ({"PODIUM_LOOPS_API_KEY": None}, "PODIUM_LOOPS_API_KEY"),
+        ({"PODIUM_LOOPS_API_KEY": ""}, "PODIUM_LOOPS_API_KEY"),
+        ({"PODIUM_MAILER": "loops", "PODIUM_LOOPS_API_KEY": None}, "PODIUM_LOOPS_API_KEY"),
+        ({"PODIUM_PRODUCTION_URL": None}, "PODIUM_PRODUCTION_URL"),
+        ({"PODIUM_PRODUCTION_URL": "http://localhost:5173"}, "PODIUM_PRODUCTION_URL"),
+        ({"PODIUM_PRODUCTION_URL": "https://app.localhost"}, "PODIUM_PRODUCTION_URL"),
+        ({"PODIUM_PRODUCTION_URL": "http://127.0.0.1:3000"}, "PODIUM_PRODUCTION_URL"),
+        ({"PODIUM_PRODUCTION_URL": "http://[::1]/"}, "PODIUM_PRODUCTION_URL"),
+        ({"PODIUM_PRODUCTION_URL": "http://0.0.0.0"}, "PODIUM_PRODUCTION_URL"),
+        ({"PODIUM_PRODUCTION_URL": "podium.example"}, "PODIUM_PRODUCTION_URL"),
+    ],
+    ids=[
+        "no secret",
+        "empty secret",
+        "no Loops key",
+        "empty Loops key",
+        "Loops chosen without a key",
+        "no frontend URL",
+        "the localhost default",
+        "a .localhost name",
+        "a loopback address",
+        "IPv6 loopback",
+        "the unspecified address",
+        "no scheme",
+    ],
+)
+def test_production_refuses_to_start_naming_the_variable(changes: dict[str, str | None], named: str) -> None:
+    environ = {k: v for k, v in {**PRODUCTION, **changes}.items() if v is not None}
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(environ)
+
+
+def test_production_may_log_magic_links_when_asked_explicitly() -> None:
+    environ = {k: v for k, v in PRODUCTION.items() if k != "PODIUM_LOOPS_API_KEY"}
+    settings = Settings.from_env({**environ, "PODIUM_MAILER": "console"})
+    assert settings.logs_magic_links
+
+
+def test_development_logs_magic_links_without_a_key_and_mails_them_with_one() -> None:
+    assert Settings.from_env({}).logs_magic_links
+    assert not Settings.from_env({"PODIUM_LOOPS_API_KEY": "k"}).logs_magic_links
+    assert Settings.from_env({"PODIUM_LOOPS_API_KEY": "k", "PODIUM_MAILER": "console"}).logs_magic_links
+
+
+# Every numeric setting is range-checked at start-up, with a message naming it.
+
+OUT_OF_RANGE = [
+    ("PODIUM_DB_POOL_SIZE", "0"),
+    ("PODIUM_DB_POOL_SIZE", "100000"),
+    ("PODIUM_DB_MAX_OVERFLOW", "-1"),
+    ("PODIUM_DB_POOL_TIMEOUT", "0"),
+    ("PODIUM_DB_POOL_TIMEOUT", "nan"),
+    ("PODIUM_DB_POOL_TIMEOUT", "inf"),
+    ("PODIUM_DB_STATEMENT_TIMEOUT_MS", "0"),
+    ("PODIUM_DB_STATEMENT_TIMEOUT_MS", "1000000000"),
+    ("PODIUM_DB_CONNECT_TIMEOUT", "-5"),
+    ("PODIUM_JWT_EXPIRE_MINUTES", "0"),
+    ("PODIUM_JWT_EXPIRE_MINUTES", "9999999999999"),
+    ("PODIUM_MAGIC_LINK_EXPIRE_MINUTES", "0"),
+    ("PODIUM_MAGIC_LINK_EXPIRE_MINUTES", "10000"),
+    ("PODIUM_LOGIN_RATE_LIMIT", "0"),
+    ("PODIUM_LOGIN_IP_RATE_LIMIT", "-3"),
+    ("PODIUM_LOGIN_RATE_WINDOW_SECONDS", "86401"),
+    ("PODIUM_LOGIN_RATE_WINDOW_SECONDS", "0"),
+    ("PODIUM_JOIN_RATE_LIMIT", "0"),
+    ("PODIUM_JOIN_IP_RATE_LIMIT", "2000000"),
+    ("PODIUM_JOIN_RATE_WINDOW_SECONDS", "100000"),
+    ("PODIUM_PORT", "0"),
+    ("PODIUM_PORT", "70000"),
+    ("PODIUM_WORKERS", "0"),
+    ("PODIUM_WORKERS", "10000"),
+    ("PODIUM_MAX_REQUEST_BODY_BYTES", "10"),
+    ("PODIUM_MAX_REQUEST_BODY_BYTES", "99999999999"),
+    ("PODIUM_SHUTDOWN_TIMEOUT_SECONDS", "-1"),
+]
+
+
+@pytest.mark.parametrize(("name", "value"), OUT_OF_RANGE, ids=[f"{n}={v}" for n, v in OUT_OF_RANGE])
+def test_a_numeric_setting_out_of_range_is_refused_naming_it(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=f"^{name}: expected a number from "):
+        Settings.from_env({name: value})
+
+
+def test_every_numeric_setting_has_a_range() -> None:
+    hints = get_type_hints(Settings)
+    numeric = {f.name for f in fields(Settings) if hints[f.name] in (int, float)}
+    assert numeric == set(RANGES)
+    checked = {name.removeprefix("PODIUM_").lower() for name, _ in OUT_OF_RANGE}
+    assert checked == numeric
+
+
+@pytest.mark.parametrize("name", sorted(RANGES))
+def test_both_ends_of_every_range_are_accepted(name: str) -> None:
+    for bound in RANGES[name]:
+        settings = Settings.from_env({"PODIUM_" + name.upper(): str(bound)})
+        assert getattr(settings, name) == bound
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("PODIUM_JWT_ALGORITHM", "RS256", "expected one of HS256, HS384, HS512"),
+        ("PODIUM_JWT_ALGORITHM", "none", "expected one of HS256, HS384, HS512"),
+        ("PODIUM_MAILER", "smtp", "expected one of auto, loops, console"),
+        ("PODIUM_LOG_LEVEL", "VERBOSE", "PODIUM_LOG_LEVEL: expected one of DEBUG"),
+        ("PODIUM_HOST", " ", "PODIUM_HOST"),
+        ("PODIUM_LOOPS_API_URL", "app.loops.so/api", "PODIUM_LOOPS_API_URL: expected an http"),
+        ("PODIUM_REVIEW_FACTORY_URL", "ftp://review.example", "PODIUM_REVIEW_FACTORY_URL: expected an http"),
+        ("PODIUM_AIRTABLE_ENDPOINT_URL", "", "PODIUM_AIRTABLE_ENDPOINT_URL: expected an http"),
+        ("PODIUM_PRODUCTION_URL", "https://", "PODIUM_PRODUCTION_URL: expected an http"),
+    ],
+)
+def test_other_malformed_settings_are_refused_naming_them(name: str, value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({name: value})
+
+
+def test_a_lower_case_log_level_is_fine() -> None:
+    assert Settings.from_env({"PODIUM_LOG_LEVEL": "debug"}).log_level == "debug"
+
+
+def test_settings_built_in_code_are_checked_too() -> None:
+    with pytest.raises(SettingsError, match="PODIUM_LOGIN_RATE_WINDOW_SECONDS"):
+        replace(Settings.from_env({}), login_rate_window_seconds=90_000)
+
+
+# The refusal stops the service before it serves anything.
+
+
+def test_podium_serve_refuses_to_start_in_production_without_a_mail_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in [k for k in os.environ if k.startswith("PODIUM_")]:
+        monkeypatch.delenv(name)
+    environ = {k: v for k, v in PRODUCTION.items() if k != "PODIUM_LOOPS_API_KEY"}
+    result = CliRunner().invoke(main, ["serve"], env=environ)
+    assert result.exit_code == 1
+    assert "PODIUM_LOOPS_API_KEY is required when PODIUM_ENV=production" in result.output
+
+
+def test_the_app_refuses_to_start_on_settings_out_of_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [k for k in os.environ if k.startswith("PODIUM_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("PODIUM_LOGIN_RATE_WINDOW_SECONDS", "90000")
+    with pytest.raises(SettingsError, match="PODIUM_LOGIN_RATE_WINDOW_SECONDS"):
+        create_app()
+
+
+# docker-compose.yml runs the API with PODIUM_ENV=production: it must hold to the same rules.
+
+COMPOSE = Path(__file__).resolve().parents[2] / "docker-compose.yml"
+_VARIABLE = re.compile(r"\$\{(\w+)(?::([?-])([^}]*))?\}")
+
+
+def _compose_api_environment(shell: dict[str, str]) -> dict[str, str]:
+    """The API's environment as ``docker compose`` interpolates it from ``shell`` (``:-`` and ``:?``)."""
+
+    def resolve(match: re.Match[str]) -> str:
+        name, kind, argument = match.groups()
+        if shell.get(name):
+            return shell[name]
+        if kind == "?":
+            raise LookupError(f"compose refuses: {argument}")
+        return argument if kind == "-" else ""
+
+    environment = yaml.safe_load(COMPOSE.read_text())["services"]["api"]["environment"]
+    return {name: _VARIABLE.sub(resolve, str(value)) for name, value in environment.items()}
+
+
+COMPOSE_REQUIRED = {
+    "POSTGRES_PASSWORD": "pw",
+    "PODIUM_JWT_SECRET": "s" * 48,
+    "PODIUM_PRODUCTION_URL": "https://podium.example",
+}
+
+
+def test_compose_runs_the_api_in_production_and_starts_with_a_mail_key() -> None:
+    environment = _compose_api_environment({**COMPOSE_REQUIRED, "PODIUM_LOOPS_API_KEY": "key"})
+    settings = Settings.from_env(environment)
+    assert settings.is_production
+    assert settings.production_url == "https://podium.example"
+    assert not settings.logs_magic_links
+
+
+@pytest.mark.parametrize("missing", sorted(COMPOSE_REQUIRED))
+def test_compose_itself_refuses_without_a_required_variable(missing: str) -> None:
+    shell = {k: v for k, v in COMPOSE_REQUIRED.items() if k != missing}
+    with pytest.raises(LookupError, match=missing):
+        _compose_api_environment({**shell, "PODIUM_LOOPS_API_KEY": "key"})
+
+
+def test_compose_without_a_mail_key_stops_at_start_unless_the_log_is_chosen() -> None:
+    with pytest.raises(SettingsError, match="PODIUM_LOOPS_API_KEY"):
+        Settings.from_env(_compose_api_environment(COMPOSE_REQUIRED))
+    chosen = Settings.from_env(_compose_api_environment({**COMPOSE_REQUIRED, "PODIUM_MAILER": "console"}))
+    assert chosen.logs_magic_links

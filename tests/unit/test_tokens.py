@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from typing import Any
@@ -89,3 +90,84 @@ def test_bad_tokens_are_refused(codec: JwtCodec, make_token: Any) -> None:
 def test_empty_secret_is_refused() -> None:
     with pytest.raises(ValueError, match="secret"):
         JwtCodec("", "HS256")
+
+
+def test_a_non_hmac_algorithm_is_refused() -> None:
+    with pytest.raises(ValueError, match="HS256, HS384, HS512"):
+        JwtCodec(SECRET, "RS256")
+
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def _respelled_low_bits(segment: str) -> str:
+    return segment[:-1] + _ALPHABET[_ALPHABET.index(segment[-1]) ^ 0b01]
+
+
+NON_CANONICAL = {
+    "signature padded": lambda t: t + "=",
+    "signature spare bits": lambda t: ".".join([*t.split(".")[:2], _respelled_low_bits(t.split(".")[2])]),
+    "header padded": lambda t: t.replace(".", "=.", 1),
+    "standard alphabet": lambda t: t.replace("-", "+").replace("_", "/"),
+    "surrounding space": lambda t: f" {t} ",
+    "line break": lambda t: t + "\n",
+    "four segments": lambda t: t + ".e30",
+    "empty signature": lambda t: t.rpartition(".")[0] + ".",
+    "over 4096 characters": lambda t: t[:-1] + "A" * 4097,
+}
+
+
+@pytest.mark.parametrize("respell", NON_CANONICAL.values(), ids=NON_CANONICAL.keys())
+def test_only_the_canonical_spelling_is_accepted(codec: JwtCodec, respell: Any) -> None:
+    # A token whose signature ends in a character with spare bits and contains both "-" and "_" somewhere,
+    # so every re-spelling above really differs from it.
+    token = next(
+        t
+        for t in (codec.encode(_claims(n=n)) for n in range(1000))
+        if "-" in t and "_" in t and _ALPHABET.index(t[-1]) & 0b11 == 0
+    )
+    respelled = respell(token)
+    assert respelled != token
+    with pytest.raises(BadToken):
+        codec.decode(respelled)
+    with pytest.raises(BadToken):
+        codec.fingerprint(respelled)
+
+
+def test_the_fingerprint_is_the_hash_of_the_signature_bytes(codec: JwtCodec) -> None:
+    token = codec.encode(_claims())
+    signature = base64.urlsafe_b64decode(token.split(".")[2] + "=")
+    assert codec.fingerprint(token) == hashlib.sha256(signature).hexdigest()
+    assert codec.fingerprint(codec.encode(_claims(jti="other"))) != codec.fingerprint(token)
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"exp": time.time() + 600.5},
+        {"iat": time.time() - 0.25, "nbf": time.time() - 0.75},
+        {"exp": 1e20},
+        {"exp": 2**62},
+    ],
+    ids=["fractional exp", "fractional iat and nbf", "exp as a float far ahead", "exp as a large integer"],
+)
+def test_numeric_dates_may_be_fractional(codec: JwtCodec, dates: dict[str, float]) -> None:
+    claims = _claims(**dates)
+    assert codec.decode(codec.encode(claims)) == claims
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        {"exp": str(int(time.time()) + 600)},
+        {"exp": True},
+        {"exp": 10**400},
+        {"exp": [int(time.time()) + 600]},
+        {"iat": "0"},
+        {"nbf": None, "exp": int(time.time()) + 600},
+    ],
+    ids=["exp a string", "exp a boolean", "exp past any float", "exp a list", "iat a string", "nbf null"],
+)
+def test_a_numeric_date_that_is_no_number_is_refused(codec: JwtCodec, dates: dict[str, Any]) -> None:
+    with pytest.raises(BadToken):
+        codec.decode(codec.encode(_claims(**dates)))

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import math
+import re
 from typing import Any
 
 import jwt
 
 from podium.domain.ports import BadToken
+
+# Only symmetric algorithms: the one key is a shared secret (PODIUM_JWT_SECRET).
+HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+# Ours are ~200 characters; anything far longer is not a token of this service and is not worth decoding.
+MAX_TOKEN_LENGTH = 4096
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
+# RFC 7519 §2 NumericDate claims: a JSON number, integer or fractional.
+NUMERIC_DATES = ("exp", "nbf", "iat")
 
 
 class JwtCodec:
@@ -14,11 +27,18 @@ class JwtCodec:
 
     ``exp`` is required on decode (PRODUCT §3.4): the legacy backend accepted tokens without it, which
     made a leaked token valid forever.
+
+    Only the canonical spelling of a token is accepted: three segments of unpadded base64url whose
+    unused low bits are zero (RFC 7515 §2, RFC 4648 §3.5). PyJWT alone also takes ``=`` padding and,
+    depending on its version, other encodings of the same bytes; a second spelling of a single-use
+    magic link would otherwise be a second link.
     """
 
     def __init__(self, secret: str, algorithm: str = "HS256") -> None:
         if not secret:
             raise ValueError("a JWT secret is required")
+        if algorithm not in HMAC_ALGORITHMS:
+            raise ValueError(f"the JWT algorithm must be one of {', '.join(HMAC_ALGORITHMS)}")
         self._secret = secret
         self._algorithm = algorithm
 
@@ -26,6 +46,7 @@ class JwtCodec:
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
 
     def decode(self, token: str) -> dict[str, Any]:
+        _signature(token)  # refuses any spelling but the canonical one
         try:
             # A single-element algorithm list is what rejects ``alg: none`` and algorithm confusion.
             claims = jwt.decode(
@@ -34,8 +55,51 @@ class JwtCodec:
                 algorithms=[self._algorithm],
                 options={"require": ["exp"]},
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, ValueError, TypeError, RecursionError) as exc:
+            # Whatever an untrusted token makes the library trip on, it is a bad token, never a fault.
             raise BadToken(str(exc)) from exc
         if not isinstance(claims, dict):  # pragma: no cover - PyJWT always returns a dict
             raise BadToken("claims are not an object")
+        for name in NUMERIC_DATES:
+            if name in claims and not _is_numeric_date(claims[name]):
+                # PyJWT takes anything ``int()`` takes, such as the string "1700000000" or ``true``.
+                raise BadToken(f"the {name} claim is not a NumericDate")
         return claims
+
+    def fingerprint(self, token: str) -> str:
+        """SHA-256 of the token's decoded signature: one value per token, whatever its spelling."""
+        return hashlib.sha256(_signature(token)).hexdigest()
+
+
+def _signature(token: str) -> bytes:
+    """The signature bytes of a token in canonical compact form; ``BadToken`` for any other form."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+        raise BadToken("not a token of this service")
+    segments = token.split(".")
+    if len(segments) != 3:
+        raise BadToken("a token has three segments")
+    decoded = [_canonical_segment(segment) for segment in segments]
+    return decoded[2]
+
+
+def _canonical_segment(segment: str) -> bytes:
+    # ``fullmatch`` over an ASCII class: no padding, no whitespace, no "+/" alphabet, no empty segment.
+    if not _SEGMENT.fullmatch(segment) or len(segment) % 4 == 1:
+        raise BadToken("a segment is not unpadded base64url")
+    try:
+        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:  # pragma: no cover - excluded by the pattern above
+        raise BadToken("a segment is not base64url") from exc
+    if base64.urlsafe_b64encode(data).rstrip(b"=").decode() != segment:
+        # The same bytes have exactly one canonical spelling: spare low bits must be zero.
+        raise BadToken("a segment is not canonical base64url")
+    return data
+
+
+def _is_numeric_date(value: object) -> bool:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer no float can hold: no instant anyone means
+        return False

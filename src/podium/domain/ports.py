@@ -131,7 +131,8 @@ class Referrals(Protocol):
 
 class MagicLinks(Protocol):
     async def consume(self, token_hash: str, expires_at: dt.datetime) -> bool:
-        """Mark a magic link used; False when it had been used already."""
+        """Mark a magic link used, by its fingerprint, until ``expires_at``; False when it had been used
+        already."""
         ...
 
 
@@ -203,7 +204,12 @@ class Mailer(Protocol):
 class TokenCodec(Protocol):
     def encode(self, claims: dict[str, Any]) -> str: ...
     def decode(self, token: str) -> dict[str, Any]:
-        """The verified claims; raises ``BadToken`` for a bad signature, expiry or a missing ``exp``."""
+        """The verified claims; raises ``BadToken`` for a bad signature, expiry, a missing ``exp``, a
+        ``exp``/``nbf``/``iat`` that is not a finite number, or any spelling but the canonical one."""
+        ...
+
+    def fingerprint(self, token: str) -> str:
+        """A fixed-length identity of a token ``decode`` accepted, the same for every spelling of it."""
         ...
 
 
@@ -225,7 +231,7 @@ class JoinCodeTaken(Exception):
 
 
 class BadToken(Exception):
-    """A token that is malformed, wrongly signed, expired or without ``exp``."""
+    """A token that is malformed, non-canonically encoded, wrongly signed, expired or without ``exp``."""
 
 
 class DeliveryFailed(Exception):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from podium.domain.backfill.model import EMAIL_MAX
 from podium.domain.errors import Invalid, NotFound, RateLimited, Unauthenticated, UpstreamFailed
 from podium.domain.models import User
 from podium.domain.ports import BadToken, DeliveryFailed, Mailer, RateLimiter, TokenCodec, UnitOfWorkFactory
@@ -69,34 +70,35 @@ class AuthService:
             raise UpstreamFailed("Failed to send auth email") from exc
 
     async def verify(self, token: str, client: str) -> tuple[str, User]:
-        """Exchange a magic link for an access token; each link works once."""
+        """Exchange a magic link for an access token; each link works once, however it is spelled."""
         await self._limit("verify", client=client)
         claims = self._claims(token)
-        subject = claims.get("sub")
-        if claims.get("token_type") != MAGIC_LINK or not isinstance(subject, str) or not subject:
+        email = _subject(claims)
+        if claims.get("token_type") != MAGIC_LINK or email is None:
             raise Invalid("Invalid token")
-        email = normalize_email(subject)
         await self._limit("verify", email=email)
-        expires_at = dt.datetime.fromtimestamp(int(str(claims["exp"])), dt.UTC)
         async with self._uow() as uow:
             user = await uow.users.get_by_email(email)
             if user is None:
                 raise NotFound("User not found")
-            if not await uow.magic_links.consume(_fingerprint(token), expires_at):
+            # Keyed on the signature, not the text: the codec accepts one spelling per token, and a
+            # signature stands for exactly one token. Links minted without a ``jti`` are covered alike.
+            used = not await uow.magic_links.consume(self._tokens.fingerprint(token), _expiry(claims["exp"]))
+            if used:
                 raise Invalid("Invalid token")
             await uow.commit()
         return self._mint(email, ACCESS, self._policy.access_token_minutes), user
 
     async def authenticate(self, token: str) -> User:
-        """The user an access token belongs to."""
+        """The user an access token belongs to. A token of the wrong kind is as invalid as a forged one."""
         try:
             claims = self._tokens.decode(token)
         except BadToken as exc:
             raise Unauthenticated(INVALID_CREDENTIALS) from exc
-        subject = claims.get("sub")
-        if claims.get("token_type") != ACCESS or not isinstance(subject, str) or not subject:
-            raise Invalid("Bad JWT")
-        user = await self._uow.lookups.user_by_email(normalize_email(subject))
+        email = _subject(claims)
+        if claims.get("token_type") != ACCESS or email is None:
+            raise Unauthenticated(INVALID_CREDENTIALS)
+        user = await self._uow.lookups.user_by_email(email)
         if user is None:
             raise Unauthenticated(INVALID_CREDENTIALS)
         return user
@@ -109,7 +111,11 @@ class AuthService:
 
     def _mint(self, email: str, token_type: str, minutes: int) -> str:
         expires = self._clock() + dt.timedelta(minutes=minutes)
-        return self._tokens.encode({"sub": email, "token_type": token_type, "exp": int(expires.timestamp())})
+        claims: dict[str, object] = {"sub": email, "token_type": token_type, "exp": int(expires.timestamp())}
+        if token_type == MAGIC_LINK:
+            # Two links asked for within one second are two links, each usable once.
+            claims["jti"] = secrets.token_urlsafe(16)
+        return self._tokens.encode(claims)
 
     async def _limit(self, action: str, *, client: str | None = None, email: str | None = None) -> None:
         policy = self._policy
@@ -125,5 +131,26 @@ class AuthService:
             raise RateLimited(TOO_MANY_ATTEMPTS, retry_after)
 
 
-def _fingerprint(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+def _subject(claims: dict[str, object]) -> str | None:
+    """The normalised email a token is for; None when ``sub`` could not name any user."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str):
+        return None
+    email = normalize_email(subject)
+    if not email or len(email) > EMAIL_MAX or "\x00" in email:
+        return None
+    return email
+
+
+# The latest instant Python's datetime holds; an ``exp`` beyond it is kept as "forever".
+_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _expiry(exp: object) -> dt.datetime:
+    """A token's ``exp`` (an RFC 7519 NumericDate: integer or fractional seconds) as an instant."""
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise Invalid("Invalid token")
+    try:
+        return dt.datetime.fromtimestamp(exp, dt.UTC)
+    except (OverflowError, ValueError, OSError):  # past year 9999 (a past ``exp`` never gets this far)
+        return _LATEST
