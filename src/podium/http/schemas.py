@@ -276,7 +276,8 @@ class ProjectPublic(Base):
     description: str
     points: int
     votes: list[ListedVoteId] = msgspec.field(default_factory=list)
-    owner_display_name: str = ""
+    # Lists, both: the frontend's project card spreads them as v1's Airtable lookups (PRODUCT §3.15).
+    owner_display_name: list[str] = msgspec.field(default_factory=list)
     collaborator_display_names: list[str] = msgspec.field(default_factory=list)
 
     @classmethod
@@ -297,7 +298,7 @@ def _public_values(view: ProjectView) -> tuple[Any, ...]:
         p.description,
         view.points,
         view.vote_ids,
-        view.owner_display_name,
+        [view.owner_display_name],
         view.collaborator_display_names,
     )
 
