@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from podium.config import Settings
 from podium.http.app import create_app
+from podium.http.bodies import NESTED_TOO_DEEPLY
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
 
 Client = AsyncTestClient[Any]
@@ -422,3 +424,56 @@ def _quote(text: str) -> str:
     from urllib.parse import quote
 
     return quote(text.encode("utf-8", "surrogatepass"), safe="")
+
+
+# Bodies the decoder refuses (PRODUCT §5): deep nesting and the wrong content type are a 422 like any other
+# malformed JSON, never a 500.
+
+NESTED: dict[str, bytes] = {
+    "arrays": b"[" * 5000 + b"]" * 5000,
+    "objects": b'{"a":' * 3000 + b"1" + b"}" * 3000,
+    "object under a field": b'{"name": ' + b'{"a":' * 3000 + b"1" + b"}" * 3000 + b"}",
+    "arrays under a field": b'{"projects": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+    "unknown field": b'{"junk": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+}
+
+
+@pytest.mark.parametrize("route", ROUTE_NAMES)
+@pytest.mark.parametrize("nesting", list(NESTED))
+async def test_deeply_nested_json_is_422(client: Client, world: World, route: str, nesting: str) -> None:
+    method, path, _ = write_routes(world)[route]
+    response = await send(client, world, method, path, content=NESTED[nesting], headers=JSON)
+    assert_422_list(response)
+    assert response.json()["detail"] == [
+        {
+            "loc": ["body"],
+            "msg": "JSON decode error",
+            "type": "json_invalid",
+            "ctx": {"error": NESTED_TOO_DEEPLY},
+        }
+    ]
+
+
+@pytest.mark.parametrize("route", ROUTE_NAMES)
+@pytest.mark.parametrize(
+    ("content_type", "encode"),
+    [
+        ("text/plain", lambda body: json.dumps(body).encode()),
+        ("application/x-www-form-urlencoded", lambda body: urlencode(body).encode()),
+        ("multipart/form-data; boundary=xyz", lambda body: b"--xyz\r\n\r\n--xyz--\r\n"),
+        ("multipart/form-data", lambda body: b"junk"),
+        ("application/msgpack", lambda body: b"\x81\xa4name\xa1x"),
+        ("application/json; charset=latin-1", lambda body: json.dumps(body).encode("latin-1")),
+    ],
+    ids=["text", "form", "multipart", "multipart without boundary", "msgpack", "latin-1"],
+)
+async def test_a_body_of_another_content_type_is_a_clean_4xx(
+    client: Client, world: World, route: str, content_type: str, encode: Any
+) -> None:
+    method, path, body = write_routes(world)[route]
+    response = await send(
+        client, world, method, path, content=encode(body), headers={"Content-Type": content_type}
+    )
+    # A JSON body under another label is still read as JSON (FastAPI did too); anything else is a 422.
+    assert response.status_code in (200, 422, 503), response.text
+    assert response.status_code == 200 or "detail" in response.json()

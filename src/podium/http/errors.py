@@ -135,9 +135,14 @@ def handle_domain(_: Request[Any, Any, Any], exc: domain.DomainError) -> Respons
     return detail(status, exc.message, headers)
 
 
-def handle_undecodable(_: Request[Any, Any, Any], __: Exception) -> Response[Any]:
-    """A body that is not JSON (or not UTF-8) is a validation error, as FastAPI answered (legacy §0)."""
-    return detail(HTTP_422_UNPROCESSABLE_ENTITY, UNDECODABLE_BODY)
+def handle_undecodable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A body that is not JSON (or not UTF-8, or nested too deeply: ``podium.http.bodies``) is a validation
+    error, as FastAPI answered (legacy §0), with the decoder's reason in ``ctx`` as FastAPI gives it."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, SerializationException) else None
+    if cause is None or not cause.detail:
+        return detail(HTTP_422_UNPROCESSABLE_ENTITY, UNDECODABLE_BODY)
+    item = {**UNDECODABLE_BODY[0], "ctx": {"error": _safe_message(cause.detail)}}
+    return detail(HTTP_422_UNPROCESSABLE_ENTITY, [item])
 
 
 CLIENT_GONE = "client disconnected prematurely"  # Litestar's words when a request body is cut off
