@@ -477,3 +477,64 @@ async def test_a_body_of_another_content_type_is_a_clean_4xx(
     # A JSON body under another label is still read as JSON (FastAPI did too); anything else is a 422.
     assert response.status_code in (200, 422, 503), response.text
     assert response.status_code == 200 or "detail" in response.json()
+
+
+# Every field error at once (PRODUCT §5): FastAPI listed each missing or invalid field of a body in one 422.
+
+MISSING, INVALID = "missing", "value_error"
+EVERY_FIELD_ERROR: list[tuple[str, str, dict[str, Any], dict[tuple[Any, ...], str]]] = [
+    ("create project", "all missing", {}, {
+        ("name",): MISSING, ("repo",): MISSING, ("image_url",): MISSING, ("event_id",): MISSING}),
+    ("create project", "all wrong", {"name": 1, "repo": None, "image_url": [], "event_id": "x", "hours_spent": "ten",
+                                     "demo": 2, "description": {"a": 1}}, {
+        ("name",): INVALID, ("repo",): INVALID, ("image_url",): INVALID, ("event_id",): INVALID,
+        ("hours_spent",): INVALID, ("demo",): INVALID, ("description",): INVALID}),
+    ("create project", "mixed", {"name": "n" * 256, "event_id": "nope", "unknown": 1}, {
+        ("name",): INVALID, ("repo",): MISSING, ("image_url",): MISSING, ("event_id",): INVALID}),
+    ("sign up", "all missing", {}, {("email",): MISSING, ("first_name",): MISSING}),
+    ("sign up", "mixed", {"email": 12, "dob": "31/12/1999", "phone": "p" * 21, "city": None}, {
+        ("email",): INVALID, ("first_name",): MISSING, ("dob",): INVALID, ("phone",): INVALID}),
+    ("update profile", "all wrong", {"dob": "yesterday", "city": 5, "zip_code": "z" * 21, "first_name": "ok"}, {
+        ("dob",): INVALID, ("city",): INVALID, ("zip_code",): INVALID}),
+    ("create event", "mixed", {"description": None, "demo_links_optional": "maybe"}, {
+        ("name",): MISSING, ("description",): INVALID, ("demo_links_optional",): INVALID}),
+    ("update event", "all wrong", {"votable": "often", "name": 1.5, "leaderboard_enabled": [True]}, {
+        ("votable",): INVALID, ("name",): INVALID, ("leaderboard_enabled",): INVALID}),
+    ("vote", "all wrong", {"projects": [UNKNOWN, "not-a-uuid"], "event": None}, {
+        ("projects", 1): INVALID, ("event",): INVALID}),
+    ("vote", "all missing", {}, {("projects",): MISSING, ("event",): MISSING}),
+    ("remove attendee", "all missing", {"userid": UNKNOWN}, {("user_id",): MISSING}),
+    ("update project", "all wrong", {"hours_spent": "x", "demo": 3, "name": None}, {
+        ("hours_spent",): INVALID, ("demo",): INVALID}),
+    ("check start", "all missing", {}, {
+        ("id",): MISSING, ("name",): MISSING, ("repo",): MISSING, ("image_url",): MISSING, ("demo",): MISSING,
+        ("description",): MISSING, ("points",): MISSING}),
+    ("check start", "mixed", {"id": "not-a-uuid", "points": "many", "name": ""}, {
+        ("id",): INVALID, ("points",): INVALID, ("repo",): MISSING, ("image_url",): MISSING, ("demo",): MISSING,
+        ("description",): MISSING}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "expected"),
+    [(route, body, expected) for route, _, body, expected in EVERY_FIELD_ERROR],
+    ids=[f"{route}: {case}" for route, case, _, _ in EVERY_FIELD_ERROR],
+)
+async def test_a_422_lists_every_missing_or_invalid_field(
+    client: Client, world: World, route: str, body: dict[str, Any], expected: dict[tuple[Any, ...], str]
+) -> None:
+    method, path, _ = write_routes(world)[route]
+    response = await send(client, world, method, path, json=body)
+    assert_422_list(response)
+    detail = response.json()["detail"]
+    assert {tuple(item["loc"][1:]): item["type"] for item in detail} == expected
+    assert all(item["loc"][0] == "body" and item["msg"] for item in detail)
+    assert len(detail) == len(expected)  # each field once
+
+
+async def test_parameter_and_body_errors_are_listed_together(client: Client, world: World) -> None:
+    response = await send(
+        client, world, "POST", "/request-login", params={"redirect": "/" + "r" * 2000}, json={}
+    )
+    assert_422_list(response)
+    assert [item["loc"] for item in response.json()["detail"]] == [["query", "redirect"], ["body", "email"]]

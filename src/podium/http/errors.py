@@ -37,6 +37,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from podium.domain import errors as domain
+from podium.http.bodies import FIELD_REQUIRED, every_field_error
 from podium.http.metrics import METRICS
 
 log = logging.getLogger("podium.http")
@@ -68,7 +69,6 @@ _MISSING_FIELD = re.compile(r"^Object missing required field `([^`]*)`")
 _KEY_PART = re.compile(r"[^.\[\]]+")
 # msgspec's own wording: "<message> - at `$.data.projects[0]`".
 _BODY_ERROR = re.compile(r"^(.*?)(?: - at `\$\.data((?:[.\[][^`]*)?)`)$")
-FIELD_REQUIRED = "Field required"
 UNDECODABLE_BODY = [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]
 
 
@@ -121,8 +121,21 @@ def _safe_message(text: str) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    return detail(HTTP_422_UNPROCESSABLE_ENTITY, validation_items(exc))
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return detail(HTTP_422_UNPROCESSABLE_ENTITY, _with_every_body_error(request, validation_items(exc)))
+
+
+def _with_every_body_error(
+    request: Request[Any, Any, Any], items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Litestar reports a body's first invalid field only; list them all (the parameters' errors first,
+    as FastAPI orders them)."""
+    if not any(item["loc"][:1] == ["body"] for item in items):
+        return items
+    body_items = every_field_error(request)
+    if body_items is None:
+        return items
+    return [item for item in items if item["loc"][:1] != ["body"]] + body_items
 
 
 def handle_domain(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[Any]:
@@ -152,7 +165,7 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc.__cause__, SerializationException):
         return handle_undecodable(_, exc)
     if isinstance(exc, InternalServerException) and (item := _body_error(exc)):
-        return detail(HTTP_422_UNPROCESSABLE_ENTITY, [item])
+        return detail(HTTP_422_UNPROCESSABLE_ENTITY, _with_every_body_error(_, [item]))
     if isinstance(exc, InternalServerException) and exc.detail == CLIENT_GONE:
         # The client hung up while sending its body: nothing failed here, and nobody reads the answer.
         log.info("client disconnected before its request body arrived", extra={"path": _.url.path})
