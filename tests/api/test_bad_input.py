@@ -16,6 +16,7 @@ from litestar.testing import AsyncTestClient
 from podium.config import Settings
 from podium.http.app import create_app
 from podium.http.bodies import NESTED_TOO_DEEPLY
+from podium.http.schemas import TOO_MANY_PROJECTS
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
 
 Client = AsyncTestClient[Any]
@@ -261,9 +262,37 @@ async def test_undecodable_query_strings_are_a_clean_4xx(client: Client, world: 
 
 
 @pytest.mark.parametrize("size", [51, 1_000, 20_000])
-async def test_a_huge_vote_array_is_422(client: Client, world: World, size: int) -> None:
-    body = {"event": world.event.id, "projects": [UNKNOWN] * size}
-    assert_422_list(await send(client, world, "POST", "/events/vote", json=body))
+async def test_a_vote_for_too_many_different_projects_is_422(client: Client, world: World, size: int) -> None:
+    ids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(size)]
+    response = await send(
+        client, world, "POST", "/events/vote", json={"event": world.event.id, "projects": ids}
+    )
+    assert_422_list(response)
+    assert response.json()["detail"] == [
+        {"loc": ["body", "projects"], "msg": TOO_MANY_PROJECTS, "type": "value_error"}
+    ]
+
+
+@pytest.mark.parametrize("size", [2, 51, 1_000, 20_000])
+async def test_a_vote_repeating_one_project_counts_it_once(
+    client: Client, world: World, sign_up: SignUp, size: int
+) -> None:
+    """Legacy deduplicated: however often one id is repeated, that is one vote."""
+    voter = await sign_up("Vic")
+    await attend(client, voter, world.event)
+    body = {"event": world.event.id, "projects": [world.project["id"]] * size}
+    response = await client.post("/events/vote", json=body, headers=voter.headers)
+    assert response.status_code == 200, response.text
+    votes = (await client.get(f"/events/admin/{world.event.id}/votes", headers=world.person.headers)).json()
+    assert [(v["voter_id"], v["project_id"]) for v in votes] == [(voter.id, world.project["id"])]
+
+
+async def test_repeats_do_not_count_towards_the_distinct_bound(client: Client, world: World) -> None:
+    ids = [f"00000000-0000-4000-8000-{i:012d}" for i in range(50)] * 3
+    response = await send(
+        client, world, "POST", "/events/vote", json={"event": world.event.id, "projects": ids}
+    )
+    assert response.status_code == 400, response.text  # past the size check: the quota's answer
 
 
 async def test_fifty_unknown_projects_are_a_clean_4xx(client: Client, world: World) -> None:
