@@ -234,3 +234,28 @@ async def test_locking_an_attendee_reads_the_event_and_whether_they_attend(uow: 
         assert await tx.attendance.lock_with_event(event.id, attendee.id) == (event, True)
         assert await tx.attendance.lock_with_event(event.id, stranger.id) == (event, False)
         assert await tx.attendance.lock_with_event(uuid4(), attendee.id) == (None, False)
+
+
+@pytest.mark.parametrize("exclusive", [True, False])
+async def test_locking_reads_an_event_or_project_like_get_and_none_once_deleted(
+    uow: UnitOfWorkFactory, exclusive: bool
+) -> None:
+    (owner,) = await _people(uow, 1)
+    event = EventFactory.build(owner_id=owner.id)
+    project = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        await tx.projects.add(project)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.events.lock(event.id, exclusive=exclusive) == await tx.events.get(event.id)
+        assert await tx.projects.lock(project.id) == await tx.projects.get(project.id) == project
+        await tx.projects.delete(project.id)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.projects.lock(project.id) is None
+        await tx.events.delete(event.id)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.events.lock(event.id, exclusive=exclusive) is None
+        assert await tx.events.lock(uuid4(), exclusive=exclusive) is None

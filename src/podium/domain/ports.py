@@ -44,6 +44,12 @@ class Users(Protocol):
 
 class Events(Protocol):
     async def get(self, event_id: UUID) -> Event | None: ...
+    async def lock(self, event_id: UUID, *, exclusive: bool) -> Event | None:
+        """The event, locked until the unit of work ends: ``exclusive`` when it is about to change or go,
+        else only against its deletion. A writer that waited for a concurrent delete gets None, as for an
+        event that never existed: of racing writers, the first decides and the others see its outcome."""
+        ...
+
     async def view(self, event_id: UUID) -> EventView | None:
         """The event with its live project count."""
         ...
@@ -91,6 +97,12 @@ class Attendance(Protocol):
 
 class Projects(Protocol):
     async def get(self, project_id: UUID) -> Project | None: ...
+    async def lock(self, project_id: UUID) -> Project | None:
+        """The project, locked exclusively until the unit of work ends (its event first, against deletion:
+        always event then project, so a project edit and an event delete never wait on each other in a
+        circle). None when it does not exist, or no longer does after a concurrent delete."""
+        ...
+
     async def view(self, project_id: UUID) -> ProjectView | None: ...
     async def get_by_join_code(self, join_code: str) -> Project | None: ...
     async def add(self, project: Project) -> None:

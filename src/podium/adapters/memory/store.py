@@ -88,6 +88,10 @@ class MemoryEvents:
     async def get(self, event_id: UUID) -> Event | None:
         return copy.copy(self._data.events.get(event_id))
 
+    async def lock(self, event_id: UUID, *, exclusive: bool) -> Event | None:
+        # A memory unit of work never yields to another between its reads and its commit.
+        return await self.get(event_id)
+
     async def view(self, event_id: UUID) -> EventView | None:
         event = self._data.events.get(event_id)
         return None if event is None else self._view(event)
@@ -192,6 +196,9 @@ class MemoryProjects:
 
     async def get(self, project_id: UUID) -> Project | None:
         return copy.copy(self._data.projects.get(project_id))
+
+    async def lock(self, project_id: UUID) -> Project | None:
+        return await self.get(project_id)
 
     async def view(self, project_id: UUID) -> ProjectView | None:
         project = self._data.projects.get(project_id)

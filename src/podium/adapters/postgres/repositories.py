@@ -99,6 +99,15 @@ _EVENT_BY_ID = select(*_EVENT_COLUMNS).where(_EVENTS.c.id == bindparam("key"))
 _EVENT_BY_JOIN_CODE = select(*_EVENT_COLUMNS).where(_EVENTS.c.join_code == bindparam("key"))
 _PROJECT_BY_ID = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.id == bindparam("key"))
 _PROJECT_BY_JOIN_CODE = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.join_code == bindparam("key"))
+# Writers lock what they read before acting on it, so racing writers are decided one after another: a
+# delete that waited for another finds nothing left (never a second "deleted", nor a 500). A project's
+# event is locked (against deletion) before the project, in one round trip: the order every writer takes.
+_EVENT_FOR_UPDATE = _EVENT_BY_ID.with_for_update()
+_EVENT_FOR_KEY_SHARE = _EVENT_BY_ID.with_for_update(read=True, key_share=True)
+_PROJECT_FOR_UPDATE = text(
+    f"SELECT {', '.join(f'p.{name}' for name in _PROJECT_ORDER)} FROM projects p WHERE p.id = :key"
+    " AND EXISTS (SELECT 1 FROM events e WHERE e.id = p.event_id FOR KEY SHARE OF e) FOR UPDATE OF p"
+)
 
 
 # Rows of the statements above (and of the listing query) start with the fields in constructor order.
@@ -260,6 +269,10 @@ class PostgresEvents:
 
     async def get(self, event_id: UUID) -> Event | None:
         row = await _one(self._db, _EVENT_BY_ID, event_id)
+        return None if row is None else _event(row)
+
+    async def lock(self, event_id: UUID, *, exclusive: bool) -> Event | None:
+        row = await _one(self._db, _EVENT_FOR_UPDATE if exclusive else _EVENT_FOR_KEY_SHARE, event_id)
         return None if row is None else _event(row)
 
     async def view(self, event_id: UUID) -> EventView | None:
@@ -428,6 +441,10 @@ class PostgresProjects:
 
     async def get(self, project_id: UUID) -> Project | None:
         row = await _one(self._db, _PROJECT_BY_ID, project_id)
+        return None if row is None else _project(row)
+
+    async def lock(self, project_id: UUID) -> Project | None:
+        row = await _one(self._db, _PROJECT_FOR_UPDATE, project_id)
         return None if row is None else _project(row)
 
     async def view(self, project_id: UUID) -> ProjectView | None:

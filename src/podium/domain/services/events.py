@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
@@ -95,7 +95,7 @@ class EventService:
         """Change the event's settings (owner only); absent and null fields are left as they are."""
         changes = {k: v for k, v in changes.items() if k in UPDATABLE_FIELDS and v is not None}
         async with self._uow() as uow:
-            event = await _owned_event(uow, user, event_id)
+            event = await _owned_event(uow, user, event_id, lock=EXCLUSIVE)
             if changes:
                 await uow.events.update(dataclasses.replace(event, **changes))
                 await uow.events.mark_changed(event_id)
@@ -103,7 +103,7 @@ class EventService:
 
     async def delete(self, user: User, event_id: UUID) -> None:
         async with self._uow() as uow:
-            await _owned_event(uow, user, event_id)
+            await _owned_event(uow, user, event_id, lock=EXCLUSIVE)
             await uow.events.delete(event_id)
             await uow.commit()
 
@@ -164,7 +164,7 @@ class EventService:
 
     async def remove_attendee(self, user: User, event_id: UUID, attendee_id: UUID) -> None:
         async with self._uow() as uow:
-            await _owned_event(uow, user, event_id)
+            await _owned_event(uow, user, event_id, lock=AGAINST_DELETION)
             await uow.attendance.remove(event_id, attendee_id)
             await uow.commit()
 
@@ -184,8 +184,18 @@ class EventService:
             return await uow.referrals.in_event(event_id)
 
 
-async def _owned_event(uow: UnitOfWork, user: User, event_id: UUID) -> Event:
-    event = await uow.events.get(event_id)
+Lock = Literal["exclusive", "against deletion"]
+EXCLUSIVE: Lock = "exclusive"
+AGAINST_DELETION: Lock = "against deletion"
+
+
+async def _owned_event(uow: UnitOfWork, user: User, event_id: UUID, lock: Lock | None = None) -> Event:
+    """The caller's event (a missing one and someone else's alike are BAD_ACCESS, legacy §2.4), locked
+    for a write: a writer that lost a race with the event's delete sees it missing."""
+    if lock is None:
+        event = await uow.events.get(event_id)
+    else:
+        event = await uow.events.lock(event_id, exclusive=lock == EXCLUSIVE)
     if event is None or event.owner_id != user.id:
         raise Forbidden(BAD_ACCESS)
     return event

@@ -160,7 +160,9 @@ class ProjectService:
 
 
 async def _owned_project(uow: UnitOfWork, user: User, project_id: UUID) -> Project:
-    project = await uow.projects.get(project_id)
+    """The caller's project, locked for the change about to be made (a missing one and someone else's
+    alike are BAD_ACCESS, legacy §2.5); a writer that lost a race with its delete sees it missing."""
+    project = await uow.projects.lock(project_id)
     if project is None or project.owner_id != user.id:
         raise Forbidden(BAD_ACCESS)
     return project
