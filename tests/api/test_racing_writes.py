@@ -154,3 +154,65 @@ async def test_racing_removals_of_one_attendee_all_succeed_and_remove_it(
     assert answers == [(200, "Attendee removed")] * RACERS  # idempotent, legacy §2.4
     sql = "SELECT count(*) FROM event_attendees WHERE event_id = :e AND user_id = :u"
     assert await _count(engine, sql, e=event.id, u=mate.id) == 0
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+async def test_joins_and_submissions_racing_an_event_delete_land_before_it_or_find_it_gone(
+    client: AsyncTestClient[Any], sign_up: SignUp, create_event: Any, live_url: str, round_: int
+) -> None:
+    owner, mate, event, project = await _event_with_a_voted_project(client, sign_up, create_event)
+    newcomers = [await sign_up(f"New {i}") for i in range(2)]
+    submission = {"name": "Late", "repo": "r", "image_url": "i", "demo": "d", "event_id": event.id}
+    racers = [
+        ("POST", "/projects/", owner, submission),
+        ("POST", "/projects/", mate, submission),
+        ("DELETE", f"/events/{event.id}", owner, None),
+        ("POST", f"/events/attend?join_code={event.join_code}&referral=", newcomers[0], None),
+        ("POST", f"/events/attend?join_code={event.join_code}&referral=x", newcomers[1], None),
+        ("POST", "/events/vote", mate, {"event": event.id, "projects": [project["id"]]}),
+    ]
+
+    answers = await _race(live_url, racers)
+
+    assert answers[2] == (200, "Event deleted")
+    gone = {
+        "/projects/": {(404, "Event not found")},
+        "/events/attend": {(404, "Event not found")},
+        "/events/vote": {(404, "Event not found"), GONE},
+    }
+    for (method, path, _, _), answer in zip(racers, answers, strict=True):
+        if method == "DELETE":
+            continue
+        route = path.split("?")[0]
+        if answer[0] != 200 and route != "/events/vote":
+            assert answer in gone[route], (method, path, answer)
+        elif route == "/events/vote":  # the collaborator's own project: refused whether or not it exists
+            assert answer in {(403, "User cannot vote for their own project")} | gone[route], answer
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+async def test_joins_and_votes_racing_a_project_delete_land_before_it_or_find_it_gone(
+    client: AsyncTestClient[Any], sign_up: SignUp, create_event: Any, live_url: str, round_: int
+) -> None:
+    owner, _, event, project = await _event_with_a_voted_project(client, sign_up, create_event)
+    others = [await sign_up(f"Other {i}") for i in range(4)]
+    for person in others:
+        await attend(client, person, event)
+    join = f"/projects/join?join_code={project['join_code']}"
+    vote = {"event": event.id, "projects": [project["id"]]}
+    racers = [
+        ("POST", join, others[0], None),
+        ("POST", "/events/vote", others[1], vote),
+        ("DELETE", f"/projects/{project['id']}", owner, None),
+        ("POST", join, others[2], None),
+        ("POST", "/events/vote", others[3], vote),
+    ]
+
+    answers = await _race(live_url, racers)
+
+    assert answers[2] == (200, "Project deleted")
+    for (method, path, _, _), answer in zip(racers, answers, strict=True):
+        if method == "POST" and path.startswith("/projects/join"):
+            assert answer in {(200, "Successfully joined project"), (404, "No project found")}, answer
+        elif method == "POST":
+            assert answer in {(200, "Votes recorded"), (404, "Project not found")}, answer

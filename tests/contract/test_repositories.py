@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from podium.domain.models import Ballot, ListingState, Referral, User, Vote, VoteCandidate, VoteQuotaUse
-from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWorkFactory
+from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken, UnitOfWorkFactory
 from tests.factories import EventFactory, ProjectFactory, UserFactory
 
 
@@ -236,9 +236,9 @@ async def test_locking_an_attendee_reads_the_event_and_whether_they_attend(uow: 
         assert await tx.attendance.lock_with_event(uuid4(), attendee.id) == (None, False)
 
 
-@pytest.mark.parametrize("exclusive", [True, False])
+@pytest.mark.parametrize("purpose", ["delete", "change", "keep"])
 async def test_locking_reads_an_event_or_project_like_get_and_none_once_deleted(
-    uow: UnitOfWorkFactory, exclusive: bool
+    uow: UnitOfWorkFactory, purpose: LockPurpose
 ) -> None:
     (owner,) = await _people(uow, 1)
     event = EventFactory.build(owner_id=owner.id)
@@ -248,14 +248,18 @@ async def test_locking_reads_an_event_or_project_like_get_and_none_once_deleted(
         await tx.projects.add(project)
         await tx.commit()
     async with uow() as tx:
-        assert await tx.events.lock(event.id, exclusive=exclusive) == await tx.events.get(event.id)
-        assert await tx.projects.lock(project.id) == await tx.projects.get(project.id) == project
+        assert await tx.events.lock(event.id, purpose) == await tx.events.get(event.id)
+        assert await tx.events.lock_by_join_code(event.join_code) == await tx.events.get(event.id)
+        assert await tx.projects.lock(project.id, purpose) == project
+        assert await tx.projects.lock_by_join_code(project.join_code) == project
         await tx.projects.delete(project.id)
         await tx.commit()
     async with uow() as tx:
-        assert await tx.projects.lock(project.id) is None
+        assert await tx.projects.lock(project.id, purpose) is None
+        assert await tx.projects.lock_by_join_code(project.join_code) is None
         await tx.events.delete(event.id)
         await tx.commit()
     async with uow() as tx:
-        assert await tx.events.lock(event.id, exclusive=exclusive) is None
-        assert await tx.events.lock(uuid4(), exclusive=exclusive) is None
+        assert await tx.events.lock(event.id, purpose) is None
+        assert await tx.events.lock_by_join_code(event.join_code) is None
+        assert await tx.events.lock(uuid4(), purpose) is None
