@@ -39,7 +39,7 @@ class ProjectPublic(msgspec.Struct, array_like=False):
     description: str
     points: int
     votes: list[str]
-    owner_display_name: str
+    owner_display_name: list[str]  # one name, as a list like the API's (PRODUCT §3.15)
     collaborator_display_names: list[str]
 
 
@@ -72,7 +72,7 @@ _SELECT_FULL = """
 select p.id::text, p.name, p.repo, p.image_url, p.demo, p.description,
        (p.legacy_points + coalesce(cardinality(v.ids), 0))::int as points,
        coalesce(v.ids, '{}')::text[] as votes,
-       (select u.display_name from users u where u.id = p.owner_id) as owner_display_name,
+       array[(select u.display_name from users u where u.id = p.owner_id)] as owner_display_name,
        coalesce(c.names, '{}') as collaborator_display_names
 from projects p
 left join lateral (

@@ -54,7 +54,7 @@ async def test_complete_hackathon_workflow(
         ("Project Beta", 0),
         ("Project Gamma", 0),
     ]
-    assert board[0]["owner_display_name"] == organizer.display_name
+    assert board[0]["owner_display_name"] == [organizer.display_name]
     me = (await client.get("/users/current", headers=attendee.headers)).json()
     assert me["votes"] == board[0]["votes"]
 

@@ -57,10 +57,10 @@ async def test_team_names_in_cached_lists_follow_profile_changes(
     await attend(client, owner, event)
     await submit(client, owner, event, "Alpha")
     first = (await client.get(f"/events/{event.id}/projects", params={"leaderboard": "true"})).json()
-    assert first[0]["owner_display_name"] == owner.display_name
+    assert first[0]["owner_display_name"] == [owner.display_name]
     await client.put("/users/current", json={"display_name": "Olive the Great"}, headers=owner.headers)
     again = (await client.get(f"/events/{event.id}/projects", params={"leaderboard": "false"})).json()
-    assert again[0]["owner_display_name"] == "Olive the Great"
+    assert again[0]["owner_display_name"] == ["Olive the Great"]
 
 
 async def test_clients_that_revalidate_get_304_until_something_changes(

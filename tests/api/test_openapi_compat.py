@@ -4,6 +4,7 @@ every path, method, parameter, operation id, request field and response field th
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from podium.config import Settings
 from podium.http.app import create_app
-from tests.api.conftest import mint
+from tests.api.conftest import attend, mint, submit
 
 # The legacy backend's /openapi.json at b91dcd2 (the compatibility baseline), vendored unchanged.
 LEGACY_OPENAPI = Path(__file__).parent / "data" / "legacy-openapi.json"
@@ -189,3 +190,53 @@ async def test_collection_routes_answer_with_and_without_the_trailing_slash(
     person = await sign_up()
     response = await client.get(path, headers=person.headers)
     assert response.status_code == 200, response.text
+
+
+# The project card (PRODUCT §3.15): the legacy frontend spreads both name fields as arrays of strings.
+
+PROJECT_SCHEMAS = ["ProjectPublic", "ProjectPrivate"]
+
+
+@pytest.mark.parametrize("name", PROJECT_SCHEMAS)
+def test_the_document_declares_both_team_name_fields_as_arrays_of_strings(ours: Doc, name: str) -> None:
+    properties = ours["components"]["schemas"][name]["properties"]
+    for field in ("owner_display_name", "collaborator_display_names"):
+        assert properties[field]["type"] == "array", (field, properties[field])
+        assert properties[field]["items"] == {"type": "string"}, (field, properties[field])
+
+
+async def test_every_project_payload_carries_the_team_names_as_lists(
+    settings: Settings, client: AsyncTestClient[Any], sign_up: Any, create_event: Any
+) -> None:
+    owner = await sign_up("Olive", display_name="Olive O.")
+    mate = await sign_up("Max", display_name="Max M.")
+    event = await create_event(owner, leaderboard_enabled=True)
+    await attend(client, owner, event)
+    await attend(client, mate, event)
+    project = await submit(client, owner, event, "Alpha")
+    joined = await client.post(
+        "/projects/join", params={"join_code": project["join_code"]}, headers=mate.headers
+    )
+    assert joined.status_code == 200, joined.text
+
+    path = f"/projects/{project['id']}"
+    listings = f"/events/{event.id}/projects"
+    updated = await client.put(path, json={"name": "Alpha"}, headers=owner.headers)
+    admin = await client.get(f"/events/admin/{event.id}/leaderboard", headers=owner.headers)
+    payloads = {
+        "get project": [(await client.get(path)).json()],
+        "update project": [updated.json()],
+        "mine (owner)": (await client.get("/projects/mine", headers=owner.headers)).json(),
+        "mine (collaborator)": (await client.get("/projects/mine", headers=mate.headers)).json(),
+        "leaderboard": (await client.get(listings, params={"leaderboard": "true"})).json(),
+        "listing": (await client.get(listings, params={"leaderboard": "false"})).json(),
+        "admin leaderboard": admin.json(),
+    }
+    async with AsyncTestClient(app=create_app(replace(settings, leaderboard_cache=False))) as uncached:
+        for leaderboard in ("true", "false"):
+            response = await uncached.get(listings, params={"leaderboard": leaderboard})
+            payloads[f"uncached listing, leaderboard={leaderboard}"] = response.json()
+    for route, projects in payloads.items():
+        assert len(projects) == 1, (route, projects)
+        assert projects[0]["owner_display_name"] == ["Olive O."], route
+        assert projects[0]["collaborator_display_names"] == ["Max M."], route

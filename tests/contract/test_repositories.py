@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 
 from podium.domain.models import Ballot, Referral, User, Vote, VoteCandidate, VoteQuotaUse
-from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWork, UnitOfWorkFactory
+from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken, UnitOfWork, UnitOfWorkFactory
 from tests.factories import EventFactory, ProjectFactory, UserFactory
 
 
@@ -311,3 +311,32 @@ async def test_locking_an_attendee_reads_the_event_and_whether_they_attend(uow: 
         assert await tx.attendance.lock_with_event(event.id, attendee.id) == (event, True)
         assert await tx.attendance.lock_with_event(event.id, stranger.id) == (event, False)
         assert await tx.attendance.lock_with_event(uuid4(), attendee.id) == (None, False)
+
+
+@pytest.mark.parametrize("purpose", ["delete", "change", "keep"])
+async def test_locking_reads_an_event_or_project_like_get_and_none_once_deleted(
+    uow: UnitOfWorkFactory, purpose: LockPurpose
+) -> None:
+    (owner,) = await _people(uow, 1)
+    event = EventFactory.build(owner_id=owner.id)
+    project = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        await tx.projects.add(project)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.events.lock(event.id, purpose) == await tx.events.get(event.id)
+        assert await tx.events.lock_by_join_code(event.join_code) == await tx.events.get(event.id)
+        assert await tx.projects.lock(project.id, purpose) == project
+        assert await tx.projects.lock_by_join_code(project.join_code) == project
+        await tx.projects.delete(project.id)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.projects.lock(project.id, purpose) is None
+        assert await tx.projects.lock_by_join_code(project.join_code) is None
+        await tx.events.delete(event.id)
+        await tx.commit()
+    async with uow() as tx:
+        assert await tx.events.lock(event.id, purpose) is None
+        assert await tx.events.lock_by_join_code(event.join_code) is None
+        assert await tx.events.lock(uuid4(), purpose) is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 from uuid import UUID
 
 from podium.domain.models import (
@@ -42,14 +42,31 @@ class Users(Protocol):
     async def update(self, user: User) -> None: ...
 
 
+# What a writer is about to do with a row it reads, so racing writers are decided one after another:
+# "delete" it, "change" its fields (racing changes and deletes wait for each other, readers and writers
+# that only need it to exist do not), or "keep" relying on it (waits for, and holds off, its deletion).
+LockPurpose = Literal["delete", "change", "keep"]
+
+
 class Events(Protocol):
     async def get(self, event_id: UUID) -> Event | None: ...
+    async def lock(self, event_id: UUID, purpose: LockPurpose) -> Event | None:
+        """The event, locked for ``purpose`` until the unit of work ends. A writer that waited for a
+        concurrent delete gets None, as for an event that never existed: of racing writers, the first
+        decides and the others see its outcome."""
+        ...
+
     async def view(self, event_id: UUID) -> EventView | None:
         """The event with its live project count."""
         ...
 
     async def id_for_slug(self, slug: str) -> UUID | None: ...
     async def get_by_join_code(self, join_code: str) -> Event | None: ...
+    async def lock_by_join_code(self, join_code: str) -> Event | None:
+        """The event with this code, locked against deletion until the unit of work ends (None if there
+        is none, or no longer after a concurrent delete)."""
+        ...
+
     async def add(self, event: Event) -> None:
         """Store a new event. Raises ``SlugTaken`` or ``JoinCodeTaken`` on a clash."""
         ...
@@ -84,8 +101,19 @@ class Attendance(Protocol):
 
 class Projects(Protocol):
     async def get(self, project_id: UUID) -> Project | None: ...
+    async def lock(self, project_id: UUID, purpose: LockPurpose) -> Project | None:
+        """The project, locked for ``purpose`` until the unit of work ends, its event first ("keep": always
+        event then project, so a project edit and an event delete never wait on each other in a circle).
+        None when it does not exist, or no longer does after a concurrent delete."""
+        ...
+
     async def view(self, project_id: UUID) -> ProjectView | None: ...
     async def get_by_join_code(self, join_code: str) -> Project | None: ...
+    async def lock_by_join_code(self, join_code: str) -> Project | None:
+        """The project with this code, locked against deletion (its event first) until the unit of work
+        ends; None if there is none, or no longer after a concurrent delete."""
+        ...
+
     async def add(self, project: Project) -> None:
         """Store a new project. Raises ``JoinCodeTaken`` on a clash."""
         ...

@@ -20,6 +20,7 @@ from podium.adapters.postgres.uow import release_before_response
 from podium.bootstrap import Container
 from podium.config import Settings
 from podium.http.auth import current_user
+from podium.http.bodies import PodiumRequest
 from podium.http.controllers.admin import EventAdminController
 from podium.http.controllers.auth import AuthController
 from podium.http.controllers.events import EventsController
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         dependencies=dependencies,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=PodiumRequest,
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_allow_origins),
             allow_methods=["*"],

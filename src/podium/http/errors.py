@@ -3,6 +3,7 @@
 * request validation → 422 ``{"detail": [{"loc", "msg", "type"}]}`` (FastAPI's shape, which the client renders);
 * a domain error → its status with ``{"detail": "<message>"}``;
 * the database unreachable or overloaded → 503, never a hang or a 500;
+* racing requests: a row gone under one → 404, a conflict or a deadlock between them → 409 (retry);
 * anything else → 500 ``{"detail": "Internal Server Error"}``, logged with its traceback, never echoed.
 """
 
@@ -14,7 +15,8 @@ from enum import Enum
 from typing import Any
 
 import msgspec
-from advanced_alchemy.exceptions import RepositoryError
+from advanced_alchemy.exceptions import IntegrityError as AdvancedAlchemyIntegrityError
+from advanced_alchemy.exceptions import MultipleResultsFoundError, NotFoundError, RepositoryError
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     HTTPException,
@@ -27,16 +29,19 @@ from litestar.status_codes import (
     HTTP_401_UNAUTHORIZED,
     HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_502_BAD_GATEWAY,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, MultipleResultsFound, NoResultFound
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from podium.domain import errors as domain
+from podium.http.bodies import FIELD_REQUIRED, every_field_error
 from podium.http.metrics import METRICS
 
 log = logging.getLogger("podium.http")
@@ -45,6 +50,9 @@ UNAVAILABLE = "The service is temporarily unavailable, please retry shortly"
 # SQLSTATE class 22: a value the database cannot take. Some arrive as a plain DBAPIError rather than a
 # DataError (asyncpg's 22021 for a NUL byte in a query parameter), or wrapped by Advanced Alchemy.
 DATA_EXCEPTION = "22"
+# SQLSTATE class 40: the database rolled the transaction back (deadlock, serialization failure).
+TRANSACTION_ROLLBACK = "40"
+CONFLICT = "The request conflicts with the current state; please retry"
 
 _DOMAIN_STATUS: list[tuple[type[domain.DomainError], int]] = [
     (domain.NotFound, HTTP_404_NOT_FOUND),
@@ -68,7 +76,6 @@ _MISSING_FIELD = re.compile(r"^Object missing required field `([^`]*)`")
 _KEY_PART = re.compile(r"[^.\[\]]+")
 # msgspec's own wording: "<message> - at `$.data.projects[0]`".
 _BODY_ERROR = re.compile(r"^(.*?)(?: - at `\$\.data((?:[.\[][^`]*)?)`)$")
-FIELD_REQUIRED = "Field required"
 UNDECODABLE_BODY = [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]
 
 
@@ -121,8 +128,21 @@ def _safe_message(text: str) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    return detail(HTTP_422_UNPROCESSABLE_ENTITY, validation_items(exc))
+def handle_validation(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    return detail(HTTP_422_UNPROCESSABLE_ENTITY, _with_every_body_error(request, validation_items(exc)))
+
+
+def _with_every_body_error(
+    request: Request[Any, Any, Any], items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Litestar reports a body's first invalid field only; list them all (the parameters' errors first,
+    as FastAPI orders them)."""
+    if not any(item["loc"][:1] == ["body"] for item in items):
+        return items
+    body_items = every_field_error(request)
+    if body_items is None:
+        return items
+    return [item for item in items if item["loc"][:1] != ["body"]] + body_items
 
 
 def handle_domain(_: Request[Any, Any, Any], exc: domain.DomainError) -> Response[Any]:
@@ -135,9 +155,14 @@ def handle_domain(_: Request[Any, Any, Any], exc: domain.DomainError) -> Respons
     return detail(status, exc.message, headers)
 
 
-def handle_undecodable(_: Request[Any, Any, Any], __: Exception) -> Response[Any]:
-    """A body that is not JSON (or not UTF-8) is a validation error, as FastAPI answered (legacy §0)."""
-    return detail(HTTP_422_UNPROCESSABLE_ENTITY, UNDECODABLE_BODY)
+def handle_undecodable(_: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A body that is not JSON (or not UTF-8, or nested too deeply: ``podium.http.bodies``) is a validation
+    error, as FastAPI answered (legacy §0), with the decoder's reason in ``ctx`` as FastAPI gives it."""
+    cause = exc.__cause__ if isinstance(exc.__cause__, SerializationException) else None
+    if cause is None or not cause.detail:
+        return detail(HTTP_422_UNPROCESSABLE_ENTITY, UNDECODABLE_BODY)
+    item = {**UNDECODABLE_BODY[0], "ctx": {"error": _safe_message(cause.detail)}}
+    return detail(HTTP_422_UNPROCESSABLE_ENTITY, [item])
 
 
 CLIENT_GONE = "client disconnected prematurely"  # Litestar's words when a request body is cut off
@@ -147,7 +172,7 @@ def handle_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc.__cause__, SerializationException):
         return handle_undecodable(_, exc)
     if isinstance(exc, InternalServerException) and (item := _body_error(exc)):
-        return detail(HTTP_422_UNPROCESSABLE_ENTITY, [item])
+        return detail(HTTP_422_UNPROCESSABLE_ENTITY, _with_every_body_error(_, [item]))
     if isinstance(exc, InternalServerException) and exc.detail == CLIENT_GONE:
         # The client hung up while sending its body: nothing failed here, and nobody reads the answer.
         log.info("client disconnected before its request body arrived", extra={"path": _.url.path})
@@ -166,7 +191,11 @@ def handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response
         return detail(HTTP_422_UNPROCESSABLE_ENTITY, "A value is too long or out of range")
     if isinstance(exc, IntegrityError):
         log.warning("integrity conflict", extra={"path": request.url.path})
-        return detail(409, "The request conflicts with the current state; please retry")
+        return detail(HTTP_409_CONFLICT, CONFLICT)
+    if _sqlstate(exc).startswith(TRANSACTION_ROLLBACK):
+        # A deadlock or serialization failure between racing requests: the loser may simply retry.
+        log.warning("transaction rolled back", extra={"path": request.url.path, "sqlstate": _sqlstate(exc)})
+        return detail(HTTP_409_CONFLICT, CONFLICT, {"Retry-After": "1"})
     if isinstance(exc, PoolTimeoutError) or _is_connection_problem(exc):
         METRICS.count_error("database_unavailable")
         log.error("database unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
@@ -212,7 +241,7 @@ def _is_connection_problem(exc: BaseException) -> bool:
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # Advanced Alchemy re-wraps driver errors in its own exceptions, which are no DBAPIError.
-    if _is_connection_problem(exc) or _sqlstate(exc).startswith(DATA_EXCEPTION):
+    if _is_connection_problem(exc) or _sqlstate(exc).startswith((DATA_EXCEPTION, TRANSACTION_ROLLBACK)):
         return handle_database(request, exc)
     METRICS.count_error("unhandled")
     log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
@@ -220,11 +249,29 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 
 
 def handle_repository(request: Request[Any, Any, Any], exc: RepositoryError) -> Response[Any]:
-    """Advanced Alchemy's wrapper: answer for the database error underneath it."""
+    """Advanced Alchemy's wrapper: answer for the database error underneath it, or for what it found."""
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, DBAPIError | PoolTimeoutError):
         return handle_database(request, cause)
+    if isinstance(exc, NotFoundError):
+        return handle_vanished(request, exc)
+    if isinstance(exc, AdvancedAlchemyIntegrityError | MultipleResultsFoundError):
+        return handle_conflict(request, exc)
     return handle_unexpected(request, exc)
+
+
+def handle_vanished(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A row the request relied on is gone (deleted by a racing request): the resource is missing. The
+    use-cases lock what they change and answer their route's own status first; this is the backstop."""
+    log.warning("row not found", extra={"path": request.url.path, "error": type(exc).__name__})
+    return detail(HTTP_404_NOT_FOUND, "Not found")
+
+
+def handle_conflict(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """More rows than one where one was expected, or a constraint refusing the change: the data moved
+    under the request (a retry sees the new state)."""
+    log.warning("conflicting state", extra={"path": request.url.path, "error": type(exc).__name__})
+    return detail(HTTP_409_CONFLICT, CONFLICT)
 
 
 EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
@@ -235,5 +282,9 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     DBAPIError: handle_database,
     PoolTimeoutError: handle_database,
     RepositoryError: handle_repository,
+    NoResultFound: handle_vanished,
+    ObjectDeletedError: handle_vanished,
+    StaleDataError: handle_vanished,
+    MultipleResultsFound: handle_conflict,
     Exception: handle_unexpected,
 }

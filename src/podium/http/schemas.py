@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+from litestar.exceptions import ValidationException
 from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import KwargDefinition
 from msgspec import Meta, Struct
@@ -18,6 +19,7 @@ from podium.domain.models import EventView, ProjectView, Referral, User, Vote
 NO_NUL = r"^[^\x00]*$"
 INT32 = Meta(ge=-(2**31), le=2**31 - 1)
 MAX_VOTES_PER_REQUEST = 50
+TOO_MANY_PROJECTS = f"At most {MAX_VOTES_PER_REQUEST} different projects can be voted for in one request"
 
 
 Text = Annotated[str, Meta(pattern=NO_NUL)]
@@ -213,8 +215,22 @@ class Attended(Base):
 
 
 class CreateVotes(Base):
-    projects: Annotated[list[UUID], Meta(max_length=MAX_VOTES_PER_REQUEST)]
+    # Repeats count once (legacy deduplicated), so the bound is on distinct ids: ``distinct_projects``.
+    projects: Annotated[
+        list[UUID],
+        Meta(description=f"Up to {MAX_VOTES_PER_REQUEST} different project ids; a repeated id counts once"),
+    ]
     event: UUID
+
+    def distinct_projects(self) -> list[UUID]:
+        """The projects voted for, each once in first-seen order; more than the bound is a 422 on
+        ``projects``."""
+        distinct = list(dict.fromkeys(self.projects))
+        if len(distinct) > MAX_VOTES_PER_REQUEST:
+            raise ValidationException(
+                extra=[{"key": "projects", "source": "body", "message": TOO_MANY_PROJECTS}]
+            )
+        return distinct
 
 
 class VoteResponse(Base):
@@ -276,7 +292,8 @@ class ProjectPublic(Base):
     description: str
     points: int
     votes: list[ListedVoteId] = msgspec.field(default_factory=list)
-    owner_display_name: str = ""
+    # Lists, both: the frontend's project card spreads them as v1's Airtable lookups (PRODUCT §3.15).
+    owner_display_name: list[str] = msgspec.field(default_factory=list)
     collaborator_display_names: list[str] = msgspec.field(default_factory=list)
 
     @classmethod
@@ -297,7 +314,7 @@ def _public_values(view: ProjectView) -> tuple[Any, ...]:
         p.description,
         view.points,
         view.vote_ids,
-        view.owner_display_name,
+        [view.owner_display_name],
         view.collaborator_display_names,
     )
 

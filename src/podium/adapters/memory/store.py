@@ -29,7 +29,7 @@ from podium.domain.models import (
     VoteQuotaUse,
     leaderboard_order,
 )
-from podium.domain.ports import JoinCodeTaken, SlugTaken
+from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken
 
 
 @dataclass
@@ -88,6 +88,10 @@ class MemoryEvents:
     async def get(self, event_id: UUID) -> Event | None:
         return copy.copy(self._data.events.get(event_id))
 
+    async def lock(self, event_id: UUID, purpose: LockPurpose) -> Event | None:
+        # A memory unit of work never yields to another between its reads and its commit.
+        return await self.get(event_id)
+
     async def view(self, event_id: UUID) -> EventView | None:
         event = self._data.events.get(event_id)
         return None if event is None else self._view(event)
@@ -97,6 +101,9 @@ class MemoryEvents:
 
     async def get_by_join_code(self, join_code: str) -> Event | None:
         return next((copy.copy(e) for e in self._data.events.values() if e.join_code == join_code), None)
+
+    async def lock_by_join_code(self, join_code: str) -> Event | None:
+        return await self.get_by_join_code(join_code)
 
     async def add(self, event: Event) -> None:
         if any(e.slug == event.slug for e in self._data.events.values()):
@@ -185,12 +192,18 @@ class MemoryProjects:
     async def get(self, project_id: UUID) -> Project | None:
         return copy.copy(self._data.projects.get(project_id))
 
+    async def lock(self, project_id: UUID, purpose: LockPurpose) -> Project | None:
+        return await self.get(project_id)
+
     async def view(self, project_id: UUID) -> ProjectView | None:
         project = self._data.projects.get(project_id)
         return None if project is None else self._view(project)
 
     async def get_by_join_code(self, join_code: str) -> Project | None:
         return next((copy.copy(p) for p in self._data.projects.values() if p.join_code == join_code), None)
+
+    async def lock_by_join_code(self, join_code: str) -> Project | None:
+        return await self.get_by_join_code(join_code)
 
     async def add(self, project: Project) -> None:
         if any(p.join_code == project.join_code for p in self._data.projects.values()):

@@ -52,7 +52,7 @@ from podium.domain.models import (
     VoteCandidate,
     VoteQuotaUse,
 )
-from podium.domain.ports import JoinCodeTaken, SlugTaken
+from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken
 
 USER_FIELDS = (
     "id", "email", "display_name", "first_name", "last_name", "phone", "street_1", "street_2", "city", "state",
@@ -97,6 +97,25 @@ _EVENT_BY_ID = select(*_EVENT_COLUMNS).where(_EVENTS.c.id == bindparam("key"))
 _EVENT_BY_JOIN_CODE = select(*_EVENT_COLUMNS).where(_EVENTS.c.join_code == bindparam("key"))
 _PROJECT_BY_ID = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.id == bindparam("key"))
 _PROJECT_BY_JOIN_CODE = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.join_code == bindparam("key"))
+# Writers lock what they read before acting on it, so racing writers are decided one after another: a
+# delete that waited for another finds nothing left (never a second "deleted", nor a 500). A project's
+# event is locked (against deletion) before the project, in one round trip: the order every writer takes.
+_EVENT_LOCKED: dict[LockPurpose, Any] = {
+    "delete": _EVENT_BY_ID.with_for_update(),
+    "change": _EVENT_BY_ID.with_for_update(key_share=True),  # FOR NO KEY UPDATE
+    "keep": _EVENT_BY_ID.with_for_update(read=True, key_share=True),
+}
+_EVENT_BY_JOIN_CODE_LOCKED = _EVENT_BY_JOIN_CODE.with_for_update(read=True, key_share=True)
+_PROJECT_LOCKED = (
+    f"SELECT {', '.join(f'p.{name}' for name in _PROJECT_ORDER)} FROM projects p WHERE p.{{key}} = :key"
+    " AND EXISTS (SELECT 1 FROM events e WHERE e.id = p.event_id FOR KEY SHARE OF e) FOR {lock} OF p"
+)
+_PROJECT_LOCKED_BY_ID: dict[LockPurpose, Any] = {
+    "delete": text(_PROJECT_LOCKED.format(key="id", lock="UPDATE")),
+    "change": text(_PROJECT_LOCKED.format(key="id", lock="NO KEY UPDATE")),
+    "keep": text(_PROJECT_LOCKED.format(key="id", lock="KEY SHARE")),
+}
+_PROJECT_BY_JOIN_CODE_LOCKED = text(_PROJECT_LOCKED.format(key="join_code", lock="KEY SHARE"))
 
 
 # Rows of the statements above (and of the listing query) start with the fields in constructor order.
@@ -252,6 +271,10 @@ class PostgresEvents:
         row = await _one(self._db, _EVENT_BY_ID, event_id)
         return None if row is None else _event(row)
 
+    async def lock(self, event_id: UUID, purpose: LockPurpose) -> Event | None:
+        row = await _one(self._db, _EVENT_LOCKED[purpose], event_id)
+        return None if row is None else _event(row)
+
     async def view(self, event_id: UUID) -> EventView | None:
         views = await self._views(_EVENT_VIEW_BY_ID, event_id)
         return views[0] if views else None
@@ -262,6 +285,10 @@ class PostgresEvents:
 
     async def get_by_join_code(self, join_code: str) -> Event | None:
         row = await _one(self._db, _EVENT_BY_JOIN_CODE, join_code)
+        return None if row is None else _event(row)
+
+    async def lock_by_join_code(self, join_code: str) -> Event | None:
+        row = await _one(self._db, _EVENT_BY_JOIN_CODE_LOCKED, join_code)
         return None if row is None else _event(row)
 
     async def add(self, event: Event) -> None:
@@ -303,11 +330,24 @@ class PostgresEvents:
 _ATTENDEE = (EventAttendeeModel.event_id == bindparam("event_id")) & (
     EventAttendeeModel.user_id == bindparam("user_id")
 )
-_LOCKED_ATTENDEE = select(EventAttendeeModel.id).where(_ATTENDEE).with_for_update().cte("locked_attendee")
-# The event and its attendee's locked row in one round trip (the lock is only taken if the event exists).
+# The event (locked against deletion) and then its attendee's row (locked) in one round trip: the
+# attendee's lock is only taken if the event exists, and after the event's, the order every writer takes
+# (an event delete racing a vote waits for it or is waited for, never both).
+_LOCKED_EVENT = (
+    select(*_EVENT_COLUMNS)
+    .where(EventModel.id == bindparam("event_id"))
+    .with_for_update(read=True, key_share=True)
+    .cte("locked_event")
+)
+_LOCKED_ATTENDEE = (
+    select(EventAttendeeModel.id)
+    .where(_ATTENDEE, exists(select(_LOCKED_EVENT.c.id)))
+    .with_for_update()
+    .cte("locked_attendee")
+)
 _EVENT_WITH_LOCKED_ATTENDEE = select(
-    *_EVENT_COLUMNS, exists(select(_LOCKED_ATTENDEE.c.id)).label("attending")
-).where(EventModel.id == bindparam("event_id"))
+    *_LOCKED_EVENT.c, exists(select(_LOCKED_ATTENDEE.c.id)).label("attending")
+)
 _ADD_ATTENDEE = compiled_once(
     pg_insert(EventAttendeeModel)
     .values(event_id=bindparam("event_id"), user_id=bindparam("user_id"))
@@ -403,12 +443,20 @@ class PostgresProjects:
         row = await _one(self._db, _PROJECT_BY_ID, project_id)
         return None if row is None else _project(row)
 
+    async def lock(self, project_id: UUID, purpose: LockPurpose) -> Project | None:
+        row = await _one(self._db, _PROJECT_LOCKED_BY_ID[purpose], project_id)
+        return None if row is None else _project(row)
+
     async def view(self, project_id: UUID) -> ProjectView | None:
         views = await self._views(_PROJECT_VIEW, project_id)
         return views[0] if views else None
 
     async def get_by_join_code(self, join_code: str) -> Project | None:
         row = await _one(self._db, _PROJECT_BY_JOIN_CODE, join_code)
+        return None if row is None else _project(row)
+
+    async def lock_by_join_code(self, join_code: str) -> Project | None:
+        row = await _one(self._db, _PROJECT_BY_JOIN_CODE_LOCKED, join_code)
         return None if row is None else _project(row)
 
     async def add(self, project: Project) -> None:
@@ -485,6 +533,9 @@ _CANDIDATES = select(
         )
     ).label("is_member"),
 ).where(ProjectModel.id == any_(bindparam("project_ids", type_=ARRAY(Uuid))))
+# Against deletion, as the vote's own foreign key would lock them, but before the checks: a vote racing a
+# project's delete waits for it and finds the project gone (404), rather than failing at the insert.
+_CANDIDATES = _CANDIDATES.with_for_update(read=True, key_share=True, of=ProjectModel)
 # Quota and candidates in one round trip: the quota row, joined with one row per candidate (if any).
 _QUOTA = _QUOTA_USE.subquery("quota")
 _CANDIDATE_ROWS = _CANDIDATES.subquery("candidate")

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
 from podium.domain.models import Event, EventView, ProjectView, Referral, User, Vote
-from podium.domain.ports import JoinCodeTaken, SlugTaken, UnitOfWork, UnitOfWorkFactory
+from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken, UnitOfWork, UnitOfWorkFactory
 from podium.domain.rules import new_join_code, normalize_join_code, slug_for
 from podium.domain.services.join_codes import JoinCodeGuard
 
@@ -95,14 +95,14 @@ class EventService:
         """Change the event's settings (owner only); absent and null fields are left as they are."""
         changes = {k: v for k, v in changes.items() if k in UPDATABLE_FIELDS and v is not None}
         async with self._uow() as uow:
-            event = await _owned_event(uow, user, event_id)
+            event = await _owned_event(uow, user, event_id, "change")
             if changes:
                 await uow.events.update(dataclasses.replace(event, **changes))
                 await uow.commit()
 
     async def delete(self, user: User, event_id: UUID) -> None:
         async with self._uow() as uow:
-            await _owned_event(uow, user, event_id)
+            await _owned_event(uow, user, event_id, "delete")
             await uow.events.delete(event_id)
             await uow.commit()
 
@@ -113,7 +113,7 @@ class EventService:
         """
         await self._join_guard.check("attend", user, client)
         async with self._uow() as uow:
-            event = await uow.events.get_by_join_code(normalize_join_code(join_code))
+            event = await uow.events.lock_by_join_code(normalize_join_code(join_code))
             if event is None:
                 raise NotFound(EVENT_NOT_FOUND)
             if not await uow.attendance.add(event.id, user.id):
@@ -171,7 +171,7 @@ class EventService:
 
     async def remove_attendee(self, user: User, event_id: UUID, attendee_id: UUID) -> None:
         async with self._uow() as uow:
-            await _owned_event(uow, user, event_id)
+            await _owned_event(uow, user, event_id, "keep")
             await uow.attendance.remove(event_id, attendee_id)
             await uow.commit()
 
@@ -191,8 +191,13 @@ class EventService:
             return await uow.referrals.in_event(event_id)
 
 
-async def _owned_event(uow: UnitOfWork, user: User, event_id: UUID) -> Event:
-    event = await uow.events.get(event_id)
+async def _owned_event(uow: UnitOfWork, user: User, event_id: UUID, lock: LockPurpose | None = None) -> Event:
+    """The caller's event (a missing one and someone else's alike are BAD_ACCESS, legacy §2.4), locked
+    for a write: a writer that lost a race with the event's delete sees it missing."""
+    if lock is None:
+        event = await uow.events.get(event_id)
+    else:
+        event = await uow.events.lock(event_id, lock)
     if event is None or event.owner_id != user.id:
         raise Forbidden(BAD_ACCESS)
     return event

@@ -18,7 +18,14 @@ from podium.domain.errors import (
     UpstreamFailed,
 )
 from podium.domain.models import Project, ProjectView, User
-from podium.domain.ports import JoinCodeTaken, ProjectChecks, UnitOfWork, UnitOfWorkFactory, UpstreamError
+from podium.domain.ports import (
+    JoinCodeTaken,
+    LockPurpose,
+    ProjectChecks,
+    UnitOfWork,
+    UnitOfWorkFactory,
+    UpstreamError,
+)
 from podium.domain.rules import new_join_code, normalize_join_code
 from podium.domain.services.join_codes import JoinCodeGuard
 
@@ -51,7 +58,7 @@ class ProjectService:
     async def create(self, owner: User, new: NewProject) -> Project:
         """Submit a project to an event the caller attends; it gets a join code for teammates."""
         async with self._uow() as uow:
-            event = await uow.events.get(new.event_id)
+            event = await uow.events.lock(new.event_id, "keep")
             if event is None:
                 raise NotFound("Event not found")
             if not event.demo_links_optional and not new.demo.strip():
@@ -86,7 +93,7 @@ class ProjectService:
         """
         await self._join_guard.check("join", user, client)
         async with self._uow() as uow:
-            project = await uow.projects.get_by_join_code(normalize_join_code(join_code))
+            project = await uow.projects.lock_by_join_code(normalize_join_code(join_code))
             if project is None:
                 raise NotFound("No project found")
             if project.owner_id == user.id or user.id in await uow.projects.collaborator_ids(project.id):
@@ -101,7 +108,7 @@ class ProjectService:
         """Change the project (owner only). The demo rule applies to the merged result (PRODUCT §3.12)."""
         changes = {k: v for k, v in changes.items() if k in UPDATABLE_FIELDS and v is not None}
         async with self._uow() as uow:
-            project = await _owned_project(uow, user, project_id)
+            project = await _owned_project(uow, user, project_id, "change")
             event = await uow.events.get(project.event_id)
             if event is None:
                 raise NotFound("Event not found")
@@ -118,7 +125,7 @@ class ProjectService:
     async def delete(self, user: User, project_id: UUID) -> None:
         """Delete the project with its votes and collaborator links (owner only)."""
         async with self._uow() as uow:
-            await _owned_project(uow, user, project_id)
+            await _owned_project(uow, user, project_id, "delete")
             await uow.projects.delete(project_id)
             await uow.commit()
 
@@ -155,8 +162,10 @@ class ProjectService:
             raise Unavailable("Project checks are not configured")
 
 
-async def _owned_project(uow: UnitOfWork, user: User, project_id: UUID) -> Project:
-    project = await uow.projects.get(project_id)
+async def _owned_project(uow: UnitOfWork, user: User, project_id: UUID, purpose: LockPurpose) -> Project:
+    """The caller's project, locked for the change about to be made (a missing one and someone else's
+    alike are BAD_ACCESS, legacy §2.5); a writer that lost a race with its delete sees it missing."""
+    project = await uow.projects.lock(project_id, purpose)
     if project is None or project.owner_id != user.id:
         raise Forbidden(BAD_ACCESS)
     return project

@@ -74,7 +74,7 @@ class EventsController(Controller):
         self, data: JSONBody[CreateVotes], user: NamedDependency[User], voting: NamedDependency[VotingService]
     ) -> Message:
         """Vote for projects of an event the caller attends, within the quota."""
-        await voting.cast_votes(user, data.event, data.projects)
+        await voting.cast_votes(user, data.event, data.distinct_projects())
         return Message(message="Votes recorded")
 
     @get("/id/{slug:str}", operation_id="get_at_id_events_id__slug__get")
