@@ -237,7 +237,7 @@ def _reset_all(stats: StatementStats, cpu: CpuMeter) -> None:
 
 
 async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
-    """Undo what the vote / attend scenario wrote, in one transaction that bumps the event's version."""
+    """Undo what the vote / attend / verify scenario wrote, in one transaction that bumps the event's version."""
     conn = await asyncpg.connect(dsn)
     try:
         async with conn.transaction():
@@ -249,6 +249,9 @@ async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
                 await conn.execute("delete from referrals where user_id = any($1::uuid[])", ids)
                 await conn.execute("delete from event_attendees where user_id = any($1::uuid[])", ids)
                 # The join limiter's counters live in the database too; start the next run with none.
+                await conn.execute("delete from rate_limit_hits")
+            elif scenario == "verify":
+                await conn.execute("delete from consumed_magic_links")
                 await conn.execute("delete from rate_limit_hits")
             await conn.execute(
                 "update events set version = version + 1 where id = $1::uuid", seed_info["event_id"]
