@@ -28,11 +28,6 @@ from tests.api.conftest import mint
 from tests.conftest import TEST_SECRET, PostgresForTests
 
 EXAMPLES_PER_OPERATION = 20
-EXCLUDED_CHECKS = (
-    # Litestar's automatic OPTIONS answer lists only the methods of one of the handlers sharing a path
-    # (left for now: see the closing note of issue 10).
-    checks.allow_header_conformance,
-)
 # Operations where a schema-valid request may rightly be refused, for a reason no schema can state.
 REFUSES_VALID_DATA = {
     ("GET", "/verify"): "a token is valid only when signed with the server's secret",
@@ -96,7 +91,7 @@ def test_the_fuzzed_document_is_the_one_served(fuzzed_api: str) -> None:
 def test_every_operation_answers_as_documented(
     case: schemathesis.Case, fuzzed_api: str, bearer: dict[str, str]
 ) -> None:
-    excluded = list(EXCLUDED_CHECKS)
+    excluded = []
     if (case.method.upper(), case.operation.path) in REFUSES_VALID_DATA:
         excluded.append(checks.positive_data_acceptance)
     if case.operation.path.startswith("/projects/check"):

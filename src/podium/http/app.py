@@ -31,6 +31,7 @@ from podium.http.errors import EXCEPTION_HANDLERS
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
 from podium.http.openapi import document_auth_and_errors, document_validation_errors
+from podium.http.options import AllowEveryMethod
 from podium.http.workers import stop_with_supervisor
 from podium.logging import configure_logging
 
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     # Around routing too, so unmatched paths and CORS preflights are logged and counted.
     app.asgi_handler = RequestLogMiddleware(
         RequestScopeMiddleware(
-            app.asgi_handler,
+            AllowEveryMethod(app.asgi_handler, app.routes),
             lambda: app.state.container.uow.shared_reads(),
             release_before_response,
         )
