@@ -7,7 +7,7 @@ the document must know that. The 400 entries Litestar adds for validation are re
 It also says how to authenticate (the legacy ``HTTPBearer`` scheme, on every operation whose handler is
 guarded by ``requires_user``) and what every other error looks like: ``{"detail": "<message>"}``, the
 body of each 4xx/5xx the error mapper writes (401, 403, 404, 409, 429, 503 …), as the ``default``
-response. A domain 422 (a rule, not a field's shape) carries that body too.
+response. A domain 422 (a rule, not a field's shape) has a string ``detail``: the 422 schema says so.
 """
 
 from __future__ import annotations
@@ -44,8 +44,13 @@ HTTP_VALIDATION_ERROR = Schema(
     type=OpenAPIType.OBJECT,
     title="HTTPValidationError",
     properties={
+        # Field errors, or the message of a rule a well-formed body broke (a domain 422).
         "detail": Schema(
-            type=OpenAPIType.ARRAY, title="Detail", items=Reference("#/components/schemas/ValidationError")
+            title="Detail",
+            any_of=[
+                Schema(type=OpenAPIType.ARRAY, items=Reference("#/components/schemas/ValidationError")),
+                Schema(type=OpenAPIType.STRING),
+            ],
         )
     },
 )
@@ -78,10 +83,6 @@ def document_auth_and_errors(document: OpenAPI, authenticated: Collection[str]) 
             operation.security = [{BEARER: []}]
         responses = operation.responses = operation.responses or {}
         responses.setdefault("default", default)
-        unprocessable = responses.get("422")
-        if isinstance(unprocessable, OpenAPIResponse) and unprocessable.content:
-            media = unprocessable.content["application/json"]
-            media.schema = Schema(any_of=[media.schema, error]) if media.schema is not None else error
 
 
 def document_validation_errors(document: OpenAPI) -> None:
