@@ -25,7 +25,7 @@ def test_the_adapter_has_prebuilt_statements() -> None:
     assert {
         "repositories._MARK_CHANGED",
         "repositories._ADD_ATTENDEE",
-        "rate_limiter._COUNT",
+        "rate_limiter._DECIDE",
     } <= PREBUILT.keys()
 
 
