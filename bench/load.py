@@ -105,6 +105,15 @@ def _attends(seed: dict[str, Any]) -> list[Request]:
     ]
 
 
+def _verifies(seed: dict[str, Any]) -> list[Request]:
+    # The login path: each magic link once, from its own address (the per-client login limit).
+    links = Path(seed["magic_link_file"]).read_text().split()
+    return [
+        Request("GET", f"/verify?token={link}", headers=(("X-Forwarded-For", _address(i)),))
+        for i, link in enumerate(links)
+    ]
+
+
 def _address(i: int) -> str:
     return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
@@ -190,6 +199,7 @@ SCENARIOS: dict[str, Scenario] = {
             once=True,
             legacy_rps=9,
         ),
+        Scenario("verify", "GET /verify (fresh magic link: login)", _verifies, once=True),
     )
 }
 DEFAULT_ORDER = tuple(SCENARIOS)

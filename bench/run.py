@@ -237,7 +237,7 @@ def _reset_all(stats: StatementStats, cpu: CpuMeter) -> None:
 
 
 async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
-    """Undo what the vote / attend scenario wrote, in one transaction (the schema's triggers move the event's
+    """Undo what the vote / attend / verify scenario wrote, in one transaction (the schema's triggers move the event's
     listing version, so no cache keeps the undone rows)."""
     conn = await asyncpg.connect(dsn)
     try:
@@ -250,6 +250,9 @@ async def reset(dsn: str, seed_info: dict[str, Any], scenario: str) -> None:
                 await conn.execute("delete from referrals where user_id = any($1::uuid[])", ids)
                 await conn.execute("delete from event_attendees where user_id = any($1::uuid[])", ids)
                 # The join limiter's counters live in the database too; start the next run with none.
+                await conn.execute("delete from rate_limit_hits")
+            elif scenario == "verify":
+                await conn.execute("delete from consumed_magic_links")
                 await conn.execute("delete from rate_limit_hits")
     finally:
         await conn.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import random
 from collections.abc import Callable
 
 import pytest
@@ -45,7 +47,7 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-async def test_allows_up_to_the_limit_then_asks_to_wait_until_the_window_ends(
+async def test_allows_up_to_the_limit_then_asks_to_wait_until_the_first_attempt_leaves_the_window(
     make_limiter: MakeLimiter, clock: FakeClock
 ) -> None:
     limiter = make_limiter(clock)
@@ -55,7 +57,7 @@ async def test_allows_up_to_the_limit_then_asks_to_wait_until_the_window_ends(
     assert await limiter.hit("login:ada", 3, 60) == 45
 
 
-async def test_a_new_window_starts_a_new_count(make_limiter: MakeLimiter, clock: FakeClock) -> None:
+async def test_attempts_a_window_old_no_longer_count(make_limiter: MakeLimiter, clock: FakeClock) -> None:
     limiter = make_limiter(clock)
     for _ in range(2):
         await limiter.hit("login:ada", 2, 60)
@@ -66,20 +68,90 @@ async def test_a_new_window_starts_a_new_count(make_limiter: MakeLimiter, clock:
     assert await limiter.hit("login:ada", 2, 60) == 60
 
 
-async def test_windows_are_fixed_not_sliding(make_limiter: MakeLimiter, clock: FakeClock) -> None:
+async def test_the_window_slides_so_no_boundary_gives_a_fresh_allowance(
+    make_limiter: MakeLimiter, clock: FakeClock
+) -> None:
+    # Fixed windows let 2× the limit through here: a burst just before a boundary and one just after.
     limiter = make_limiter(clock)
     clock.advance(59)
-    assert await limiter.hit("k", 1, 60) is None
-    assert await limiter.hit("k", 1, 60) == 1
-    clock.advance(1)  # the next window begins: a burst at a boundary gets a fresh allowance
-    assert await limiter.hit("k", 1, 60) is None
+    assert [await limiter.hit("k", 3, 60) for _ in range(3)] == [None, None, None]
+    clock.advance(1)  # where a fixed 60 s window would begin
+    assert await limiter.hit("k", 3, 60) == 59
+    clock.advance(58.5)
+    assert await limiter.hit("k", 3, 60) == 1
+    clock.advance(0.5)  # T0 + 119: the first three leave the window
+    assert [await limiter.hit("k", 3, 60) for _ in range(4)] == [None, None, None, 60]
+
+
+async def test_retry_after_is_when_the_oldest_attempt_in_the_window_leaves_it(
+    make_limiter: MakeLimiter, clock: FakeClock
+) -> None:
+    limiter = make_limiter(clock)
+    for _ in range(3):
+        clock.advance(10)
+        assert await limiter.hit("k", 3, 60) is None  # at T0 + 10, 20, 30
+    clock.advance(10)
+    assert await limiter.hit("k", 3, 60) == 30  # T0 + 40: room again at T0 + 70
+    clock.advance(29)
+    assert await limiter.hit("k", 3, 60) == 1  # T0 + 69: still full
+    clock.advance(1)
+    assert await limiter.hit("k", 3, 60) is None  # T0 + 70, exactly when it said
+    assert await limiter.hit("k", 3, 60) == 10  # the next room: T0 + 20 leaves at T0 + 80
+    clock.advance(10)
+    assert await limiter.hit("k", 3, 60) is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+async def test_no_window_of_any_start_holds_more_than_the_limit_and_every_refusal_is_due(
+    make_limiter: MakeLimiter, clock: FakeClock, seed: int
+) -> None:
+    # Bursts and lulls over several windows, crossing fixed-window boundaries: replay every answer
+    # against the definition.
+    limiter = make_limiter(clock)
+    rng = random.Random(seed)
+    limit, window = 4, 10
+    admitted: list[float] = []
+    for _ in range(120):
+        clock.advance(rng.choice([0, 0, 0, 0.25, 0.5, 1, 3, 7.5]))
+        wait = await limiter.hit("k", limit, window)
+        in_window = [t for t in admitted if t > clock.now - window]
+        if wait is None:
+            assert len(in_window) < limit
+            admitted.append(clock.now)
+        else:
+            assert len(in_window) == limit
+            assert wait == max(1, math.ceil(in_window[0] + window - clock.now))
+    assert len(admitted) > 3 * limit
+    for start in admitted:
+        assert sum(start <= t < start + window for t in admitted) <= limit
 
 
 async def test_the_wait_is_at_least_one_second(make_limiter: MakeLimiter, clock: FakeClock) -> None:
     limiter = make_limiter(clock)
+    await limiter.hit("k", 1, 60)
     clock.advance(59.999)
-    await limiter.hit("k", 0, 60)
-    assert await limiter.hit("k", 0, 60) == 1
+    assert await limiter.hit("k", 1, 60) == 1
+
+
+async def test_a_zero_limit_refuses_everything_for_a_window(
+    make_limiter: MakeLimiter, clock: FakeClock
+) -> None:
+    limiter = make_limiter(clock)
+    assert await limiter.hit("k", 0, 60) == 60
+    clock.advance(120)
+    assert await limiter.hit("k", 0, 60) == 60
+
+
+async def test_a_lowered_limit_applies_to_the_attempts_already_in_the_window(
+    make_limiter: MakeLimiter, clock: FakeClock
+) -> None:
+    limiter = make_limiter(clock)
+    for _ in range(4):
+        clock.advance(1)
+        assert await limiter.hit("k", 10, 60) is None  # T0 + 1 … 4
+    assert await limiter.hit("k", 2, 60) == 59  # two of them must leave first: T0 + 3 leaves at T0 + 63
+    clock.advance(59)
+    assert await limiter.hit("k", 2, 60) is None
 
 
 async def test_keys_are_counted_separately(make_limiter: MakeLimiter, clock: FakeClock) -> None:
@@ -128,7 +200,7 @@ async def test_memory_limiter_forgets_ended_windows() -> None:
         await limiter.hit(f"ip:{n}", 5, 60)
     clock.advance(301)
     await limiter.hit("ip:new", 5, 60)
-    assert list(limiter._windows) == [("ip:new", T0 + 300)]
+    assert list(limiter._windows) == ["ip:new"]
 
 
 @pytest.mark.postgres
@@ -143,6 +215,29 @@ async def test_postgres_limiter_deletes_windows_past_retention(clean_database: A
     clock.advance(1801)
     await limiter.hit("ip:new", 5, 60)
     assert await _rows(clean_database) == 2  # "ip:recent" (1801 s old) and "ip:new"
+
+
+@pytest.mark.postgres
+async def test_postgres_limiter_keeps_at_most_the_limit_of_times_per_key(clean_database: AsyncEngine) -> None:
+    clock = FakeClock()
+    limiter = PostgresRateLimiter(clean_database, clock)
+    for _ in range(10):
+        clock.advance(1)
+        await limiter.hit("k", 3, 60)
+    async with clean_database.connect() as connection:
+        times = (await connection.execute(select(RateLimitHitModel.hit_times))).scalar_one()
+    assert times == [T0 + 1, T0 + 2, T0 + 3]  # refused attempts are not recorded
+
+
+@pytest.mark.postgres
+async def test_a_key_seen_with_two_policies_in_one_batch_is_decided_under_each(
+    clean_database: AsyncEngine,
+) -> None:
+    limiter = PostgresRateLimiter(clean_database, FakeClock())
+    answers = await asyncio.gather(
+        limiter.hit("k", 1, 60), limiter.hit("k", 2, 60), limiter.hit("k", 1, 60), limiter.hit("k", 5, 60)
+    )
+    assert answers == [None, None, 60, None]
 
 
 @pytest.mark.postgres
@@ -167,10 +262,10 @@ async def test_hit_all_counts_keys_in_order_and_stops_at_the_first_over_its_limi
     clock.advance(30)
     limits = {"join:user:ada": 1, "join:client:10.0.0.1": 5}
     assert await limiter.hit_all(limits, 60) is None  # both counted: user 1, address 1
-    assert await limiter.hit_all(limits, 60) == 30  # the user is over: the address is not charged
+    assert await limiter.hit_all(limits, 60) == 60  # the user is over: the address is not charged
     assert await limiter.hit("join:client:10.0.0.1", 3, 60) is None  # the address's 2nd, not 3rd
     assert await limiter.hit("join:client:10.0.0.1", 3, 60) is None
-    assert await limiter.hit("join:client:10.0.0.1", 3, 60) == 30
+    assert await limiter.hit("join:client:10.0.0.1", 3, 60) == 60
     assert await limiter.hit_all({}, 60) is None
 
 

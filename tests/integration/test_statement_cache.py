@@ -24,7 +24,7 @@ PREBUILT = {
 def test_the_adapter_has_prebuilt_statements() -> None:
     assert {
         "repositories._ADD_ATTENDEE",
-        "rate_limiter._COUNT",
+        "rate_limiter._DECIDE",
     } <= PREBUILT.keys()
 
 

@@ -212,8 +212,12 @@ class UnitOfWorkFactory(Protocol):
 
 
 class RateLimiter(Protocol):
+    """A sliding window per key: an attempt is admitted when fewer than ``limit`` attempts were admitted
+    in the last ``window_seconds``, so no interval of that length, wherever it starts, admits more. A
+    refused attempt is not counted; its wait is when the oldest admitted attempt leaves the window."""
+
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
-        """Count one attempt for ``key``; the seconds to wait when over ``limit`` in the window, else None."""
+        """Count one attempt for ``key``; None when admitted, else the whole seconds to wait (at least 1)."""
         ...
 
     async def hit_all(self, limits: Mapping[str, int], window_seconds: int) -> int | None:

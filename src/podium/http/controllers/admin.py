@@ -4,13 +4,13 @@ from typing import Any
 
 from litestar import Controller, MediaType, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 
 from podium.domain.models import User
 from podium.domain.services.events import EventService
 from podium.http.auth import requires_user
 from podium.http.listing_cache import OrganiserView, ProjectListingCache
-from podium.http.params import uuid_param
+from podium.http.params import IdPath, uuid_param
 from podium.http.schemas import (
     EventPrivate,
     Message,
@@ -31,14 +31,14 @@ class EventAdminController(Controller):
 
     @get("/", operation_id="get_event_admin_events_admin__event_id__get")
     async def event(
-        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
+        self, event_id: IdPath, user: NamedDependency[User], events: NamedDependency[EventService]
     ) -> EventPrivate:
         return EventPrivate.of(await events.private(user, uuid_param(event_id, "event_id")))
 
     @get("/attendees", operation_id="get_event_attendees_events_admin__event_id__attendees_get")
     async def attendees(
         self,
-        event_id: FromPath[str],
+        event_id: IdPath,
         user: NamedDependency[User],
         listings: NamedDependency[ProjectListingCache],
     ) -> Response[list[UserAttendee]]:
@@ -51,7 +51,7 @@ class EventAdminController(Controller):
     )
     async def remove_attendee(
         self,
-        event_id: FromPath[str],
+        event_id: IdPath,
         data: JSONBody[RemoveAttendee],
         user: NamedDependency[User],
         events: NamedDependency[EventService],
@@ -63,7 +63,7 @@ class EventAdminController(Controller):
     @get("/leaderboard", operation_id="get_event_leaderboard_events_admin__event_id__leaderboard_get")
     async def leaderboard(
         self,
-        event_id: FromPath[str],
+        event_id: IdPath,
         user: NamedDependency[User],
         listings: NamedDependency[ProjectListingCache],
     ) -> Response[list[ProjectPrivate]]:
@@ -73,7 +73,7 @@ class EventAdminController(Controller):
     @get("/votes", operation_id="get_event_votes_events_admin__event_id__votes_get")
     async def votes(
         self,
-        event_id: FromPath[str],
+        event_id: IdPath,
         user: NamedDependency[User],
         listings: NamedDependency[ProjectListingCache],
     ) -> Response[list[VoteResponse]]:
@@ -82,7 +82,7 @@ class EventAdminController(Controller):
     @get("/referrals", operation_id="get_event_referrals_events_admin__event_id__referrals_get")
     async def referrals(
         self,
-        event_id: FromPath[str],
+        event_id: IdPath,
         user: NamedDependency[User],
         listings: NamedDependency[ProjectListingCache],
     ) -> Response[list[ReferralResponse]]:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from podium.domain.models import User
 from podium.domain.services.events import EventService
@@ -14,7 +14,7 @@ from podium.domain.services.voting import VotingService
 from podium.http.auth import requires_user
 from podium.http.controllers.auth import client_address
 from podium.http.listing_cache import ProjectListingCache
-from podium.http.params import uuid_param
+from podium.http.params import IdPath, uuid_param
 from podium.http.schemas import (
     Attended,
     CreateVotes,
@@ -30,6 +30,11 @@ from podium.http.schemas import (
 
 # Legacy: 1–50 characters that contain (the pattern is unanchored) a run of [-a-z0-9].
 SLUG_PATTERN = re.compile(r"[-a-z0-9]+")
+SLUG_MAX_LENGTH = 50
+# Documented as enforced below: JSON Schema patterns match anywhere in the value, as ``search`` does.
+SlugPath = Annotated[
+    str, PathParameter(min_length=1, max_length=SLUG_MAX_LENGTH, pattern=SLUG_PATTERN.pattern)
+]
 QueryText = Annotated[str, QueryParameter(max_length=1000, pattern=r"^[^\x00]*$")]
 
 
@@ -78,9 +83,9 @@ class EventsController(Controller):
         return Message(message="Votes recorded")
 
     @get("/id/{slug:str}", operation_id="get_at_id_events_id__slug__get")
-    async def id_for_slug(self, slug: FromPath[str], events: NamedDependency[EventService]) -> Response[Any]:
+    async def id_for_slug(self, slug: SlugPath, events: NamedDependency[EventService]) -> Response[Any]:
         """The id of the event with this slug, as a JSON string."""
-        if not 1 <= len(slug) <= 50 or not SLUG_PATTERN.search(slug):
+        if not 1 <= len(slug) <= SLUG_MAX_LENGTH or not SLUG_PATTERN.search(slug):
             raise ValidationException(
                 extra=[
                     {"key": "slug", "source": "path", "message": "String should match pattern '[-a-z0-9]+'"}
@@ -90,14 +95,14 @@ class EventsController(Controller):
         return Response(f'"{event_id}"'.encode(), media_type=MediaType.JSON)
 
     @get("/{event_id:str}", operation_id="get_event_endpoint_events__event_id__get")
-    async def get_event(self, event_id: FromPath[str], events: NamedDependency[EventService]) -> EventPublic:
+    async def get_event(self, event_id: IdPath, events: NamedDependency[EventService]) -> EventPublic:
         """An event's public view."""
         return EventPublic.of(await events.public(uuid_param(event_id, "event_id")))
 
     @put("/{event_id:str}", operation_id="update_event_events__event_id__put", guards=[requires_user])
     async def update(
         self,
-        event_id: FromPath[str],
+        event_id: IdPath,
         data: JSONBody[EventUpdate],
         user: NamedDependency[User],
         events: NamedDependency[EventService],
@@ -114,7 +119,7 @@ class EventsController(Controller):
         guards=[requires_user],
     )
     async def delete(
-        self, event_id: FromPath[str], user: NamedDependency[User], events: NamedDependency[EventService]
+        self, event_id: IdPath, user: NamedDependency[User], events: NamedDependency[EventService]
     ) -> Message:
         """Delete an event with everything under it (owner only)."""
         await events.delete(user, uuid_param(event_id, "event_id"))
@@ -124,7 +129,7 @@ class EventsController(Controller):
     async def projects(
         self,
         request: Request[Any, Any, Any],
-        event_id: FromPath[str],
+        event_id: IdPath,
         leaderboard: FromQuery[bool],
         listings: NamedDependency[ProjectListingCache],
     ) -> Response[list[ProjectPublic]]:

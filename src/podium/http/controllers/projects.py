@@ -13,7 +13,7 @@ from podium.domain.models import User
 from podium.domain.services.projects import NewProject, ProjectService
 from podium.http.auth import requires_user
 from podium.http.controllers.auth import client_address
-from podium.http.params import uuid_param
+from podium.http.params import IdPath, uuid_param
 from podium.http.schemas import (
     CheckStatus,
     Message,
@@ -82,14 +82,14 @@ class ProjectsController(Controller):
 
     @get("/{project_id:str}", operation_id="get_project_endpoint_projects__project_id__get")
     async def get_project(
-        self, project_id: FromPath[str], projects: NamedDependency[ProjectService]
+        self, project_id: IdPath, projects: NamedDependency[ProjectService]
     ) -> ProjectPublic:
         return ProjectPublic.of(await projects.get(uuid_param(project_id, "project_id")))
 
     @put("/{project_id:str}", operation_id="update_project_projects__project_id__put", guards=[requires_user])
     async def update(
         self,
-        project_id: FromPath[str],
+        project_id: IdPath,
         data: JSONBody[ProjectUpdate],
         user: NamedDependency[User],
         projects: NamedDependency[ProjectService],
@@ -106,7 +106,7 @@ class ProjectsController(Controller):
     )
     async def delete(
         self,
-        project_id: FromPath[str],
+        project_id: IdPath,
         user: NamedDependency[User],
         projects: NamedDependency[ProjectService],
     ) -> Message:

@@ -5,13 +5,14 @@ from typing import Annotated
 from litestar import Controller, get, post, put
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.openapi.spec import OpenAPIFormat
+from litestar.params import JSONBody, QueryParameter
 
 from podium.domain.models import User
 from podium.domain.rules import is_valid_email
 from podium.domain.services.users import UserService
 from podium.http.auth import requires_user
-from podium.http.params import uuid_param
+from podium.http.params import IdPath, uuid_param
 from podium.http.schemas import (
     UserCreated,
     UserExistsResponse,
@@ -28,7 +29,9 @@ class UsersController(Controller):
 
     @get("/exists", operation_id="user_exists_users_exists_get")
     async def exists(
-        self, email: Annotated[str, QueryParameter(max_length=320)], users: NamedDependency[UserService]
+        self,
+        email: Annotated[str, QueryParameter(max_length=320, format=OpenAPIFormat.EMAIL)],
+        users: NamedDependency[UserService],
     ) -> UserExistsResponse:
         """Does an account exist for this email? Any syntactically valid address gets an answer."""
         if not is_valid_email(email):
@@ -53,7 +56,7 @@ class UsersController(Controller):
         return UserPrivate.of(updated, vote_ids)
 
     @get("/{user_id:str}", operation_id="get_user_public_users__user_id__get")
-    async def public(self, user_id: FromPath[str], users: NamedDependency[UserService]) -> UserPublic:
+    async def public(self, user_id: IdPath, users: NamedDependency[UserService]) -> UserPublic:
         """Someone's public profile."""
         return UserPublic.of(await users.public(uuid_param(user_id, "user_id")))
 
