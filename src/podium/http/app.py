@@ -15,6 +15,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
 from podium.adapters.postgres.uow import release_before_response
 from podium.bootstrap import Container
@@ -27,6 +28,7 @@ from podium.http.controllers.health import health
 from podium.http.controllers.metrics import flush_metrics, metrics
 from podium.http.controllers.projects import ProjectsController
 from podium.http.controllers.users import UsersController
+from podium.http.docs import assets_router, render_plugins
 from podium.http.errors import EXCEPTION_HANDLERS
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         route_handlers=[
             health,
             metrics,
+            assets_router(),
             AuthController,
             UsersController,
             EventsController,
@@ -106,7 +109,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             allow_credentials=True,
             max_age=600,
         ),
-        openapi_config=OpenAPIConfig(title="Podium", version="2.0.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Podium",
+            version="2.0.0",
+            path="/schema",
+            render_plugins=render_plugins(),
+            components=Components(
+                security_schemes={
+                    "BearerAuth": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+        ),
         request_max_body_size=settings.max_request_body_bytes,
         # Logging is configured once by the process (podium.logging), not by the framework.
         logging_config=None,
