@@ -37,8 +37,9 @@ def test_uv_run_with_the_project_s_uv_settings_compiles_nothing_on_a_second_run(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("UV_", "VIRTUAL_ENV"))}
     command = [uv, "run", "--offline", "--python", sys.executable, "python", "-c", "pass"]
     runs = [
-        subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=True)
+        subprocess.run(
+            command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=True
+        )
         for _ in range(2)
     ]
     assert "Bytecode compiled" not in runs[1].stderr, runs[1].stderr
-
