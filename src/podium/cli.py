@@ -175,7 +175,7 @@ def db_current() -> None:
     settings = load_settings()
     configure_logging(settings.log_level, "console")
     with database(settings, migrate=False) as url:
-        current(url)
+        click.echo(current(url))
 
 
 def settings_with_database(settings: Settings, url: str) -> Settings:

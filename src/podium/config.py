@@ -113,7 +113,8 @@ class Settings:
     metrics_dir: Path | None = None
     leaderboard_cache: bool = True
     log_level: str = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    # auto: readable lines when stderr is a terminal, JSON otherwise (podium.logging).
+    log_format: Literal["auto", "json", "console"] = "auto"
 
     # The Airtable source of the one-time backfill.
     airtable_token: str = ""

@@ -1,4 +1,8 @@
-"""Structured logging: one JSON object per line (or readable lines with ``PODIUM_LOG_FORMAT=console``)."""
+"""Logging: readable lines for a developer at a terminal, one JSON object per line for everything else.
+
+``PODIUM_LOG_FORMAT=auto`` (the default) picks ``console`` when the log stream (stderr) is a terminal and
+``json`` otherwise (a file, a pipe, journald, a container's log driver); ``json`` or ``console`` force one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import json
 import logging
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -41,10 +45,21 @@ class ConsoleFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
-    """Route every logger (ours, uvicorn's, alembic's) through one handler on stderr."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else ConsoleFormatter())
+def resolve_format(fmt: str, stream: TextIO) -> str:
+    """``auto`` becomes ``console`` on a terminal and ``json`` anywhere else; other values are kept."""
+    if fmt != "auto":
+        return fmt
+    try:
+        return "console" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return "json"
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | None = None) -> None:
+    """Route every logger (ours, uvicorn's, alembic's) through one handler on ``stream`` (stderr)."""
+    stream = sys.stderr if stream is None else stream
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if resolve_format(fmt, stream) == "json" else ConsoleFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -78,3 +78,27 @@ async def test_metrics_count_requests_by_route_and_status_with_latency_and_pool_
     assert sample(after, "podium_workers") == 1
     assert re.search(r'^podium_db_pool_size\{worker="\d+"\} \d+$', after, re.MULTILINE)
     assert re.search(r'^podium_db_pool_checked_out\{worker="\d+"\} \d+$', after, re.MULTILINE)
+
+
+async def test_metrics_sends_prometheus_content_type_exactly_once(client: AsyncTestClient[Any]) -> None:
+    """Issue 12.8: it was ``text/plain; version=0.0.4; charset=utf-8; charset=utf-8``."""
+    response = await client.get("/metrics")
+    assert response.headers.get_list("content-type") == ["text/plain; version=0.0.4; charset=utf-8"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/health",
+        "/metrics",
+        "/schema",
+        "/schema/openapi.json",
+        "/schema/assets/swagger-ui.css",
+        "/schema/assets/swagger-ui-bundle.js",
+        "/no/such/route",
+        "/users/current",
+    ],
+)
+async def test_no_response_names_its_charset_twice(client: AsyncTestClient[Any], path: str) -> None:
+    (content_type,) = (await client.get(path)).headers.get_list("content-type")
+    assert content_type.count("charset=") <= 1, content_type

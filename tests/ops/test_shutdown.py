@@ -155,3 +155,20 @@ async def test_after_a_sigkill_the_workers_exit_and_the_next_start_takes_over_th
 
 def _metrics_dirs_of(supervisor_pid: int) -> list[Path]:
     return list(Path(tempfile.gettempdir()).glob(f"podium-metrics-{supervisor_pid}-*"))
+
+
+@pytest.mark.parametrize(
+    ("workers", "signum", "status"),
+    [(1, signal.SIGINT, 130), (1, signal.SIGTERM, 143), (2, signal.SIGINT, 0), (2, signal.SIGTERM, 0)],
+)
+async def test_the_exit_status_after_a_stop_signal_is_the_documented_one(
+    ops_data_dir: Path, serve_factory: StartServe, workers: int, signum: signal.Signals, status: int
+) -> None:
+    """docs/operations.md: with one worker 128 + the signal (Ctrl-C 130, not "0 or 143" as it said:
+    issue 12.8); with several, uvicorn's supervisor handles the signal and exits 0."""
+    server = EmbeddedPostgres(ops_data_dir / "postgres")
+    serve = serve_factory({}, data_dir=ops_data_dir, workers=workers)
+    await asyncio.to_thread(serve.wait_healthy)
+    serve.process.send_signal(signum)
+    assert await asyncio.to_thread(serve.process.wait, 20) == status, serve.log()
+    assert not server.is_running()

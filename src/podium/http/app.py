@@ -28,6 +28,7 @@ from podium.http.controllers.health import health
 from podium.http.controllers.metrics import flush_metrics, metrics
 from podium.http.controllers.projects import ProjectsController
 from podium.http.controllers.users import UsersController
+from podium.http.docs import assets_router, render_plugins
 from podium.http.errors import EXCEPTION_HANDLERS
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         route_handlers=[
             health,
             metrics,
+            assets_router(),
             AuthController,
             UsersController,
             EventsController,
@@ -109,7 +111,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             allow_credentials=True,
             max_age=600,
         ),
-        openapi_config=OpenAPIConfig(title="Podium", version="2.0.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Podium",
+            version="2.0.0",
+            path="/schema",
+            render_plugins=render_plugins(),
+        ),
         request_max_body_size=settings.max_request_body_bytes,
         # Logging is configured once by the process (podium.logging), not by the framework.
         logging_config=None,

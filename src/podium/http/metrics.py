@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 FLUSH_SECONDS = 2.0
 UNMATCHED = "<unmatched>"
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# Prometheus' text format. Litestar appends "; charset=utf-8" to every text/* media type itself.
+MEDIA_TYPE = "text/plain; version=0.0.4"
 
 
 class Metrics:

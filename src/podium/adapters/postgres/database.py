@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import threading
 from pathlib import Path
 
@@ -40,24 +41,26 @@ def create_engine(settings: Settings, url: str | None = None) -> AsyncEngine:
     )
 
 
-def alembic_config(database_url: str):  # type: ignore[no-untyped-def]
+def alembic_config(database_url: str, stdout: io.StringIO | None = None):  # type: ignore[no-untyped-def]
     """An alembic ``Config`` for the project's migrations, pointed at ``database_url``."""
     from alembic.config import Config
 
-    config = Config()
+    config = Config() if stdout is None else Config(stdout=stdout)
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     config.attributes["database_url"] = database_url
     return config
 
 
-def _run_alembic(name: str, database_url: str, *args: object, **kwargs: object) -> None:
+def _run_alembic(
+    name: str, database_url: str, *args: object, stdout: io.StringIO | None = None, **kwargs: object
+) -> None:
     """Run an alembic command; from inside a running event loop it runs on a helper thread, since the
-    migration environment drives its own loop."""
+    migration environment drives its own loop. What it prints goes to ``stdout`` when given."""
     from alembic import command
 
     def run() -> None:
-        getattr(command, name)(alembic_config(database_url), *args, **kwargs)
+        getattr(command, name)(alembic_config(database_url, stdout), *args, **kwargs)
 
     try:
         asyncio.get_running_loop()
@@ -87,5 +90,12 @@ def downgrade(database_url: str, revision: str) -> None:
     _run_alembic("downgrade", database_url, revision)
 
 
-def current(database_url: str) -> None:
-    _run_alembic("current", database_url, verbose=False)
+NOT_MIGRATED = "(no revision: the database is not migrated; run `uv run podium db upgrade`)"
+
+
+def current(database_url: str) -> str:
+    """The revision the database is at as alembic says it (``0003 (head)``), or :data:`NOT_MIGRATED`
+    (alembic itself prints nothing for a database it never migrated)."""
+    output = io.StringIO()
+    _run_alembic("current", database_url, verbose=False, stdout=output)
+    return output.getvalue().strip() or NOT_MIGRATED

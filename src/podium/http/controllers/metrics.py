@@ -13,7 +13,7 @@ from typing import Any
 from litestar import Request, Response, get
 
 from podium.bootstrap import Container
-from podium.http.metrics import CONTENT_TYPE, FLUSH_SECONDS, METRICS, read_snapshots, render, write_snapshot
+from podium.http.metrics import FLUSH_SECONDS, MEDIA_TYPE, METRICS, read_snapshots, render, write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +31,19 @@ def snapshot(container: Container) -> dict[str, Any]:
     return METRICS.snapshot(stats)
 
 
-@get("/metrics", include_in_schema=False, media_type=CONTENT_TYPE, sync_to_thread=False)
+@get("/metrics", include_in_schema=False, media_type=MEDIA_TYPE, sync_to_thread=False)
 def metrics(request: Request[Any, Any, Any]) -> Response[str]:
     """Prometheus text format: request counts and latency by route, errors, pool state (all workers)."""
     container: Container = request.app.state.container
     own = snapshot(container)
     directory = container.settings.metrics_dir
     if directory is None:
-        return Response(render([own]), media_type=CONTENT_TYPE)
+        return Response(render([own]), media_type=MEDIA_TYPE)
     try:
         write_snapshot(directory, own)
     except FileNotFoundError:  # removed by a supervisor that is shutting down
-        return Response(render([own]), media_type=CONTENT_TYPE)
-    return Response(render(read_snapshots(directory, own)), media_type=CONTENT_TYPE)
+        return Response(render([own]), media_type=MEDIA_TYPE)
+    return Response(render(read_snapshots(directory, own)), media_type=MEDIA_TYPE)
 
 
 async def flush_metrics(container: Container) -> None:
