@@ -23,7 +23,7 @@ MAX_PAGE_SIZE = 100
 
 @dataclass(frozen=True, slots=True)
 class LoggedRequest:
-    at: float
+    at: float  # time.monotonic() when the request was counted against the rate limit (its arrival)
     method: str
     base: str
     table: str
@@ -65,6 +65,7 @@ class FakeAirtable:
         self.latency = latency
         self.requests: list[LoggedRequest] = []
         self._failures: deque[_Failure] = deque()
+        self._delays: deque[float] = deque()
         self._windows: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -116,6 +117,15 @@ class FakeAirtable:
         """Answer the next ``count`` list requests with ``status`` (and ``Retry-After`` when given)."""
         with self._lock:
             self._failures.append(_Failure(status, retry_after, count))
+
+    def delay_next(self, *seconds: float) -> None:
+        """Hold the next requests, one delay each, before they are counted and answered.
+
+        Models a request that takes long to *arrive* (a loaded client machine, a slow link): the
+        server counts it against the rate limit only when it gets there, next to later ones.
+        """
+        with self._lock:
+            self._delays.extend(seconds)
 
     def reset_log(self) -> None:
         with self._lock:
@@ -229,6 +239,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        with self.fake._lock:
+            delay = self.fake._delays.popleft() if self.fake._delays else 0.0
+        if delay:
+            time.sleep(delay)
         if self.fake.latency:
             time.sleep(self.fake.latency)
         split = urlsplit(self.path)
