@@ -56,8 +56,10 @@ class FakeAirtable:
         rate_limit: int | None = None,
         rate_limit_retry_after: float = 1.0,
         latency: float = 0.0,
+        port: int = 0,
     ) -> None:
         self.bases = bases
+        self.port = port
         self.token = token
         self.forbidden_tokens = set(forbidden_tokens)
         self.rate_limit = rate_limit
@@ -83,7 +85,7 @@ class FakeAirtable:
 
     def start(self) -> FakeAirtable:
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,

@@ -203,6 +203,23 @@ class AirtableSource:
         self.api.session.mount("https://", self.transport)
         self.api.session.mount("http://", self.transport)
 
+    def check(self) -> None:
+        """One request per configured table (its first record), before the long read starts.
+
+        A wrong token, base id or table id then fails in a second, naming the variable to fix,
+        instead of after every table before it has been read.
+        """
+        readable: list[SourceTable] = []
+        for table in SourceTable:
+            table_id = self.table_ids[table]
+            try:
+                self.api.table(self.base_id, table_id).first()
+            except requests.HTTPError as exc:
+                raise self._explain(exc, table, table_id, readable=readable) from exc
+            except requests.RequestException as exc:
+                raise SourceError(f"cannot reach Airtable at {self.endpoint_url}: {exc}") from exc
+            readable.append(table)
+
     def expected_count(self, table: SourceTable) -> int | None:
         # Airtable has no count endpoint; the number is known only once the last page is read.
         return None
@@ -227,8 +244,23 @@ class AirtableSource:
         except requests.RequestException as exc:
             raise SourceError(f"cannot reach Airtable at {self.endpoint_url}: {exc}") from exc
 
-    def _explain(self, exc: requests.HTTPError, table: SourceTable, table_id: str) -> SourceError:
+    def _explain(
+        self,
+        exc: requests.HTTPError,
+        table: SourceTable,
+        table_id: str,
+        *,
+        readable: Sequence[SourceTable] = (),
+    ) -> SourceError:
         status = exc.response.status_code if exc.response is not None else None
+        variable = f"PODIUM_AIRTABLE_{str(table).upper()}_TABLE_ID"
+        if status in (403, 404) and readable:
+            # The token reads other tables of this base, so the base id and the token are right: it is
+            # this table id (Airtable answers 403, not 404, for a table a token cannot see).
+            return SourceError(
+                f"Airtable has no {table} table {table_id} in base {self.base_id} (HTTP {status}), though "
+                f"the token reads the {readable[0]} table there: check {variable}"
+            )
         if status in (401, 403):
             return SourceError(
                 f"Airtable refused the token (HTTP {status}) reading the {table} table: check "
@@ -238,7 +270,7 @@ class AirtableSource:
         if status == 404:
             return SourceError(
                 f"Airtable has no table {table_id} in base {self.base_id} (HTTP 404): check "
-                f"PODIUM_AIRTABLE_{str(table).upper()}_TABLE_ID and PODIUM_AIRTABLE_BASE_ID"
+                f"{variable} and PODIUM_AIRTABLE_BASE_ID"
             )
         if status == 429:
             return SourceError(
