@@ -187,3 +187,18 @@ async def test_a_snapshot_with_a_damaged_table_is_refused(
     assert (tmp_path / MANIFEST).exists()
     with pytest.raises(SourceError, match="but the manifest says"):
         await read_source(SnapshotSource(tmp_path))
+
+
+def test_the_check_reads_one_record_of_each_table(fake: FakeAirtable) -> None:
+    source_for(fake).check()
+    assert [(r.table, r.page_size) for r in fake.requests] == [
+        (DEFAULT_TABLE_IDS[table], 1) for table in SourceTable
+    ]
+
+
+def test_the_check_names_the_variable_of_a_table_the_token_cannot_see(fake: FakeAirtable) -> None:
+    wrong = {**DEFAULT_TABLE_IDS, SourceTable.REFERRALS: "tblNotHere"}
+    with pytest.raises(SourceError, match="check PODIUM_AIRTABLE_REFERRALS_TABLE_ID") as raised:
+        source_for(fake, table_ids=wrong).check()
+    assert "the token reads the users table" in str(raised.value)
+    assert fake.count() == 4

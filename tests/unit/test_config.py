@@ -48,3 +48,26 @@ def test_development_without_a_secret_generates_one() -> None:
 def test_malformed_values_are_named_in_the_error(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({name: value, "PODIUM_JWT_SECRET": "s"})
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, ".data"), ("state", "state"), ("a/../b", "a/../b")])
+def test_a_relative_data_dir_does_not_depend_on_the_current_folder(
+    raw: str | None, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = {} if raw is None else {"PODIUM_DATA_DIR": raw}
+    seen = set()
+    for folder in (REPOSITORY, tmp_path, REPOSITORY / "docs"):
+        monkeypatch.chdir(folder)
+        seen.add(Settings.from_env(environ).data_dir)
+    assert seen == {REPOSITORY / expected}
+
+
+def test_the_default_data_dir_is_absolute_without_reading_the_environment() -> None:
+    assert Settings().data_dir == REPOSITORY / ".data"
+
+
+def test_a_home_relative_data_dir_is_expanded() -> None:
+    assert Settings.from_env({"PODIUM_DATA_DIR": "~/podium"}).data_dir == Path.home() / "podium"
