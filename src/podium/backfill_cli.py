@@ -168,11 +168,11 @@ def _timestamp() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H%M%SZ")
 
 
-def refuse_if_committable(path: Path, what: str, settings: Settings) -> None:
+def refuse_if_committable(path: Path, what: str, remedy: str) -> None:
     """Stop (exit 2) before writing Airtable users' personal data where ``git add .`` would pick it up.
 
-    That is: inside a git work tree, at a path git neither ignores nor already tracks as ignored. Without
-    git on the machine there is nothing that could commit it, so nothing is checked.
+    That is: inside a git work tree, at a path git does not ignore (a tracked file is not ignored).
+    Without git on the machine there is nothing that could commit it, so nothing is checked.
     """
     git = shutil.which("git")
     if git is None:
@@ -197,8 +197,14 @@ def refuse_if_committable(path: Path, what: str, settings: Settings) -> None:
         return
     raise click.UsageError(
         f"{what} {path} would be inside the git work tree {root} and not git-ignored, so `git add .` "
-        "would pick up Airtable users' personal data. Leave the path out to use the default under "
-        f"PODIUM_DATA_DIR ({settings.data_dir}), or choose a folder outside the repository."
+        f"would pick up Airtable users' personal data. {remedy}"
+    )
+
+
+def _default_instead(settings: Settings) -> str:
+    return (
+        f"Leave the path out to use the default under PODIUM_DATA_DIR ({settings.data_dir}), or choose a "
+        "folder outside the repository."
     )
 
 
@@ -221,7 +227,7 @@ def export(directory: Path | None) -> None:
     settings = load_settings()
     if directory is None:
         directory = settings.data_dir / "airtable-snapshots" / _timestamp()
-    refuse_if_committable(directory / "manifest.json", "The snapshot folder", settings)
+    refuse_if_committable(directory / "manifest.json", "The snapshot folder", _default_instead(settings))
     try:
         source = airtable_source(settings)
         source.check()
@@ -329,7 +335,14 @@ def backfill(snapshot: Path | None, dry_run: bool, report: Path | None) -> None:
     if report is None:
         suffix = "-dry-run" if dry_run else ""
         report = settings.data_dir / "backfill-reports" / f"{_timestamp()}{suffix}.json"
-    refuse_if_committable(report, "The report", settings)
+    refuse_if_committable(report, "The report", _default_instead(settings))
+    if not settings.database_url:
+        # The embedded database receives the same records.
+        refuse_if_committable(
+            settings.data_dir / "postgres" / "PG_VERSION",
+            "The embedded database in PODIUM_DATA_DIR",
+            "Point PODIUM_DATA_DIR at a git-ignored folder (the default .data is) or outside the repository.",
+        )
     try:
         if snapshot is not None:
             source: RecordSource = SnapshotSource(snapshot)

@@ -258,6 +258,20 @@ def test_personal_data_is_not_written_where_git_add_would_pick_it_up(
     assert (repo / target).exists()
 
 
+def test_the_embedded_database_is_not_put_where_git_add_would_pick_it_up(
+    fake: FakeAirtable, database_url: str, tmp_path: Path
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    env = environment(fake, database_url, repo / "data")
+    del env["PODIUM_DATABASE_URL"]
+    result = CliRunner().invoke(main, ["backfill", "--report", str(tmp_path / "report.json")], env=env)
+    assert result.exit_code == 2, result.output
+    assert "The embedded database in PODIUM_DATA_DIR" in result.stderr
+    assert not (repo / "data").exists()
+
+
 @pytest.mark.parametrize(
     "path", ["airtable-snapshot-2025-06-01/users.json", "backfill.json", "dry-run.json", ".data/x.json"]
 )
