@@ -51,6 +51,35 @@ RANGES: dict[str, tuple[float, float]] = {
 }
 
 
+def _project_root() -> Path | None:
+    """The checkout this code runs from (``src/podium/config.py`` under a ``pyproject.toml``), if any."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "src" / "podium").is_dir() else None
+
+
+def settings_base() -> Path:
+    """What a relative path in a setting is relative to: never the folder the command was run from.
+
+    The project's checkout when running from one (``uv run``, ``./bin/serve``, the Docker image),
+    else a per-user folder (``$XDG_DATA_HOME/podium``, by default ``~/.local/share/podium``).
+    """
+    root = _project_root()
+    if root is not None:
+        return root
+    xdg = os.environ.get("XDG_DATA_HOME")
+    return (Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share") / "podium"
+
+
+def resolve_setting_path(path: Path) -> Path:
+    """``path`` made absolute: ``~`` expanded, a relative path taken from :func:`settings_base`."""
+    path = path.expanduser()
+    return path if path.is_absolute() else settings_base() / path
+
+
+def default_data_dir() -> Path:
+    return resolve_setting_path(Path(".data"))
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; raised at start-up, before anything is served."""
 
@@ -61,9 +90,10 @@ class Settings:
 
     env: Environment = "development"
 
-    # Database. Without a URL the service runs an embedded PostgreSQL with its data in ``data_dir``.
+    # Database. Without a URL the service runs an embedded PostgreSQL with its data in ``data_dir``
+    # (relative paths are taken from the project's checkout, never from the current folder).
     database_url: str | None = None
-    data_dir: Path = Path(".data")
+    data_dir: Path = field(default_factory=default_data_dir)
     db_pool_size: int = 10
     # No overflow: an overflow connection is opened for a burst and closed when it is returned, and that
     # churn (connect, authenticate, fork a backend) costs more than queueing for a pooled connection.
@@ -236,13 +266,13 @@ def _parse(name: str, hint: object, raw: str) -> object:
         if hint is float:
             return float(raw)
         if hint is Path:
-            return Path(raw).expanduser()
+            return resolve_setting_path(Path(raw))
         if hint == tuple[str, ...]:
             return tuple(part.strip() for part in raw.split(",") if part.strip())
         if hint == str | None:
             return raw or None
         if hint == Path | None:
-            return Path(raw).expanduser() if raw else None
+            return resolve_setting_path(Path(raw)) if raw else None
         allowed = get_args(hint)
         if allowed and raw not in allowed:
             raise ValueError(f"expected one of {', '.join(map(str, allowed))}, got {raw!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def test_retry_after_as_an_http_date() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
 
 
-def test_rate_limiter_allows_five_starts_in_any_second() -> None:
+def test_request_n_waits_a_second_after_the_response_to_request_n_minus_5() -> None:
     now = [0.0]
     starts: list[float] = []
 
@@ -123,9 +124,41 @@ def test_rate_limiter_allows_five_starts_in_any_second() -> None:
 
     limiter = RateLimiter(5, margin=0.0, clock=lambda: now[0], sleep=sleep)
     for _ in range(12):
-        limiter.acquire()
+        slot = limiter.acquire()
         starts.append(now[0])
-    assert starts == [0.0] * 5 + [1.0] * 5 + [2.0] * 2
+        now[0] += 0.1  # the round trip: the response arrives 100 ms after the request was sent
+        limiter.release(slot)
+    # Sending-time spacing would start the 6th request at 1.0; anchored on responses it is 1.1.
+    expected = [0.0, 0.1, 0.2, 0.3, 0.4, 1.1, 1.2, 1.3, 1.4, 1.5, 2.2, 2.3]
+    assert starts == pytest.approx(expected)
+
+
+def test_a_request_waits_while_the_one_five_before_it_is_still_in_flight() -> None:
+    limiter = RateLimiter(5, margin=0.0)
+    slots = [limiter.acquire() for _ in range(5)]
+    sixth = threading.Thread(target=limiter.acquire)
+    sixth.start()
+    sixth.join(timeout=0.3)
+    assert sixth.is_alive(), "the 6th request went out before the 1st was answered"
+    limiter.release(slots[0])
+    sixth.join(timeout=30)
+    assert not sixth.is_alive()
+
+
+async def test_late_arrivals_never_put_six_requests_in_one_server_second(
+    small_base: SyntheticBase,
+) -> None:
+    bases = {DEFAULT_BASE_ID: small_base.by_table_id()}
+    with FakeAirtable(bases, rate_limit=5, rate_limit_retry_after=0.1) as fake:
+        # The first request takes half a second to reach the server (a loaded machine, a slow link):
+        # the server counts it next to the four sent after it.
+        fake.delay_next(0.5)
+        await read_source(source_for(fake, requests_per_second=5))
+        arrivals = sorted(request.at for request in fake.requests)
+        answered_429 = fake.count(429)
+    assert answered_429 == 0
+    assert len(arrivals) == 7
+    assert all(later - earlier > 1.0 for earlier, later in zip(arrivals, arrivals[5:], strict=False))
 
 
 async def test_export_then_read_back_gives_identical_records(
@@ -156,3 +189,18 @@ async def test_a_snapshot_with_a_damaged_table_is_refused(
     assert (tmp_path / MANIFEST).exists()
     with pytest.raises(SourceError, match="but the manifest says"):
         await read_source(SnapshotSource(tmp_path))
+
+
+def test_the_check_reads_one_record_of_each_table(fake: FakeAirtable) -> None:
+    source_for(fake).check()
+    assert [(r.table, r.page_size) for r in fake.requests] == [
+        (DEFAULT_TABLE_IDS[table], 1) for table in SourceTable
+    ]
+
+
+def test_the_check_names_the_variable_of_a_table_the_token_cannot_see(fake: FakeAirtable) -> None:
+    wrong = {**DEFAULT_TABLE_IDS, SourceTable.REFERRALS: "tblNotHere"}
+    with pytest.raises(SourceError, match="check PODIUM_AIRTABLE_REFERRALS_TABLE_ID") as raised:
+        source_for(fake, table_ids=wrong).check()
+    assert "the token reads the users table" in str(raised.value)
+    assert fake.count() == 4

@@ -387,7 +387,7 @@ async def test_progress_reports_table_records_rate_and_eta(small_base: Synthetic
 def test_report_is_json_serialisable(migrated: tuple[BackfillResult, ExistingData]) -> None:
     payload = json.loads(json.dumps(migrated[0].to_json()))
     assert payload["exit_status"] == 3
-    assert payload["tables"]["users"]["source"] == 160
+    assert payload["tables"]["users"]["airtable"] == 160
     assert {"table", "airtable_id", "outcome", "reason", "detail"} <= payload["issues"][0].keys()
 
 

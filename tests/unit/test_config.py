@@ -275,3 +275,26 @@ def test_compose_without_a_mail_key_stops_at_start_unless_the_log_is_chosen() ->
         Settings.from_env(_compose_api_environment(COMPOSE_REQUIRED))
     chosen = Settings.from_env(_compose_api_environment({**COMPOSE_REQUIRED, "PODIUM_MAILER": "console"}))
     assert chosen.logs_magic_links
+
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(None, ".data"), ("state", "state"), ("a/../b", "a/../b")])
+def test_a_relative_data_dir_does_not_depend_on_the_current_folder(
+    raw: str | None, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    environ = {} if raw is None else {"PODIUM_DATA_DIR": raw}
+    seen = set()
+    for folder in (REPOSITORY, tmp_path, REPOSITORY / "docs"):
+        monkeypatch.chdir(folder)
+        seen.add(Settings.from_env(environ).data_dir)
+    assert seen == {REPOSITORY / expected}
+
+
+def test_the_default_data_dir_is_absolute_without_reading_the_environment() -> None:
+    assert Settings().data_dir == REPOSITORY / ".data"
+
+
+def test_a_home_relative_data_dir_is_expanded() -> None:
+    assert Settings.from_env({"PODIUM_DATA_DIR": "~/podium"}).data_dir == Path.home() / "podium"

@@ -56,8 +56,10 @@ class FakeAirtable:
         rate_limit: int | None = None,
         rate_limit_retry_after: float = 1.0,
         latency: float = 0.0,
+        port: int = 0,
     ) -> None:
         self.bases = bases
+        self.port = port
         self.token = token
         self.forbidden_tokens = set(forbidden_tokens)
         self.rate_limit = rate_limit
@@ -65,6 +67,7 @@ class FakeAirtable:
         self.latency = latency
         self.requests: list[LoggedRequest] = []
         self._failures: deque[_Failure] = deque()
+        self._delays: deque[float] = deque()
         self._windows: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -82,7 +85,7 @@ class FakeAirtable:
 
     def start(self) -> FakeAirtable:
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -116,6 +119,15 @@ class FakeAirtable:
         """Answer the next ``count`` list requests with ``status`` (and ``Retry-After`` when given)."""
         with self._lock:
             self._failures.append(_Failure(status, retry_after, count))
+
+    def delay_next(self, *seconds: float) -> None:
+        """Hold the next requests, one delay each, before they are counted and answered.
+
+        Models a request that takes long to *arrive* (a loaded client machine, a slow link): the
+        server counts it against the rate limit only when it gets there, next to later ones.
+        """
+        with self._lock:
+            self._delays.extend(seconds)
 
     def reset_log(self) -> None:
         with self._lock:
@@ -229,6 +241,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
+        with self.fake._lock:
+            delay = self.fake._delays.popleft() if self.fake._delays else 0.0
+        if delay:
+            time.sleep(delay)
         if self.fake.latency:
             time.sleep(self.fake.latency)
         split = urlsplit(self.path)

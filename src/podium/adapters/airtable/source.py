@@ -1,8 +1,9 @@
 """The live v1 Airtable base as a read-only :class:`~podium.domain.backfill.RecordSource`.
 
 pyairtable's ``Api``/``Table`` do the listing and pagination (100 records a page). Underneath, one
-requests transport adapter throttles every HTTP attempt, retries included, to Airtable's 5
-requests/second per base and answers 429 by waiting as long as ``Retry-After`` says.
+requests transport adapter throttles every HTTP attempt, retries included, so Airtable never counts
+more than 5 requests in a second per base (request *n* waits for one second after the response to
+request *n − 5*), and answers 429 by waiting as long as ``Retry-After`` says.
 """
 
 from __future__ import annotations
@@ -29,37 +30,71 @@ _RETRIED_SERVER_ERRORS = {500, 502, 503, 504}
 
 
 class RateLimiter:
-    """At most ``limit`` request starts in any ``window`` seconds (plus a safety ``margin``).
+    """At most ``limit`` requests in any ``window`` seconds *as the server counts them, on arrival*.
 
-    Shared by every thread talking to one base. A small margin keeps clock skew between us and the
-    server from turning the 6th request of a burst into a 429.
+    Spacing the moments we *send* cannot guarantee that: a request delayed on its way (a loaded
+    machine, a congested link) arrives late, next to the requests sent after it, and the server sees
+    six in one second. So the rule is anchored on what we know the server has already counted: request
+    ``n`` is sent no earlier than ``window`` (plus a safety ``margin``) after the **response** to
+    request ``n - limit`` arrived. The server counted request ``n - limit`` before it answered, and
+    counts request ``n`` only after we send it, so at the server their arrivals are more than
+    ``window`` apart, whatever the delays in between: no window there ever holds more than ``limit``.
+
+    Use :meth:`acquire` before each attempt and :meth:`release` (with what it returned) once its
+    response, or its failure, is back. Shared by every thread talking to one base.
     """
 
     def __init__(
         self,
         limit: int,
         window: float = 1.0,
-        margin: float = 0.02,
+        # The rule already leaves the response's way back plus the next request's way there between
+        # the two arrivals; 5 ms more covers a server that rounds its timestamps to milliseconds.
+        margin: float = 0.005,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
         self.limit = limit
         self.span = window + margin
         self._clock = clock
         self._sleep = sleep
-        self._starts: deque[float] = deque()
-        self._lock = threading.Lock()
+        # The last ``limit`` requests in the order they were sent: the time their response arrived,
+        # or None while they are in flight.
+        self._recent: deque[_Slot] = deque()
+        self._turn = threading.Lock()
+        self._done = threading.Condition()
 
-    def acquire(self) -> None:
-        with self._lock:
-            while True:
-                now = self._clock()
-                while self._starts and self._starts[0] <= now - self.span:
-                    self._starts.popleft()
-                if len(self._starts) < self.limit:
-                    self._starts.append(now)
-                    return
-                self._sleep(self._starts[0] + self.span - now)
+    def acquire(self) -> _Slot:
+        # One waiter at a time keeps the order in which requests are sent the order of ``_recent``.
+        with self._turn:
+            if len(self._recent) >= self.limit:
+                oldest = self._recent.popleft()
+                with self._done:
+                    while oldest.answered_at is None:
+                        self._done.wait()
+                delay = oldest.answered_at + self.span - self._clock()
+                if delay > 0:
+                    self._sleep(delay)
+            slot = _Slot()
+            self._recent.append(slot)
+            return slot
+
+    def release(self, slot: _Slot) -> None:
+        """The response to ``slot``'s request (or its failure) is back: start its ``window``."""
+        answered = self._clock()
+        with self._done:
+            if slot.answered_at is None:
+                slot.answered_at = answered
+            self._done.notify_all()
+
+
+class _Slot:
+    __slots__ = ("answered_at",)
+
+    def __init__(self) -> None:
+        self.answered_at: float | None = None
 
 
 _limiters: dict[tuple[str, str], RateLimiter] = {}
@@ -114,8 +149,8 @@ class ThrottledAdapter(HTTPAdapter):
         attempt = 0
         while True:
             attempt += 1
-            if self.limiter is not None:
-                self.limiter.acquire()
+            limiter = self.limiter
+            slot = limiter.acquire() if limiter is not None else None
             try:
                 response = super().send(request, *args, **kwargs)
             except requests.ConnectionError:
@@ -123,6 +158,10 @@ class ThrottledAdapter(HTTPAdapter):
                     raise
                 self._sleep(0.5 * attempt)
                 continue
+            finally:
+                # The headers (or the failure) are back: the server has counted this request.
+                if limiter is not None and slot is not None:
+                    limiter.release(slot)
             if attempt >= self.max_attempts:
                 return response
             if response.status_code == 429:
@@ -166,6 +205,23 @@ class AirtableSource:
         self.api.session.mount("https://", self.transport)
         self.api.session.mount("http://", self.transport)
 
+    def check(self) -> None:
+        """One request per configured table (its first record), before the long read starts.
+
+        A wrong token, base id or table id then fails in a second, naming the variable to fix,
+        instead of after every table before it has been read.
+        """
+        readable: list[SourceTable] = []
+        for table in SourceTable:
+            table_id = self.table_ids[table]
+            try:
+                self.api.table(self.base_id, table_id).first()
+            except requests.HTTPError as exc:
+                raise self._explain(exc, table, table_id, readable=readable) from exc
+            except requests.RequestException as exc:
+                raise SourceError(f"cannot reach Airtable at {self.endpoint_url}: {exc}") from exc
+            readable.append(table)
+
     def expected_count(self, table: SourceTable) -> int | None:
         # Airtable has no count endpoint; the number is known only once the last page is read.
         return None
@@ -190,8 +246,23 @@ class AirtableSource:
         except requests.RequestException as exc:
             raise SourceError(f"cannot reach Airtable at {self.endpoint_url}: {exc}") from exc
 
-    def _explain(self, exc: requests.HTTPError, table: SourceTable, table_id: str) -> SourceError:
+    def _explain(
+        self,
+        exc: requests.HTTPError,
+        table: SourceTable,
+        table_id: str,
+        *,
+        readable: Sequence[SourceTable] = (),
+    ) -> SourceError:
         status = exc.response.status_code if exc.response is not None else None
+        variable = f"PODIUM_AIRTABLE_{str(table).upper()}_TABLE_ID"
+        if status in (403, 404) and readable:
+            # The token reads other tables of this base, so the base id and the token are right: it is
+            # this table id (Airtable answers 403, not 404, for a table a token cannot see).
+            return SourceError(
+                f"Airtable has no {table} table {table_id} in base {self.base_id} (HTTP {status}), though "
+                f"the token reads the {readable[0]} table there: check {variable}"
+            )
         if status in (401, 403):
             return SourceError(
                 f"Airtable refused the token (HTTP {status}) reading the {table} table: check "
@@ -201,7 +272,7 @@ class AirtableSource:
         if status == 404:
             return SourceError(
                 f"Airtable has no table {table_id} in base {self.base_id} (HTTP 404): check "
-                f"PODIUM_AIRTABLE_{str(table).upper()}_TABLE_ID and PODIUM_AIRTABLE_BASE_ID"
+                f"{variable} and PODIUM_AIRTABLE_BASE_ID"
             )
         if status == 429:
             return SourceError(

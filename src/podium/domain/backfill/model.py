@@ -225,15 +225,38 @@ class TableOutcome:
     stored: int | None = None
 
     def to_json(self) -> dict[str, int | None]:
+        """The columns of the verification table, under the names (and in the order) it shows them."""
         return {
-            "source": self.source,
+            "airtable": self.source,
+            "postgres": self.stored,
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "merged": self.merged,
             "skipped": self.skipped,
-            "stored": self.stored,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonCount:
+    """How many records of one table ended with one outcome for one reason."""
+
+    table: TargetTable
+    outcome: Outcome
+    reason: str
+    count: int
+
+    def to_json(self) -> dict[str, str | int]:
+        """The columns of the reasons table, under the names (and in the order) it shows them."""
+        return {
+            "table": str(self.table),
+            "outcome": str(self.outcome),
+            "reason": self.reason,
+            "count": self.count,
+        }
+
+
+_OUTCOME_ORDER = {Outcome.SKIPPED: 0, Outcome.MERGED: 1, Outcome.ALTERED: 2}
 
 
 @dataclass(slots=True)
@@ -256,17 +279,26 @@ class BackfillResult:
         """0 when every source record was migrated (alterations reported), 3 when some were not."""
         return 3 if self.unmigrated else 0
 
-    def to_json(self) -> dict[str, Any]:
-        reasons: dict[str, int] = {}
+    def reason_counts(self) -> list[ReasonCount]:
+        """A count per (table, outcome, reason): records not migrated first, then merged, then altered."""
+        counts: dict[tuple[TargetTable, Outcome, str], int] = {}
         for issue in self.issues:
-            key = f"{issue.table}:{issue.outcome}:{issue.reason}"
-            reasons[key] = reasons.get(key, 0) + 1
+            key = (issue.table, issue.outcome, issue.reason)
+            counts[key] = counts.get(key, 0) + 1
+        tables = list(TargetTable)
+        ordered = sorted(counts, key=lambda k: (_OUTCOME_ORDER[k[1]], tables.index(k[0]), k[2]))
+        return [
+            ReasonCount(table, outcome, reason, counts[table, outcome, reason])
+            for table, outcome, reason in ordered
+        ]
+
+    def to_json(self) -> dict[str, Any]:
         return {
             "dry_run": self.dry_run,
             "exit_status": self.exit_status,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "tables": {str(table): outcome.to_json() for table, outcome in self.tables.items()},
-            "issue_counts": dict(sorted(reasons.items())),
+            "issue_counts": [count.to_json() for count in self.reason_counts()],
             "issues": [issue.to_json() for issue in self.issues],
         }
 
