@@ -49,7 +49,11 @@ def names_in_code() -> set[str]:
 
 
 def read_settings() -> dict[str, object]:
-    return {PREFIX + f.name.upper(): f.default for f in fields(Settings) if f.name not in NOT_READ}
+    return {
+        PREFIX + f.name.upper(): f.default_factory() if f.default_factory is not MISSING else f.default
+        for f in fields(Settings)
+        if f.name not in NOT_READ
+    }
 
 
 def test_every_setting_is_in_the_readme_table() -> None:
@@ -69,6 +73,8 @@ def as_documented(value: object) -> str:
         return str(int(value))
     if isinstance(value, tuple):
         return ",".join(map(str, value))
+    if isinstance(value, Path) and value.is_relative_to(ROOT):
+        return str(value.relative_to(ROOT))  # a relative setting is taken from the project's folder
     return str(value)
 
 
