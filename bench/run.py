@@ -55,6 +55,7 @@ from bench.load import (
 )
 from bench.pg import Cluster, free_port, throwaway_cluster
 from bench.seed import seed
+from podium.mechanisms import MECHANISMS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = RESULTS / "logs"
@@ -319,10 +320,13 @@ def run_api(
     cache: str,
     args: argparse.Namespace,
     tag: str,
+    without: str = "",
 ) -> list[Result]:
     port = free_port()
     env = {
         **os.environ,
+        # A speed mechanism switched off for this run (podium.mechanisms); empty: everything on.
+        "PODIUM_BENCH_WITHOUT": without if without in MECHANISMS else "",
         "PODIUM_DATABASE_URL": cluster.sqlalchemy_url(database),
         "PODIUM_JWT_SECRET": JWT_SECRET,
         "PODIUM_LEADERBOARD_CACHE": "true" if cache == "on" else "false",
@@ -465,11 +469,37 @@ def listing_triggers(cluster: Cluster, database: str, *, enabled: bool) -> Itera
         cluster.psql(database, switch.format(*(["enable"] * len(LISTED_TABLES))))
 
 
+# bench-only: the listing triggers' counter slots (migration 0004), collapsed to one row per event.
+VERSION_SLOTS = "version_slots"
+
+
+@contextlib.contextmanager
+def one_version_slot(cluster: Cluster, database: str, *, active: bool) -> Iterator[None]:
+    """With ``active``, every bump of an event's listing version goes to one counter row (slot 0) for
+    the block, instead of one of 16 chosen by transaction id: what the slots earn under concurrent writes."""
+    if not active:
+        yield
+        return
+    definition = cluster.psql(
+        database, "select pg_get_functiondef('podium_bump_listings(uuid[])'::regprocedure)"
+    ).strip()
+    sharded = "(txid_current() % 16)"
+    if sharded not in definition:
+        raise RuntimeError("podium_bump_listings no longer picks a slot by txid % 16: update bench/run.py")
+    cluster.psql(database, definition.replace(sharded, "0"))
+    try:
+        yield
+    finally:
+        cluster.psql(database, definition)
+
+
 def ratios(report: dict[str, Any]) -> list[str]:
     """vote against the vote floor, and each write with its triggers against without, per run group."""
     rates: dict[tuple[Any, ...], float] = {}
     for run in report["runs"]:
         for res in run["results"]:
+            if run.get("without"):
+                continue
             key = (run["scale"], run["workers"], run.get("cache"), run.get("triggers"), res["scenario"])
             rates[key] = res["req_s"]
     lines = []
@@ -482,6 +512,14 @@ def ratios(report: dict[str, Any]) -> list[str]:
             lines.append(
                 f"x{scale} w{workers} cache {cache}: {scenario} with triggers / without = {rate / without:.2f}"
             )
+    for run in report["runs"]:
+        for res in run["results"] if run.get("without") else []:
+            key = (run["scale"], run["workers"], run["cache"], "on", res["scenario"])
+            if rates.get(key) and res["req_s"]:
+                lines.append(
+                    f"x{run['scale']} w{run['workers']} cache {run['cache']}: {res['scenario']} with "
+                    f"{run['without']} / without = {rates[key] / res['req_s']:.2f}"
+                )
     return ["ratios\n" + "\n".join(lines)] if lines else []
 
 
@@ -569,6 +607,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         help="off: the write scenarios again with the listing triggers disabled (what they cost; reads "
         "would be stale, so only writes run that way)",
     )
+    p.add_argument(
+        "--without",
+        default="",
+        help="comma-separated speed mechanisms to measure: every API scenario again with each one switched "
+        f"off, and the ratio printed; from: {','.join((*MECHANISMS, VERSION_SLOTS))} (podium/mechanisms.py)",
+    )
     p.add_argument("--no-cold-start", dest="cold_start", action="store_false")
     p.add_argument("--keep-db", action="store_true", help="keep the throw-away cluster's directory")
     args = p.parse_args(argv)
@@ -584,6 +628,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     api_writes = [s for s in chosen if SCENARIOS[s].target == "api" and SCENARIOS[s].once]
     floor_names = [s for s in chosen if SCENARIOS[s].target == "floor"] if args.floor else []
     caches = ["on", "off"] if args.cache == "both" else [args.cache]
+    withouts = [m.strip() for m in args.without.split(",") if m.strip()]
+    if bad := sorted(set(withouts) - {*MECHANISMS, VERSION_SLOTS}):
+        p.error(f"unknown mechanisms {bad}")
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     meta: dict[str, Any] = {
@@ -641,16 +688,22 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"{time.perf_counter() - t0:.1f} s {info['timings_s']}",
                     flush=True,
                 )
-                modes = [(cache, "on") for cache in caches if args.triggers != "off"]
+                modes = [(cache, "on", "") for cache in caches if args.triggers != "off"]
                 if args.triggers != "on" and api_writes:
-                    modes += [(cache, "off") for cache in caches]
+                    modes += [(cache, "off", "") for cache in caches]
+                modes += [(caches[0], "on", mechanism) for mechanism in withouts]
                 for workers in args.workers:
-                    for cache, triggers in modes if api_reads or api_writes else []:
-                        tag = f"x{scale}-w{workers}-cache-{cache}" + (
-                            "-triggers-off" if triggers == "off" else ""
+                    for cache, triggers, without in modes if api_reads or api_writes else []:
+                        tag = (
+                            f"x{scale}-w{workers}-cache-{cache}"
+                            + ("-triggers-off" if triggers == "off" else "")
+                            + (f"-without-{without}" if without else "")
                         )
                         print(f"== API {tag}", flush=True)
-                        with listing_triggers(cluster, database, enabled=triggers == "on"):
+                        with (
+                            listing_triggers(cluster, database, enabled=triggers == "on"),
+                            one_version_slot(cluster, database, active=without == VERSION_SLOTS),
+                        ):
                             results = run_api(
                                 cluster,
                                 database,
@@ -660,21 +713,23 @@ def main(argv: Sequence[str] | None = None) -> None:
                                 cache=cache,
                                 args=args,
                                 tag=tag,
+                                without=without,
                             )
                         run = {
                             "scale": scale,
                             "workers": workers,
                             "cache": cache,
                             "triggers": triggers,
+                            "without": without,
                             "target": "api",
                             "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
                             "results": [asdict(r) for r in results],
                         }
                         report["runs"].append(run)
                         title = f"API — scale {scale}×, {workers} worker(s), cache {cache}"
-                        tables.append(
-                            format_table(results, title + (", TRIGGERS OFF" if triggers == "off" else ""))
-                        )
+                        title += ", TRIGGERS OFF" if triggers == "off" else ""
+                        title += f", WITHOUT {without}" if without else ""
+                        tables.append(format_table(results, title))
                         save()
                     if floor_names:
                         tag = f"x{scale}-w{workers}"

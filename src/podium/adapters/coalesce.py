@@ -20,6 +20,8 @@ import contextvars
 from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
+from podium.mechanisms import enabled
+
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 T = TypeVar("T")
@@ -95,9 +97,12 @@ class CoalescedReads(Generic[K, V]):
     def __init__(self, read: Callable[[Collection[K]], Awaitable[Mapping[K, V]]]) -> None:
         self._read = read
         self._calls: Batched[K, V | None] = Batched(self._read_all)
+        self._coalesce = enabled("coalesced_reads")
 
     async def get(self, key: K) -> V | None:
         """The value for ``key`` (None if ``read`` had none), as of a moment after this call began."""
+        if not self._coalesce:
+            return (await self._read((key,))).get(key)
         return await self._calls.submit(key)
 
     async def _read_all(self, keys: list[K]) -> list[V | None]:

@@ -36,6 +36,7 @@ from podium.http.openapi import document_auth_and_errors, document_validation_er
 from podium.http.options import AllowEveryMethod
 from podium.http.workers import stop_with_supervisor
 from podium.logging import configure_logging
+from podium.mechanisms import enabled
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # Everything allocated so far (modules, the framework's and SQLAlchemy's structures) lives as long
         # as the process: moved out of the collector's reach, full collections (triggered by the
         # thousands of objects an uncached listing allocates) no longer traverse it on every request burst.
-        gc.freeze()
+        if enabled("gc_freeze"):
+            gc.freeze()
         if settings.jwt_secret_generated:
             log.warning("PODIUM_JWT_SECRET is not set: using a generated development secret")
         flusher = None

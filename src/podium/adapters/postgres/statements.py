@@ -16,14 +16,19 @@ from sqlalchemy.engine.interfaces import BindTyping
 from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import TextualSelect
 
+from podium.mechanisms import enabled
+
 _DIALECT = postgresql.dialect(paramstyle="named")  # type: ignore[no-untyped-call]
 _DIALECT.bind_typing = BindTyping.NONE  # no ``::UUID`` after the names: the text construct types them
 
 
 def compiled_once(statement: UpdateBase) -> TextClause | TextualSelect:
     """``statement``'s SQL, its parameters (with their types and constant values) and its RETURNING
-    columns, as a cacheable text construct. Only for constant statements: values come as parameters."""
+    columns, as a cacheable text construct. Only for constant statements: values come as parameters.
+    With the mechanism switched off (``podium.mechanisms``), the construct itself, compiled per execution."""
     compiled = statement.compile(dialect=_DIALECT)
+    if not enabled("prebuilt_statements"):
+        return statement  # type: ignore[return-value]
     if compiled.insert_prefetch or compiled.update_prefetch:
         # Python-side defaults are computed per execution; frozen here, they would insert NULL.
         raise ValueError("compiled_once needs every column with a Python-side default given a value")

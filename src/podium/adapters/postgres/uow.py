@@ -32,6 +32,7 @@ from podium.adapters.postgres.repositories import (
     PostgresUsers,
     PostgresVotes,
 )
+from podium.mechanisms import enabled
 
 log = logging.getLogger(__name__)
 
@@ -129,10 +130,14 @@ class SqlAlchemyUnitOfWorkFactory:
         self._read_write = engine
         self._read_only = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.lookups = BatchedLookups(self, before_wait=release_shared_connection)
+        self._share = enabled("shared_connection")
 
     @asynccontextmanager
     async def shared_reads(self) -> AsyncIterator[None]:
         """Within this block (one request), read-only units of work share one connection."""
+        if not self._share:
+            yield
+            return
         shared = _SharedReads()
         token = _shared_reads.set(shared)
         try:
