@@ -28,7 +28,7 @@ from podium.adapters.airtable.source import AirtableSource
 from podium.adapters.postgres.backfill_store import TABLES, PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine, upgrade
 from podium.adapters.postgres.embedded import EmbeddedPostgres
-from podium.backfill_cli import verification_table
+from podium.cli.output import verification_table
 from podium.config import Settings
 from podium.domain.backfill import BackfillResult, Progress, Stage, run_backfill
 from podium.testing.fake_airtable import FakeAirtable

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from podium.adapters.airtable.snapshot import SnapshotSource, SnapshotWriter
+from podium.adapters.airtable.source import AirtableSource
 from podium.adapters.mail.console import ConsoleMailer
 from podium.adapters.mail.loops import LoopsMailer
+from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
 from podium.adapters.review_checks import HttpProjectChecks
 from podium.adapters.tokens import JwtCodec
 from podium.config import Settings
+from podium.domain.backfill import SourceTable
 from podium.domain.ports import Mailer
 from podium.domain.services.auth import AuthPolicy, AuthService
 from podium.domain.services.events import EventService
@@ -96,3 +103,39 @@ def _mailer(settings: Settings) -> Mailer:
         log.warning("magic links are written to the log, not mailed (PODIUM_LOOPS_API_KEY / PODIUM_MAILER)")
         return ConsoleMailer()
     return LoopsMailer(settings.loops_api_key, settings.loops_transactional_id, settings.loops_api_url)
+
+
+# The cutover commands' adapters: Airtable (read-only), snapshots on disk, and the backfill's store.
+
+
+def airtable_source(settings: Settings) -> AirtableSource:
+    return AirtableSource(
+        token=settings.airtable_token,
+        base_id=settings.airtable_base_id,
+        table_ids={
+            SourceTable.USERS: settings.airtable_users_table_id,
+            SourceTable.EVENTS: settings.airtable_events_table_id,
+            SourceTable.PROJECTS: settings.airtable_projects_table_id,
+            SourceTable.REFERRALS: settings.airtable_referrals_table_id,
+            SourceTable.VOTES: settings.airtable_votes_table_id,
+        },
+        endpoint_url=settings.airtable_endpoint_url,
+    )
+
+
+def snapshot_source(directory: Path) -> SnapshotSource:
+    return SnapshotSource(directory)
+
+
+def snapshot_writer(directory: Path, settings: Settings) -> SnapshotWriter:
+    return SnapshotWriter(directory, base_id=settings.airtable_base_id)
+
+
+@asynccontextmanager
+async def backfill_store(settings: Settings, database_url: str) -> AsyncIterator[PostgresBackfillStore]:
+    """The backfill's PostgreSQL store on its own engine, disposed of when the run ends."""
+    engine = create_engine(settings, database_url)
+    try:
+        yield PostgresBackfillStore(engine)
+    finally:
+        await engine.dispose()

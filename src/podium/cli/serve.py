@@ -1,4 +1,4 @@
-"""The ``podium`` command line: serve, db upgrade|downgrade|current, and the backfill commands."""
+"""``podium serve``: the API under uvicorn, on ``PODIUM_DATABASE_URL`` or an embedded PostgreSQL."""
 
 from __future__ import annotations
 
@@ -8,52 +8,15 @@ import secrets
 import shutil
 import signal
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import replace
-from pathlib import Path
 
 import click
 
-from podium.config import MAX_WORKERS, Settings, SettingsError
+from podium.cli.common import database, load_settings
+from podium.config import MAX_WORKERS, Settings
 from podium.http.metrics import make_metrics_dir, remove_stale_metrics_dirs
 from podium.logging import configure_logging
 
 log = logging.getLogger("podium.cli")
-
-EMBEDDED_DATABASE = "podium"
-
-
-def load_settings() -> Settings:
-    try:
-        return Settings.from_env()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@contextmanager
-def database(settings: Settings, *, migrate: bool) -> Iterator[str]:
-    """Yield a database URL: ``PODIUM_DATABASE_URL``, or an embedded server started (and stopped) here.
-
-    The embedded default is migrated to head on every start, so ``podium serve`` is one command.
-    """
-    if settings.database_url:
-        yield settings.database_url
-        return
-    from podium.adapters.postgres.database import upgrade
-    from podium.adapters.postgres.embedded import EmbeddedPostgres
-
-    server = EmbeddedPostgres(settings.data_dir / "postgres")
-    click.echo(f"Starting the embedded PostgreSQL server (data in {server.data_dir})", err=True)
-    server.start()
-    try:
-        server.create_database(EMBEDDED_DATABASE)
-        url = server.url(EMBEDDED_DATABASE)
-        if migrate:
-            upgrade(url)
-        yield url
-    finally:
-        server.stop()
 
 
 def development_secret(settings: Settings) -> str:
@@ -68,13 +31,7 @@ def development_secret(settings: Settings) -> str:
     return secret
 
 
-@click.group()
-@click.version_option(package_name="podium")
-def main() -> None:
-    """Podium v2: the peer-judging backend for hackathons."""
-
-
-@main.command()
+@click.command()
 @click.option("--host", default=None, help="Interface to bind (default PODIUM_HOST or 127.0.0.1).")
 @click.option(
     "--port", type=click.IntRange(1, 65_535), default=None, help="Port to bind (default PODIUM_PORT or 8000)."
@@ -136,56 +93,3 @@ def _run_uvicorn(host: str, port: int, workers: int, settings: Settings) -> None
 
 def _exit_on_signal(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
-
-
-@main.group()
-def db() -> None:
-    """Schema migrations (alembic)."""
-
-
-@db.command("upgrade")
-@click.argument("revision", default="head")
-def db_upgrade(revision: str) -> None:
-    """Migrate the schema up to REVISION (default: head)."""
-    from podium.adapters.postgres.database import upgrade
-
-    settings = load_settings()
-    configure_logging(settings.log_level, "console")
-    with database(settings, migrate=False) as url:
-        upgrade(url, revision)
-
-
-@db.command("downgrade")
-@click.argument("revision")
-def db_downgrade(revision: str) -> None:
-    """Migrate the schema down to REVISION (``base`` removes every table)."""
-    from podium.adapters.postgres.database import downgrade
-
-    settings = load_settings()
-    configure_logging(settings.log_level, "console")
-    with database(settings, migrate=False) as url:
-        downgrade(url, revision)
-
-
-@db.command("current")
-def db_current() -> None:
-    """Show the schema revision the database is at."""
-    from podium.adapters.postgres.database import current
-
-    settings = load_settings()
-    configure_logging(settings.log_level, "console")
-    with database(settings, migrate=False) as url:
-        click.echo(current(url))
-
-
-def settings_with_database(settings: Settings, url: str) -> Settings:
-    return replace(settings, database_url=url)
-
-
-# The cutover commands live in their own module (issue 4); registered here so `podium` lists them.
-from podium.backfill_cli import airtable, backfill  # noqa: E402
-
-main.add_command(airtable)
-main.add_command(backfill)
-
-__all__ = ["Path", "database", "load_settings", "main", "settings_with_database"]

@@ -1,0 +1,32 @@
+"""The ``podium`` command line: a module per command group, all registered on one ``main`` group.
+
+- ``serve``: the API (:mod:`podium.cli.serve`);
+- ``db upgrade|downgrade|current``: schema migrations (:mod:`podium.cli.db`);
+- ``airtable export|fake-server`` and ``backfill``: the cutover (:mod:`podium.cli.airtable`,
+  :mod:`podium.cli.backfill`).
+
+Commands take their settings from :func:`podium.cli.common.load_settings` and their adapters from the
+composition root (:mod:`podium.bootstrap`).
+"""
+
+from __future__ import annotations
+
+import click
+
+from podium.cli.airtable import airtable
+from podium.cli.backfill import backfill
+from podium.cli.common import EMBEDDED_DATABASE
+from podium.cli.db import db
+from podium.cli.serve import serve
+
+
+@click.group()
+@click.version_option(package_name="podium")
+def main() -> None:
+    """Podium v2: the peer-judging backend for hackathons."""
+
+
+for _command in (serve, db, airtable, backfill):
+    main.add_command(_command)
+
+__all__ = ["EMBEDDED_DATABASE", "main"]

@@ -1,0 +1,84 @@
+"""``podium backfill``: copy the Airtable base into PostgreSQL, the operator's side of the cutover.
+
+Exit status: 0 when every Airtable record was migrated (alterations are reported), 3 when the run completed
+but some records could not be migrated (each listed with its reason), 1 on failure (Airtable unreadable,
+database refused a phase, bad settings), 2 on wrong usage (click's usage errors: an unknown option, a
+snapshot folder that does not exist, an output path git would not ignore). Runbook: docs/backfill.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from podium import bootstrap
+from podium.cli.common import database, load_settings
+from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, summary, timestamp
+from podium.config import Settings
+from podium.domain.backfill import BackfillResult, BackfillWriteError, SourceError, run_backfill
+from podium.domain.backfill.ports import RecordSource
+
+FAILURE = 1
+
+
+async def _backfill(
+    settings: Settings, database_url: str, source: RecordSource, dry_run: bool, display: ProgressDisplay
+) -> BackfillResult:
+    async with bootstrap.backfill_store(settings, database_url) as store:
+        return await run_backfill(source, store, dry_run=dry_run, progress=display)
+
+
+@click.command("backfill")
+@click.option(
+    "--from-snapshot",
+    "snapshot",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Read a directory written by `podium airtable export` instead of the live Airtable API.",
+)
+@click.option("--dry-run", is_flag=True, help="Read and validate everything and report; write nothing.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the full JSON report (every skipped, merged or altered record); default "
+    "PODIUM_DATA_DIR/backfill-reports/<UTC time>[-dry-run].json.",
+)
+def backfill(snapshot: Path | None, dry_run: bool, report: Path | None) -> None:
+    """Copy the Airtable base into PostgreSQL (idempotent: run it again to resume or to catch up).
+
+    Exit status: 0 all records migrated, 3 completed but some records could not be migrated, 1 failure,
+    2 wrong usage (unknown option, missing snapshot folder, a report path git would not ignore).
+    """
+    settings = load_settings()
+    if report is None:
+        suffix = "-dry-run" if dry_run else ""
+        report = settings.data_dir / "backfill-reports" / f"{timestamp()}{suffix}.json"
+    refuse_if_committable(report, "The report", default_instead(settings))
+    if not settings.database_url:
+        # The embedded database receives the same records.
+        refuse_if_committable(
+            settings.data_dir / "postgres" / "PG_VERSION",
+            "The embedded database in PODIUM_DATA_DIR",
+            "Point PODIUM_DATA_DIR at a git-ignored folder (the default .data is) or outside the repository.",
+        )
+    try:
+        if snapshot is not None:
+            source: RecordSource = bootstrap.snapshot_source(snapshot)
+        else:
+            live = bootstrap.airtable_source(settings)
+            live.check()
+            source = live
+        with database(settings, migrate=True) as url:
+            result = asyncio.run(_backfill(settings, url, source, dry_run, ProgressDisplay()))
+    except (SourceError, BackfillWriteError) as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.echo("Nothing is half-written: run the same command again once the cause is fixed.", err=True)
+        sys.exit(FAILURE)
+    click.echo(summary(result))
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"Report written to {report}")
+    sys.exit(result.exit_status)
