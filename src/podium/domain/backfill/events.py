@@ -10,9 +10,6 @@ from podium.domain.backfill import cells
 from podium.domain.backfill.allocation import allocate_codes, allocate_unique, suffixed_slug, wanted_code
 from podium.domain.backfill.context import PlanContext
 from podium.domain.backfill.model import (
-    FEATURE_FLAGS_MAX,
-    NAME_MAX,
-    SLUG_MAX,
     AttendeeLink,
     EventRow,
     Outcome,
@@ -21,6 +18,7 @@ from podium.domain.backfill.model import (
     TargetTable,
     row_id,
 )
+from podium.domain.limits import FEATURE_FLAGS_MAX, NAME_MAX, SLUG_MAX
 from podium.domain.rules import slug_for, truncate_at_dash
 
 

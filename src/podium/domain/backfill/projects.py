@@ -13,7 +13,6 @@ from podium.domain.backfill import cells
 from podium.domain.backfill.allocation import allocate_codes, wanted_code
 from podium.domain.backfill.context import PlanContext
 from podium.domain.backfill.model import (
-    NAME_MAX,
     CollaboratorLink,
     Outcome,
     ProjectRow,
@@ -22,6 +21,7 @@ from podium.domain.backfill.model import (
     TargetTable,
     row_id,
 )
+from podium.domain.limits import NAME_MAX
 
 
 @dataclass(slots=True)

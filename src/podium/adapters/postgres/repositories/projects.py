@@ -23,7 +23,7 @@ from podium.adapters.postgres.repositories.rows import (
     values_of,
 )
 from podium.adapters.postgres.statements import compiled_once
-from podium.domain.models import Project, ProjectView
+from podium.domain.models import LEADERBOARD_ORDER, Project, ProjectView
 from podium.domain.ports import JoinCodeTaken, LockPurpose
 
 PROJECT_FIELDS = fields_of(Project)
@@ -68,7 +68,14 @@ WHERE {where}
 ORDER BY {order}
 """
 _PROJECT_VIEW_COLUMNS = ", ".join(f"p.{name}" for name in PROJECT_FIELDS)
-_LEADERBOARD_ORDER = 'coalesce(cardinality(v.ids), 0) + p.legacy_points DESC, p.name COLLATE "C", p.id'
+_LEADERBOARD_SQL = {
+    "points": "coalesce(cardinality(v.ids), 0) + p.legacy_points",
+    "name": 'p.name COLLATE "C"',
+    "id": "p.id",
+}
+_LEADERBOARD_ORDER = ", ".join(
+    _LEADERBOARD_SQL[key] + (" DESC" if descending else "") for key, descending in LEADERBOARD_ORDER
+)
 
 
 def _project_views(where: str, order: str) -> Any:
