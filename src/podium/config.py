@@ -48,6 +48,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "workers": (1, MAX_WORKERS),
     "max_request_body_bytes": (1024, 1 << 30),
     "shutdown_timeout_seconds": (0, 3600),
+    "worker_healthcheck_seconds": (1, 3600),
 }
 
 
@@ -139,6 +140,10 @@ class Settings:
     max_request_body_bytes: int = 1_048_576
     # On SIGTERM, in-flight requests get this long to finish before they are cancelled.
     shutdown_timeout_seconds: int = 10
+    # With --workers N > 1: how long a worker may take to answer its supervisor's ping (while it starts or
+    # while the box is saturated) before it is killed and replaced. uvicorn's own 5 s crash-looped workers
+    # on a loaded 2-core box (they never finished importing in time).
+    worker_healthcheck_seconds: int = 30
     # Shared by the workers of one ``podium serve`` so ``/metrics`` sums them (set by the CLI).
     metrics_dir: Path | None = None
     leaderboard_cache: bool = True

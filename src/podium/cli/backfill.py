@@ -15,7 +15,6 @@ from pathlib import Path
 
 import click
 
-from podium import bootstrap
 from podium.cli.common import database, load_settings
 from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, summary, timestamp
 from podium.config import Settings
@@ -28,6 +27,8 @@ FAILURE = 1
 async def _backfill(
     settings: Settings, database_url: str, source: RecordSource, dry_run: bool, display: ProgressDisplay
 ) -> BackfillResult:
+    from podium import bootstrap  # the adapters' imports are heavy: only for this command
+
     async with bootstrap.backfill_store(settings, database_url) as store:
         return await run_backfill(source, store, dry_run=dry_run, progress=display)
 
@@ -52,6 +53,8 @@ def backfill(snapshot: Path | None, dry_run: bool, report: Path | None) -> None:
     Exit status: 0 all records migrated, 3 completed but some records could not be migrated, 1 failure,
     2 wrong usage (unknown option, missing snapshot folder, a report path git would not ignore).
     """
+    from podium import bootstrap  # the adapters' imports are heavy: only for this command
+
     settings = load_settings()
     if report is None:
         suffix = "-dry-run" if dry_run else ""
