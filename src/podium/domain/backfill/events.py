@@ -9,6 +9,7 @@ from uuid import UUID
 from podium.domain.backfill import cells
 from podium.domain.backfill.allocation import allocate_codes, allocate_unique, suffixed_slug, wanted_code
 from podium.domain.backfill.context import PlanContext
+from podium.domain.backfill.links import LinkWords, plan_links
 from podium.domain.backfill.model import (
     AttendeeLink,
     EventRow,
@@ -140,34 +141,12 @@ def _feature_flags(ctx: PlanContext, record: SourceRecord) -> str:
 
 def plan_attendees(ctx: PlanContext) -> None:
     table = TargetTable.EVENT_ATTENDEES
-    tally = ctx.result.tables[table]
-    planned: list[AttendeeLink] = []
-    seen: set[tuple[UUID, UUID]] = set()
-    for record in ctx.records[SourceTable.EVENTS]:
-        event = ctx.event_map.get(record.id)
-        for ref in cells.links(record.fields.get("attendees")):
-            tally.source += 1
-            key = f"{record.id}/{ref}"
-            if event is None:
-                ctx.issue(
-                    table, key, Outcome.SKIPPED, "parent_not_migrated", f"event {record.id} was not migrated"
-                )
-                continue
-            user = ctx.user_map.get(ref)
-            if user is None:
-                ctx.issue(table, key, Outcome.SKIPPED, "orphan_link", f"attendee {ref} is not a user")
-                continue
-            if (event, user) in seen:
-                ctx.issue(
-                    table, key, Outcome.MERGED, "duplicate_link", "user already attends (merged duplicate)"
-                )
-                continue
-            seen.add((event, user))
-            planned.append(AttendeeLink(row_id(table, event, user), event, user))
-    ctx.plan.attendees = planned
-    ctx.links_diff(
+    ctx.plan.attendees = planned = plan_links(
+        ctx,
         table,
-        planned,
-        {(link.event_id, link.user_id) for link in ctx.existing.attendees},
-        lambda link: (link.event_id, link.user_id),
+        ((record, ctx.event_map.get(record.id)) for record in ctx.records[SourceTable.EVENTS]),
+        LinkWords(field="attendees", parent="event", member="attendee", verb="attends"),
+        lambda event, user: AttendeeLink(row_id(table, event, user), event, user),
     )
+    existing = {(link.event_id, link.user_id) for link in ctx.existing.attendees}
+    ctx.links_diff(table, planned, existing, lambda link: (link.event_id, link.user_id))
