@@ -77,7 +77,8 @@ class SSE:
     async def next_list(self, within: float = 10.0) -> tuple[int, list[tuple[str, int]]]:
         """The next list message: its version and (name, points) rows."""
         message = await self.next(within)
-        assert message is not None and message.event == "message", message
+        assert message is not None
+        assert message.event == "message", message
         assert message.id is not None
         return int(message.id), [(p["name"], p["points"]) for p in message.json()]
 

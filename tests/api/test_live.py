@@ -45,10 +45,12 @@ async def test_a_vote_through_one_instance_shows_on_a_stream_from_another(
         assert board == [("Alpha", 0), ("Beta", 0)]
         await _vote(client, alice, event.id, ids["Beta"])
         second, board = await live.next_list()
-        assert second > first and board == [("Beta", 1), ("Alpha", 0)]
+        assert second > first
+        assert board == [("Beta", 1), ("Alpha", 0)]
         await _vote(client, bob, event.id, ids["Alpha"])
         third, board = await live.next_list()
-        assert third > second and board == [("Alpha", 1), ("Beta", 1)]
+        assert third > second
+        assert board == [("Alpha", 1), ("Beta", 1)]
 
 
 async def test_the_stream_carries_the_same_json_as_the_plain_listing(
@@ -58,7 +60,8 @@ async def test_the_stream_carries_the_same_json_as_the_plain_listing(
     plain = await client.get(f"/events/{event.id}/projects", params={"leaderboard": "true"})
     async with served(create_app(settings)) as other, stream(other, event.id) as live:
         message = await live.next()
-        assert message is not None and message.json() == plain.json()
+        assert message is not None
+        assert message.json() == plain.json()
         assert plain.headers["etag"] == f'W/"{message.id}"'
     async with served(create_app(settings)) as other, stream(other, event.id, leaderboard=False) as live:
         message = await live.next()
@@ -77,7 +80,8 @@ async def test_a_client_reconnecting_with_the_current_version_gets_nothing_until
             await _vote(client, alice, event.id, ids["Beta"])
             # The first list it is sent is the new one: nothing it already had came before.
             newer, board = await live.next_list()
-            assert newer > version and board == [("Beta", 1), ("Alpha", 0)]
+            assert newer > version
+            assert board == [("Beta", 1), ("Alpha", 0)]
         # A client that missed a change gets the current list at once.
         async with stream(base, event.id, headers={"Last-Event-ID": str(version)}) as live:
             assert await live.next_list() == (newer, [("Beta", 1), ("Alpha", 0)])
@@ -91,9 +95,13 @@ async def test_a_leaderboard_that_is_not_public_answers_the_plain_listings_403(
     plain = await client.get(f"/events/{event.id}/projects", params={"leaderboard": "true"})
     async with served(create_app(settings)) as base, httpx.AsyncClient(base_url=base) as http:
         live = await http.get(f"/events/{event.id}/projects/live", params={"leaderboard": "true"})
-        assert (live.status_code, live.json()) == (plain.status_code, plain.json()) == (
-            403,
-            {"detail": "Leaderboard is not enabled"},
+        assert (
+            (live.status_code, live.json())
+            == (plain.status_code, plain.json())
+            == (
+                403,
+                {"detail": "Leaderboard is not enabled"},
+            )
         )
         missing = await http.get(
             "/events/00000000-0000-4000-8000-000000000000/projects/live", params={"leaderboard": "false"}
@@ -110,20 +118,24 @@ async def test_a_leaderboard_closed_while_streaming_ends_the_stream_saying_so(
     client: AsyncTestClient[Any], settings: Settings, sign_up: SignUp, create_event: Any
 ) -> None:
     event, (owner, _, _), _ = await _event_with_two_projects(client, sign_up, create_event)
-    async with served(create_app(settings)) as base:
-        async with stream(base, event.id) as board, stream(base, event.id, leaderboard=False) as judging:
-            await board.next_list()
-            await judging.next_list()
-            closed = await client.put(
-                f"/events/{event.id}", json={"leaderboard_enabled": False}, headers=owner.headers
-            )
-            assert closed.status_code == 200
-            message = await board.next()
-            assert message is not None and message.event == "closed"
-            assert message.json() == {"detail": "Leaderboard is not enabled"}
-            assert await board.next() is None  # the stream ended
-            # The judging list is still public: it just gets the new version.
-            assert len((await judging.next_list())[1]) == 2
+    async with (
+        served(create_app(settings)) as base,
+        stream(base, event.id) as board,
+        stream(base, event.id, leaderboard=False) as judging,
+    ):
+        await board.next_list()
+        await judging.next_list()
+        closed = await client.put(
+            f"/events/{event.id}", json={"leaderboard_enabled": False}, headers=owner.headers
+        )
+        assert closed.status_code == 200
+        message = await board.next()
+        assert message is not None
+        assert message.event == "closed"
+        assert message.json() == {"detail": "Leaderboard is not enabled"}
+        assert await board.next() is None  # the stream ended
+        # The judging list is still public: it just gets the new version.
+        assert len((await judging.next_list())[1]) == 2
 
 
 async def test_streams_beyond_the_limit_get_a_clear_503(
