@@ -163,3 +163,25 @@ async def test_an_idle_stream_gets_heartbeats_then_ends(
         assert await live.next() is None  # ended by the idle timeout
         assert "keep-alive" in live.comments
         assert live.comments[-1] == "idle timeout, reconnect"
+
+
+async def test_changes_are_coalesced_to_one_message_per_interval(
+    client: AsyncTestClient[Any], settings: Settings, sign_up: SignUp, create_event: Any
+) -> None:
+    event, _, ids = await _event_with_two_projects(client, sign_up, create_event)
+    voters = [await sign_up(f"Voter{n}") for n in range(6)]
+    for voter in voters:
+        await attend(client, voter, event)
+    slow = create_app(replace(settings, live_min_interval_ms=3000))
+    async with served(slow) as base, stream(base, event.id) as live:
+        await live.next_list()
+        for voter in voters:
+            await _vote(client, voter, event.id, ids["Alpha"])
+        messages = 0
+        points = 0
+        while points < len(voters):
+            _, board = await live.next_list(within=30)
+            messages += 1
+            points = sum(p for _, p in board)
+        # The first vote goes out at once; the rest arrive within the interval and share one message.
+        assert messages <= 2
