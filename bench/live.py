@@ -26,6 +26,7 @@ import multiprocessing
 import os
 import random
 import statistics
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -256,6 +257,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "PODIUM_LIVE_MIN_INTERVAL_MS": str(args.interval_ms),
             }
             cmd = [*_podium(), "serve", "--port", str(port), "--workers", str(args.workers)]
+            if os.environ.get("LIVE_PROFILE"):
+                cmd = [sys.executable, "-m", "cProfile", "-o", os.environ["LIVE_PROFILE"], "-m", "podium", *cmd[1:]]
             _base, sid = stack.enter_context(server(cmd, env, f"live-{n}", port))
             ports.append(port)
             sids.append(sid)

@@ -109,14 +109,22 @@ class Subscriber:
     leaderboard: bool
     sent: int = -1  # the version the client has
     left: bool = False
+    listed_at: float = 0.0  # when it was last sent a list (the idle timeout counts from there)
+    wrote: bool = False  # sent a list since the last heartbeat tick
     latest: Snapshot | bytes | None = None  # newest undelivered snapshot, or a final frame
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def offer(self, item: Snapshot | bytes) -> None:
-        if isinstance(self.latest, bytes):
+        if isinstance(self.latest, bytes) and self.latest is not HEARTBEAT:
             return  # a final frame stays final
         self.latest = item
         self.wake.set()
+
+    def beat(self) -> None:
+        """A heartbeat, unless something else is about to be written anyway."""
+        if self.latest is None:
+            self.latest = HEARTBEAT
+            self.wake.set()
 
     def take(self) -> Snapshot | bytes | None:
         item, self.latest = self.latest, None
@@ -172,6 +180,7 @@ class LiveListings:
         self._listings = listings
         self._make_listener = listener
         self._listener: ChangeListener | None = None
+        self._ticker: asyncio.Task[None] | None = None
         self.settings = settings or LiveSettings()
         self._feeds: dict[UUID, _Feed] = {}
         self._streams = 0
@@ -196,6 +205,7 @@ class LiveListings:
         try:
             if self._listener is None:
                 self._listener = self._make_listener(self.notify, self.resync)
+                self._ticker = asyncio.create_task(self._tick(), context=contextvars.Context())
             if not await self._listener.wait_listening(self.settings.listen_timeout):
                 raise Unavailable(LISTENER_DOWN)
             # Subscribed before reading, so a change committed during the read is not missed.
@@ -234,37 +244,50 @@ class LiveListings:
         for feed in list(self._feeds.values()):
             if feed.refresher is not None:
                 feed.refresher.cancel()
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
         if self._listener is not None:
             await self._listener.close()
+
+    async def _tick(self) -> None:
+        """Heartbeats and idle timeouts of every stream from one timer, not one per stream: a stream
+        sent nothing since the last tick gets a comment line; one sent no list for too long ends."""
+        while True:
+            await asyncio.sleep(self.settings.heartbeat)
+            idle_since = time.monotonic() - self.settings.idle_timeout
+            for feed in list(self._feeds.values()):
+                for subscriber in feed.subscribers:
+                    if subscriber.listed_at and subscriber.listed_at <= idle_since:
+                        subscriber.offer(IDLE)
+                    elif subscriber.wrote:
+                        subscriber.wrote = False
+                    else:
+                        subscriber.beat()
 
     async def _messages(
         self, feed: _Feed, subscriber: Subscriber, snapshot: Snapshot, last_event_id: int | None
     ) -> AsyncGenerator[bytes, None]:
-        settings = self.settings
         try:
             yield OPENING
             if last_event_id != snapshot.version:
                 yield snapshot.frame(subscriber.leaderboard)
             subscriber.sent = max(subscriber.sent, snapshot.version)
-            idle_until = time.monotonic() + settings.idle_timeout
+            subscriber.listed_at = time.monotonic()
             while True:
                 item = subscriber.take()
                 if item is None:
-                    wait = min(settings.heartbeat, idle_until - time.monotonic())
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(max(wait, 0)):
-                            await subscriber.wake.wait()
-                        continue
-                    if time.monotonic() >= idle_until:
-                        yield IDLE
-                        return
+                    await subscriber.wake.wait()
+                elif item is HEARTBEAT:
                     yield HEARTBEAT
                 elif isinstance(item, bytes):
                     yield item
                     return
                 elif item.version > subscriber.sent:
                     subscriber.sent = item.version
-                    idle_until = time.monotonic() + settings.idle_timeout
+                    subscriber.listed_at = time.monotonic()
+                    subscriber.wrote = True
                     yield item.frame(subscriber.leaderboard)
         finally:
             self._leave(subscriber, feed)
