@@ -138,11 +138,15 @@ async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) 
     transports = []
     opened = []
     for port, count in targets:
-        request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
         for n in range(count):
             future: asyncio.Future[None] = loop.create_future()
             transport, protocol = await loop.create_connection(
-                lambda r=request, f=future: _Stream(r, f), "127.0.0.1", port  # type: ignore[misc]
+                lambda r=request, f=future: _Stream(r, f),
+                "127.0.0.1",
+                port,  # type: ignore[misc]
             )
             streams.append(protocol)
             transports.append(transport)
@@ -177,6 +181,15 @@ async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) 
     )
 
 
+def _pid_cpu(pid: int | None) -> float:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 def _session_usage(sids: Sequence[int]) -> tuple[float, int]:
     """CPU seconds and RSS bytes of every process in the servers' sessions."""
     cpu, rss = 0.0, 0
@@ -191,7 +204,13 @@ def _session_usage(sids: Sequence[int]) -> tuple[float, int]:
 
 
 async def _votes(
-    ports: list[int], event_id: str, projects: list[str], tokens: list[str], rate: float, seconds: float, dsn: str
+    ports: list[int],
+    event_id: str,
+    projects: list[str],
+    tokens: list[str],
+    rate: float,
+    seconds: float,
+    dsn: str,
 ) -> list[tuple[float, int]]:
     """Cast votes at ``rate``/s through the API (spread over the instances): (answered at, version) each."""
     pool = await asyncpg.create_pool(dsn, min_size=2, max_size=8)
@@ -231,6 +250,13 @@ async def _votes(
     return sorted(done, key=lambda item: item[1])
 
 
+def _box_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
@@ -257,8 +283,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "PODIUM_LIVE_MIN_INTERVAL_MS": str(args.interval_ms),
             }
             cmd = [*_podium(), "serve", "--port", str(port), "--workers", str(args.workers)]
-            if os.environ.get("LIVE_PROFILE"):
-                cmd = [sys.executable, "-m", "cProfile", "-o", os.environ["LIVE_PROFILE"], "-m", "podium", *cmd[1:]]
+            if args.profile:  # one worker, in-process: cProfile writes the file when it exits
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    f"{args.profile}.{n}",
+                    "-m",
+                    "podium",
+                    *cmd[1:],
+                ]
             _base, sid = stack.enter_context(server(cmd, env, f"live-{n}", port))
             ports.append(port)
             sids.append(sid)
@@ -279,7 +314,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             targets = [(port, count // len(ports)) for port in ports]
             targets[0] = (ports[0], targets[0][1] + count - sum(c for _, c in targets))
             parent, child = multiprocessing.Pipe()
-            process = multiprocessing.Process(target=_client_process, args=(targets, path, child), daemon=True)
+            process = multiprocessing.Process(
+                target=_client_process, args=(targets, path, child), daemon=True
+            )
             process.start()
             processes.append(process)
             pipes.append(parent)
@@ -287,11 +324,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(1.0)
         _, rss_after = _session_usage(sids)
         cpu_before, _ = _session_usage(sids)
+        clients_before = sum(_pid_cpu(process.pid) for process in processes)
+        box_before = _box_busy()
         votes = asyncio.run(
             _votes(ports, event_id, projects, tokens, args.rate, seconds, cluster.dsn("podium"))
         )
         time.sleep(2.0)  # the last votes' lists reach everyone
         cpu_after, _ = _session_usage(sids)
+        clients_cpu = sum(_pid_cpu(process.pid) for process in processes) - clients_before
+        box_after = _box_busy()
         versions = [version for _, version in votes]
         for pipe in pipes:
             pipe.send({"stop": versions})
@@ -307,7 +348,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     messages = sum(answer["messages"] for answer in answers)
     return {
         "command": f"python -m bench.live --clients {clients} --seconds {seconds:g} --workers {args.workers} "
-        f"--instances {args.instances} --rate {args.rate:g} --projects {args.projects}",
+        f"--instances {args.instances} --rate {args.rate:g} --projects {args.projects} "
+        f"--interval-ms {args.interval_ms}",
         "streams_open": opened,
         "votes": len(votes),
         "commit_to_last_client_ms": {
@@ -323,6 +365,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "server_rss_mb": {"before": round(rss_before / 2**20, 1), "after": round(rss_after / 2**20, 1)},
         "server_cpu_s": round(cpu_after - cpu_before, 2),
         "cpu_us_per_message": round((cpu_after - cpu_before) * 1e6 / max(1, messages), 1),
+        "client_processes_cpu_s": round(clients_cpu, 2),
+        # The whole machine during the vote phase: other work on it shows here too.
+        "machine_cpu_busy_pct": round(
+            100 * (box_after[0] - box_before[0]) / max(1, box_after[1] - box_before[1]), 1
+        ),
     }
 
 
@@ -335,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--instances", type=int, default=1, help="separate servers on the same database")
     p.add_argument("--projects", type=int, default=40, help="projects in the event")
     p.add_argument("--interval-ms", type=int, default=300, help="PODIUM_LIVE_MIN_INTERVAL_MS")
+    p.add_argument("--profile", type=Path, help="write a cProfile of each instance to PROFILE.<n>")
     p.add_argument("--client-processes", type=int, default=2, help="processes running the clients")
     args = p.parse_args(argv)
     print(json.dumps(run(args), indent=1))
