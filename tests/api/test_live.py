@@ -185,3 +185,17 @@ async def test_changes_are_coalesced_to_one_message_per_interval(
             points = sum(p for _, p in board)
         # The first vote goes out at once; the rest arrive within the interval and share one message.
         assert messages <= 2
+
+
+async def test_a_deleted_event_ends_its_streams_saying_so(
+    client: AsyncTestClient[Any], settings: Settings, sign_up: SignUp, create_event: Any
+) -> None:
+    event, (owner, _, _), _ = await _event_with_two_projects(client, sign_up, create_event)
+    async with served(create_app(settings)) as base, stream(base, event.id, leaderboard=False) as live:
+        await live.next_list()
+        deleted = await client.delete(f"/events/{event.id}", headers=owner.headers)
+        assert deleted.status_code == 200
+        message = await live.next()
+        assert message is not None
+        assert (message.event, message.json()) == ("gone", {"detail": "Event not found"})
+        assert await live.next() is None
