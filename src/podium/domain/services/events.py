@@ -9,7 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
-from podium.domain.models import Event, EventView, ProjectView, Referral, User, Vote
+from podium.domain.models import Event, EventView, ListingState, ProjectView, Referral, User, Vote
 from podium.domain.ports import LockPurpose, SlugTaken, UnitOfWork, UnitOfWorkFactory
 from podium.domain.rules import normalize_join_code, slug_for
 from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
@@ -123,12 +123,18 @@ class EventService:
             await uow.commit()
         return event.id
 
-    async def listing_version(self, event_id: UUID, leaderboard: bool) -> int:
-        """The version of the event's public project list, checking it may be shown: one tiny query
-        (shared with concurrent callers), so an exact cache can tell whether what it holds is current."""
+    async def listing_state(self, event_id: UUID) -> ListingState:
+        """The version of the event's lists and whether its leaderboard may be shown (one tiny query,
+        shared with concurrent callers); an unknown event is ``NotFound``."""
         state = await self._uow.lookups.listing_state(event_id)
         if state is None:
             raise NotFound(EVENT_NOT_FOUND)
+        return state
+
+    async def listing_version(self, event_id: UUID, leaderboard: bool) -> int:
+        """The version of the event's public project list, checking it may be shown: one tiny query
+        (shared with concurrent callers), so an exact cache can tell whether what it holds is current."""
+        state = await self.listing_state(event_id)
         if leaderboard and not state.leaderboard_enabled:
             raise Forbidden(LEADERBOARD_DISABLED)
         return state.version
