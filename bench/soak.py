@@ -4,10 +4,11 @@ restarted once in the middle.
     uv run python -m bench.soak                  # 20 minutes (the issue's soak)
     uv run python -m bench.soak --minutes 3      # a quick look
 
-Traffic, all on 127.0.0.1: reads at ``--read-rate`` per second spread over the public leaderboard and
-listing, the event, the current user and the organiser's leaderboard and votes; votes and attends at
-``--write-rate`` per second each (every vote a new voter/project pair, every attend a new user from its own
-address); logins (magic links verified) at one per second. Midway, ``pg_ctl restart -m fast``.
+Traffic, all on 127.0.0.1: ``--readers`` clients reading back to back (closed loop, so the reads never
+outrun the box) over the public leaderboard and listing, the event, the current user and the organiser's
+leaderboard and votes; votes and attends at ``--write-rate`` per second each, on their own connections
+(every vote a new voter/project pair, every attend a new user from its own address); logins (magic links
+verified) at one per second. Midway, ``pg_ctl restart -m fast``.
 
 Reported: each worker's RSS and its open connections to PostgreSQL after warm-up, just before the restart
 and at the end (goal: RSS within +10 % of the warm-up figure); every answer by status (goal: no 500; 503s
@@ -86,8 +87,15 @@ def _connections_to(pid: int, port: int) -> int:
     return count
 
 
+def _is_worker(pid: int) -> bool:
+    """uvicorn's workers are spawned processes; the supervisor's other child is multiprocessing's tracker."""
+    with contextlib.suppress(OSError):
+        return b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return False
+
+
 def snapshot(supervisor: int, db_port: int) -> dict[str, Any]:
-    workers = _children(supervisor)
+    workers = [pid for pid in _children(supervisor) if _is_worker(pid)]
     return {
         "t": round(time.monotonic(), 1),
         "workers": {
@@ -123,14 +131,17 @@ class Traffic:
         # Attends take joiners from the front, logins magic links from the back: no overlap.
         self.attends = joiners
         self.logins = list(reversed(links))
+        # Reads and writes on separate pools: a write never queues behind the readers' connections.
+        self.readers_client = httpx.AsyncClient(base_url=base, timeout=30.0)
         self.client = httpx.AsyncClient(base_url=base, timeout=30.0, limits=httpx.Limits(max_connections=64))
 
     async def _send(self, kind: str, method: str, path: str, token: str | None, **kw: Any) -> int:
         headers = dict(kw.pop("headers", {}))
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        client = self.readers_client if kind == "read" else self.client
         try:
-            response = await self.client.request(method, path, headers=headers, **kw)
+            response = await client.request(method, path, headers=headers, **kw)
             status = str(response.status_code)
         except httpx.HTTPError as exc:
             status = type(exc).__name__
@@ -154,6 +165,17 @@ class Traffic:
         path, who = self.reads[i % len(self.reads)]
         token = self.admin if who == "admin" else self.readers[i % len(self.readers)] if who else None
         await self._send("read", "GET", path, token)
+
+    async def reader(self, n: int, until: float) -> None:
+        """One client reading back to back until ``until``."""
+        i = n
+        while time.monotonic() < until:
+            await self.read(i)
+            i += 7  # readers walk the mix out of step with each other
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        await self.readers_client.aclose()
 
     async def vote(self, i: int) -> None:
         if i >= len(self.votes):
@@ -242,7 +264,13 @@ async def soak(
     }
     cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
     tally = Tally()
-    report: dict[str, Any] = {"minutes": args.minutes, "workers": args.workers, "snapshots": {}}
+    report: dict[str, Any] = {
+        "minutes": args.minutes,
+        "workers": args.workers,
+        "readers": args.readers,
+        "write_rate": args.write_rate,
+        "snapshots": {},
+    }
     with server(cmd, env, "soak", port) as (base, supervisor):
         traffic = Traffic(base, info, tally)
         duration = args.minutes * 60
@@ -268,7 +296,7 @@ async def soak(
                 print(f"{done:>5} s  {dict(sorted(tally.statuses.items()))}", flush=True)
 
         await asyncio.gather(
-            traffic.paced(args.read_rate, end, traffic.read),
+            *(traffic.reader(n, end) for n in range(args.readers)),
             traffic.paced(args.write_rate, end, traffic.vote),
             traffic.paced(args.write_rate, end, traffic.attend),
             traffic.paced(1.0, end, traffic.login),
@@ -277,7 +305,7 @@ async def soak(
         )
         await asyncio.sleep(2)  # let the pool settle after the last answers
         report["snapshots"]["end"] = snapshot(supervisor, cluster.port)
-        await traffic.client.aclose()
+        await traffic.close()
     report["statuses"] = dict(sorted(tally.statuses.items()))
     report["logins_acknowledged"] = tally.acked_logins
     report["writes"] = await lost_writes(cluster.dsn(database), info["event_id"], tally)
@@ -286,7 +314,8 @@ async def soak(
 
 def summary(report: dict[str, Any]) -> str:
     lines = [
-        f"soak: {report['minutes']} min, serve --workers {report['workers']}, database restarted midway "
+        f"soak: {report['minutes']} min, serve --workers {report['workers']}, {report['readers']} readers, "
+        f"{report['write_rate']} votes/s + attends/s, database restarted midway "
         f"({report.get('restart_s', '?')} s)"
     ]
     snaps = report["snapshots"]
@@ -344,7 +373,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--minutes", type=float, default=20.0)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--read-rate", type=float, default=150.0, help="reads per second")
+    p.add_argument("--readers", type=int, default=4, help="clients reading back to back")
     p.add_argument("--write-rate", type=float, default=4.0, help="votes per second, and attends per second")
     p.add_argument("--scale", type=int, default=1)
     p.add_argument("--pg", choices=["auto", "pg15", "embedded"], default="auto")
