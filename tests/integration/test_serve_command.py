@@ -21,7 +21,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> httpx.Response:
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 120.0) -> httpx.Response:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, "podium serve exited early"

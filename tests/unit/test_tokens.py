@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -144,30 +145,33 @@ def test_the_fingerprint_is_the_hash_of_the_signature_bytes(codec: JwtCodec) -> 
 @pytest.mark.parametrize(
     "dates",
     [
-        {"exp": time.time() + 600.5},
-        {"iat": time.time() - 0.25, "nbf": time.time() - 0.75},
-        {"exp": 1e20},
-        {"exp": 2**62},
+        # Built when the test runs, not when it is collected: a long suite must not let them expire.
+        lambda: {"exp": time.time() + 600.5},
+        lambda: {"iat": time.time() - 0.25, "nbf": time.time() - 0.75},
+        lambda: {"exp": 1e20},
+        lambda: {"exp": 2**62},
     ],
     ids=["fractional exp", "fractional iat and nbf", "exp as a float far ahead", "exp as a large integer"],
 )
-def test_numeric_dates_may_be_fractional(codec: JwtCodec, dates: dict[str, float]) -> None:
-    claims = _claims(**dates)
+def test_numeric_dates_may_be_fractional(codec: JwtCodec, dates: Callable[[], dict[str, float]]) -> None:
+    claims = _claims(**dates())
     assert codec.decode(codec.encode(claims)) == claims
 
 
 @pytest.mark.parametrize(
     "dates",
     [
-        {"exp": str(int(time.time()) + 600)},
-        {"exp": True},
-        {"exp": 10**400},
-        {"exp": [int(time.time()) + 600]},
-        {"iat": "0"},
-        {"nbf": None, "exp": int(time.time()) + 600},
+        lambda: {"exp": str(int(time.time()) + 600)},
+        lambda: {"exp": True},
+        lambda: {"exp": 10**400},
+        lambda: {"exp": [int(time.time()) + 600]},
+        lambda: {"iat": "0"},
+        lambda: {"nbf": None, "exp": int(time.time()) + 600},
     ],
     ids=["exp a string", "exp a boolean", "exp past any float", "exp a list", "iat a string", "nbf null"],
 )
-def test_a_numeric_date_that_is_no_number_is_refused(codec: JwtCodec, dates: dict[str, Any]) -> None:
+def test_a_numeric_date_that_is_no_number_is_refused(
+    codec: JwtCodec, dates: Callable[[], dict[str, Any]]
+) -> None:
     with pytest.raises(BadToken):
-        codec.decode(codec.encode(_claims(**dates)))
+        codec.decode(codec.encode(_claims(**dates())))
