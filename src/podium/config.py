@@ -139,8 +139,6 @@ class Settings:
     max_request_body_bytes: int = 1_048_576
     # On SIGTERM, in-flight requests get this long to finish before they are cancelled.
     shutdown_timeout_seconds: int = 10
-    # Shared by the workers of one ``podium serve`` so ``/metrics`` sums them (set by the CLI).
-    metrics_dir: Path | None = None
     leaderboard_cache: bool = True
     log_level: str = "INFO"
     # auto: readable lines when stderr is a terminal, JSON otherwise (podium.logging).
