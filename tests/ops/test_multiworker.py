@@ -35,7 +35,8 @@ async def _ok(response: httpx.Response) -> dict[str, str]:
 
 
 async def _metrics_until(client: httpx.AsyncClient, ready: Callable[[str], bool]) -> str:
-    """Scrape until ``ready`` (workers publish their counters every couple of seconds), at most 30 s."""
+    """Scrape until ``ready`` (a worker counts a request just after answering it; both workers must have
+    started), at most 30 s."""
     deadline = time.monotonic() + 30
     while True:
         text = (await client.get("/metrics")).text

@@ -38,7 +38,7 @@ MEDIA_TYPE = "text/plain; version=0.0.4"
 MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
 # No ``*_created`` series beside each counter and histogram (the multiprocess mode has none either).
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry()
 
 REQUESTS = Counter(
@@ -91,10 +91,11 @@ for _kind in ("database_unavailable", "unhandled"):
 
 
 class _Pool:
-    """The connection pool this worker reports, re-read after every request and on every scrape (its
-    gauges are written only when they change, so other workers' scrapes see them current)."""
+    """The connection pool this worker reports, re-read after every request and on every scrape. Its
+    gauges are written only when the state changes, and stay current for other workers' scrapes."""
 
     pool: Any = None
+    gauges: tuple[Any, ...] = ()
     last: tuple[int, ...] = ()
 
 
@@ -104,6 +105,7 @@ def start_worker(pool: Any) -> None:
     WORKERS.set(1)
     START_TIME.labels(worker).set(time.time())
     _Pool.pool = pool if hasattr(pool, "checkedout") else None
+    _Pool.gauges = tuple(gauge.labels(worker) for gauge in POOL)
     _Pool.last = ()
     refresh_pool()
 
@@ -111,7 +113,7 @@ def start_worker(pool: Any) -> None:
 def stop_worker() -> None:
     """Called when the app stops: this worker's live gauges leave the sum of a multiprocess scrape."""
     if MULTIPROC_DIR is not None:
-        mark_process_dead(os.getpid(), MULTIPROC_DIR)
+        mark_process_dead(os.getpid(), MULTIPROC_DIR)  # type: ignore[no-untyped-call]
 
 
 def refresh_pool() -> None:
@@ -121,19 +123,29 @@ def refresh_pool() -> None:
     state = (pool.size(), pool.checkedout(), pool.checkedin(), max(0, pool.overflow()))
     if state != _Pool.last:
         _Pool.last = state
-        worker = str(os.getpid())
-        for gauge, value in zip(POOL, state, strict=True):
-            gauge.labels(worker).set(value)
+        for gauge, value in zip(_Pool.gauges, state, strict=True):
+            gauge.set(value)
+
+
+# Each (method, route, status class)'s two series, looked up once: ``labels()`` costs more than the update.
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, f"{status // 100}xx").inc()
-    try:
-        DURATION.labels(method, route).observe(seconds)
-    except FileNotFoundError:
-        # The histogram's file is opened at the first request. A worker still draining after a new
-        # ``podium serve`` removed its killed supervisor's directory must not fail (nor recreate it).
-        pass
+    key = (method, route, status // 100)
+    series = _SERIES.get(key)
+    if series is None:
+        counter = REQUESTS.labels(method, route, f"{status // 100}xx")
+        try:
+            histogram = DURATION.labels(method, route)
+        except FileNotFoundError:
+            # The histogram's file is opened with its first series. A worker still draining after a new
+            # ``podium serve`` removed its killed supervisor's directory must not fail (nor recreate it).
+            histogram = None
+        series = _SERIES[key] = (counter, histogram)
+    series[0].inc()
+    if series[1] is not None:
+        series[1].observe(seconds)
     refresh_pool()
 
 
@@ -150,7 +162,7 @@ def exposition() -> bytes:
     try:
         forget_dead_workers(directory)
         summed = CollectorRegistry()
-        MultiProcessCollector(summed, str(directory))
+        MultiProcessCollector(summed, str(directory))  # type: ignore[no-untyped-call]
         return generate_latest(summed)
     except (OSError, ValueError):
         # The directory was removed: the service is shutting down. Answer with this worker's own.
@@ -159,10 +171,7 @@ def exposition() -> bytes:
 
 def forget_dead_workers(directory: Path) -> None:
     """Remove the live-gauge files of workers that died without their clean-up (files end in _<pid>.db)."""
-    dead = {
-        int(pid)
-        for path in directory.glob("gauge_live*.db")
-        if (pid := path.stem.rpartition("_")[2]).isdigit() and not pid_alive(int(pid))
-    }
+    pids = {path.stem.rpartition("_")[2] for path in directory.glob("gauge_live*.db")}
+    dead = {int(pid) for pid in pids if pid.isdigit() and not pid_alive(int(pid))}
     for pid in dead:
-        mark_process_dead(pid, str(directory))
+        mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
