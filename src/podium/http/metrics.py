@@ -9,6 +9,11 @@ kernel hands it to, adds up the files of all workers. Counters and histograms of
 stay in the sum, so they never go backwards when uvicorn replaces a worker. The gauges count live workers
 only (``livesum``): a worker removes its gauge files when it shuts down cleanly, and each scrape removes
 those of workers that died without a clean-up (SIGKILL, the OOM killer).
+
+Litestar's own Prometheus plugin (``litestar.plugins.prometheus``) is not used: its middleware runs after
+routing, so unmatched paths, 405s and CORS preflights would go uncounted, and its fixed labels (raw path
+or template, exact ``status_code``, ``app_name``, also on the histogram and the in-progress gauge) are not
+these. Requests are counted by :class:`podium.http.middleware.RequestLogMiddleware`, around routing.
 """
 
 from __future__ import annotations
