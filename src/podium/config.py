@@ -148,8 +148,6 @@ class Settings:
     # while the box is saturated) before it is killed and replaced. uvicorn's own 5 s crash-looped workers
     # on a loaded 2-core box (they never finished importing in time).
     worker_healthcheck_seconds: int = 30
-    # Shared by the workers of one ``podium serve`` so ``/metrics`` sums them (set by the CLI).
-    metrics_dir: Path | None = None
     leaderboard_cache: bool = True
     # Live lists (GET /events/{id}/projects/live): at most one message per event per interval, at most
     # this many open streams per worker, a stream with no new list for this long ends (the browser

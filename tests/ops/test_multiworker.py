@@ -4,13 +4,17 @@ HTTP, and ``/metrics`` sums both workers. Also: a streamed body over the limit i
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import re
+import signal
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 
 import asyncpg
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from podium.domain.rules import max_votes_per_user
 from tests.api.conftest import mint
@@ -35,10 +39,13 @@ async def _ok(response: httpx.Response) -> dict[str, str]:
 
 
 async def _metrics_until(client: httpx.AsyncClient, ready: Callable[[str], bool]) -> str:
-    """Scrape until ``ready`` (workers publish their counters every couple of seconds), at most 30 s."""
+    """Scrape until ``ready`` (a worker counts a request just after answering it; both workers must have
+    started), at most 30 s."""
     deadline = time.monotonic() + 30
+    text = ""
     while True:
-        text = (await client.get("/metrics")).text
+        with contextlib.suppress(httpx.TransportError):  # a kept-alive connection to a killed worker
+            text = (await client.get("/metrics")).text
         if ready(text) or time.monotonic() > deadline:
             return text
         await asyncio.sleep(0.25)
@@ -149,3 +156,40 @@ async def test_a_project_renamed_in_sql_shows_on_every_worker_at_the_next_read(
         finally:
             await connection.close()
         assert await names() == {"After"}
+
+
+def _live_workers(text: str) -> set[str]:
+    return {
+        found.labels["worker"]
+        for family in text_string_to_metric_families(text)
+        if family.name == "podium_worker_start_time_seconds"
+        for found in family.samples
+    }
+
+
+async def test_killed_workers_leave_the_live_gauges_and_their_counts_stay(
+    pg_server: PostgresForTests, serve_factory: StartServe
+) -> None:
+    """A SIGKILLed worker runs no clean-up: the next scrape drops its gauges, uvicorn replaces it, and
+    the requests it had answered stay in the sum (counters never go backwards)."""
+    serve = serve_factory({"PODIUM_DATABASE_URL": pg_server.create_database()}, workers=2)
+    await asyncio.to_thread(serve.wait_healthy)
+    health = {"method": "GET", "route": "/health"}
+    async with httpx.AsyncClient(base_url=serve.base_url, timeout=30) as client:
+        text = await _metrics_until(client, lambda text: len(_live_workers(text)) == 2)
+        first = _live_workers(text)
+        assert len(first) == 2
+        await asyncio.gather(*(client.get("/health") for _ in range(20)))
+        text = await _metrics_until(
+            client, lambda text: sample(text, "podium_http_requests_total", **health, status="2xx") >= 21
+        )
+        answered = sample(text, "podium_http_requests_total", **health, status="2xx")
+
+        for pid in first:  # both original workers, one after the other
+            os.kill(int(pid), signal.SIGKILL)
+            text = await _metrics_until(
+                client, lambda text, pid=pid: pid not in _live_workers(text) and len(_live_workers(text)) == 2
+            )
+        assert sample(text, "podium_workers") == 2
+        assert _live_workers(text).isdisjoint(first)
+        assert sample(text, "podium_http_requests_total", **health, status="2xx") == answered

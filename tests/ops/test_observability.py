@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from prometheus_client.parser import text_string_to_metric_families
 
 from podium.logging import JsonFormatter
 from tests.ops.conftest import SignUp
@@ -42,13 +43,12 @@ async def test_each_request_logs_one_json_line_with_its_id_user_latency_and_stat
 
 
 def sample(metrics: str, name: str, **labels: str) -> float:
-    """One sample's value from a Prometheus text page (0 when absent)."""
-    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
-    pattern = (
-        rf"^{re.escape(name)}\{{{re.escape(wanted)}\}} (\S+)$" if labels else rf"^{re.escape(name)} (\S+)$"
-    )
-    match = re.search(pattern, metrics, re.MULTILINE)
-    return float(match.group(1)) if match else 0.0
+    """One sample's value from a Prometheus text page (0 when absent); labels match in any order."""
+    for family in text_string_to_metric_families(metrics):
+        for found in family.samples:
+            if found.name == name and found.labels == labels:
+                return float(found.value)
+    return 0.0
 
 
 async def test_metrics_count_requests_by_route_and_status_with_latency_and_pool_state(
@@ -76,8 +76,8 @@ async def test_metrics_count_requests_by_route_and_status_with_latency_and_pool_
     assert delta("podium_http_request_duration_seconds_bucket", **route, le="+Inf") == 4
     assert 'podium_errors_total{kind="database_unavailable"}' in after
     assert sample(after, "podium_workers") == 1
-    assert re.search(r'^podium_db_pool_size\{worker="\d+"\} \d+$', after, re.MULTILINE)
-    assert re.search(r'^podium_db_pool_checked_out\{worker="\d+"\} \d+$', after, re.MULTILINE)
+    assert re.search(r'^podium_db_pool_size\{worker="\d+"\} \d+(\.\d+)?$', after, re.MULTILINE)
+    assert re.search(r'^podium_db_pool_checked_out\{worker="\d+"\} \d+(\.\d+)?$', after, re.MULTILINE)
 
 
 async def test_metrics_sends_prometheus_content_type_exactly_once(client: AsyncTestClient[Any]) -> None:

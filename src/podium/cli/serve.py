@@ -5,15 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import shutil
 import signal
 import time
 
 import click
 
 from podium.cli.common import database, load_settings
+from podium.cli.metrics_dir import shared_metrics_dir
 from podium.config import MAX_WORKERS, Settings
-from podium.http.metrics import make_metrics_dir, remove_stale_metrics_dirs
 from podium.logging import configure_logging
 
 log = logging.getLogger("podium.cli")
@@ -52,23 +51,16 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _exit_on_signal)
     workers = workers or settings.workers
-    remove_stale_metrics_dirs()
-    metrics_dir = None
-    if workers > 1 and settings.metrics_dir is None:
-        # Each worker counts its own requests; /metrics sums the snapshots they leave here.
-        metrics_dir = make_metrics_dir()
-        os.environ["PODIUM_METRICS_DIR"] = str(metrics_dir)
     # Lets each worker ask the kernel to stop it if this supervisor dies (even by SIGKILL).
     os.environ["PODIUM_SUPERVISOR_PID"] = str(os.getpid())
     started = time.monotonic()
     try:
-        with database(settings, migrate=True) as url:
+        # With several workers, /metrics sums the metric files they keep in a shared directory.
+        with shared_metrics_dir(workers), database(settings, migrate=True) as url:
             # Workers are separate processes that read their settings from the environment.
             os.environ["PODIUM_DATABASE_URL"] = url
             _run_uvicorn(host or settings.host, port or settings.port, workers, settings)
     finally:
-        if metrics_dir is not None:
-            shutil.rmtree(metrics_dir, ignore_errors=True)
         log.info("podium serve stopped", extra={"uptime_s": round(time.monotonic() - started, 2)})
 
 

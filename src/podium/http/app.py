@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
@@ -26,13 +24,14 @@ from podium.http.controllers.auth import AuthController
 from podium.http.controllers.events import EventsController
 from podium.http.controllers.health import health
 from podium.http.controllers.live import live_projects, projector
-from podium.http.controllers.metrics import flush_metrics, metrics
+from podium.http.controllers.metrics import metrics
 from podium.http.controllers.projects import ProjectsController
 from podium.http.controllers.users import UsersController
 from podium.http.docs import assets_router, render_plugins
 from podium.http.errors import EXCEPTION_HANDLERS
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.live import live_listings
+from podium.http.metrics import start_worker, stop_worker
 from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
 from podium.http.openapi import document_auth_and_errors, document_validation_errors
 from podium.http.options import AllowEveryMethod
@@ -80,18 +79,13 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             gc.freeze()
         if settings.jwt_secret_generated:
             log.warning("PODIUM_JWT_SECRET is not set: using a generated development secret")
-        flusher = None
-        if settings.metrics_dir is not None:
-            flusher = asyncio.create_task(flush_metrics(app.state.container))
+        start_worker(app.state.container.engine.pool)
         try:
             yield
         finally:
             stop_hearing_signals()
             await app.state.live.close()
-            if flusher is not None:
-                flusher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await flusher
+            stop_worker()
             if owned:
                 await app.state.container.close()
 

@@ -42,7 +42,7 @@ from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from podium.domain import errors as domain
 from podium.http.bodies import FIELD_REQUIRED, every_field_error
-from podium.http.metrics import METRICS
+from podium.http.metrics import count_error
 
 log = logging.getLogger("podium.http")
 
@@ -197,7 +197,7 @@ def handle_database(request: Request[Any, Any, Any], exc: Exception) -> Response
         log.warning("transaction rolled back", extra={"path": request.url.path, "sqlstate": _sqlstate(exc)})
         return detail(HTTP_409_CONFLICT, CONFLICT, {"Retry-After": "1"})
     if isinstance(exc, PoolTimeoutError) or _is_connection_problem(exc):
-        METRICS.count_error("database_unavailable")
+        count_error("database_unavailable")
         log.error("database unavailable", extra={"path": request.url.path, "error": type(exc).__name__})
         return detail(HTTP_503_SERVICE_UNAVAILABLE, UNAVAILABLE, {"Retry-After": "1"})
     return handle_unexpected(request, exc)
@@ -243,7 +243,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     # Advanced Alchemy re-wraps driver errors in its own exceptions, which are no DBAPIError.
     if _is_connection_problem(exc) or _sqlstate(exc).startswith((DATA_EXCEPTION, TRANSACTION_ROLLBACK)):
         return handle_database(request, exc)
-    METRICS.count_error("unhandled")
+    count_error("unhandled")
     log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
     return detail(HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
 

@@ -1,206 +1,182 @@
-"""Request and error metrics in the Prometheus text format, served at ``GET /metrics``.
+"""Request, error and pool metrics, kept by ``prometheus_client`` and served at ``GET /metrics``.
 
-Each process counts its own requests (by route template, method and status class), their latency
-(a histogram), the errors mapped to 503/500, and reads its connection pool's state when scraped.
+One process (``podium serve``, the tests): the metrics live in this module's registry.
 
-With several workers, a scrape reaches whichever worker the kernel hands the connection to, so
-per-process numbers alone would jump between workers. ``podium serve`` therefore gives the workers a
-shared directory (``PODIUM_METRICS_DIR``): each worker writes a snapshot of its counters there every
-``FLUSH_SECONDS`` (and on every scrape), and ``/metrics`` answers the **sum over all workers**. Snapshots
-of workers that have exited stay in the sum, so counters never go backwards; pool gauges come only from
-live workers, labelled with ``worker`` (the pid).
+Several workers (``podium serve --workers N``): the supervisor sets ``PROMETHEUS_MULTIPROC_DIR`` before it
+starts them, which puts prometheus_client in its multiprocess mode (chosen when it is first imported):
+each worker keeps its values in memory-mapped files in that directory, and a scrape, whichever worker the
+kernel hands it to, adds up the files of all workers. Counters and histograms of workers that have exited
+stay in the sum, so they never go backwards when uvicorn replaces a worker. The gauges count live workers
+only (``livesum``): a worker removes its gauge files when it shuts down cleanly, and each scrape removes
+those of workers that died without a clean-up (SIGKILL, the OOM killer).
+
+Litestar's own Prometheus plugin (``litestar.plugins.prometheus``) is not used: its middleware runs after
+routing, so unmatched paths, 405s and CORS preflights would go uncounted, and its fixed labels (raw path
+or template, exact ``status_code``, ``app_name``, also on the histogram and the in-progress gauge) are not
+these. Requests are counted by :class:`podium.http.middleware.RequestLogMiddleware`, around routing.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import shutil
-import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+
 from podium.processes import pid_alive
 
-log = logging.getLogger(__name__)
-
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-FLUSH_SECONDS = 2.0
 UNMATCHED = "<unmatched>"
-# Prometheus' text format. Litestar appends "; charset=utf-8" to every text/* media type itself.
+# Prometheus' text format 0.0.4. Litestar appends "; charset=utf-8" to every text/* media type itself.
 MEDIA_TYPE = "text/plain; version=0.0.4"
+# Read once, as prometheus_client does when it is imported: the mode cannot change afterwards.
+MULTIPROC_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
 
+# No ``*_created`` series beside each counter and histogram (the multiprocess mode has none either).
+disable_created_metrics()  # type: ignore[no-untyped-call]
+REGISTRY = CollectorRegistry()
 
-class Metrics:
-    """This process's counters. Not thread-safe by design: one event loop updates them."""
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self.started = time.time()
-        self.requests: dict[tuple[str, str, str], int] = defaultdict(int)
-        self.latency: dict[tuple[str, str], list[float]] = {}
-        self.errors: dict[str, int] = defaultdict(int)
-        self.in_progress = 0
-
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.requests[(method, route, f"{status // 100}xx")] += 1
-        # Per bucket counts, then the sum and the count of all observations.
-        row = self.latency.setdefault((method, route), [0.0] * (len(BUCKETS) + 2))
-        for i, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                row[i] += 1
-        row[-2] += seconds
-        row[-1] += 1
-
-    def count_error(self, kind: str) -> None:
-        self.errors[kind] += 1
-
-    def snapshot(self, pool: dict[str, int] | None = None) -> dict[str, Any]:
-        return {
-            "pid": os.getpid(),
-            "started": self.started,
-            "requests": [[*key, value] for key, value in self.requests.items()],
-            "latency": [[*key, row] for key, row in self.latency.items()],
-            "errors": dict(self.errors),
-            "in_progress": self.in_progress,
-            "pool": pool or {},
-        }
-
-
-METRICS = Metrics()
-
-
-def write_snapshot(directory: Path, snapshot: dict[str, Any]) -> None:
-    """Atomically replace this worker's snapshot file. The directory is made once at start-up, never here:
-    a worker still draining after its supervisor removed it must not bring it back (a left-over dir)."""
-    target = directory / f"{snapshot['pid']}.json"
-    partial = target.with_suffix(".tmp")
-    partial.write_text(json.dumps(snapshot))
-    partial.replace(target)
-
-
-def read_snapshots(directory: Path, own: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every worker's latest snapshot, this worker's taken fresh."""
-    snapshots = [own]
-    for path in sorted(directory.glob("*.json")):
-        if path.stem == str(own["pid"]):
-            continue
-        try:
-            snapshots.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            # Mid-replace or removed by a shutting-down serve: skip it this time.
-            continue
-    return snapshots
-
-
-def _labels(**labels: str) -> str:
-    inner = ",".join(f'{key}="{_escape(value)}"' for key, value in labels.items())
-    return "{" + inner + "}"
-
-
-def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def render(snapshots: list[dict[str, Any]]) -> str:
-    """The Prometheus text exposition of the summed snapshots."""
-    requests: dict[tuple[str, ...], int] = defaultdict(int)
-    latency: dict[tuple[str, ...], list[float]] = {}
-    errors: dict[str, int] = defaultdict(int)
-    live = [s for s in snapshots if pid_alive(int(s["pid"]))]
-    for snapshot in snapshots:
-        for method, route, status, value in snapshot["requests"]:
-            requests[(method, route, status)] += value
-        for method, route, row in snapshot["latency"]:
-            total = latency.setdefault((method, route), [0.0] * len(row))
-            for i, value in enumerate(row):
-                total[i] += value
-        for kind, value in snapshot["errors"].items():
-            errors[kind] += value
-
-    lines = [
-        "# HELP podium_http_requests_total HTTP requests answered, by route template, method and status class.",
-        "# TYPE podium_http_requests_total counter",
-    ]
-    for (method, route, status), value in sorted(requests.items()):
-        lines.append(
-            f"podium_http_requests_total{_labels(method=method, route=route, status=status)} {value}"
-        )
-    lines += [
-        "# HELP podium_http_request_duration_seconds Time to answer an HTTP request.",
-        "# TYPE podium_http_request_duration_seconds histogram",
-    ]
-    for (method, route), row in sorted(latency.items()):
-        for bound, value in zip(BUCKETS, row, strict=False):
-            labels = _labels(method=method, route=route, le=f"{bound:g}")
-            lines.append(f"podium_http_request_duration_seconds_bucket{labels} {value:g}")
-        labels = _labels(method=method, route=route, le="+Inf")
-        lines.append(f"podium_http_request_duration_seconds_bucket{labels} {row[-1]:g}")
-        lines.append(
-            f"podium_http_request_duration_seconds_sum{_labels(method=method, route=route)} {row[-2]:.6f}"
-        )
-        lines.append(
-            f"podium_http_request_duration_seconds_count{_labels(method=method, route=route)} {row[-1]:g}"
-        )
-    lines += [
-        "# HELP podium_errors_total Failed requests by cause (database_unavailable → 503, unhandled → 500).",
-        "# TYPE podium_errors_total counter",
-    ]
-    for kind in (
-        "database_unavailable",
-        "unhandled",
-        *sorted(set(errors) - {"database_unavailable", "unhandled"}),
-    ):
-        lines.append(f"podium_errors_total{_labels(kind=kind)} {errors.get(kind, 0)}")
-    lines += [
-        "# HELP podium_http_requests_in_progress Requests being answered now.",
-        "# TYPE podium_http_requests_in_progress gauge",
-        f"podium_http_requests_in_progress {sum(int(s['in_progress']) for s in live)}",
-        "# HELP podium_workers Worker processes serving the API.",
-        "# TYPE podium_workers gauge",
-        f"podium_workers {len(live)}",
-    ]
-    for name, help_text in (
+REQUESTS = Counter(
+    "podium_http_requests_total",
+    "HTTP requests answered, by route template, method and status class.",
+    ("method", "route", "status"),
+    registry=REGISTRY,
+)
+DURATION = Histogram(
+    "podium_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ("method", "route"),
+    buckets=BUCKETS,
+    registry=REGISTRY,
+)
+ERRORS = Counter(
+    "podium_errors_total",
+    "Failed requests by cause (database_unavailable → 503, unhandled → 500).",
+    ("kind",),
+    registry=REGISTRY,
+)
+IN_PROGRESS = Gauge(
+    "podium_http_requests_in_progress",
+    "Requests being answered now.",
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+WORKERS = Gauge(
+    "podium_workers", "Worker processes serving the API.", registry=REGISTRY, multiprocess_mode="livesum"
+)
+POOL = tuple(
+    Gauge(f"podium_db_pool_{name}", text, ("worker",), registry=REGISTRY, multiprocess_mode="livesum")
+    for name, text in (
         ("size", "Connections the pool keeps open."),
         ("checked_out", "Pooled connections in use by a request."),
         ("checked_in", "Idle pooled connections."),
         ("overflow", "Connections opened beyond the pool size."),
-    ):
-        lines += [f"# HELP podium_db_pool_{name} {help_text}", f"# TYPE podium_db_pool_{name} gauge"]
-        for snapshot in live:
-            if name in snapshot["pool"]:
-                lines.append(
-                    f"podium_db_pool_{name}{_labels(worker=str(snapshot['pid']))} {snapshot['pool'][name]}"
-                )
-    lines += [
-        "# HELP podium_worker_start_time_seconds When each live worker started (Unix time).",
-        "# TYPE podium_worker_start_time_seconds gauge",
-    ]
-    for snapshot in live:
-        lines.append(
-            f"podium_worker_start_time_seconds{_labels(worker=str(snapshot['pid']))} {snapshot['started']:.3f}"
-        )
-    return "\n".join(lines) + "\n"
+    )
+)
+START_TIME = Gauge(
+    "podium_worker_start_time_seconds",
+    "When each live worker started (Unix time).",
+    ("worker",),
+    registry=REGISTRY,
+    multiprocess_mode="livesum",
+)
+# Both kinds are on the page from the start, at 0, so an alert on them has a series to watch.
+for _kind in ("database_unavailable", "unhandled"):
+    ERRORS.labels(_kind)
 
 
-METRICS_DIR_PREFIX = "podium-metrics-"
+class _Pool:
+    """The connection pool this worker reports, re-read after every request and on every scrape. Its
+    gauges are written only when the state changes, and stay current for other workers' scrapes."""
+
+    pool: Any = None
+    gauges: tuple[Any, ...] = ()
+    last: tuple[int, ...] = ()
 
 
-def make_metrics_dir() -> Path:
-    """A fresh directory for the workers' snapshots, named after this supervisor's pid."""
-    return Path(tempfile.mkdtemp(prefix=f"{METRICS_DIR_PREFIX}{os.getpid()}-"))
+def start_worker(pool: Any) -> None:
+    """Called when the app starts: this worker is live, and reports ``pool`` (when it is a QueuePool)."""
+    worker = str(os.getpid())
+    WORKERS.set(1)
+    START_TIME.labels(worker).set(time.time())
+    _Pool.pool = pool if hasattr(pool, "checkedout") else None
+    _Pool.gauges = tuple(gauge.labels(worker) for gauge in POOL)
+    _Pool.last = ()
+    refresh_pool()
 
 
-def remove_stale_metrics_dirs() -> None:
-    """Remove the directories of supervisors that were killed outright (SIGKILL runs no clean-up)."""
-    for path in Path(tempfile.gettempdir()).glob(f"{METRICS_DIR_PREFIX}*-*"):
-        owner = path.name.removeprefix(METRICS_DIR_PREFIX).partition("-")[0]
+def stop_worker() -> None:
+    """Called when the app stops: this worker's live gauges leave the sum of a multiprocess scrape."""
+    if MULTIPROC_DIR is not None:
+        mark_process_dead(os.getpid(), MULTIPROC_DIR)  # type: ignore[no-untyped-call]
+
+
+def refresh_pool() -> None:
+    pool = _Pool.pool
+    if pool is None:
+        return
+    state = (pool.size(), pool.checkedout(), pool.checkedin(), max(0, pool.overflow()))
+    if state != _Pool.last:
+        _Pool.last = state
+        for gauge, value in zip(_Pool.gauges, state, strict=True):
+            gauge.set(value)
+
+
+# Each (method, route, status class)'s two series, looked up once: ``labels()`` costs more than the update.
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(method: str, route: str, status: int, seconds: float) -> None:
+    key = (method, route, status // 100)
+    series = _SERIES.get(key)
+    if series is None:
+        counter = REQUESTS.labels(method, route, f"{status // 100}xx")
         try:
-            mine = path.stat().st_uid == os.getuid()
-        except OSError:
-            continue
-        if mine and owner.isdigit() and not pid_alive(int(owner)):
-            shutil.rmtree(path, ignore_errors=True)
+            histogram = DURATION.labels(method, route)
+        except FileNotFoundError:
+            # The histogram's file is opened with its first series. A worker still draining after a new
+            # ``podium serve`` removed its killed supervisor's directory must not fail (nor recreate it).
+            histogram = None
+        series = _SERIES[key] = (counter, histogram)
+    series[0].inc()
+    if series[1] is not None:
+        series[1].observe(seconds)
+    refresh_pool()
+
+
+def count_error(kind: str) -> None:
+    ERRORS.labels(kind).inc()
+
+
+def exposition() -> bytes:
+    """The Prometheus text page: this process's metrics, or the sum over all workers."""
+    refresh_pool()
+    if MULTIPROC_DIR is None:
+        return generate_latest(REGISTRY)
+    directory = Path(MULTIPROC_DIR)
+    try:
+        forget_dead_workers(directory)
+        summed = CollectorRegistry()
+        MultiProcessCollector(summed, str(directory))  # type: ignore[no-untyped-call]
+        return generate_latest(summed)
+    except (OSError, ValueError):
+        # The directory was removed: the service is shutting down. Answer with this worker's own.
+        return generate_latest(REGISTRY)
+
+
+def forget_dead_workers(directory: Path) -> None:
+    """Remove the live-gauge files of workers that died without their clean-up (files end in _<pid>.db)."""
+    pids = {path.stem.rpartition("_")[2] for path in directory.glob("gauge_live*.db")}
+    dead = {int(pid) for pid in pids if pid.isdigit() and not pid_alive(int(pid))}
+    for pid in dead:
+        mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]

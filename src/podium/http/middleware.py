@@ -16,7 +16,7 @@ from typing import Any
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from podium.http.metrics import METRICS, UNMATCHED
+from podium.http.metrics import IN_PROGRESS, UNMATCHED, observe_request
 
 log = logging.getLogger("podium.request")
 
@@ -34,7 +34,7 @@ class RequestLogMiddleware:
         request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
-        METRICS.in_progress += 1
+        IN_PROGRESS.inc()
 
         async def send_wrapper(message: Message) -> None:
             nonlocal status
@@ -48,11 +48,11 @@ class RequestLogMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            METRICS.in_progress -= 1
+            IN_PROGRESS.dec()
             elapsed = time.perf_counter() - started
             # The route template (``/events/{event_id:str}``), never the raw path: bounded label values.
             route = scope.get("path_template") or UNMATCHED
-            METRICS.observe(method, route, status, elapsed)
+            observe_request(method, route, status, elapsed)
             if log.isEnabledFor(logging.INFO):  # production runs at WARNING: build nothing then
                 state: dict[str, Any] = scope.get("state", {})
                 log.info(
