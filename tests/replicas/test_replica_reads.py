@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections import Counter
 from dataclasses import replace
@@ -115,6 +116,15 @@ async def test_reads_stay_exact_while_the_replica_replays_nothing(
     before = Counter(stats(client).reads)
     assert (await _get(client, f"/events/{event.id}"))["name"] == "After"
     assert Counter(stats(client).reads) - before == {replicated_name(client): 1}
+
+    metrics = (await client.get("/metrics")).text
+    reads = stats(client).reads
+    assert f'podium_db_public_reads_total{{database="primary"}} {reads["primary"]}' in metrics
+    assert f'podium_db_public_reads_total{{database="{replicated_name(client)}"}}' in metrics
+    behind = stats(client).fallbacks["behind"]
+    assert f'podium_db_replica_fallbacks_total{{reason="behind"}} {behind}' in metrics
+    assert re.search(r'podium_db_replica_lag_milliseconds\{replica="[^"]+",worker="\d+"\} [\d.]+', metrics)
+    assert re.search(r'podium_db_replica_up\{replica="[^"]+",worker="\d+"\} 1', metrics)
 
 
 async def test_a_replica_that_refuses_connections_is_skipped_and_tried_again_later(

@@ -113,6 +113,9 @@ class Replica:
     def skipped(self, now: float) -> bool:
         return now < self.skip_until
 
+    def skipped_now(self) -> bool:
+        return self.skipped(time.monotonic())
+
     async def replayed_at_least(self, position: int) -> bool:
         """True when this replica has replayed through ``position`` (a recent answer, or a fresh probe)."""
         if time.monotonic() - self.checked_at <= REPLAY_FRESH_SECONDS and self.replayed >= position:

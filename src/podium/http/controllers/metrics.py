@@ -13,7 +13,9 @@ from typing import Any
 from litestar import Request, Response, get
 
 from podium.bootstrap import Container
-from podium.http.metrics import FLUSH_SECONDS, MEDIA_TYPE, METRICS, read_snapshots, render, write_snapshot
+from podium.http.metrics import FLUSH_SECONDS, MEDIA_TYPE, METRICS, read_snapshots, write_snapshot
+from podium.http.metrics import render as render_requests
+from podium.http.replica_metrics import render_replicas, replica_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +30,13 @@ def snapshot(container: Container) -> dict[str, Any]:
             "checked_in": pool.checkedin(),
             "overflow": max(0, pool.overflow()),
         }
-    return METRICS.snapshot(stats)
+    own = METRICS.snapshot(stats)
+    own["replicas"] = replica_snapshot(container.uow.replicas)
+    return own
+
+
+def render(snapshots: list[dict[str, Any]]) -> str:
+    return render_requests(snapshots) + render_replicas(snapshots)
 
 
 @get("/metrics", include_in_schema=False, media_type=MEDIA_TYPE, sync_to_thread=False)
