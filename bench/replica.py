@@ -85,10 +85,19 @@ def writer(primary: Cluster, project_id: str, interval: float = 0.02) -> Iterato
 
 
 def replay(replica: Cluster, action: str) -> None:
+    """``pause``, ``resume``, or ``wait``: until replay has actually paused (a pause is only a request,
+    honoured at the next WAL record: ``pg_get_wal_replay_pause_state()``), at most 2 s."""
+
     async def run() -> None:
         connection = await asyncpg.connect(replica.dsn(DATABASE))
         try:
-            await connection.execute(f"SELECT pg_wal_replay_{action}()")
+            if action != "wait":
+                await connection.execute(f"SELECT pg_wal_replay_{action}()")
+                return
+            for _ in range(200):
+                if await connection.fetchval("SELECT pg_get_wal_replay_pause_state()") == "paused":
+                    return
+                await asyncio.sleep(0.01)
         finally:
             await connection.close()
 
@@ -155,6 +164,8 @@ def _measure_all(
                     before = counters(base)
                     with contextlib.ExitStack() as stack:
                         writes = stack.enter_context(writer(primary, project)) if mode else {"writes": 0}
+                        if mode == "paused":
+                            replay(replica, "wait")
                         started = time.monotonic()
                         result = measure(
                             SCENARIOS[scenario_name],
@@ -178,6 +189,7 @@ def _measure_all(
                     "req_s": round(result.req_s, 1),
                     "p99_ms": round(result.p99_ms, 1),
                     "errors": result.errors,
+                    "loadavg": result.loadavg_before,
                     "writes_per_s": round(writes["writes"] / elapsed, 1) if elapsed else 0.0,
                     "metrics": _delta(after, before),
                 }  # fmt: skip
@@ -206,7 +218,8 @@ def _line(row: dict[str, Any]) -> str:
     cache = "cache" if row["cache"] else "no cache"
     return (
         f"{row['reads_on']:>7} {cache:>8}  {row['scenario']:<38} {row['req_s']:>8.1f} req/s  "
-        f"p99 {row['p99_ms']:>7.1f} ms  errors {row['errors']:>3}  public reads {total:>7.0f}  {share}"
+        f"p99 {row['p99_ms']:>7.1f} ms  errors {row['errors']:>3}  load {row['loadavg']:>4.1f}  "
+        f"public reads {total:>6.0f}  {share}"
     )
 
 
