@@ -38,6 +38,14 @@ from bench.run import JWT_SECRET, ROOT, _podium, migrate, server
 from bench.seed import seed
 
 DATABASE = "podium_replica_bench"
+# (label, replicas?, cache?, [(scenario, mode)]) with mode: "" | "writes" | "paused"
+PLAN = [
+    ("replica", True, True, [("leaderboard", ""), ("leaderboard", "writes"), ("listing", "writes"),
+                                 ("leaderboard", "paused")]),
+    ("primary", False, True, [("leaderboard", ""), ("leaderboard", "writes")]),
+    ("replica", True, False, [("leaderboard", ""), ("event", "")]),
+    ("primary", False, False, [("leaderboard", ""), ("event", "")]),
+]  # fmt: skip
 _METRIC = re.compile(r'^(podium_db_\w+?)(?:\{(?:database|reason)="([^"]*)"\})? (\d+(?:\.\d+)?)$', re.M)
 
 
@@ -49,6 +57,18 @@ def counters(base: str) -> dict[str, float]:
     for name, label, value in _METRIC.findall(text):
         found[f"{name}:{label}" if label else name] = float(value)
     return found
+
+
+def settle(base: str, timeout: float = 15.0) -> None:
+    """Wait until the server has answered everything wrk left in flight (it stops without waiting), so
+    those requests' reads are not counted in the next measurement."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(base + "/metrics", timeout=10) as response:
+            found = re.search(r"^podium_http_requests_in_progress (\d+)", response.read().decode(), re.M)
+        if found is None or int(found.group(1)) <= 1:  # the scrape itself
+            return
+        time.sleep(0.05)
 
 
 def _delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
@@ -141,15 +161,7 @@ def _measure_all(
     }
     replica_url = replica.sqlalchemy_url(DATABASE)
     project = info["project_ids"][0]
-    # (label, replicas?, cache?, [(scenario, mode)]) with mode: "" | "writes" | "paused"
-    plan = [
-        ("replica", True, True, [("leaderboard", ""), ("leaderboard", "writes"), ("listing", "writes"),
-                                 ("leaderboard", "paused")]),
-        ("primary", False, True, [("leaderboard", ""), ("leaderboard", "writes")]),
-        ("replica", True, False, [("leaderboard", ""), ("event", "")]),
-        ("primary", False, False, [("leaderboard", ""), ("event", "")]),
-    ]  # fmt: skip
-    for label, with_replica, cache, runs in plan:
+    for label, with_replica, cache, runs in PLAN:
         env = {**base_env, "PODIUM_LEADERBOARD_CACHE": "true" if cache else "false"}
         if with_replica:
             env["PODIUM_DATABASE_REPLICA_URLS"] = replica_url
@@ -177,6 +189,7 @@ def _measure_all(
                             warmup=0.5,
                         )
                         elapsed = time.monotonic() - started
+                    settle(base)
                     after = counters(base)
                 finally:
                     if mode == "paused":
