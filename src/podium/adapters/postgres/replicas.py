@@ -123,20 +123,20 @@ class Replica:
         await self._probes.submit(None)
         return not self.skipped(time.monotonic()) and self.replayed >= position
 
-    async def _probe(self, _: list[None]) -> Sequence[None]:
+    async def _probe(self, callers: list[None]) -> Sequence[None]:
         self._stats.probes += 1
         try:
             async with self.engine.connect() as connection:
                 row = (await connection.execute(_REPLICA_STATE)).one()
         except REPLICA_ERRORS as exc:
             self.failed(exc)
-            return [None] * len(_)
+            return [None] * len(callers)
         now = time.monotonic()
         if row.replayed is None:
             self.replayed, self.up = -1, False
             self.skip_until = now + MAX_BACKOFF_SECONDS
             log.warning("database replica %s is not in recovery (not a replica): skipped", self.name)
-            return [None] * len(_)
+            return [None] * len(callers)
         self.replayed, self.lag_ms, self.checked_at, self.up = row.replayed, row.lag_ms, now, True
         if row.lag_ms > self.max_lag_ms:
             self.skip_until = now + LAG_RECHECK_SECONDS
@@ -148,7 +148,10 @@ class Replica:
             )
         else:
             self.failures = 0
-        return [None] * len(_)
+        return [None] * len(callers)
+
+    async def dispose(self) -> None:
+        await self._pool.dispose()
 
     def failed(self, exc: BaseException) -> None:
         """Skip this replica for a while (longer after each failed retry); forget its position."""
@@ -208,7 +211,7 @@ class ReplicaRouter:
         return [position] * len(callers)
 
     async def dispose(self) -> None:
-        await asyncio.gather(*(replica._pool.dispose() for replica in self.replicas))
+        await asyncio.gather(*(replica.dispose() for replica in self.replicas))
 
 
 def replica_router(settings: Settings, primary: AsyncEngine) -> ReplicaRouter | None:
