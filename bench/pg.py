@@ -211,3 +211,74 @@ def wait_port(host: str, port: int, timeout: float) -> bool:
             return True
         time.sleep(0.02)
     return False
+
+
+@contextlib.contextmanager
+def streaming_replica(primary: Cluster, *, keep: bool = False) -> Iterator[Cluster]:
+    """A hot-standby copy of ``primary`` (``pg_basebackup -R``: it streams and replays the primary's WAL)
+    on its own free loopback port in its own temp directory; stopped and deleted on exit."""
+    as_user = "postgres" if os.geteuid() == 0 else None
+    tmp = Path(tempfile.mkdtemp(prefix="podium-bench-replica-"))
+    data = tmp / "data"
+    if as_user is not None:
+        pw = pwd.getpwnam(as_user)
+        os.chown(tmp, pw.pw_uid, pw.pw_gid)
+        tmp.chmod(0o700)
+    bin_dir = primary.bin_dir
+    started = False
+    try:
+        _run_pg(
+            [
+                str(bin_dir / "pg_basebackup"),
+                "-h",
+                primary.host,
+                "-p",
+                str(primary.port),
+                "-U",
+                primary.user,
+                "-D",
+                str(data),
+                "-R",  # standby.signal + primary_conninfo: start as a streaming replica
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ],
+            as_user=as_user,
+            cwd=tmp,
+        )
+        replica = Cluster("127.0.0.1", free_port(), primary.user, data, bin_dir)
+        started = True
+        start_replica(replica)
+        yield replica
+    finally:
+        if started:
+            _run_pg(
+                [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "-t", "60", "stop"],
+                as_user=as_user,
+                cwd=tmp,
+                check=False,
+            )
+        if keep:
+            print(f"kept the replica's data in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def start_replica(replica: Cluster) -> None:
+    """(Re)start a replica made by ``streaming_replica`` on its port (after ``stop_replica``, say)."""
+    opts = " ".join(f"-c {k}={v}" for k, v in HARNESS_SETTINGS.items())
+    opts += f" -c hot_standby=on -c listen_addresses=127.0.0.1 -p {replica.port} -k {replica.data_dir.parent}"
+    _pg_ctl(replica, "-l", str(replica.data_dir.parent / "server.log"), "-o", opts, "-w", "-t", "60", "start")
+
+
+def stop_replica(replica: Cluster, mode: str = "immediate") -> None:
+    """Stop a replica (``immediate``: its clients are cut off at once, as in a crash)."""
+    _pg_ctl(replica, "-m", mode, "-w", "-t", "60", "stop")
+
+
+def _pg_ctl(cluster: Cluster, *args: str) -> None:
+    as_user = "postgres" if os.geteuid() == 0 else None
+    command = [str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data_dir), *args]
+    _run_pg(command, as_user=as_user, cwd=cluster.data_dir.parent)

@@ -18,6 +18,7 @@ from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
+from podium.adapters.postgres.replicas import replica_router
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
 from podium.adapters.review_checks import HttpProjectChecks
 from podium.adapters.tokens import JwtCodec
@@ -49,7 +50,7 @@ class Container:
 
     def __post_init__(self) -> None:
         settings = self.settings
-        self.uow = uow = SqlAlchemyUnitOfWorkFactory(self.engine)
+        self.uow = uow = SqlAlchemyUnitOfWorkFactory(self.engine, replica_router(settings, self.engine))
         limiter = PostgresRateLimiter(self.engine)
         join_guard = JoinCodeGuard(
             limiter,
@@ -95,6 +96,8 @@ class Container:
         return True
 
     async def close(self) -> None:
+        if self.uow.replicas is not None:
+            await self.uow.replicas.dispose()
         await self.engine.dispose()
 
 

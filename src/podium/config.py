@@ -36,6 +36,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "db_pool_timeout": (0.001, 600),
     "db_statement_timeout_ms": (1, 3_600_000),
     "db_connect_timeout": (0.001, 600),
+    "replica_max_lag_ms": (1, 3_600_000),
     "jwt_expire_minutes": (1, 525_600),  # a year
     "magic_link_expire_minutes": (1, 1440),  # a day
     "login_rate_limit": (1, 1_000_000),
@@ -106,6 +107,11 @@ class Settings:
     db_pool_timeout: float = 5.0
     db_statement_timeout_ms: int = 10_000
     db_connect_timeout: float = 5.0
+    # Streaming replicas of the primary for public reads (docs/scaling.md): a replica answers only when
+    # it has replayed every change acknowledged before the read began, else the primary does. One lagging
+    # further behind than ``replica_max_lag_ms`` is left alone for a while.
+    database_replica_urls: tuple[str, ...] = ()
+    replica_max_lag_ms: int = 1000
 
     # Authentication.
     jwt_secret: str = ""
@@ -215,10 +221,27 @@ def _check(settings: Settings) -> None:
         url = urlsplit(getattr(settings, name))
         if url.scheme not in ("http", "https") or not url.hostname:
             raise SettingsError(f"{_env(name)}: expected an http(s) URL, got {getattr(settings, name)!r}")
+    _check_replicas(settings)
     if settings.mailer == "loops" and not settings.loops_api_key:
         raise SettingsError("PODIUM_MAILER=loops needs PODIUM_LOOPS_API_KEY (the Loops transactional key).")
     if settings.is_production:
         _check_production(settings)
+
+
+def _check_replicas(settings: Settings) -> None:
+    if not settings.database_replica_urls:
+        return
+    if not settings.database_url:
+        raise SettingsError(
+            "PODIUM_DATABASE_REPLICA_URLS needs PODIUM_DATABASE_URL: the replicas are copies of that primary "
+            "(the embedded server has none)."
+        )
+    for index, url in enumerate(settings.database_replica_urls):
+        if not urlsplit(url).scheme.startswith("postgresql"):
+            # The URL may carry a password: name the position, never echo it.
+            raise SettingsError(
+                f"PODIUM_DATABASE_REPLICA_URLS: entry {index + 1} is not a postgresql+asyncpg:// URL"
+            )
 
 
 def _check_production(settings: Settings) -> None:

@@ -135,6 +135,7 @@ OUT_OF_RANGE = [
     ("PODIUM_DB_STATEMENT_TIMEOUT_MS", "0"),
     ("PODIUM_DB_STATEMENT_TIMEOUT_MS", "1000000000"),
     ("PODIUM_DB_CONNECT_TIMEOUT", "-5"),
+    ("PODIUM_REPLICA_MAX_LAG_MS", "0"),
     ("PODIUM_JWT_EXPIRE_MINUTES", "0"),
     ("PODIUM_JWT_EXPIRE_MINUTES", "9999999999999"),
     ("PODIUM_MAGIC_LINK_EXPIRE_MINUTES", "0"),
@@ -194,11 +195,31 @@ def test_both_ends_of_every_range_are_accepted(name: str) -> None:
         ("PODIUM_REVIEW_FACTORY_URL", "ftp://review.example", "PODIUM_REVIEW_FACTORY_URL: expected an http"),
         ("PODIUM_AIRTABLE_ENDPOINT_URL", "", "PODIUM_AIRTABLE_ENDPOINT_URL: expected an http"),
         ("PODIUM_PRODUCTION_URL", "https://", "PODIUM_PRODUCTION_URL: expected an http"),
+        ("PODIUM_DATABASE_REPLICA_URLS", "postgresql+asyncpg://r/podium", "needs PODIUM_DATABASE_URL"),
     ],
 )
 def test_other_malformed_settings_are_refused_naming_them(name: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         Settings.from_env({name: value})
+
+
+def test_replica_urls_are_a_list_and_a_bad_one_is_named_by_position_not_echoed() -> None:
+    primary = {"PODIUM_DATABASE_URL": "postgresql+asyncpg://p/podium"}
+    settings = Settings.from_env(
+        {
+            **primary,
+            "PODIUM_DATABASE_REPLICA_URLS": "postgresql+asyncpg://a/podium, postgresql+asyncpg://b/podium",
+        }
+    )
+    assert settings.database_replica_urls == (
+        "postgresql+asyncpg://a/podium",
+        "postgresql+asyncpg://b/podium",
+    )
+    with pytest.raises(SettingsError, match="entry 2 is not a postgresql") as refused:
+        Settings.from_env(
+            {**primary, "PODIUM_DATABASE_REPLICA_URLS": "postgresql+asyncpg://a/p,mysql://u:hunter2@b/p"}
+        )
+    assert "hunter2" not in str(refused.value)
 
 
 def test_a_lower_case_log_level_is_fine() -> None:

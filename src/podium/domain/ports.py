@@ -7,9 +7,9 @@ contract tests in ``tests/contract``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self, TypeVar
 from uuid import UUID
 
 from podium.domain.models import (
@@ -200,6 +200,9 @@ class Lookups(Protocol):
         ...
 
 
+T = TypeVar("T")
+
+
 class UnitOfWorkFactory(Protocol):
     """The store: units of work, and the point reads that need none."""
 
@@ -208,6 +211,14 @@ class UnitOfWorkFactory(Protocol):
 
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A unit of work; a ``read_only`` one only reads (no transaction to open, nothing to commit)."""
+        ...
+
+    async def read_public(self, read: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+        """``read``'s answer for data anyone may see, reflecting every change acknowledged before this call.
+
+        The store may answer from a copy of the database that provably holds all of those changes (a
+        streaming replica), and may run ``read`` again on the primary if the copy fails: ``read`` only
+        reads."""
         ...
 
 

@@ -35,6 +35,7 @@ from podium.http.metrics import start_worker, stop_worker
 from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
 from podium.http.openapi import document_auth_and_errors, document_validation_errors
 from podium.http.options import AllowEveryMethod
+from podium.http.replica_metrics import watch_replicas
 from podium.http.termination import on_termination
 from podium.http.workers import stop_with_supervisor
 from podium.logging import configure_logging
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         if settings.jwt_secret_generated:
             log.warning("PODIUM_JWT_SECRET is not set: using a generated development secret")
         start_worker(app.state.container.engine.pool)
+        watch_replicas(app.state.container.uow.replicas)
         try:
             yield
         finally:

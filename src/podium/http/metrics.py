@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,18 @@ def stop_worker() -> None:
         mark_process_dead(os.getpid(), MULTIPROC_DIR)  # type: ignore[no-untyped-call]
 
 
+# Other numbers carried into the metrics at the same moments as the pool's (the replicas').
+_REFRESHERS: list[Callable[[], None]] = []
+
+
+def on_refresh(refresher: Callable[[], None]) -> None:
+    if refresher not in _REFRESHERS:
+        _REFRESHERS.append(refresher)
+
+
 def refresh_pool() -> None:
+    for refresher in _REFRESHERS:
+        refresher()
     pool = _Pool.pool
     if pool is None:
         return

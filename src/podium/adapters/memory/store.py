@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 from uuid import UUID
 
 from podium.adapters.lookups import BatchedLookups
@@ -392,5 +392,11 @@ class MemoryStore:
     def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self, read_only=read_only)
 
+    async def read_public(self, read: Callable[[MemoryUnitOfWork], Awaitable[T]]) -> T:
+        async with self(read_only=True) as uow:
+            return await read(uow)
+
+
+T = TypeVar("T")
 
 __all__ = ["MemoryStore", "MemoryUnitOfWork"]

@@ -12,16 +12,17 @@ takes its own, so a request never holds two connections."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from podium.adapters.lookups import BatchedLookups
+from podium.adapters.postgres.replicas import REPLICA_ERRORS, ReplicaRouter
 from podium.adapters.postgres.repositories import (
     OrmSession,
     PostgresAttendance,
@@ -35,6 +36,7 @@ from podium.adapters.postgres.repositories import (
 from podium.mechanisms import enabled
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class _SharedReads:
@@ -79,14 +81,15 @@ async def release_before_response() -> None:
 
 
 class SqlAlchemyUnitOfWork:
-    def __init__(self, engine: AsyncEngine, *, read_only: bool = False) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_only: bool = False, share: bool = True) -> None:
         self._engine = engine
         self._read_only = read_only
+        self._share = share
         self._shared: _SharedReads | None = None
 
     async def _connect(self) -> AsyncConnection:
         shared = _shared_reads.get()
-        if shared is not None and self._read_only and not shared.busy:
+        if shared is not None and self._read_only and self._share and not shared.busy:
             # Autocommit: no transaction state survives from one unit of work to the next.
             if shared.connection is None:
                 shared.connection = await self._engine.connect()
@@ -126,11 +129,33 @@ class SqlAlchemyUnitOfWork:
 
 
 class SqlAlchemyUnitOfWorkFactory:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, replicas: ReplicaRouter | None = None) -> None:
         self._read_write = engine
         self._read_only = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.lookups = BatchedLookups(self, before_wait=release_shared_connection)
         self._share = enabled("shared_connection")
+        # Streaming replicas for public reads (``replicas``): None when none is configured.
+        self.replicas = replicas
+
+    async def read_public(self, read: Callable[[SqlAlchemyUnitOfWork], Awaitable[T]]) -> T:
+        """``read`` on a replica that has replayed every change acknowledged before this call, else on the
+        primary; a replica that fails mid-read is skipped and ``read`` runs again on the primary."""
+        router = self.replicas
+        if router is not None:
+            await release_shared_connection()  # never hold a primary connection while waiting on a replica
+            replica = await router.choose()
+            if replica is not None:
+                try:
+                    async with SqlAlchemyUnitOfWork(replica.engine, read_only=True, share=False) as uow:
+                        result = await read(uow)
+                except REPLICA_ERRORS as exc:
+                    router.replica_failed(replica, exc)
+                else:
+                    router.served(replica.name)
+                    return result
+            router.served("primary")
+        async with self(read_only=True) as uow:
+            return await read(uow)
 
     @asynccontextmanager
     async def shared_reads(self) -> AsyncIterator[None]:

@@ -74,15 +74,13 @@ class EventService:
         return CreatedEvent(event.id, event.slug, event.join_code)
 
     async def public(self, event_id: UUID) -> EventView:
-        async with self._uow(read_only=True) as uow:
-            view = await uow.events.view(event_id)
+        view = await self._uow.read_public(lambda uow: uow.events.view(event_id))
         if view is None:
             raise NotFound(EVENT_NOT_FOUND)
         return view
 
     async def id_for_slug(self, slug: str) -> UUID:
-        async with self._uow(read_only=True) as uow:
-            event_id = await uow.events.id_for_slug(slug)
+        event_id = await self._uow.read_public(lambda uow: uow.events.id_for_slug(slug))
         if event_id is None:
             raise NotFound(EVENT_NOT_FOUND)
         return event_id
@@ -142,8 +140,7 @@ class EventService:
     async def ranked_projects(self, event_id: UUID) -> list[ProjectView]:
         """Every project of the event in leaderboard order, for a caller that has already checked the list
         may be shown (with ``listing_version``)."""
-        async with self._uow(read_only=True) as uow:
-            return await uow.projects.in_event(event_id)
+        return await self._uow.read_public(lambda uow: uow.projects.in_event(event_id))
 
     async def projects(self, event_id: UUID, leaderboard: bool) -> list[ProjectView]:
         """The public project list: the leaderboard (when enabled) or every project in random order."""

@@ -74,8 +74,7 @@ class ProjectService:
         return project
 
     async def get(self, project_id: UUID) -> ProjectView:
-        async with self._uow(read_only=True) as uow:
-            view = await uow.projects.view(project_id)
+        view = await self._uow.read_public(lambda uow: uow.projects.view(project_id))
         if view is None:
             raise NotFound(PROJECT_NOT_FOUND)
         return view

