@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,8 +127,10 @@ def snapshot_source(directory: Path) -> SnapshotSource:
     return SnapshotSource(directory)
 
 
-def snapshot_writer(directory: Path, settings: Settings) -> SnapshotWriter:
-    return SnapshotWriter(directory, base_id=settings.airtable_base_id)
+def snapshot_writer(
+    directory: Path, settings: Settings, formats: Sequence[str] = ("json",)
+) -> SnapshotWriter:
+    return SnapshotWriter(directory, base_id=settings.airtable_base_id, formats=formats)
 
 
 @asynccontextmanager
