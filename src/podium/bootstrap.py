@@ -18,6 +18,7 @@ from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
+from podium.adapters.postgres.smoke_cleanup import SmokeCleanup
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
 from podium.adapters.review_checks import HttpProjectChecks
 from podium.adapters.tokens import JwtCodec
@@ -139,5 +140,15 @@ async def backfill_store(settings: Settings, database_url: str) -> AsyncIterator
     engine = create_engine(settings, database_url)
     try:
         yield PostgresBackfillStore(engine)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def smoke_cleanup(settings: Settings, database_url: str) -> AsyncIterator[SmokeCleanup]:
+    """What removes the smoke test's rows, on its own engine, disposed of afterwards."""
+    engine = create_engine(settings, database_url)
+    try:
+        yield SmokeCleanup(engine)
     finally:
         await engine.dispose()

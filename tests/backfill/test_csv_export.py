@@ -51,7 +51,8 @@ def test_the_csv_files_read_back_as_the_json_snapshot(
     assert "(JSON and CSV; sha256 sums in manifest.json)" in result.stdout
     result = runner.invoke(main, ["airtable", "export", str(csv_only), "--format", "csv"], env=env)
     assert result.exit_code == 0, result.output
-    assert not list(csv_only.glob("*.json.tmp")) and not (csv_only / "users.json").exists()
+    assert not list(csv_only.glob("*.json.tmp"))
+    assert not (csv_only / "users.json").exists()
 
     from_json = asyncio.run(read_source(SnapshotSource(both)))
     assert from_json == small_base.source_records()
