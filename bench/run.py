@@ -27,6 +27,7 @@ import os
 import resource
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -494,32 +495,42 @@ def one_version_slot(cluster: Cluster, database: str, *, active: bool) -> Iterat
 
 
 def ratios(report: dict[str, Any]) -> list[str]:
-    """vote against the vote floor, and each write with its triggers against without, per run group."""
+    """vote against the vote floor, each write with its triggers against without, and each scenario with
+    a speed mechanism against without it, per run group. With ``--rounds`` > 1 every ratio is taken
+    within one round (runs next to each other in time) and the median of the rounds is printed, with
+    their range: a busy machine slows both sides of a round alike."""
     rates: dict[tuple[Any, ...], float] = {}
     for run in report["runs"]:
         for res in run["results"]:
             if run.get("without"):
                 continue
             key = (run["scale"], run["workers"], run.get("cache"), run.get("triggers"), res["scenario"])
-            rates[key] = res["req_s"]
-    lines = []
-    for (scale, workers, cache, triggers, scenario), rate in rates.items():
-        floor = rates.get((scale, workers, None, None, "floor_vote"))
+            rates[(*key, run.get("round", 0))] = res["req_s"]
+    found: dict[str, list[float]] = {}
+
+    def note(line: str, ratio: float) -> None:
+        found.setdefault(line, []).append(ratio)
+
+    for (scale, workers, cache, triggers, scenario, round_), rate in rates.items():
+        floor = rates.get((scale, workers, None, None, "floor_vote", 0))
         if scenario == "vote" and triggers == "on" and floor:
-            lines.append(f"x{scale} w{workers} cache {cache}: vote / floor_vote = {rate / floor:.2f}")
-        without = rates.get((scale, workers, cache, "off", scenario))
+            note(f"x{scale} w{workers} cache {cache}: vote / floor_vote", rate / floor)
+        without = rates.get((scale, workers, cache, "off", scenario, round_))
         if triggers == "on" and without:
-            lines.append(
-                f"x{scale} w{workers} cache {cache}: {scenario} with triggers / without = {rate / without:.2f}"
-            )
+            note(f"x{scale} w{workers} cache {cache}: {scenario} with triggers / without", rate / without)
     for run in report["runs"]:
         for res in run["results"] if run.get("without") else []:
-            key = (run["scale"], run["workers"], run["cache"], "on", res["scenario"])
+            key = (run["scale"], run["workers"], run["cache"], "on", res["scenario"], run.get("round", 0))
             if rates.get(key) and res["req_s"]:
-                lines.append(
+                note(
                     f"x{run['scale']} w{run['workers']} cache {run['cache']}: {res['scenario']} with "
-                    f"{run['without']} / without = {rates[key] / res['req_s']:.2f}"
+                    f"{run['without']} / without",
+                    rates[key] / res["req_s"],
                 )
+    lines = []
+    for line, values in found.items():
+        spread = f" (rounds {min(values):.2f}–{max(values):.2f})" if len(values) > 1 else ""
+        lines.append(f"{line} = {statistics.median(values):.2f}{spread}")
     return ["ratios\n" + "\n".join(lines)] if lines else []
 
 
@@ -588,6 +599,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
     p.add_argument("--warmup", type=float, default=2.0, help="seconds of discarded load before a read")
     p.add_argument("--repeat", type=int, default=1, help="runs per read scenario; the median is reported")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every API mode (cache, triggers, --without) this many times, interleaved; ratios are "
+        "medians of per-round ratios (robust to a machine that is busy with other work)",
+    )
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--attend-pool", type=int, default=20_000)
@@ -692,10 +710,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if args.triggers != "on" and api_writes:
                     modes += [(cache, "off", "") for cache in caches]
                 modes += [(caches[0], "on", mechanism) for mechanism in withouts]
+                # Rounds interleave every mode (A, B, C, A, B, C, …) so each ratio compares neighbours.
+                rounds = [(round_, *mode) for round_ in range(args.rounds) for mode in modes]
                 for workers in args.workers:
-                    for cache, triggers, without in modes if api_reads or api_writes else []:
+                    for round_, cache, triggers, without in rounds if api_reads or api_writes else []:
                         tag = (
                             f"x{scale}-w{workers}-cache-{cache}"
+                            + (f"-round-{round_ + 1}" if args.rounds > 1 else "")
                             + ("-triggers-off" if triggers == "off" else "")
                             + (f"-without-{without}" if without else "")
                         )
@@ -721,6 +742,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                             "cache": cache,
                             "triggers": triggers,
                             "without": without,
+                            "round": round_,
                             "target": "api",
                             "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
                             "results": [asdict(r) for r in results],
@@ -729,6 +751,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         title = f"API — scale {scale}×, {workers} worker(s), cache {cache}"
                         title += ", TRIGGERS OFF" if triggers == "off" else ""
                         title += f", WITHOUT {without}" if without else ""
+                        title += f", round {round_ + 1}" if args.rounds > 1 else ""
                         tables.append(format_table(results, title))
                         save()
                     if floor_names:
