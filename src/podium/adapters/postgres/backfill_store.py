@@ -12,12 +12,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
+from uuid import UUID
 
 from sqlalchemy import Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from podium.adapters.postgres.backfill_written import load_written, record_written
+from podium.adapters.postgres.backfill_written import prune as prune_rows
 from podium.adapters.postgres.models import (
     EventAttendeeModel,
     EventModel,
@@ -34,6 +37,7 @@ from podium.domain.backfill import (
     EventRow,
     ExistingData,
     ProjectRow,
+    PrunedRow,
     ReferralRow,
     TargetTable,
     UserRow,
@@ -118,6 +122,7 @@ class PostgresBackfillStore:
                 votes=await self._load(connection, VOTES, VoteRow),
                 attendees=await self._load(connection, ATTENDEES, AttendeeLink),
                 collaborators=await self._load(connection, COLLABORATORS, CollaboratorLink),
+                written=await load_written(connection),
             )
 
     @staticmethod
@@ -168,6 +173,24 @@ class PostgresBackfillStore:
     ) -> None:
         """One batch, one pipelined round trip (a seam the crash-safety tests break on purpose)."""
         await connection.execute(statement, parameters)
+
+    async def save_written(
+        self, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
+    ) -> None:
+        try:
+            async with self._engine.begin() as connection:
+                await record_written(connection, table, entries)
+        except (DBAPIError, SQLAlchemyError, OSError) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            raise BackfillWriteError(f"recording what was written to {table} failed: {detail}") from exc
+
+    async def prune(self, targets: Mapping[TargetTable, Sequence[UUID]]) -> list[PrunedRow]:
+        try:
+            async with self._engine.begin() as connection:
+                return await prune_rows(connection, targets)
+        except (DBAPIError, SQLAlchemyError, OSError) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            raise BackfillWriteError(f"pruning failed, nothing was deleted: {detail}") from exc
 
     async def count_rows(self) -> Mapping[TargetTable, int]:
         statement = select(

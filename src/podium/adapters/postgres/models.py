@@ -209,3 +209,15 @@ class RateLimitHitModel(Base):
     hit_times: Mapped[list[float]] = mapped_column(ARRAY(Double))
     # How many attempts of the last statement on this row were admitted: that statement's answer.
     admitted: Mapped[int] = mapped_column(Integer)
+
+
+class BackfillWrittenModel(Base):
+    """What the backfill last wrote to each row it owns (``table_name``, ``row_id`` → the row's columns as
+    JSON). A row that differs from it now was changed in v2 since, and a re-run leaves it alone."""
+
+    __tablename__ = "backfill_written"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_id: Mapped[UUID] = mapped_column(primary_key=True)
+    written: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))

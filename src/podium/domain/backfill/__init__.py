@@ -10,6 +10,7 @@ from podium.domain.backfill.model import (
     Outcome,
     Progress,
     ProjectRow,
+    PrunedRow,
     ReferralRow,
     SourceRecord,
     SourceTable,
@@ -19,6 +20,7 @@ from podium.domain.backfill.model import (
     UserRow,
     VoteRow,
     row_id,
+    written_values,
 )
 from podium.domain.backfill.planner import Plan, placeholder_email, plan_backfill
 from podium.domain.backfill.ports import (
@@ -50,6 +52,7 @@ __all__ = [
     "Progress",
     "ProgressCallback",
     "ProjectRow",
+    "PrunedRow",
     "RecordSource",
     "ReferralRow",
     "SnapshotSink",
@@ -68,4 +71,5 @@ __all__ = [
     "row_id",
     "run_backfill",
     "write_plan",
+    "written_values",
 ]

@@ -167,9 +167,4 @@ def plan_attendees(ctx: PlanContext) -> None:
             seen.add((event, user))
             planned.append(AttendeeLink(row_id(table, event, user), event, user))
     ctx.plan.attendees = planned
-    ctx.links_diff(
-        table,
-        planned,
-        {(link.event_id, link.user_id) for link in ctx.existing.attendees},
-        lambda link: (link.event_id, link.user_id),
-    )
+    ctx.links_diff(table, planned, ctx.existing.attendees)

@@ -132,12 +132,7 @@ def plan_collaborators(ctx: PlanContext) -> None:
             seen.add((project.id, user))
             planned.append(CollaboratorLink(row_id(table, project.id, user), project.id, user))
     ctx.plan.collaborators = planned
-    ctx.links_diff(
-        table,
-        planned,
-        {(link.project_id, link.user_id) for link in ctx.existing.collaborators},
-        lambda link: (link.project_id, link.user_id),
-    )
+    ctx.links_diff(table, planned, ctx.existing.collaborators)
 
 
 def finish_projects(ctx: PlanContext, drafts: list[ProjectDraft]) -> None:

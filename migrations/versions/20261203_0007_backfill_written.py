@@ -1,0 +1,37 @@
+"""The backfill remembers what it wrote to each row, so a re-run after go-live never undoes v2 (issue 14).
+
+``backfill_written`` holds, per table and row id, the row's columns as the backfill last wrote them. The
+table starts empty: the first run after this migration records every row it plans.
+
+Revision ID: 0007
+Revises: 0005
+Create Date: 2026-12-03 08:00:00
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision: str = "0007"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "backfill_written",
+        sa.Column("table_name", sa.String(length=40), nullable=False),
+        sa.Column("row_id", sa.Uuid(), nullable=False),
+        sa.Column("written", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("written_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.PrimaryKeyConstraint("table_name", "row_id", name=op.f("backfill_written_pkey")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("backfill_written")
