@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.airtable.snapshot import SnapshotSource, SnapshotWriter
 from podium.adapters.airtable.source import AirtableSource
+from podium.adapters.airtable.writer import AirtableWriter
 from podium.adapters.mail.console import ConsoleMailer
 from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
@@ -111,6 +112,22 @@ def _mailer(settings: Settings) -> Mailer:
 
 def airtable_source(settings: Settings) -> AirtableSource:
     return AirtableSource(
+        token=settings.airtable_token,
+        base_id=settings.airtable_base_id,
+        table_ids={
+            SourceTable.USERS: settings.airtable_users_table_id,
+            SourceTable.EVENTS: settings.airtable_events_table_id,
+            SourceTable.PROJECTS: settings.airtable_projects_table_id,
+            SourceTable.REFERRALS: settings.airtable_referrals_table_id,
+            SourceTable.VOTES: settings.airtable_votes_table_id,
+        },
+        endpoint_url=settings.airtable_endpoint_url,
+    )
+
+
+def airtable_writer(settings: Settings) -> AirtableWriter:
+    """The v1 base, written (write-back); a separate adapter from the read-only source."""
+    return AirtableWriter(
         token=settings.airtable_token,
         base_id=settings.airtable_base_id,
         table_ids={

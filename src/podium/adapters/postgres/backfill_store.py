@@ -19,7 +19,12 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from podium.adapters.postgres.backfill_written import load_written, record_written
+from podium.adapters.postgres.backfill_written import (
+    forget_written,
+    load_written,
+    record_written,
+    set_airtable_ids,
+)
 from podium.adapters.postgres.backfill_written import prune as prune_rows
 from podium.adapters.postgres.models import (
     EventAttendeeModel,
@@ -183,6 +188,19 @@ class PostgresBackfillStore:
         except (DBAPIError, SQLAlchemyError, OSError) as exc:
             detail = getattr(exc, "orig", None) or exc
             raise BackfillWriteError(f"recording what was written to {table} failed: {detail}") from exc
+
+    async def record_created(
+        self, table: TargetTable, created: Sequence[tuple[UUID, str, Mapping[str, Any]]]
+    ) -> None:
+        async with self._engine.begin() as connection:
+            await set_airtable_ids(
+                connection, table, [(row_id, record_id) for row_id, record_id, _ in created]
+            )
+            await record_written(connection, table, [(row_id, values) for row_id, _, values in created])
+
+    async def forget_written(self, table: TargetTable, row_ids: Sequence[UUID]) -> None:
+        async with self._engine.begin() as connection:
+            await forget_written(connection, table, row_ids)
 
     async def prune(self, targets: Mapping[TargetTable, Sequence[UUID]]) -> list[PrunedRow]:
         try:

@@ -108,3 +108,20 @@ async def prune(
             {"t": [t for t, _ in deleted], "r": [r for _, r in deleted]},
         )
     return pruned
+
+
+async def forget_written(connection: AsyncConnection, table: TargetTable, row_ids: Sequence[UUID]) -> None:
+    await connection.execute(
+        text("DELETE FROM backfill_written WHERE table_name = :table AND row_id = ANY(:ids)"),
+        {"table": str(table), "ids": list(row_ids)},
+    )
+
+
+async def set_airtable_ids(
+    connection: AsyncConnection, table: TargetTable, pairs: Sequence[tuple[UUID, str]]
+) -> None:
+    """Store the record ids Airtable gave rows created in v2 (``table`` is one of the five entity tables)."""
+    await connection.execute(
+        text(f"UPDATE {table} SET airtable_id = :airtable_id WHERE id = :id"),
+        [{"id": row_id, "airtable_id": airtable_id} for row_id, airtable_id in pairs],
+    )
