@@ -1,4 +1,5 @@
-"""``podium airtable export|fake-server``: read the v1 Airtable base, or rehearse against a fake one."""
+"""``podium airtable export|write-back|fake-server``: read the v1 Airtable base, write v2's changes back
+to it (:mod:`podium.cli.writeback`), or rehearse against a fake one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import click
 from podium import bootstrap
 from podium.cli.common import load_settings
 from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, timestamp
+from podium.cli.writeback import write_back
 from podium.domain.backfill import SourceError, export_snapshot
 
 
@@ -51,6 +53,9 @@ def export(directory: Path | None, formats: tuple[str, ...]) -> None:
     listed = ", ".join(f"{count} {table}" for table, count in counts.items())
     written = " and ".join(f.upper() for f in sink.formats)
     click.echo(f"Exported {listed} to {directory} ({written}; sha256 sums in manifest.json)")
+
+
+airtable.add_command(write_back)
 
 
 @airtable.command("fake-server")

@@ -90,6 +90,8 @@ def _resolve(value: Any, ids: Mapping[UUID, str]) -> Any:
         return ids[value]
     if isinstance(value, list):
         return [_resolve(item, ids) for item in value]
+    if isinstance(value, dict):
+        return {name: _resolve(item, ids) for name, item in value.items()}
     return value
 
 
