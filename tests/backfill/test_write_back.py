@@ -164,10 +164,10 @@ async def canonical(url: str) -> dict[str, Any]:
                             ("referrals", existing.referrals), ("votes", existing.votes))
     }  # fmt: skip
     data["event_attendees"] = sorted(
-        (names[link.event_id], names[link.user_id]) for link in existing.attendees
+        ((names[link.event_id], names[link.user_id]) for link in existing.attendees), key=str
     )
     data["project_collaborators"] = sorted(
-        (names[link.project_id], names[link.user_id]) for link in existing.collaborators
+        ((names[link.project_id], names[link.user_id]) for link in existing.collaborators), key=str
     )
     return data
 
@@ -176,7 +176,7 @@ def differences(v2: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
     found = []
     for table in v2:
         if isinstance(v2[table], list):
-            for pair in sorted(set(v2[table]) ^ set(fresh[table])):
+            for pair in sorted(set(v2[table]) ^ set(fresh[table]), key=str):
                 found.append(
                     f"{table} {pair}: {'only in v2' if pair in v2[table] else 'only in the fresh backfill'}"
                 )
@@ -185,6 +185,14 @@ def differences(v2: dict[str, Any], fresh: dict[str, Any]) -> list[str]:
             if v2[table].get(key) != fresh[table].get(key):
                 found.append(f"{table} {key}: v2 {v2[table].get(key)} != fresh {fresh[table].get(key)}")
     return found
+
+
+async def backfill_into(settings: Settings, url: str, fake: FakeAirtable) -> None:
+    engine = create_engine(settings, url)
+    try:
+        await run_backfill(source(fake), PostgresBackfillStore(engine))
+    finally:
+        await engine.dispose()
 
 
 def test_write_back_round_trip_over_http(
@@ -206,20 +214,36 @@ def test_write_back_round_trip_over_http(
 
     made = asyncio.run(before_write_back())
     env = environment(fake, database_url, tmp_path / "data")
+    # Before the write-back, Airtable lacks v2's changes: the comparison below sees them.
+    v2_before = asyncio.run(canonical(database_url))
+    stale_url = pg_server.create_database("podium_write_back_stale")
+    asyncio.run(backfill_into(settings, stale_url, fake))
+    missing = differences(v2_before, asyncio.run(canonical(stale_url)))
+    assert any("Renamed in v2" in line for line in missing)
+    assert any(line.startswith("users None") for line in missing), "v2's sign-ups have no record yet"
+    assert any("only in the fresh backfill" in line for line in missing), "v2's deletes are not in Airtable"
     fake.reset_log()
 
     dry = CliRunner().invoke(main, ["airtable", "write-back", "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
     assert fake.count() == 0, "a dry run sends nothing"
+    planned = json.loads(next((tmp_path / "data" / "write-back-reports").iterdir()).read_text())
+
+    # A run that fails half-way (the 4th request is refused) resumes where it stopped.
+    fake.fail_write(4)
+    failed = CliRunner().invoke(main, ["airtable", "write-back"], env=env)
+    assert failed.exit_code == 1, failed.output
+    assert "run the same command again to resume" in failed.stderr
+    assert [write.status for write in fake.writes] == [200, 200, 200, 503]
     report = tmp_path / "write-back.json"
     result = CliRunner().invoke(main, ["airtable", "write-back", "--report", str(report)], env=env)
     assert result.exit_code == 0, result.output
     payload = json.loads(report.read_text())
-    assert payload["requests"] == len(fake.writes) == sum(1 for r in fake.requests if r.method != "GET")
-    assert all(write.status == 200 for write in fake.writes)
-    assert payload["counts"]["users"]["create"] == 2
-    assert payload["counts"]["events"] == {"create": 1, "update": 1, "delete": 1}
-    assert payload["counts"]["votes"]["create"] == 2
+    assert sum(1 for write in fake.writes if write.status == 200) == planned["requests"], "nothing twice"
+    assert payload["requests"] == planned["requests"] - 3
+    assert planned["counts"]["users"]["create"] == 2
+    assert planned["counts"]["events"] == {"create": 1, "update": 1, "delete": 1}
+    assert planned["counts"]["votes"]["create"] == 2
     for write in fake.writes:
         body = json.loads(write.body or b"{}")
         assert len(body.get("records", [])) <= MAX_RECORDS_PER_REQUEST
@@ -237,15 +261,7 @@ def test_write_back_round_trip_over_http(
     assert fake.count() == 0
 
     fresh_url = pg_server.create_database("podium_write_back_fresh")
-
-    async def fresh_backfill() -> None:
-        engine = create_engine(settings, fresh_url)
-        try:
-            await run_backfill(source(fake), PostgresBackfillStore(engine))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(fresh_backfill())
+    asyncio.run(backfill_into(settings, fresh_url, fake))
     v2 = asyncio.run(canonical(database_url))
     fresh = asyncio.run(canonical(fresh_url))
     assert None not in v2["users"] and None not in v2["events"], "every v2 row was written back"

@@ -86,6 +86,7 @@ class FakeAirtable:
         self.latency = latency
         self.requests: list[LoggedRequest] = []
         self.writes: list[LoggedWrite] = []
+        self._write_failures: dict[int, int] = {}
         self._failures: deque[_Failure] = deque()
         self._delays: deque[float] = deque()
         self._windows: dict[str, deque[float]] = {}
@@ -139,6 +140,11 @@ class FakeAirtable:
         """Answer the next ``count`` list requests with ``status`` (and ``Retry-After`` when given)."""
         with self._lock:
             self._failures.append(_Failure(status, retry_after, count))
+
+    def fail_write(self, nth: int, *, status: int = 503) -> None:
+        """Answer the ``nth`` write request from now with ``status``, changing nothing (a failed batch)."""
+        with self._lock:
+            self._write_failures[nth + len(self.writes)] = status
 
     def delay_next(self, *seconds: float) -> None:
         """Hold the next requests, one delay each, before they are counted and answered.
@@ -221,7 +227,11 @@ class FakeAirtable:
                 log(404)
                 return 404, {}, _error("TABLE_NOT_FOUND", f"Could not find table {table} in the base")
             if method in WRITE_METHODS:
-                status, written = apply_write(records, method, query, body, self._new_ids)
+                failure = self._write_failures.pop(len(self.writes) + 1, None)
+                if failure is not None:
+                    status, written = failure, _error("INJECTED_FAILURE", f"injected HTTP {failure}")
+                else:
+                    status, written = apply_write(records, method, query, body, self._new_ids)
                 log(status)
                 self.writes.append(LoggedWrite(method, table, body, status))
                 return status, {}, written
