@@ -227,9 +227,9 @@ class FakeAirtable:
                 log(404)
                 return 404, {}, _error("TABLE_NOT_FOUND", f"Could not find table {table} in the base")
             if method in WRITE_METHODS:
-                failure = self._write_failures.pop(len(self.writes) + 1, None)
-                if failure is not None:
-                    status, written = failure, _error("INJECTED_FAILURE", f"injected HTTP {failure}")
+                injected = self._write_failures.pop(len(self.writes) + 1, None)
+                if injected is not None:
+                    status, written = injected, _error("INJECTED_FAILURE", f"injected HTTP {injected}")
                 else:
                     status, written = apply_write(records, method, query, body, self._new_ids)
                 log(status)
