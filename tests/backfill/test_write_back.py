@@ -268,3 +268,74 @@ def test_write_back_round_trip_over_http(
     assert None not in v2["events"]
     assert made["event"]["slug"] in {e["slug"] for e in v2["events"].values()}
     assert differences(v2, fresh) == []
+
+
+class Killed(Exception):
+    pass
+
+
+class KilledAfterAirtableAnswered(PostgresBackfillStore):
+    """The process dies after Airtable created the records, before their ids are stored."""
+
+    async def record_created(self, *args: Any, **kwargs: Any) -> None:
+        raise Killed
+
+
+def test_a_run_killed_between_create_and_commit_does_not_create_twice(
+    fake: FakeAirtable, clean_database: AsyncEngine, database_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    from podium.adapters.airtable.writer import AirtableWriter
+    from podium.domain.backfill.writeback_run import run_write_back
+
+    users_table = DEFAULT_TABLE_IDS[SourceTable.USERS]
+
+    async def setup_and_die() -> None:
+        engine = create_engine(settings)
+        try:
+            await run_backfill(source(fake), PostgresBackfillStore(engine))
+            async with AsyncTestClient(app=create_app(settings)) as client:
+                for name in ("carol", "dave"):
+                    body = {"email": f"{name}@new.example", "first_name": name.title()}
+                    assert (await client.post("/users/", json=body)).status_code == 200
+            writer = AirtableWriter(token=fake.token, base_id=DEFAULT_BASE_ID, table_ids=DEFAULT_TABLE_IDS,
+                                    endpoint_url=fake.url, requests_per_second=None)  # fmt: skip
+            with pytest.raises(Killed):
+                await run_write_back(KilledAfterAirtableAnswered(engine), writer)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(setup_and_die())
+    created = [
+        r
+        for r in fake.records(DEFAULT_BASE_ID, users_table)
+        if r["fields"].get("email", "").endswith("@new.example")
+    ]
+    assert len(created) == 2, "Airtable did create them"
+
+    env = environment(fake, database_url, tmp_path / "data")
+    resumed = CliRunner().invoke(main, ["airtable", "write-back"], env=env)
+    assert resumed.exit_code == 0, resumed.output
+    records = fake.records(DEFAULT_BASE_ID, users_table)
+    assert sorted(
+        r["fields"].get("email", "") for r in records if r["fields"].get("email", "").endswith("@new.example")
+    ) == [
+        "carol@new.example",
+        "dave@new.example",
+    ], "adopted, not created again"
+    assert (
+        "the write-back took 0 requests"
+        in CliRunner().invoke(main, ["airtable", "write-back"], env=env).output
+    )
+
+    async def airtable_ids() -> set[str]:
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    text("SELECT airtable_id FROM users WHERE email LIKE '%@new.example'")
+                )
+                return {row[0] for row in rows}
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(airtable_ids()) == {r["id"] for r in created}

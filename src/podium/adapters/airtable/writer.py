@@ -71,6 +71,10 @@ class AirtableWriter:
         self._check(record_ids)
         self._send(table, lambda t: t.batch_delete(list(record_ids)))
 
+    def list_records(self, table: SourceTable) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = self._send(table, lambda t: t.all(page_size=100))
+        return records
+
     @staticmethod
     def _check(items: Sequence[Any]) -> None:
         if not 1 <= len(items) <= BATCH:

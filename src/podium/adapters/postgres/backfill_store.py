@@ -20,8 +20,11 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from podium.adapters.postgres.backfill_written import (
+    clear_pending,
     forget_written,
+    load_pending,
     load_written,
+    mark_pending,
     record_written,
     set_airtable_ids,
 )
@@ -197,6 +200,21 @@ class PostgresBackfillStore:
                 connection, table, [(row_id, record_id) for row_id, record_id, _ in created]
             )
             await record_written(connection, table, [(row_id, values) for row_id, _, values in created])
+            await clear_pending(connection, table, [row_id for row_id, _, _ in created])
+
+    async def mark_pending(
+        self, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
+    ) -> None:
+        async with self._engine.begin() as connection:
+            await mark_pending(connection, table, entries)
+
+    async def clear_pending(self, table: TargetTable, row_ids: Sequence[UUID]) -> None:
+        async with self._engine.begin() as connection:
+            await clear_pending(connection, table, row_ids)
+
+    async def load_pending(self) -> dict[TargetTable, dict[UUID, dict[str, Any]]]:
+        async with self._engine.connect() as connection:
+            return await load_pending(connection)
 
     async def forget_written(self, table: TargetTable, row_ids: Sequence[UUID]) -> None:
         async with self._engine.begin() as connection:

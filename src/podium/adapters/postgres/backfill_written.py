@@ -3,6 +3,7 @@ Airtable record is gone together with everything that hangs off them, each delet
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -125,3 +126,31 @@ async def set_airtable_ids(
         text(f"UPDATE {table} SET airtable_id = :airtable_id WHERE id = :id"),
         [{"id": row_id, "airtable_id": airtable_id} for row_id, airtable_id in pairs],
     )
+
+
+async def mark_pending(
+    connection: AsyncConnection, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
+) -> None:
+    await connection.execute(
+        text(
+            "INSERT INTO airtable_pending_creates (table_name, row_id, fields) "
+            "VALUES (:table, :row_id, CAST(:fields AS jsonb)) ON CONFLICT (table_name, row_id) "
+            "DO UPDATE SET fields = EXCLUDED.fields"
+        ),
+        [{"table": str(table), "row_id": row_id, "fields": json.dumps(fields)} for row_id, fields in entries],
+    )
+
+
+async def clear_pending(connection: AsyncConnection, table: TargetTable, row_ids: Sequence[UUID]) -> None:
+    await connection.execute(
+        text("DELETE FROM airtable_pending_creates WHERE table_name = :table AND row_id = ANY(:ids)"),
+        {"table": str(table), "ids": list(row_ids)},
+    )
+
+
+async def load_pending(connection: AsyncConnection) -> dict[TargetTable, dict[UUID, dict[str, Any]]]:
+    pending: dict[TargetTable, dict[UUID, dict[str, Any]]] = {}
+    rows = await connection.execute(text("SELECT table_name, row_id, fields FROM airtable_pending_creates"))
+    for table_name, row_id, fields in rows:
+        pending.setdefault(TargetTable(table_name), {})[row_id] = fields
+    return pending

@@ -221,3 +221,14 @@ class BackfillWrittenModel(Base):
     row_id: Mapped[UUID] = mapped_column(primary_key=True)
     written: Mapped[dict[str, Any]] = mapped_column(JSONB)
     written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+class AirtablePendingCreateModel(Base):
+    """Rows the write-back has asked Airtable to create but not yet recorded the answer for (the fields
+    sent): after a kill in between, the next run finds those records in Airtable instead of duplicating."""
+
+    __tablename__ = "airtable_pending_creates"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_id: Mapped[UUID] = mapped_column(primary_key=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -34,6 +34,10 @@ class AirtableWriter(Protocol):
         """Delete these records."""
         ...
 
+    def list_records(self, table: SourceTable) -> list[dict[str, Any]]:
+        """Every record of the table (only after a run was killed mid-create, to find what it created)."""
+        ...
+
 
 class WriteBackStore(Protocol):
     async def load_existing(self) -> ExistingData: ...
@@ -51,6 +55,16 @@ class WriteBackStore(Protocol):
     async def forget_written(self, table: TargetTable, row_ids: Sequence[UUID]) -> None:
         """Forget what was written to these rows (their records were deleted)."""
         ...
+
+    async def mark_pending(
+        self, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
+    ) -> None:
+        """Note the fields about to be sent to create records for these rows (cleared by record_created)."""
+        ...
+
+    async def clear_pending(self, table: TargetTable, row_ids: Sequence[UUID]) -> None: ...
+
+    async def load_pending(self) -> dict[TargetTable, dict[UUID, dict[str, Any]]]: ...
 
 
 class WriteBackError(Exception):
@@ -75,6 +89,47 @@ class WriteBackResult:
             "not_compared": self.unknown,
             "operations": self.operations,
         }
+
+
+def _sent(record_fields: Mapping[str, Any], sent: Mapping[str, Any]) -> bool:
+    """Whether a record holds what was sent to create it (Airtable drops empty values)."""
+    return all(
+        record_fields.get(name) == value for name, value in sent.items() if value not in ("", [], None, False)
+    )
+
+
+async def _recover(
+    store: WriteBackStore,
+    writer: AirtableWriter,
+    existing: ExistingData,
+    pending: Mapping[TargetTable, Mapping[UUID, Mapping[str, Any]]],
+    run: Callable[..., Any],
+) -> None:
+    """Adopt the records a killed run created but did not record; forget the ones it never created."""
+    from podium.domain.backfill.model import written_values
+
+    rows = {row.id: row for table in (existing.users, existing.events, existing.projects, existing.referrals,
+                                      existing.votes) for row in table}  # fmt: skip
+    for table, entries in pending.items():
+        records = await run(writer.list_records, SOURCE_OF[table])
+        known = {row.airtable_id for row in rows.values() if row.airtable_id}
+        adopted: list[tuple[UUID, str, Mapping[str, Any]]] = []
+        missing: list[UUID] = []
+        for row_id, sent in entries.items():
+            match = next(
+                (r for r in records if r["id"] not in known and _sent(r.get("fields", {}), sent)), None
+            )
+            if match is None:
+                missing.append(row_id)
+                continue
+            known.add(match["id"])
+            row = rows.get(row_id)
+            values = written_values(row) if row is not None else {}
+            adopted.append((row_id, match["id"], {**values, "airtable_id": match["id"]}))
+        if adopted:
+            await store.record_created(table, adopted)
+        if missing:
+            await store.clear_pending(table, missing)
 
 
 def _batches(operations: Sequence[Operation]) -> Iterator[list[Operation]]:
@@ -110,7 +165,13 @@ async def run_write_back(
     import asyncio
 
     started = clock()
+    run = call or (lambda function, *args: asyncio.to_thread(function, *args))
     existing = await store.load_existing()
+    pending = await store.load_pending()
+    if pending and not dry_run:
+        # The last run was killed between asking Airtable to create records and storing their ids.
+        await _recover(store, writer, existing, pending, run)
+        existing = await store.load_existing()
     plan: WriteBackPlan = plan_write_back(existing)
     result = WriteBackResult(dry_run=dry_run, unknown=len(plan.unknown))
     result.counts = {table: dict(counter) for table, counter in plan.counts().items()}
@@ -119,7 +180,6 @@ async def run_write_back(
         result.requests = sum(1 for _ in _batches(plan.operations))
         result.elapsed_seconds = clock() - started
         return result
-    run = call or (lambda function, *args: asyncio.to_thread(function, *args))
     ids: dict[UUID, str] = {}
     for rows in (existing.users, existing.events, existing.projects, existing.referrals, existing.votes):
         ids.update((row.id, row.airtable_id) for row in rows if row.airtable_id)
@@ -129,6 +189,9 @@ async def run_write_back(
         try:
             if action == "create":
                 fields = [_resolve(op.fields, ids) for op in batch]
+                await store.mark_pending(
+                    table, [(op.row_id, sent) for op, sent in zip(batch, fields, strict=True)]
+                )
                 new_ids = await run(writer.create, source, fields)
             elif action == "update":
                 await run(writer.update, source, [(op.airtable_id, _resolve(op.fields, ids)) for op in batch])
