@@ -104,3 +104,40 @@ def db_restore(file: Path, force: bool) -> None:
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"Restored {file}")
+
+
+@db.command("create-admin-role")
+@click.argument("name")
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="The role's password (asked for when not given).",
+)
+def db_create_admin_role(name: str, password: str) -> None:
+    """Create a least-privilege role NAME for the admin UI and operators (run again after migrations).
+
+    It reads and writes users, events, projects, votes, referrals, attendees and collaborators; it
+    cannot read consumed magic links, rate-limit counters or the migration and backfill bookkeeping.
+    """
+    import asyncio
+
+    from podium.adapters.postgres.admin_role import AdminRoleError, create_admin_role
+    from podium.adapters.postgres.database import create_engine
+
+    settings = load_settings()
+    with database(settings, migrate=True) as url:
+
+        async def go() -> bool:
+            engine = create_engine(settings, url)
+            try:
+                return await create_admin_role(engine, name, password)
+            finally:
+                await engine.dispose()
+
+        try:
+            created = asyncio.run(go())
+        except AdminRoleError as exc:
+            raise click.UsageError(str(exc)) from exc
+    click.echo(f"Role {name} {'created' if created else 'updated'}: read/write on the data tables only.")
