@@ -260,6 +260,21 @@ def test_write_back_round_trip_over_http(
     assert "the write-back took 0 requests" in again.output
     assert fake.count() == 0
 
+    # And a backfill re-run on the v2 database now finds nothing to do: Airtable and v2 agree.
+    async def rerun() -> Any:
+        engine = create_engine(settings)
+        try:
+            return await run_backfill(source(fake), PostgresBackfillStore(engine))
+        finally:
+            await engine.dispose()
+
+    tallies = asyncio.run(rerun()).tables
+    assert {
+        str(t): (o.created, o.updated, o.conflicts, o.gone)
+        for t, o in tallies.items()
+        if (o.created, o.updated, o.conflicts, o.gone) != (0, 0, 0, 0)
+    } == {}
+
     fresh_url = pg_server.create_database("podium_write_back_fresh")
     asyncio.run(backfill_into(settings, fresh_url, fake))
     v2 = asyncio.run(canonical(database_url))
