@@ -162,10 +162,15 @@ async def backfill_store(settings: Settings, database_url: str) -> AsyncIterator
 
 
 @asynccontextmanager
-async def smoke_cleanup(settings: Settings, database_url: str) -> AsyncIterator[SmokeCleanup]:
+async def smoke_cleanup(settings: Settings, database_url: str, domain: str) -> AsyncIterator[SmokeCleanup]:
     """What removes the smoke test's rows, on its own engine, disposed of afterwards."""
     engine = create_engine(settings, database_url)
     try:
-        yield SmokeCleanup(engine)
+        yield SmokeCleanup(engine, domain)
     finally:
         await engine.dispose()
+
+
+def token_codec(secret: str, algorithm: str) -> JwtCodec:
+    """Tokens as the server signs them (the smoke test logs in with the server's secret)."""
+    return JwtCodec(secret, algorithm)

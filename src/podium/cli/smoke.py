@@ -24,10 +24,12 @@ import click
 import httpx
 
 from podium import bootstrap
-from podium.adapters.postgres.smoke_cleanup import SMOKE_DOMAIN
-from podium.adapters.tokens import JwtCodec
 from podium.cli.common import load_settings
 from podium.config import Settings
+from podium.domain.ports import TokenCodec
+
+# Every user the smoke test signs up has an address here (RFC 2606: .invalid never resolves).
+SMOKE_DOMAIN = "smoke.invalid"
 
 
 class StepFailed(Exception):
@@ -51,7 +53,7 @@ class Smoke:
     """The steps, in order; each sees what the previous ones created."""
 
     client: httpx.Client
-    codec: JwtCodec
+    codec: TokenCodec
     echo: Callable[[str], None]
     run: str = field(default_factory=lambda: secrets.token_hex(4))
     people: dict[str, Person] = field(default_factory=dict)
@@ -189,12 +191,12 @@ def _secret(settings: Settings) -> str:
 
 
 async def _client_counter_keys(settings: Settings, database_url: str) -> set[str]:
-    async with bootstrap.smoke_cleanup(settings, database_url) as cleanup:
+    async with bootstrap.smoke_cleanup(settings, database_url, SMOKE_DOMAIN) as cleanup:
         return await cleanup.client_counter_keys()
 
 
 async def _remove(settings: Settings, database_url: str, hashes: list[str], keep: set[str]) -> dict[str, int]:
-    async with bootstrap.smoke_cleanup(settings, database_url) as cleanup:
+    async with bootstrap.smoke_cleanup(settings, database_url, SMOKE_DOMAIN) as cleanup:
         return await cleanup.remove(token_hashes=hashes, keep_client_keys=keep)
 
 
@@ -210,7 +212,7 @@ def smoke(base_url: str, timeout: float) -> None:
     nothing was left behind, 1 otherwise.
     """
     settings = load_settings()
-    codec = JwtCodec(_secret(settings), settings.jwt_algorithm)
+    codec = bootstrap.token_codec(_secret(settings), settings.jwt_algorithm)
     database_url = _database_url(settings)
     keep = asyncio.run(_client_counter_keys(settings, database_url)) if database_url else set()
     with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as client:

@@ -8,14 +8,13 @@ from collections.abc import Collection
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-SMOKE_DOMAIN = "smoke.invalid"
-
 
 class SmokeCleanup:
-    """Remove smoke-test rows from the database ``engine`` points at."""
+    """Remove smoke-test rows (users ``…@domain`` and what hangs off them) from ``engine``'s database."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, domain: str) -> None:
         self._engine = engine
+        self._domain = domain
 
     async def client_counter_keys(self) -> set[str]:
         """The per-client rate-limit counters that exist now (the smoke removes only those it adds)."""
@@ -28,9 +27,9 @@ class SmokeCleanup:
     async def remove(
         self, *, token_hashes: Collection[str], keep_client_keys: Collection[str]
     ) -> dict[str, int]:
-        """Delete every ``@smoke.invalid`` user (this run's and any a killed run left), the events they own
+        """Delete every user of the smoke domain (this run's and any a killed run left), the events they own
         with everything under them, their magic links and counters; one transaction. Returns the counts."""
-        pattern = f"%@{SMOKE_DOMAIN}"
+        pattern = f"%@{self._domain}"
         removed: dict[str, int] = {}
         async with self._engine.begin() as connection:
             ids = [
