@@ -23,13 +23,13 @@ from podium.domain.backfill.model import (
     EventRow,
     ExistingData,
     ProjectRow,
-    PrunedRow,
     ReferralRow,
     TargetTable,
     UserRow,
     VoteRow,
 )
 from podium.domain.backfill.ports import BackfillWriteError
+from podium.domain.backfill.written import PrunedRow
 
 T = TargetTable
 Row = TypeVar("Row", UserRow, EventRow, ProjectRow, ReferralRow, VoteRow)

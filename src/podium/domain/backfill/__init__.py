@@ -10,7 +10,6 @@ from podium.domain.backfill.model import (
     Outcome,
     Progress,
     ProjectRow,
-    PrunedRow,
     ReferralRow,
     SourceRecord,
     SourceTable,
@@ -20,7 +19,6 @@ from podium.domain.backfill.model import (
     UserRow,
     VoteRow,
     row_id,
-    written_values,
 )
 from podium.domain.backfill.planner import Plan, placeholder_email, plan_backfill
 from podium.domain.backfill.ports import (
@@ -37,6 +35,7 @@ from podium.domain.backfill.usecase import (
     run_backfill,
     write_plan,
 )
+from podium.domain.backfill.written import PrunedRow, written_values
 
 __all__ = [
     "AttendeeLink",

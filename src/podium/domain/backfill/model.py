@@ -5,7 +5,6 @@ Plain dataclasses, no framework: the use-case, both stores and both sources spea
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import enum
 import uuid
@@ -183,31 +182,6 @@ class ExistingData:
     #: What the backfill last wrote to each row it owns (row id → :func:`written_values`), per table:
     #: a row whose values differ from it now was changed in v2 since.
     written: Mapping[TargetTable, Mapping[UUID, Mapping[str, Any]]] = field(default_factory=dict)
-
-
-def written_values(row: Any) -> dict[str, Any]:
-    """A target row's columns (its id aside) as JSON values: what the backfill records having written."""
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(row):
-        if f.name == "id":
-            continue
-        value = getattr(row, f.name)
-        if isinstance(value, UUID):
-            value = str(value)
-        elif isinstance(value, dt.date):
-            value = value.isoformat()
-        values[f.name] = value
-    return values
-
-
-@dataclass(frozen=True, slots=True)
-class PrunedRow:
-    """A row ``--prune`` deleted: its record is gone from Airtable, or it hung off one that is."""
-
-    table: TargetTable
-    id: UUID
-    airtable_id: str | None
-    reason: str
 
 
 class Outcome(enum.StrEnum):

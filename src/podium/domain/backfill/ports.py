@@ -12,7 +12,6 @@ from podium.domain.backfill.model import (
     EventRow,
     ExistingData,
     ProjectRow,
-    PrunedRow,
     ReferralRow,
     SourceRecord,
     SourceTable,
@@ -20,6 +19,7 @@ from podium.domain.backfill.model import (
     UserRow,
     VoteRow,
 )
+from podium.domain.backfill.written import PrunedRow
 
 
 class SourceError(Exception):

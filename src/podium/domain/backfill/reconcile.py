@@ -25,12 +25,8 @@ from typing import Any
 from uuid import UUID
 
 from podium.domain.backfill.context import PlanContext
-from podium.domain.backfill.model import (
-    Outcome,
-    SourceTable,
-    TargetTable,
-    written_values,
-)
+from podium.domain.backfill.model import Outcome, SourceTable, TargetTable
+from podium.domain.backfill.written import written_values
 
 T = TargetTable
 #: Each table's foreign keys: column → the table it points at.

@@ -32,8 +32,8 @@ from podium.domain.backfill.model import (
     SourceTable,
     TargetTable,
     row_id,
-    written_values,
 )
+from podium.domain.backfill.written import written_values
 
 T = TargetTable
 #: Entity tables in the order records are created (parents first); deletes run in reverse.

@@ -106,7 +106,7 @@ async def _recover(
     run: Callable[..., Any],
 ) -> None:
     """Adopt the records a killed run created but did not record; forget the ones it never created."""
-    from podium.domain.backfill.model import written_values
+    from podium.domain.backfill.written import written_values
 
     rows = {row.id: row for table in (existing.users, existing.events, existing.projects, existing.referrals,
                                       existing.votes) for row in table}  # fmt: skip
