@@ -48,6 +48,11 @@ RANGES: dict[str, tuple[float, float]] = {
     "workers": (1, MAX_WORKERS),
     "max_request_body_bytes": (1024, 1 << 30),
     "shutdown_timeout_seconds": (0, 3600),
+    "worker_healthcheck_seconds": (1, 3600),
+    "live_min_interval_ms": (0, 60_000),
+    "live_max_streams": (1, 1_000_000),
+    "live_idle_timeout_seconds": (1, 86_400),
+    "live_heartbeat_seconds": (0.01, 3600),
 }
 
 
@@ -139,9 +144,20 @@ class Settings:
     max_request_body_bytes: int = 1_048_576
     # On SIGTERM, in-flight requests get this long to finish before they are cancelled.
     shutdown_timeout_seconds: int = 10
+    # With --workers N > 1: how long a worker may take to answer its supervisor's ping (while it starts or
+    # while the box is saturated) before it is killed and replaced. uvicorn's own 5 s crash-looped workers
+    # on a loaded 2-core box (they never finished importing in time).
+    worker_healthcheck_seconds: int = 30
     # Shared by the workers of one ``podium serve`` so ``/metrics`` sums them (set by the CLI).
     metrics_dir: Path | None = None
     leaderboard_cache: bool = True
+    # Live lists (GET /events/{id}/projects/live): at most one message per event per interval, at most
+    # this many open streams per worker, a stream with no new list for this long ends (the browser
+    # reconnects if it is still there), and a comment line this often keeps proxies from closing it.
+    live_min_interval_ms: int = 300
+    live_max_streams: int = 5000
+    live_idle_timeout_seconds: int = 3600
+    live_heartbeat_seconds: float = 15.0
     log_level: str = "INFO"
     # auto: readable lines when stderr is a terminal, JSON otherwise (podium.logging).
     log_format: Literal["auto", "json", "console"] = "auto"

@@ -7,10 +7,9 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import String, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from podium.adapters.postgres.models import EventModel, ProjectModel, UserModel
 from podium.domain.backfill import (
     AttendeeLink,
     BackfillStore,
@@ -25,7 +24,8 @@ from podium.domain.backfill import (
     VoteRow,
     row_id,
 )
-from podium.domain.backfill.model import (
+from podium.domain.limits import (
+    AIRTABLE_ID_MAX,
     EMAIL_MAX,
     FEATURE_FLAGS_MAX,
     JOIN_CODE_MAX,
@@ -186,21 +186,31 @@ async def test_a_batch_that_breaks_a_constraint_is_refused_whole(store: Backfill
     assert await store.load_existing() == before
 
 
-def test_domain_column_sizes_match_the_schema() -> None:
-    def length(model: type, name: str) -> int | None:
-        column_type = model.__table__.c[name].type  # type: ignore[attr-defined]
-        assert isinstance(column_type, String)
-        return column_type.length
-
-    assert {name: length(UserModel, name) for name in USER_FIELD_LIMITS} == dict(USER_FIELD_LIMITS)
-    assert length(UserModel, "email") == EMAIL_MAX
-    assert (length(EventModel, "name"), length(ProjectModel, "name")) == (NAME_MAX, NAME_MAX)
-    assert length(EventModel, "slug") == SLUG_MAX
-    assert (length(EventModel, "join_code"), length(ProjectModel, "join_code")) == (
-        JOIN_CODE_MAX,
-        JOIN_CODE_MAX,
-    )
-    assert length(EventModel, "feature_flags_csv") == FEATURE_FLAGS_MAX
+async def test_the_migrated_database_has_the_column_sizes_of_the_limits(engine: AsyncEngine) -> None:
+    """podium.domain.limits is the one definition of column sizes; the migrations wrote them as literals
+    (history), so the database they build must agree with it."""
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            text(
+                "SELECT table_name, column_name, character_maximum_length FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND character_maximum_length IS NOT NULL"
+            )
+        )
+        sizes = {(row.table_name, row.column_name): row.character_maximum_length for row in rows}
+    expected = {("users", name): size for name, size in USER_FIELD_LIMITS.items()} | {
+        ("users", "email"): EMAIL_MAX,
+        ("events", "name"): NAME_MAX,
+        ("projects", "name"): NAME_MAX,
+        ("events", "slug"): SLUG_MAX,
+        ("events", "join_code"): JOIN_CODE_MAX,
+        ("projects", "join_code"): JOIN_CODE_MAX,
+        ("events", "feature_flags_csv"): FEATURE_FLAGS_MAX,
+        **{
+            (table, "airtable_id"): AIRTABLE_ID_MAX
+            for table in ("users", "events", "projects", "referrals", "votes")
+        },
+    }
+    assert {key: sizes.get(key) for key in expected} == expected
 
 
 @pytest.mark.postgres

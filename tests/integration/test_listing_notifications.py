@@ -58,3 +58,47 @@ async def test_each_transaction_announces_each_changed_event_once_at_commit(
     finally:
         await writer.close()
         await listener.close()
+
+
+async def _version(connection: asyncpg.Connection, event_id: uuid.UUID) -> int:
+    total = await connection.fetchval(
+        "SELECT coalesce(sum(version), 0) FROM event_listing_versions WHERE event_id = $1", event_id
+    )
+    return int(total)
+
+
+async def test_attendance_and_referrals_move_the_version_without_announcing(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """Only the organiser's lists show them and nothing streams those; a NOTIFY would serialise every
+    attend's commit (migration 0006, bench/notify_cost.py)."""
+    ids = await _seed(engine)
+    listener, received = await _listen(database_url)
+    writer = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await _drain(received)
+        before = await _version(writer, ids["event_a"])
+        async with writer.transaction():
+            await writer.execute(
+                "INSERT INTO event_attendees (id, event_id, user_id) VALUES ($1, $2, $3)",
+                uuid.uuid4(), ids["event_a"], ids["owner"],
+            )  # fmt: skip
+            await writer.execute(
+                "INSERT INTO referrals (id, content, user_id, event_id) VALUES ($1, 'a friend', $2, $3)",
+                uuid.uuid4(), ids["owner"], ids["event_a"],
+            )  # fmt: skip
+        after_attend = await _version(writer, ids["event_a"])
+        assert after_attend > before  # the admin views' cache sees it
+        await writer.execute("DELETE FROM referrals WHERE event_id = $1", ids["event_a"])
+        await writer.execute("UPDATE event_attendees SET user_id = user_id")  # changes nothing
+        assert await _version(writer, ids["event_a"]) > after_attend
+        assert await _drain(received) == []
+
+        await writer.execute(
+            "INSERT INTO votes (id, voter_id, project_id, event_id) VALUES ($1, $2, $3, $4)",
+            uuid.uuid4(), ids["voter"], ids["project_a"], ids["event_a"],
+        )  # fmt: skip
+        assert await _drain(received) == [str(ids["event_a"])]  # the public lists' changes still announce
+    finally:
+        await writer.close()
+        await listener.close()

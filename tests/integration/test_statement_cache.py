@@ -9,13 +9,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.elements import ClauseElement
 
-from podium.adapters.postgres import rate_limiter, repositories
+from podium.adapters.postgres import rate_limiter
 from podium.adapters.postgres.models import EventAttendeeModel, ReferralModel
+from podium.adapters.postgres.repositories import events, projects, users, votes
 from podium.adapters.postgres.statements import compiled_once
 
 PREBUILT = {
     f"{module.__name__.rsplit('.', 1)[-1]}.{name}": value
-    for module in (repositories, rate_limiter)
+    for module in (events, projects, users, votes, rate_limiter)
     for name, value in vars(module).items()
     if name.startswith("_") and name[1:].isupper() and isinstance(value, Executable | ClauseElement)
 }
@@ -23,7 +24,7 @@ PREBUILT = {
 
 def test_the_adapter_has_prebuilt_statements() -> None:
     assert {
-        "repositories._ADD_ATTENDEE",
+        "events._ADD_ATTENDEE",
         "rate_limiter._DECIDE",
     } <= PREBUILT.keys()
 

@@ -153,6 +153,11 @@ OUT_OF_RANGE = [
     ("PODIUM_MAX_REQUEST_BODY_BYTES", "10"),
     ("PODIUM_MAX_REQUEST_BODY_BYTES", "99999999999"),
     ("PODIUM_SHUTDOWN_TIMEOUT_SECONDS", "-1"),
+    ("PODIUM_WORKER_HEALTHCHECK_SECONDS", "0"),
+    ("PODIUM_LIVE_MIN_INTERVAL_MS", "-1"),
+    ("PODIUM_LIVE_MAX_STREAMS", "0"),
+    ("PODIUM_LIVE_IDLE_TIMEOUT_SECONDS", "0"),
+    ("PODIUM_LIVE_HEARTBEAT_SECONDS", "0"),
 ]
 
 
@@ -298,3 +303,16 @@ def test_the_default_data_dir_is_absolute_without_reading_the_environment() -> N
 
 def test_a_home_relative_data_dir_is_expanded() -> None:
     assert Settings.from_env({"PODIUM_DATA_DIR": "~/podium"}).data_dir == Path.home() / "podium"
+
+
+def test_serve_gives_uvicorn_the_worker_healthcheck_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # uvicorn's own 5 s killed workers that were still importing on a saturated box, over and over.
+    import uvicorn
+
+    from podium.cli.serve import _run_uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
+    _run_uvicorn("127.0.0.1", 8000, 2, Settings.from_env({"PODIUM_WORKER_HEALTHCHECK_SECONDS": "45"}))
+    assert seen["timeout_worker_healthcheck"] == 45
+    assert Settings.from_env({}).worker_healthcheck_seconds == 30

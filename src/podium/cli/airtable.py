@@ -9,7 +9,6 @@ from pathlib import Path
 
 import click
 
-from podium import bootstrap
 from podium.cli.common import load_settings
 from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, timestamp
 from podium.cli.writeback import write_back
@@ -39,6 +38,8 @@ def export(directory: Path | None, formats: tuple[str, ...]) -> None:
     PODIUM_DATA_DIR/airtable-snapshots/<UTC time>. A DIRECTORY inside the git work tree that git does
     not ignore is refused (exit 2): the records are personal data.
     """
+    from podium import bootstrap  # the adapters' imports are heavy: only for this command
+
     settings = load_settings()
     if directory is None:
         directory = settings.data_dir / "airtable-snapshots" / timestamp()

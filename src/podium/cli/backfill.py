@@ -16,7 +16,6 @@ from pathlib import Path
 
 import click
 
-from podium import bootstrap
 from podium.cli.common import database, load_settings
 from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, summary, timestamp
 from podium.config import Settings
@@ -36,6 +35,8 @@ async def _backfill(
     overwrite_v2_changes: bool,
     prune: bool,
 ) -> BackfillResult:
+    from podium import bootstrap  # the adapters' imports are heavy: only for this command
+
     async with bootstrap.backfill_store(settings, database_url) as store:
         return await run_backfill(
             source,
@@ -83,6 +84,8 @@ def backfill(
     could not be migrated, or conflicts with v2 or rows gone from Airtable were left for review,
     1 failure, 2 wrong usage (unknown option, missing snapshot folder, a report path git would not ignore).
     """
+    from podium import bootstrap  # the adapters' imports are heavy: only for this command
+
     settings = load_settings()
     if report is None:
         suffix = "-dry-run" if dry_run else ""

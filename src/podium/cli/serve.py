@@ -87,6 +87,7 @@ def _run_uvicorn(host: str, port: int, workers: int, settings: Settings) -> None
         access_log=False,
         proxy_headers=True,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         server_header=False,
     )
 

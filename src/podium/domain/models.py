@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
@@ -147,6 +148,20 @@ class Referral:
     id: UUID = field(default_factory=new_id)
 
 
-def leaderboard_order(view: ProjectView) -> tuple[int, str, str]:
-    """Points descending, then project name, then id: the same order everywhere, every time."""
-    return (-view.points, view.project.name, str(view.project.id))
+# The leaderboard order, defined once: (key, descending). Names compare by code point and ids by their
+# canonical text, which is how PostgreSQL orders ``name COLLATE "C"`` and ``uuid``; the Postgres listing
+# writes its ORDER BY from this list (adapters/postgres/repositories/projects.py).
+LEADERBOARD_ORDER: tuple[tuple[str, bool], ...] = (("points", True), ("name", False), ("id", False))
+_LEADERBOARD_KEYS: dict[str, Callable[[ProjectView], Any]] = {
+    "points": lambda view: view.points,
+    "name": lambda view: view.project.name,
+    "id": lambda view: str(view.project.id),
+}
+
+
+def leaderboard_order(view: ProjectView) -> tuple[Any, ...]:
+    """The sort key of :data:`LEADERBOARD_ORDER`: the same order everywhere, every time."""
+    return tuple(
+        -_LEADERBOARD_KEYS[key](view) if descending else _LEADERBOARD_KEYS[key](view)
+        for key, descending in LEADERBOARD_ORDER
+    )

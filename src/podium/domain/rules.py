@@ -9,7 +9,8 @@ from collections.abc import Callable
 from email_validator import EmailNotValidError, validate_email
 from slugify import slugify
 
-SLUG_MAX_LENGTH = 50
+from podium.domain.limits import SLUG_MAX
+
 JOIN_CODE_LENGTH = 6
 # Upper-case letters and digits without the look-alikes 0 O 1 I L, so a code read aloud or off a
 # projector is typed right the first time.
@@ -35,7 +36,7 @@ def max_votes_per_user(project_count: int) -> int:
     return 3
 
 
-def truncate_at_dash(slug: str, limit: int = SLUG_MAX_LENGTH) -> str:
+def truncate_at_dash(slug: str, limit: int = SLUG_MAX) -> str:
     """Cut a slug to ``limit`` characters, at the last dash boundary when there is one."""
     if len(slug) <= limit:
         return slug
@@ -46,7 +47,7 @@ def truncate_at_dash(slug: str, limit: int = SLUG_MAX_LENGTH) -> str:
 
 
 def slug_for(name: str) -> str:
-    """The URL slug of an event name: ASCII-transliterated, lower-case, dash-separated, at most 50 chars.
+    """The URL slug of an event name: ASCII-transliterated, lower-case, dash-separated, at most ``SLUG_MAX`` characters.
 
     Returns ``""`` when the name holds no letter or digit; callers decide what that means.
     """

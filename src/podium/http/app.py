@@ -25,15 +25,18 @@ from podium.http.controllers.admin import EventAdminController
 from podium.http.controllers.auth import AuthController
 from podium.http.controllers.events import EventsController
 from podium.http.controllers.health import health
+from podium.http.controllers.live import live_projects, projector
 from podium.http.controllers.metrics import flush_metrics, metrics
 from podium.http.controllers.projects import ProjectsController
 from podium.http.controllers.users import UsersController
 from podium.http.docs import assets_router, render_plugins
 from podium.http.errors import EXCEPTION_HANDLERS
 from podium.http.listing_cache import ProjectListingCache
+from podium.http.live import live_listings
 from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
 from podium.http.openapi import document_auth_and_errors, document_validation_errors
 from podium.http.options import AllowEveryMethod
+from podium.http.termination import on_termination
 from podium.http.workers import stop_with_supervisor
 from podium.logging import configure_logging
 from podium.mechanisms import enabled
@@ -45,7 +48,7 @@ SERVICES = ("auth", "users", "events", "projects", "voting")
 
 def _service(name: str) -> Provide:
     def provide(state: State) -> Any:
-        if name in ("container", "listings"):
+        if name in ("container", "listings", "live"):
             return getattr(state, name)
         return getattr(state.container, name)
 
@@ -68,6 +71,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.listings = ProjectListingCache(
             app.state.container.events, enabled=settings.leaderboard_cache
         )
+        app.state.live = live_listings(app.state.container, app.state.listings)
+        stop_hearing_signals = on_termination(app.state.live.drain)
         # Everything allocated so far (modules, the framework's and SQLAlchemy's structures) lives as long
         # as the process: moved out of the collector's reach, full collections (triggered by the
         # thousands of objects an uncached listing allocates) no longer traverse it on every request burst.
@@ -81,6 +86,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         try:
             yield
         finally:
+            stop_hearing_signals()
+            await app.state.live.close()
             if flusher is not None:
                 flusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -88,7 +95,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             if owned:
                 await app.state.container.close()
 
-    dependencies = {name: _service(name) for name in (*SERVICES, "container", "listings")}
+    dependencies = {name: _service(name) for name in (*SERVICES, "container", "listings", "live")}
     dependencies["user"] = Provide(current_user, sync_to_thread=False)
 
     app = Litestar(
@@ -101,6 +108,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             EventsController,
             EventAdminController,
             ProjectsController,
+            live_projects,
+            projector,
         ],
         dependencies=dependencies,
         lifespan=[lifespan],

@@ -105,6 +105,19 @@ class ProjectListingCache:
             views = await self._events.projects(event_id, leaderboard)
             return Listing(-1, [], _encoder.encode([ProjectPublic.of(view) for view in views]))
         version = await self._events.listing_version(event_id, leaderboard)
+        return await self._at(event_id, version)
+
+    async def current(self, event_id: UUID) -> tuple[Listing, bool]:
+        """The event's current list in leaderboard order, and whether its leaderboard may be shown (the
+        live streams check it themselves); raises ``NotFound`` for an unknown event."""
+        state = await self._events.listing_state(event_id)
+        if not self._enabled:
+            return self._build(
+                state.version, await self._events.ranked_projects(event_id)
+            ), state.leaderboard_enabled
+        return await self._at(event_id, state.version), state.leaderboard_enabled
+
+    async def _at(self, event_id: UUID, version: int) -> Listing:
         cached = self._entries.get(event_id)
         if cached is not None and cached.version == version:
             self._entries.move_to_end(event_id)

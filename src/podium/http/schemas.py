@@ -13,22 +13,32 @@ from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import KwargDefinition
 from msgspec import Meta, Struct
 
+from podium.domain.limits import EMAIL_MAX, INT_MAX, INT_MIN, NAME_MAX, USER_FIELD_LIMITS
 from podium.domain.models import EventView, ProjectView, Referral, User, Vote
 
 # PostgreSQL text cannot hold NUL characters; refuse them at the door like any other invalid value.
 NO_NUL = r"^[^\x00]*$"
-INT32 = Meta(ge=-(2**31), le=2**31 - 1)
+INT32 = Meta(ge=INT_MIN, le=INT_MAX)
 MAX_VOTES_PER_REQUEST = 50
 TOO_MANY_PROJECTS = f"At most {MAX_VOTES_PER_REQUEST} different projects can be voted for in one request"
 
 
 Text = Annotated[str, Meta(pattern=NO_NUL)]
-Email = Annotated[str, Meta(max_length=255, pattern=NO_NUL)]
-Name255 = Annotated[str, Meta(max_length=255, pattern=NO_NUL)]
-Name50 = Annotated[str, Meta(max_length=50, pattern=NO_NUL)]
-Short20 = Annotated[str, Meta(max_length=20, pattern=NO_NUL)]
-Line255 = Annotated[str, Meta(max_length=255, pattern=NO_NUL)]
-Line100 = Annotated[str, Meta(max_length=100, pattern=NO_NUL)]
+# Each sized field is as long as its column (podium.domain.limits), no more.
+Email = Annotated[str, Meta(max_length=EMAIL_MAX, pattern=NO_NUL)]
+Name = Annotated[str, Meta(max_length=NAME_MAX, pattern=NO_NUL)]
+DisplayName = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["display_name"], pattern=NO_NUL)]
+FirstName = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["first_name"], pattern=NO_NUL)]
+LastName = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["last_name"], pattern=NO_NUL)]
+Phone = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["phone"], pattern=NO_NUL)]
+Street = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["street_1"], pattern=NO_NUL)]
+City = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["city"], pattern=NO_NUL)]
+State = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["state"], pattern=NO_NUL)]
+ZipCode = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["zip_code"], pattern=NO_NUL)]
+Country = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["country"], pattern=NO_NUL)]
+# A login may name any address a mail server accepts (RFC 5321's 320); one longer than the column
+# simply has no account.
+LOGIN_EMAIL_MAX = 320
 
 
 # A vote's id as the listings carry it: its canonical text (``ProjectView.vote_ids``), documented as a UUID.
@@ -45,16 +55,16 @@ class Base(Struct, kw_only=True):
 class UserUpdate(Base):
     """The profile fields; absent or null ones are left as they are."""
 
-    display_name: Name255 | None = None
-    first_name: Name50 | None = None
-    last_name: Name50 | None = None
-    phone: Short20 | None = None
-    street_1: Line255 | None = None
-    street_2: Line255 | None = None
-    city: Line100 | None = None
-    state: Line100 | None = None
-    zip_code: Short20 | None = None
-    country: Line100 | None = None
+    display_name: DisplayName | None = None
+    first_name: FirstName | None = None
+    last_name: LastName | None = None
+    phone: Phone | None = None
+    street_1: Street | None = None
+    street_2: Street | None = None
+    city: City | None = None
+    state: State | None = None
+    zip_code: ZipCode | None = None
+    country: Country | None = None
     dob: dt.date | None = None
 
 
@@ -62,11 +72,11 @@ class UserSignup(UserUpdate, kw_only=True):
     """Sign-up: the profile fields, with the email and first name required."""
 
     email: Email
-    first_name: Name50
+    first_name: FirstName
 
 
 class UserLoginPayload(Base):
-    email: Annotated[str, Meta(max_length=320, pattern=NO_NUL)]
+    email: Annotated[str, Meta(max_length=LOGIN_EMAIL_MAX, pattern=NO_NUL)]
 
 
 class UserPublic(Base):
@@ -136,14 +146,14 @@ class UserAttendee(Base):
 
 
 class EventCreate(Base):
-    name: Name255
+    name: Name
     description: Text = ""
     demo_links_optional: bool = False
     ysws_checks_enabled: bool = False
 
 
 class EventUpdate(Base):
-    name: Name255 | None = None
+    name: Name | None = None
     description: Text | None = None
     votable: bool | None = None
     leaderboard_enabled: bool | None = None
@@ -265,7 +275,7 @@ class RemoveAttendee(Base):
 
 
 class ProjectCreate(Base):
-    name: Name255
+    name: Name
     repo: Text
     image_url: Text
     event_id: UUID
@@ -275,7 +285,7 @@ class ProjectCreate(Base):
 
 
 class ProjectUpdate(Base):
-    name: Name255 | None = None
+    name: Name | None = None
     repo: Text | None = None
     image_url: Text | None = None
     demo: Text | None = None

@@ -13,11 +13,6 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from podium.domain.backfill.model import (
-    EMAIL_MAX,
-    JOIN_CODE_MAX,
-    NAME_MAX,
-    SLUG_MAX,
-    USER_FIELD_LIMITS,
     AttendeeLink,
     CollaboratorLink,
     EventRow,
@@ -30,6 +25,7 @@ from podium.domain.backfill.model import (
 )
 from podium.domain.backfill.ports import BackfillWriteError
 from podium.domain.backfill.written import PrunedRow
+from podium.domain.limits import EMAIL_MAX, JOIN_CODE_MAX, NAME_MAX, SLUG_MAX, USER_FIELD_LIMITS
 
 T = TargetTable
 Row = TypeVar("Row", UserRow, EventRow, ProjectRow, ReferralRow, VoteRow)

@@ -35,6 +35,16 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.ext.asyncio import AsyncAttrs
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from podium.domain.limits import (
+    AIRTABLE_ID_MAX,
+    EMAIL_MAX,
+    FEATURE_FLAGS_MAX,
+    JOIN_CODE_MAX,
+    NAME_MAX,
+    SLUG_MAX,
+    USER_FIELD_LIMITS,
+)
+
 # PostgreSQL's own default names, which the legacy schema used (``votes_voter_id_project_id_key``, …).
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,13 +53,6 @@ NAMING_CONVENTION = {
     "fk": "%(table_name)s_%(column_0_N_name)s_fkey",
     "pk": "%(table_name)s_pkey",
 }
-
-# Column sizes of legacy §1, shared with the domain's validation of user input.
-EMAIL_MAX = 255
-NAME_MAX = 255
-SLUG_MAX = 50
-JOIN_CODE_MAX = 20
-AIRTABLE_ID_MAX = 32
 
 
 class Base(CommonTableAttributes, AsyncAttrs, DeclarativeBase):
@@ -74,16 +77,16 @@ class UserModel(Base):
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     airtable_id: Mapped[str | None] = _airtable_id()
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True, index=True)
-    display_name: Mapped[str] = mapped_column(String(255), default="")
-    first_name: Mapped[str] = mapped_column(String(50))
-    last_name: Mapped[str] = mapped_column(String(50), default="")
-    phone: Mapped[str] = mapped_column(String(20), default="")
-    street_1: Mapped[str] = mapped_column(String(255), default="")
-    street_2: Mapped[str] = mapped_column(String(255), default="")
-    city: Mapped[str] = mapped_column(String(100), default="")
-    state: Mapped[str] = mapped_column(String(100), default="")
-    zip_code: Mapped[str] = mapped_column(String(20), default="")
-    country: Mapped[str] = mapped_column(String(100), default="")
+    display_name: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["display_name"]), default="")
+    first_name: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["first_name"]))
+    last_name: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["last_name"]), default="")
+    phone: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["phone"]), default="")
+    street_1: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["street_1"]), default="")
+    street_2: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["street_2"]), default="")
+    city: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["city"]), default="")
+    state: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["state"]), default="")
+    zip_code: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["zip_code"]), default="")
+    country: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["country"]), default="")
     dob: Mapped[dt.date | None] = mapped_column(nullable=True)
 
 
@@ -100,7 +103,7 @@ class EventModel(Base):
     leaderboard_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     demo_links_optional: Mapped[bool] = mapped_column(Boolean, default=False)
     ysws_checks_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    feature_flags_csv: Mapped[str] = mapped_column(String(500), default="")
+    feature_flags_csv: Mapped[str] = mapped_column(String(FEATURE_FLAGS_MAX), default="")
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
 
 

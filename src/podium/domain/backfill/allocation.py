@@ -13,7 +13,8 @@ from typing import Protocol, TypeVar
 
 from podium.domain.backfill import cells
 from podium.domain.backfill.context import PlanContext
-from podium.domain.backfill.model import JOIN_CODE_MAX, SLUG_MAX, Outcome, SourceRecord, TargetTable
+from podium.domain.backfill.model import Outcome, SourceRecord, TargetTable
+from podium.domain.limits import JOIN_CODE_MAX, SLUG_MAX
 from podium.domain.rules import new_join_code, normalize_join_code
 
 K = TypeVar("K")

@@ -10,8 +10,6 @@ from uuid import UUID
 
 from podium.domain.backfill import cells
 from podium.domain.backfill.model import (
-    INT_MAX,
-    INT_MIN,
     AttendeeLink,
     BackfillResult,
     CollaboratorLink,
@@ -27,6 +25,7 @@ from podium.domain.backfill.model import (
     UserRow,
     VoteRow,
 )
+from podium.domain.limits import INT_MAX, INT_MIN
 
 if TYPE_CHECKING:
     from podium.domain.backfill.projects import ProjectDraft

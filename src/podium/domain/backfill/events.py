@@ -9,10 +9,8 @@ from uuid import UUID
 from podium.domain.backfill import cells
 from podium.domain.backfill.allocation import allocate_codes, allocate_unique, suffixed_slug, wanted_code
 from podium.domain.backfill.context import PlanContext
+from podium.domain.backfill.links import LinkWords, plan_links
 from podium.domain.backfill.model import (
-    FEATURE_FLAGS_MAX,
-    NAME_MAX,
-    SLUG_MAX,
     AttendeeLink,
     EventRow,
     Outcome,
@@ -21,6 +19,7 @@ from podium.domain.backfill.model import (
     TargetTable,
     row_id,
 )
+from podium.domain.limits import FEATURE_FLAGS_MAX, NAME_MAX, SLUG_MAX
 from podium.domain.rules import slug_for, truncate_at_dash
 
 
@@ -142,29 +141,11 @@ def _feature_flags(ctx: PlanContext, record: SourceRecord) -> str:
 
 def plan_attendees(ctx: PlanContext) -> None:
     table = TargetTable.EVENT_ATTENDEES
-    tally = ctx.result.tables[table]
-    planned: list[AttendeeLink] = []
-    seen: set[tuple[UUID, UUID]] = set()
-    for record in ctx.records[SourceTable.EVENTS]:
-        event = ctx.event_map.get(record.id)
-        for ref in cells.links(record.fields.get("attendees")):
-            tally.source += 1
-            key = f"{record.id}/{ref}"
-            if event is None:
-                ctx.issue(
-                    table, key, Outcome.SKIPPED, "parent_not_migrated", f"event {record.id} was not migrated"
-                )
-                continue
-            user = ctx.user_map.get(ref)
-            if user is None:
-                ctx.issue(table, key, Outcome.SKIPPED, "orphan_link", f"attendee {ref} is not a user")
-                continue
-            if (event, user) in seen:
-                ctx.issue(
-                    table, key, Outcome.MERGED, "duplicate_link", "user already attends (merged duplicate)"
-                )
-                continue
-            seen.add((event, user))
-            planned.append(AttendeeLink(row_id(table, event, user), event, user))
-    ctx.plan.attendees = planned
+    ctx.plan.attendees = planned = plan_links(
+        ctx,
+        table,
+        ((record, ctx.event_map.get(record.id)) for record in ctx.records[SourceTable.EVENTS]),
+        LinkWords(field="attendees", parent="event", member="attendee", verb="attends"),
+        lambda event, user: AttendeeLink(row_id(table, event, user), event, user),
+    )
     ctx.links_diff(table, planned, ctx.existing.attendees)

@@ -54,27 +54,6 @@ class SourceRecord:
         )
 
 
-# Column sizes of the Postgres schema (legacy §1). The domain may not import the SQLAlchemy models, so
-# tests/backfill/test_store_contract.py proves these equal the models' column lengths.
-USER_FIELD_LIMITS: Mapping[str, int] = {
-    "display_name": 255,
-    "first_name": 50,
-    "last_name": 50,
-    "phone": 20,
-    "street_1": 255,
-    "street_2": 255,
-    "city": 100,
-    "state": 100,
-    "zip_code": 20,
-    "country": 100,
-}
-EMAIL_MAX = 255
-NAME_MAX = 255
-SLUG_MAX = 50
-JOIN_CODE_MAX = 20
-FEATURE_FLAGS_MAX = 500
-INT_MIN, INT_MAX = -(2**31), 2**31 - 1
-
 # uuid5 namespace of every row the backfill creates: the same Airtable record always gets the same id,
 # so a run that was killed and started again ends with exactly the rows of one clean run.
 ROW_NAMESPACE = uuid.UUID("6f1c9a52-4d0b-5b8e-9a57-0f1d3c2b7e41")

@@ -12,8 +12,8 @@ from uuid import UUID
 from podium.domain.backfill import cells
 from podium.domain.backfill.allocation import allocate_codes, wanted_code
 from podium.domain.backfill.context import PlanContext
+from podium.domain.backfill.links import LinkWords, plan_links
 from podium.domain.backfill.model import (
-    NAME_MAX,
     CollaboratorLink,
     Outcome,
     ProjectRow,
@@ -22,6 +22,7 @@ from podium.domain.backfill.model import (
     TargetTable,
     row_id,
 )
+from podium.domain.limits import NAME_MAX
 
 
 @dataclass(slots=True)
@@ -99,39 +100,17 @@ def _quality(ctx: PlanContext, record: SourceRecord) -> dict[str, Any] | None:
 
 def plan_collaborators(ctx: PlanContext) -> None:
     table = TargetTable.PROJECT_COLLABORATORS
-    tally = ctx.result.tables[table]
-    planned: list[CollaboratorLink] = []
-    seen: set[tuple[UUID, UUID]] = set()
-    for record in ctx.records[SourceTable.PROJECTS]:
-        project = ctx.project_map.get(record.id)
-        for ref in cells.links(record.fields.get("collaborators")):
-            tally.source += 1
-            key = f"{record.id}/{ref}"
-            if project is None:
-                ctx.issue(
-                    table,
-                    key,
-                    Outcome.SKIPPED,
-                    "parent_not_migrated",
-                    f"project {record.id} was not migrated",
-                )
-                continue
-            user = ctx.user_map.get(ref)
-            if user is None:
-                ctx.issue(table, key, Outcome.SKIPPED, "orphan_link", f"collaborator {ref} is not a user")
-                continue
-            if (project.id, user) in seen:
-                ctx.issue(
-                    table,
-                    key,
-                    Outcome.MERGED,
-                    "duplicate_link",
-                    "user already collaborates (merged duplicate)",
-                )
-                continue
-            seen.add((project.id, user))
-            planned.append(CollaboratorLink(row_id(table, project.id, user), project.id, user))
-    ctx.plan.collaborators = planned
+    projects = ctx.project_map
+    ctx.plan.collaborators = planned = plan_links(
+        ctx,
+        table,
+        (
+            (record, projects[record.id].id if record.id in projects else None)
+            for record in ctx.records[SourceTable.PROJECTS]
+        ),
+        LinkWords(field="collaborators", parent="project", member="collaborator", verb="collaborates"),
+        lambda project, user: CollaboratorLink(row_id(table, project, user), project, user),
+    )
     ctx.links_diff(table, planned, ctx.existing.collaborators)
 
 

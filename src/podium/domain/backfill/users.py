@@ -9,16 +9,8 @@ from uuid import UUID
 
 from podium.domain.backfill import cells
 from podium.domain.backfill.context import PlanContext
-from podium.domain.backfill.model import (
-    EMAIL_MAX,
-    USER_FIELD_LIMITS,
-    Outcome,
-    SourceRecord,
-    SourceTable,
-    TargetTable,
-    UserRow,
-    row_id,
-)
+from podium.domain.backfill.model import Outcome, SourceRecord, SourceTable, TargetTable, UserRow, row_id
+from podium.domain.limits import EMAIL_MAX, USER_FIELD_LIMITS
 from podium.domain.rules import normalize_email
 
 PLACEHOLDER_EMAIL_DOMAIN = "no-email.invalid"

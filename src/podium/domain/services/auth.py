@@ -7,8 +7,8 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from podium.domain.backfill.model import EMAIL_MAX
 from podium.domain.errors import Invalid, NotFound, RateLimited, Unauthenticated, UpstreamFailed
+from podium.domain.limits import EMAIL_MAX
 from podium.domain.models import User
 from podium.domain.ports import BadToken, DeliveryFailed, Mailer, RateLimiter, TokenCodec, UnitOfWorkFactory
 from podium.domain.rules import normalize_email

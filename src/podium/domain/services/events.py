@@ -9,17 +9,16 @@ from typing import Any
 from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
-from podium.domain.models import Event, EventView, ProjectView, Referral, User, Vote
-from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken, UnitOfWork, UnitOfWorkFactory
-from podium.domain.rules import new_join_code, normalize_join_code, slug_for
-from podium.domain.services.join_codes import JoinCodeGuard
+from podium.domain.models import Event, EventView, ListingState, ProjectView, Referral, User, Vote
+from podium.domain.ports import LockPurpose, SlugTaken, UnitOfWork, UnitOfWorkFactory
+from podium.domain.rules import normalize_join_code, slug_for
+from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
 
 EVENT_NOT_FOUND = "Event not found"
 LEADERBOARD_DISABLED = "Leaderboard is not enabled"
 UPDATABLE_FIELDS = frozenset(
     {"name", "description", "votable", "leaderboard_enabled", "demo_links_optional", "ysws_checks_enabled"}
 )
-JOIN_CODE_ATTEMPTS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +52,12 @@ class EventService:
         async with self._uow() as uow:
             if await uow.events.id_for_slug(slug) is not None:
                 raise Invalid("Event slug already exists")
-            for _ in range(JOIN_CODE_ATTEMPTS):
+
+            async def add(join_code: str) -> Event:
                 event = Event(
                     name=name,
                     slug=slug,
-                    join_code=new_join_code(),
+                    join_code=join_code,
                     owner_id=owner.id,
                     description=description,
                     demo_links_optional=demo_links_optional,
@@ -67,11 +67,11 @@ class EventService:
                     await uow.events.add(event)
                 except SlugTaken as exc:
                     raise Invalid("Event slug already exists") from exc
-                except JoinCodeTaken:
-                    continue
-                await uow.commit()
-                return CreatedEvent(event.id, event.slug, event.join_code)
-        raise Invalid("Could not allocate a join code, please retry")
+                return event
+
+            event = await with_fresh_join_code(add)
+            await uow.commit()
+        return CreatedEvent(event.id, event.slug, event.join_code)
 
     async def public(self, event_id: UUID) -> EventView:
         async with self._uow(read_only=True) as uow:
@@ -123,12 +123,18 @@ class EventService:
             await uow.commit()
         return event.id
 
-    async def listing_version(self, event_id: UUID, leaderboard: bool) -> int:
-        """The version of the event's public project list, checking it may be shown: one tiny query
-        (shared with concurrent callers), so an exact cache can tell whether what it holds is current."""
+    async def listing_state(self, event_id: UUID) -> ListingState:
+        """The version of the event's lists and whether its leaderboard may be shown (one tiny query,
+        shared with concurrent callers); an unknown event is ``NotFound``."""
         state = await self._uow.lookups.listing_state(event_id)
         if state is None:
             raise NotFound(EVENT_NOT_FOUND)
+        return state
+
+    async def listing_version(self, event_id: UUID, leaderboard: bool) -> int:
+        """The version of the event's public project list, checking it may be shown: one tiny query
+        (shared with concurrent callers), so an exact cache can tell whether what it holds is current."""
+        state = await self.listing_state(event_id)
         if leaderboard and not state.leaderboard_enabled:
             raise Forbidden(LEADERBOARD_DISABLED)
         return state.version

@@ -8,11 +8,31 @@ answered 429, the right one 200). The limits are sized so a real attendee never 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
-from podium.domain.errors import RateLimited
+from podium.domain.errors import Invalid, RateLimited
 from podium.domain.models import User
-from podium.domain.ports import RateLimiter
+from podium.domain.ports import JoinCodeTaken, RateLimiter
+from podium.domain.rules import new_join_code
+
+T = TypeVar("T")
+# Codes are random from 31**6 ≈ 887 million: eight collisions in a row mean something else is wrong.
+JOIN_CODE_ATTEMPTS = 8
+NO_FREE_JOIN_CODE = "Could not allocate a join code, please retry"
+
+
+async def with_fresh_join_code(add: Callable[[str], Awaitable[T]]) -> T:
+    """Run ``add`` with a fresh join code, again with another while the code is taken (``JoinCodeTaken``):
+    the one place events and projects get their codes."""
+    for _ in range(JOIN_CODE_ATTEMPTS):
+        try:
+            return await add(new_join_code())
+        except JoinCodeTaken:
+            continue
+    raise Invalid(NO_FREE_JOIN_CODE)
+
 
 TOO_MANY_JOIN_ATTEMPTS = "Too many join code attempts, please try again later"
 

@@ -19,20 +19,18 @@ from podium.domain.errors import (
 )
 from podium.domain.models import Project, ProjectView, User
 from podium.domain.ports import (
-    JoinCodeTaken,
     LockPurpose,
     ProjectChecks,
     UnitOfWork,
     UnitOfWorkFactory,
     UpstreamError,
 )
-from podium.domain.rules import new_join_code, normalize_join_code
-from podium.domain.services.join_codes import JoinCodeGuard
+from podium.domain.rules import normalize_join_code
+from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
 
 PROJECT_NOT_FOUND = "Project not found"
 DEMO_REQUIRED = "Demo URL is required for this event"
 UPDATABLE_FIELDS = frozenset({"name", "repo", "image_url", "demo", "description", "hours_spent"})
-JOIN_CODE_ATTEMPTS = 8
 CACHED_CHECK_ID = "cached"
 
 
@@ -65,15 +63,15 @@ class ProjectService:
                 raise Unprocessable(DEMO_REQUIRED)
             if not await uow.attendance.is_attending(event.id, owner.id):
                 raise Forbidden("Owner not part of event")
-            for _ in range(JOIN_CODE_ATTEMPTS):
-                project = Project(**dataclasses.asdict(new), owner_id=owner.id, join_code=new_join_code())
-                try:
-                    await uow.projects.add(project)
-                except JoinCodeTaken:
-                    continue
-                await uow.commit()
+
+            async def add(join_code: str) -> Project:
+                project = Project(**dataclasses.asdict(new), owner_id=owner.id, join_code=join_code)
+                await uow.projects.add(project)
                 return project
-        raise Invalid("Could not allocate a join code, please retry")
+
+            project = await with_fresh_join_code(add)
+            await uow.commit()
+        return project
 
     async def get(self, project_id: UUID) -> ProjectView:
         async with self._uow(read_only=True) as uow:

@@ -8,6 +8,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
+from podium.domain.limits import SLUG_MAX
 from podium.domain.models import User
 from podium.domain.services.events import EventService
 from podium.domain.services.voting import VotingService
@@ -30,11 +31,8 @@ from podium.http.schemas import (
 
 # Legacy: 1–50 characters that contain (the pattern is unanchored) a run of [-a-z0-9].
 SLUG_PATTERN = re.compile(r"[-a-z0-9]+")
-SLUG_MAX_LENGTH = 50
 # Documented as enforced below: JSON Schema patterns match anywhere in the value, as ``search`` does.
-SlugPath = Annotated[
-    str, PathParameter(min_length=1, max_length=SLUG_MAX_LENGTH, pattern=SLUG_PATTERN.pattern)
-]
+SlugPath = Annotated[str, PathParameter(min_length=1, max_length=SLUG_MAX, pattern=SLUG_PATTERN.pattern)]
 QueryText = Annotated[str, QueryParameter(max_length=1000, pattern=r"^[^\x00]*$")]
 
 
@@ -85,7 +83,7 @@ class EventsController(Controller):
     @get("/id/{slug:str}", operation_id="get_at_id_events_id__slug__get")
     async def id_for_slug(self, slug: SlugPath, events: NamedDependency[EventService]) -> Response[Any]:
         """The id of the event with this slug, as a JSON string."""
-        if not 1 <= len(slug) <= SLUG_MAX_LENGTH or not SLUG_PATTERN.search(slug):
+        if not 1 <= len(slug) <= SLUG_MAX or not SLUG_PATTERN.search(slug):
             raise ValidationException(
                 extra=[
                     {"key": "slug", "source": "path", "message": "String should match pattern '[-a-z0-9]+'"}

@@ -1,0 +1,392 @@
+"""Live leaderboards at event scale (issue 16): N stream clients, votes arriving at a steady rate.
+
+A throw-away PostgreSQL on 127.0.0.1, one event (``--projects`` projects, a voter per vote), then
+``podium serve`` (``--workers``, and ``--instances`` separate servers on the same database). Client
+processes open ``--clients`` streams of the public leaderboard (spread over the instances), then votes go
+through the API at ``--rate`` per second for ``--seconds``. Printed:
+
+* commit → last client: for each vote, from its HTTP answer (the commit is just before) to the moment
+  the *last* client has a list at least as new as the vote (the list's version is read right after the
+  answer, so a vote landing meanwhile can only make this longer): p50 / p99 / max;
+* memory per open stream: the servers' RSS after all streams are open, minus before (one warm-up
+  stream open, so the shared list is in the baseline), divided by the streams;
+* CPU per message: the servers' CPU time during the vote phase (votes included) / messages delivered.
+
+Bounded: at most 20,000 clients and 120 s of votes. Example (the figures in docs/benchmarks.md):
+
+    uv run python -m bench.live --clients 2000 --seconds 20 --workers 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Sequence
+from contextlib import ExitStack
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.pg import free_port, throwaway_cluster
+from bench.run import JWT_SECRET, _podium, _proc_table, migrate, server
+from bench.seed import (
+    ATTENDEE_COLUMNS,
+    DESCRIPTION,
+    EVENT_COLUMNS,
+    PROJECT_COLUMNS,
+    USER_COLUMNS,
+    access_token,
+    copy,
+    join_code,
+)
+
+MAX_CLIENTS = 20_000
+MAX_SECONDS = 120.0
+_TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+async def seed(dsn: str, projects: int, voters: int) -> tuple[str, list[str], list[str]]:
+    """One public, votable event; returns (event id, project ids, voter tokens)."""
+    exp = int(time.time()) + 3600
+    users, attendees, project_rows = [], [], []
+    tokens = []
+    owner = uuid.uuid4()
+    users.append((owner, "owner@bench.invalid", "Owner", "Owner", "B", "", "", "", "", "", "", "US", None))
+    event_id = uuid.uuid4()
+    event = (event_id, "Live Bench", "live-bench", "", join_code("L", 0), True, True, False, False, "", owner)
+    for i in range(voters):
+        uid, email = uuid.uuid4(), f"voter{i}@bench.invalid"
+        users.append((uid, email, f"Voter {i}", "Voter", "B", "", "", "", "", "", "", "US", None))
+        attendees.append((uuid.uuid4(), event_id, uid))
+        tokens.append(access_token(email, JWT_SECRET, exp))
+    ids = []
+    for j in range(projects):
+        pid = uuid.uuid4()
+        ids.append(str(pid))
+        project_rows.append(
+            (pid, f"Project {j:03d}", f"https://github.com/b/{j}", "https://i.invalid/x.png", "https://d.invalid",
+             DESCRIPTION.format(n=j), join_code("Q", j), 10, 0, None, owner, event_id)
+        )  # fmt: skip
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with connection.transaction():
+            await copy(connection, "users", USER_COLUMNS, users)
+            await copy(connection, "events", EVENT_COLUMNS, [event])
+            await copy(connection, "projects", PROJECT_COLUMNS, project_rows)
+            await copy(connection, "event_attendees", ATTENDEE_COLUMNS, attendees)
+    finally:
+        await connection.close()
+    return str(event_id), ids, tokens
+
+
+class _Stream(asyncio.Protocol):
+    """One stream client: records (version, monotonic time) of each list as it arrives."""
+
+    def __init__(self, request: bytes, opened: asyncio.Future[None]) -> None:
+        self.request = request
+        self.opened = opened
+        self.seen: list[tuple[int, float]] = []
+        self.tail = b""
+        self.closed = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport.write(self.request)  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic()
+        buffer = self.tail + data
+        start = 0
+        while (at := buffer.find(b"\nid: ", start)) >= 0:
+            end = buffer.find(b"\n", at + 5)
+            if end < 0:
+                break
+            version = int(buffer[at + 5 : end])
+            if not self.seen or version > self.seen[-1][0]:
+                self.seen.append((version, now))
+            start = end
+        self.tail = buffer[max(start, len(buffer) - 64) :]
+        if self.seen and not self.opened.done():
+            self.opened.set_result(None)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionError("stream closed before its first list"))
+
+
+def _client_process(targets: list[tuple[int, int]], path: str, pipe: Connection) -> None:
+    asyncio.run(_clients(targets, path, pipe))
+
+
+async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) -> None:
+    """``targets``: (port, count) pairs. Tells the parent when every stream has its first list, then on
+    ``stop`` (with the votes' versions) answers, per version, when the last stream had it."""
+    loop = asyncio.get_running_loop()
+    streams: list[_Stream] = []
+    transports = []
+    opened = []
+    for port, count in targets:
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        for n in range(count):
+            future: asyncio.Future[None] = loop.create_future()
+            transport, protocol = await loop.create_connection(
+                lambda r=request, f=future: _Stream(r, f),
+                "127.0.0.1",
+                port,  # type: ignore[misc]
+            )
+            streams.append(protocol)
+            transports.append(transport)
+            opened.append(future)
+            if n % 100 == 99:
+                await asyncio.sleep(0.05)  # within the listen backlog
+    results = await asyncio.gather(*opened, return_exceptions=True)
+    pipe.send({"open": sum(1 for r in results if r is None)})
+    message = await loop.run_in_executor(None, pipe.recv)
+    versions: list[int] = message["stop"]
+    for transport in transports:
+        transport.close()
+    last_seen = [0.0] * len(versions)
+    missing = [0] * len(versions)
+    for stream in streams:
+        records = stream.seen
+        k = 0
+        for i, version in enumerate(versions):  # both in increasing order
+            while k < len(records) and records[k][0] < version:
+                k += 1
+            if k == len(records):
+                missing[i] += 1
+            else:
+                last_seen[i] = max(last_seen[i], records[k][1])
+    pipe.send(
+        {
+            "last_seen": last_seen,
+            "missing": missing,
+            "messages": sum(len(s.seen) for s in streams),
+            "closed_early": sum(1 for s in streams if s.closed),
+        }
+    )
+
+
+def _pid_cpu(pid: int | None) -> float:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _session_usage(sids: Sequence[int]) -> tuple[float, int]:
+    """CPU seconds and RSS bytes of every process in the servers' sessions."""
+    cpu, rss = 0.0, 0
+    for pid, _ppid, sid, ticks, reaped in _proc_table():
+        if sid in sids:
+            cpu += (ticks + reaped) / _TICK
+            try:
+                rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+            except OSError:
+                continue
+    return cpu, rss
+
+
+async def _votes(
+    ports: list[int],
+    event_id: str,
+    projects: list[str],
+    tokens: list[str],
+    rate: float,
+    seconds: float,
+    dsn: str,
+) -> list[tuple[float, int]]:
+    """Cast votes at ``rate``/s through the API (spread over the instances): (answered at, version) each."""
+    pool = await asyncpg.create_pool(dsn, min_size=2, max_size=8)
+    done: list[tuple[float, int]] = []
+    failures = 0
+    rng = random.Random(16)
+    clients = [httpx.AsyncClient(base_url=f"http://127.0.0.1:{p}", timeout=30) for p in ports]
+
+    async def one(n: int) -> None:
+        nonlocal failures
+        answer = await clients[n % len(clients)].post(
+            "/events/vote",
+            json={"event": event_id, "projects": [rng.choice(projects)]},
+            headers={"Authorization": f"Bearer {tokens[n]}"},
+        )
+        answered = time.monotonic()
+        if answer.status_code != 200:
+            failures += 1
+            return
+        version = await pool.fetchval(
+            "SELECT sum(version) FROM event_listing_versions WHERE event_id = $1", uuid.UUID(event_id)
+        )
+        done.append((answered, int(version)))
+
+    tasks = []
+    started = time.monotonic()
+    count = int(rate * seconds)
+    for n in range(count):
+        await asyncio.sleep(max(0.0, started + n / rate - time.monotonic()))
+        tasks.append(asyncio.create_task(one(n)))
+    await asyncio.gather(*tasks)
+    for client in clients:
+        await client.aclose()
+    await pool.close()
+    if failures:
+        print(f"warning: {failures} votes failed")
+    return sorted(done, key=lambda item: item[1])
+
+
+def _box_busy() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine so far, from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    clients = min(args.clients, MAX_CLIENTS)
+    seconds = min(args.seconds, MAX_SECONDS)
+    voters = int(args.rate * seconds) + 10
+    with ExitStack() as stack:
+        cluster = stack.enter_context(throwaway_cluster())
+        cluster.create_database("podium")
+        migrate(cluster, "podium")
+        event_id, projects, tokens = asyncio.run(seed(cluster.dsn("podium"), args.projects, voters))
+        ports, sids = [], []
+        for n in range(args.instances):
+            port = free_port()
+            env = {
+                **os.environ,
+                "PODIUM_DATABASE_URL": cluster.sqlalchemy_url("podium"),
+                "PODIUM_JWT_SECRET": JWT_SECRET,
+                "PODIUM_LOG_LEVEL": "WARNING",
+                "PODIUM_LIVE_MAX_STREAMS": str(MAX_CLIENTS),
+                "PODIUM_LIVE_MIN_INTERVAL_MS": str(args.interval_ms),
+            }
+            cmd = [*_podium(), "serve", "--port", str(port), "--workers", str(args.workers)]
+            if args.profile:  # one worker, in-process: cProfile writes the file when it exits
+                cmd = [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    f"{args.profile}.{n}",
+                    "-m",
+                    "podium",
+                    *cmd[1:],
+                ]
+            _base, sid = stack.enter_context(server(cmd, env, f"live-{n}", port))
+            ports.append(port)
+            sids.append(sid)
+        path = f"/events/{event_id}/projects/live?leaderboard=true"
+        # A warm-up stream per instance: listeners started, the list cached, before the baseline.
+        warm = [httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=10) for p in ports]
+        for client in warm:
+            with client.stream("GET", path) as response:
+                next(response.iter_bytes())
+        time.sleep(1.0)
+        _, rss_before = _session_usage(sids)
+
+        # Clients spread over the processes, and each process's streams over the instances.
+        per_process = [clients // args.client_processes] * args.client_processes
+        per_process[0] += clients - sum(per_process)
+        processes, pipes = [], []
+        for count in per_process:
+            targets = [(port, count // len(ports)) for port in ports]
+            targets[0] = (ports[0], targets[0][1] + count - sum(c for _, c in targets))
+            parent, child = multiprocessing.Pipe()
+            process = multiprocessing.Process(
+                target=_client_process, args=(targets, path, child), daemon=True
+            )
+            process.start()
+            processes.append(process)
+            pipes.append(parent)
+        opened = sum(pipe.recv()["open"] for pipe in pipes)
+        time.sleep(1.0)
+        _, rss_after = _session_usage(sids)
+        cpu_before, _ = _session_usage(sids)
+        clients_before = sum(_pid_cpu(process.pid) for process in processes)
+        box_before = _box_busy()
+        votes = asyncio.run(
+            _votes(ports, event_id, projects, tokens, args.rate, seconds, cluster.dsn("podium"))
+        )
+        time.sleep(2.0)  # the last votes' lists reach everyone
+        cpu_after, _ = _session_usage(sids)
+        clients_cpu = sum(_pid_cpu(process.pid) for process in processes) - clients_before
+        box_after = _box_busy()
+        versions = [version for _, version in votes]
+        for pipe in pipes:
+            pipe.send({"stop": versions})
+        answers = [pipe.recv() for pipe in pipes]
+        for process in processes:
+            process.join(timeout=30)
+        for client in warm:
+            client.close()
+
+    last = [max(answer["last_seen"][i] for answer in answers) for i in range(len(votes))]
+    missing = sum(sum(answer["missing"]) for answer in answers)
+    latencies = [(seen - answered) * 1000 for (answered, _), seen in zip(votes, last, strict=True) if seen]
+    messages = sum(answer["messages"] for answer in answers)
+    return {
+        "command": f"python -m bench.live --clients {clients} --seconds {seconds:g} --workers {args.workers} "
+        f"--instances {args.instances} --rate {args.rate:g} --projects {args.projects} "
+        f"--interval-ms {args.interval_ms}",
+        "streams_open": opened,
+        "votes": len(votes),
+        "commit_to_last_client_ms": {
+            "p50": round(_percentile(latencies, 0.5), 1),
+            "p99": round(_percentile(latencies, 0.99), 1),
+            "max": round(max(latencies), 1),
+            "mean": round(statistics.fmean(latencies), 1),
+        },
+        "stream_misses": missing,
+        "closed_early": sum(answer["closed_early"] for answer in answers),
+        "messages_delivered": messages,
+        "memory_per_stream_kb": round((rss_after - rss_before) / max(1, opened) / 1024, 1),
+        "server_rss_mb": {"before": round(rss_before / 2**20, 1), "after": round(rss_after / 2**20, 1)},
+        "server_cpu_s": round(cpu_after - cpu_before, 2),
+        "cpu_us_per_message": round((cpu_after - cpu_before) * 1e6 / max(1, messages), 1),
+        "client_processes_cpu_s": round(clients_cpu, 2),
+        # The whole machine during the vote phase: other work on it shows here too.
+        "machine_cpu_busy_pct": round(
+            100 * (box_after[0] - box_before[0]) / max(1, box_after[1] - box_before[1]), 1
+        ),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clients", type=int, default=2000, help=f"stream clients (at most {MAX_CLIENTS:,})")
+    p.add_argument("--seconds", type=float, default=20.0, help=f"vote phase (at most {MAX_SECONDS:g} s)")
+    p.add_argument("--rate", type=float, default=50.0, help="votes per second")
+    p.add_argument("--workers", type=int, default=1, help="worker processes per instance")
+    p.add_argument("--instances", type=int, default=1, help="separate servers on the same database")
+    p.add_argument("--projects", type=int, default=40, help="projects in the event")
+    p.add_argument("--interval-ms", type=int, default=300, help="PODIUM_LIVE_MIN_INTERVAL_MS")
+    p.add_argument("--profile", type=Path, help="write a cProfile of each instance to PROFILE.<n>")
+    p.add_argument("--client-processes", type=int, default=2, help="processes running the clients")
+    args = p.parse_args(argv)
+    print(json.dumps(run(args), indent=1))
+
+
+if __name__ == "__main__":
+    main()

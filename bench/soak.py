@@ -1,0 +1,396 @@
+"""Prove nothing leaks: mixed traffic on ``podium serve --workers 2`` for a long while, the database
+restarted once in the middle.
+
+    uv run python -m bench.soak                  # 20 minutes (the issue's soak)
+    uv run python -m bench.soak --minutes 3      # a quick look
+
+Traffic, all on 127.0.0.1: ``--readers`` clients reading back to back (closed loop, so the reads never
+outrun the box) over the public leaderboard and listing, the event, the current user and the organiser's
+leaderboard and votes; votes and attends at ``--write-rate`` per second each, on their own connections
+(every vote a new voter/project pair, every attend a new user from its own address); logins (magic links
+verified) at one per second. Midway, ``pg_ctl restart -m fast``.
+
+Reported: each worker's RSS and its open connections to PostgreSQL after warm-up, just before the restart
+and at the end (goal: RSS within +10 % of the warm-up figure); every answer by status (goal: no 500; 503s
+are expected while the database is down); and **acknowledged writes lost**: every vote and attend answered
+200 is looked up in the database at the end (goal: 0). Results: stdout and ``bench/results/soak-<time>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from bench.load import RESULTS, _address
+from bench.pg import Cluster, _run_pg, free_port, throwaway_cluster
+from bench.run import JWT_SECRET, _podium, migrate, server
+from bench.seed import seed
+
+
+@dataclass
+class Tally:
+    statuses: Counter[str] = field(default_factory=Counter)  # "read 200", "vote 503", …
+    acked_votes: list[tuple[str, str]] = field(default_factory=list)  # (voter id, project id)
+    acked_attends: list[str] = field(default_factory=list)  # user ids
+    acked_logins: int = 0
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) == pid:
+                    found.append(int(entry.name))
+    return sorted(found)
+
+
+def _rss_mb(pid: int) -> float | None:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return None
+
+
+def _connections_to(pid: int, port: int) -> int:
+    """Established TCP connections of ``pid`` whose remote port is ``port`` (the database's)."""
+    inodes = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+                parts = line.split()
+                remote_port = int(parts[2].rsplit(":", 1)[1], 16)
+                if remote_port == port and parts[3] == "01" and parts[9] in inodes:  # 01: ESTABLISHED
+                    count += 1
+    return count
+
+
+def _is_worker(pid: int) -> bool:
+    """uvicorn's workers are spawned processes; the supervisor's other child is multiprocessing's tracker."""
+    with contextlib.suppress(OSError):
+        return b"multiprocessing.spawn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return False
+
+
+def snapshot(supervisor: int, db_port: int) -> dict[str, Any]:
+    workers = [pid for pid in _children(supervisor) if _is_worker(pid)]
+    return {
+        "t": round(time.monotonic(), 1),
+        "workers": {
+            str(pid): {"rss_mb": _rss_mb(pid), "db_connections": _connections_to(pid, db_port)}
+            for pid in workers
+        },
+    }
+
+
+class Traffic:
+    def __init__(self, base: str, info: dict[str, Any], tally: Tally) -> None:
+        self.base, self.info, self.tally = base, info, tally
+        tokens = {pool: Path(path).read_text().split() for pool, path in info["token_files"].items()}
+        self.readers, self.admin = tokens["readers"], tokens["admin"][0]
+        event = info["event_id"]
+        self.reads = [
+            (f"/events/{event}/projects?leaderboard=true", None),
+            (f"/events/{event}/projects?leaderboard=false", None),
+            (f"/events/{event}", None),
+            ("/users/current", "reader"),
+            (f"/events/admin/{event}/leaderboard", "admin"),
+            (f"/events/admin/{event}/votes", "admin"),
+        ]
+        # Each voter votes for up to three different projects (the quota at this size), one request each.
+        projects = info["project_ids"]
+        rng = random.Random(7)
+        voters = list(zip(tokens["voters"], info["pool_user_ids"]["voters"], strict=True))
+        self.votes = [
+            (token, user_id, project) for token, user_id in voters for project in rng.sample(projects, 3)
+        ]
+        joiners = list(zip(tokens["joiners"], info["pool_user_ids"]["joiners"], strict=True))
+        links = Path(info["magic_link_file"]).read_text().split()
+        # Attends take joiners from the front, logins magic links from the back: no overlap.
+        self.attends = joiners
+        self.logins = list(reversed(links))
+        # Reads and writes on separate pools: a write never queues behind the readers' connections.
+        self.readers_client = httpx.AsyncClient(base_url=base, timeout=30.0)
+        self.client = httpx.AsyncClient(base_url=base, timeout=30.0, limits=httpx.Limits(max_connections=64))
+
+    async def _send(self, kind: str, method: str, path: str, token: str | None, **kw: Any) -> int:
+        headers = dict(kw.pop("headers", {}))
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        client = self.readers_client if kind == "read" else self.client
+        try:
+            response = await client.request(method, path, headers=headers, **kw)
+            status = str(response.status_code)
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+        self.tally.statuses[f"{kind} {status}"] += 1
+        return int(status) if status.isdigit() else 0
+
+    async def paced(self, rate: float, until: float, one: Any) -> None:
+        """Start ``one(i)`` ``rate`` times a second (open loop: a slow answer does not slow the arrivals)."""
+        pending: set[asyncio.Task[Any]] = set()
+        i, start = 0, time.monotonic()
+        while time.monotonic() < until:
+            task = asyncio.create_task(one(i))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            i += 1
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+        if pending:
+            await asyncio.wait(pending, timeout=60)
+
+    async def read(self, i: int) -> None:
+        path, who = self.reads[i % len(self.reads)]
+        token = self.admin if who == "admin" else self.readers[i % len(self.readers)] if who else None
+        await self._send("read", "GET", path, token)
+
+    async def reader(self, n: int, until: float) -> None:
+        """One client reading back to back until ``until``."""
+        i = n
+        while time.monotonic() < until:
+            await self.read(i)
+            i += 7  # readers walk the mix out of step with each other
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        await self.readers_client.aclose()
+
+    async def vote(self, i: int) -> None:
+        if i >= len(self.votes):
+            return
+        token, user_id, project = self.votes[i]
+        body = {"projects": [project], "event": self.info["event_id"]}
+        if await self._send("vote", "POST", "/events/vote", token, json=body) == 200:
+            self.tally.acked_votes.append((user_id, project))
+
+    async def attend(self, i: int) -> None:
+        if i >= len(self.attends):
+            return
+        token, user_id = self.attends[i]
+        path = f"/events/attend?join_code={self.info['event_join_code']}&referral=soak"
+        headers = {"X-Forwarded-For": _address(i)}
+        if await self._send("attend", "POST", path, token, headers=headers) == 200:
+            self.tally.acked_attends.append(user_id)
+
+    async def login(self, i: int) -> None:
+        if i >= len(self.logins):
+            return
+        headers = {"X-Forwarded-For": _address(100_000 + i)}
+        if await self._send("login", "GET", f"/verify?token={self.logins[i]}", None, headers=headers) == 200:
+            self.tally.acked_logins += 1
+
+
+def restart_database(cluster: Cluster) -> float:
+    as_user = "postgres" if os.geteuid() == 0 else None
+    t0 = time.monotonic()
+    cmd = [
+        str(cluster.bin_dir / "pg_ctl"),
+        "-D",
+        str(cluster.data_dir),
+        # The server's output goes to its log, as at its first start (not to our pipe, which would stay open).
+        "-l",
+        str(cluster.data_dir.parent / "server.log"),
+        "-m",
+        "fast",
+        "-w",
+        "-t",
+        "60",
+        "restart",
+    ]
+    _run_pg(cmd, as_user=as_user, cwd=cluster.data_dir.parent)
+    return time.monotonic() - t0
+
+
+async def lost_writes(dsn: str, event_id: str, tally: Tally) -> dict[str, int]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        votes = {
+            (str(r["voter_id"]), str(r["project_id"]))
+            for r in await connection.fetch(
+                "SELECT voter_id, project_id FROM votes WHERE event_id = $1", event_id
+            )
+        }
+        attendees = {
+            str(r["user_id"])
+            for r in await connection.fetch(
+                "SELECT user_id FROM event_attendees WHERE event_id = $1", event_id
+            )
+        }
+    finally:
+        await connection.close()
+    return {
+        "votes_acknowledged": len(tally.acked_votes),
+        "votes_lost": sum(1 for pair in tally.acked_votes if pair not in votes),
+        "attends_acknowledged": len(tally.acked_attends),
+        "attends_lost": sum(1 for user in tally.acked_attends if user not in attendees),
+    }
+
+
+async def soak(
+    args: argparse.Namespace, cluster: Cluster, database: str, info: dict[str, Any]
+) -> dict[str, Any]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "PODIUM_DATABASE_URL": cluster.sqlalchemy_url(database),
+        "PODIUM_JWT_SECRET": JWT_SECRET,
+        "PODIUM_LOG_LEVEL": "WARNING",
+        "PODIUM_ENV": "production",
+        "PODIUM_MAILER": "console",
+        "PODIUM_PRODUCTION_URL": "https://bench.podium.invalid",
+        # Logins come from many addresses (X-Forwarded-For); keep the per-email limit out of the way.
+    }
+    cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
+    tally = Tally()
+    report: dict[str, Any] = {
+        "minutes": args.minutes,
+        "workers": args.workers,
+        "readers": args.readers,
+        "write_rate": args.write_rate,
+        "snapshots": {},
+    }
+    with server(cmd, env, "soak", port) as (base, supervisor):
+        traffic = Traffic(base, info, tally)
+        duration = args.minutes * 60
+        start = time.monotonic()
+        end = start + duration
+        warm = start + min(60.0, duration * 0.1)
+        middle = start + duration / 2
+
+        async def observer() -> None:
+            await asyncio.sleep(max(0.0, warm - time.monotonic()))
+            report["snapshots"]["after_warmup"] = snapshot(supervisor, cluster.port)
+            print("after warm-up:", report["snapshots"]["after_warmup"], flush=True)
+            await asyncio.sleep(max(0.0, middle - time.monotonic()))
+            report["snapshots"]["middle"] = snapshot(supervisor, cluster.port)
+            print("middle, before the restart:", report["snapshots"]["middle"], flush=True)
+            report["restart_s"] = round(await asyncio.to_thread(restart_database, cluster), 2)
+            print(f"database restarted in {report['restart_s']} s", flush=True)
+
+        async def progress() -> None:
+            while time.monotonic() < end:
+                await asyncio.sleep(30)
+                done = int(time.monotonic() - start)
+                print(f"{done:>5} s  {dict(sorted(tally.statuses.items()))}", flush=True)
+
+        await asyncio.gather(
+            *(traffic.reader(n, end) for n in range(args.readers)),
+            traffic.paced(args.write_rate, end, traffic.vote),
+            traffic.paced(args.write_rate, end, traffic.attend),
+            traffic.paced(1.0, end, traffic.login),
+            observer(),
+            progress(),
+        )
+        await asyncio.sleep(2)  # let the pool settle after the last answers
+        report["snapshots"]["end"] = snapshot(supervisor, cluster.port)
+        await traffic.close()
+    report["statuses"] = dict(sorted(tally.statuses.items()))
+    report["logins_acknowledged"] = tally.acked_logins
+    report["writes"] = await lost_writes(cluster.dsn(database), info["event_id"], tally)
+    return report
+
+
+def summary(report: dict[str, Any]) -> str:
+    lines = [
+        f"soak: {report['minutes']} min, serve --workers {report['workers']}, {report['readers']} readers, "
+        f"{report['write_rate']} votes/s + attends/s, database restarted midway "
+        f"({report.get('restart_s', '?')} s)"
+    ]
+    snaps = report["snapshots"]
+    base = snaps.get("after_warmup", {}).get("workers", {})
+    lines.append(
+        f"{'worker':>8} {'RSS MB warm':>12} {'middle':>8} {'end':>8} {'growth':>7}   DB conns warm/middle/end"
+    )
+    for pid, first in base.items():
+        middle = snaps.get("middle", {}).get("workers", {}).get(pid, {})
+        last = snaps.get("end", {}).get("workers", {}).get(pid, {})
+        growth = (
+            f"{(last['rss_mb'] / first['rss_mb'] - 1) * 100:+.1f}%"
+            if last.get("rss_mb") and first["rss_mb"]
+            else "gone"
+        )
+        lines.append(
+            f"{pid:>8} {first['rss_mb']:>12.1f} {middle.get('rss_mb') or 0:>8.1f} {last.get('rss_mb') or 0:>8.1f} "
+            f"{growth:>7}   {first['db_connections']}/{middle.get('db_connections', '-')}/{last.get('db_connections', '-')}"
+        )
+    replaced = set(snaps.get("end", {}).get("workers", {})) - set(base)
+    if replaced:
+        lines.append(f"workers started during the soak (a worker died): {sorted(replaced)}")
+    lines.append("answers: " + ", ".join(f"{key}: {value}" for key, value in report["statuses"].items()))
+    w = report["writes"]
+    lines.append(
+        f"acknowledged writes lost: {w['votes_lost']} of {w['votes_acknowledged']} votes, "
+        f"{w['attends_lost']} of {w['attends_acknowledged']} attends; logins answered 200: "
+        f"{report['logins_acknowledged']}"
+    )
+    fives = sum(v for k, v in report["statuses"].items() if k.endswith(" 500"))
+    lines.append(f"500s: {fives}")
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def _dataset(args: argparse.Namespace) -> Iterator[tuple[Cluster, str, dict[str, Any]]]:
+    with throwaway_cluster(args.pg) as cluster:
+        database = "podium_soak"
+        cluster.create_database(database)
+        migrate(cluster, database)
+        needed = int(args.write_rate * args.minutes * 60 * 1.2) + 100
+        info = asyncio.run(
+            seed(
+                cluster.dsn(database),
+                scale=args.scale,
+                attend_pool=max(needed, 2_000),
+                out=RESULTS / "seed-soak",
+                secret=JWT_SECRET,
+            )
+        )
+        yield cluster, database, info
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--minutes", type=float, default=20.0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--readers", type=int, default=4, help="clients reading back to back")
+    p.add_argument("--write-rate", type=float, default=4.0, help="votes per second, and attends per second")
+    p.add_argument("--scale", type=int, default=1)
+    p.add_argument("--pg", choices=["auto", "pg15", "embedded"], default="auto")
+    args = p.parse_args(argv)
+    with _dataset(args) as (cluster, database, info):
+        votes_possible = 3 * len(info["pool_user_ids"]["voters"])
+        if votes_possible < args.write_rate * args.minutes * 60:
+            print(
+                f"note: only {votes_possible} distinct votes are possible at this scale; vote traffic stops then"
+            )
+        report = asyncio.run(soak(args, cluster, database, info))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"soak-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(report, indent=1))
+    print(summary(report))
+    print(f"JSON: {path}")
+
+
+if __name__ == "__main__":
+    main()

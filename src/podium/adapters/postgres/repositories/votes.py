@@ -1,0 +1,133 @@
+"""Votes (the ballot's checks and the insert, in as few round trips as the rules allow) and referrals."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from uuid import UUID
+
+from sqlalchemy import Uuid, any_, bindparam, exists, func, insert, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from podium.adapters.postgres.models import (
+    ProjectCollaboratorModel,
+    ProjectModel,
+    ReferralModel,
+    VoteModel,
+)
+from podium.adapters.postgres.repositories.rows import values_of
+from podium.domain.models import Ballot, Referral, Vote, VoteCandidate, VoteQuotaUse
+
+# The vote's checks in two statements whatever the number of projects asked for (issue 6).
+_QUOTA_USE = select(
+    select(func.count())
+    .select_from(VoteModel)
+    .where(VoteModel.event_id == bindparam("event_id"), VoteModel.voter_id == bindparam("voter_id"))
+    .scalar_subquery()
+    .label("cast"),
+    select(func.count())
+    .select_from(ProjectModel)
+    .where(ProjectModel.event_id == bindparam("event_id"))
+    .scalar_subquery()
+    .label("project_count"),
+)
+_CANDIDATES = select(
+    ProjectModel.id,
+    ProjectModel.event_id,
+    exists()
+    .where(VoteModel.project_id == ProjectModel.id, VoteModel.voter_id == bindparam("voter_id"))
+    .label("already_voted"),
+    (
+        (ProjectModel.owner_id == bindparam("voter_id"))
+        | exists().where(
+            ProjectCollaboratorModel.project_id == ProjectModel.id,
+            ProjectCollaboratorModel.user_id == bindparam("voter_id"),
+        )
+    ).label("is_member"),
+).where(ProjectModel.id == any_(bindparam("project_ids", type_=ARRAY(Uuid))))
+# Against deletion, as the vote's own foreign key would lock them, but before the checks: a vote racing a
+# project's delete waits for it and finds the project gone (404), rather than failing at the insert.
+_CANDIDATES = _CANDIDATES.with_for_update(read=True, key_share=True, of=ProjectModel)
+# Quota and candidates in one round trip: the quota row, joined with one row per candidate (if any).
+_QUOTA = _QUOTA_USE.subquery("quota")
+_CANDIDATE_ROWS = _CANDIDATES.subquery("candidate")
+_BALLOT = select(_QUOTA, _CANDIDATE_ROWS).select_from(_QUOTA.outerjoin(_CANDIDATE_ROWS, true()))
+_ADD_VOTE = insert(VoteModel).values(
+    id=bindparam("id"),
+    voter_id=bindparam("voter_id"),
+    project_id=bindparam("project_id"),
+    event_id=bindparam("event_id"),
+)
+_VOTE_IDS_OF_VOTER = select(VoteModel.id).where(VoteModel.voter_id == bindparam("key")).order_by(VoteModel.id)
+_VOTE_IDS_OF_VOTERS = (
+    select(VoteModel.voter_id, VoteModel.id)
+    .where(VoteModel.voter_id == any_(bindparam("keys", type_=ARRAY(Uuid))))
+    .order_by(VoteModel.voter_id, VoteModel.id)
+)
+
+
+class PostgresVotes:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def ballot(self, event_id: UUID, voter_id: UUID, project_ids: Sequence[UUID]) -> Ballot:
+        params = {"event_id": event_id, "voter_id": voter_id, "project_ids": list(project_ids)}
+        rows = (await self._db.execute(_BALLOT, params)).all()
+        candidates = {
+            row.id: VoteCandidate(row.event_id, row.already_voted, row.is_member)
+            for row in rows
+            if row.id is not None
+        }
+        return Ballot(VoteQuotaUse(cast=rows[0].cast, project_count=rows[0].project_count), candidates)
+
+    async def add_many(self, votes: Sequence[Vote]) -> None:
+        rows = [values_of(v, ("id", "voter_id", "project_id", "event_id")) for v in votes]
+        if len(rows) == 1:
+            await self._db.execute(_ADD_VOTE, rows[0])
+        elif rows:
+            await self._db.execute(insert(VoteModel).values(rows))
+
+    async def in_event(self, event_id: UUID) -> list[Vote]:
+        statement = (
+            select(VoteModel.id, VoteModel.voter_id, VoteModel.project_id, VoteModel.event_id)
+            .where(VoteModel.event_id == event_id)
+            .order_by(VoteModel.id)
+        )
+        rows = (await self._db.execute(statement)).all()
+        return [
+            Vote(id=r.id, voter_id=r.voter_id, project_id=r.project_id, event_id=r.event_id) for r in rows
+        ]
+
+    async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
+        return list((await self._db.scalars(_VOTE_IDS_OF_VOTER, {"key": voter_id})).all())
+
+    async def ids_by_voters(self, voter_ids: Collection[UUID]) -> dict[UUID, list[UUID]]:
+        by_voter: dict[UUID, list[UUID]] = {}
+        for voter_id, vote_id in await self._db.execute(_VOTE_IDS_OF_VOTERS, {"keys": list(voter_ids)}):
+            by_voter.setdefault(voter_id, []).append(vote_id)
+        return by_voter
+
+
+_ADD_REFERRAL = insert(ReferralModel).values(
+    id=bindparam("id"),
+    content=bindparam("content"),
+    user_id=bindparam("user_id"),
+    event_id=bindparam("event_id"),
+)
+
+
+class PostgresReferrals:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._db = connection
+
+    async def add(self, referral: Referral) -> None:
+        await self._db.execute(_ADD_REFERRAL, values_of(referral, ("id", "content", "user_id", "event_id")))
+
+    async def in_event(self, event_id: UUID) -> list[Referral]:
+        statement = (
+            select(ReferralModel.id, ReferralModel.content, ReferralModel.user_id, ReferralModel.event_id)
+            .where(ReferralModel.event_id == event_id)
+            .order_by(ReferralModel.id)
+        )
+        rows = (await self._db.execute(statement)).all()
+        return [Referral(id=r.id, content=r.content, user_id=r.user_id, event_id=r.event_id) for r in rows]

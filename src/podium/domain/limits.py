@@ -1,0 +1,28 @@
+"""Column sizes (legacy §1): the one definition the schema (SQLAlchemy models), the HTTP schemas, the
+backfill and the rules use. Migrations keep the literal sizes of their day: they are history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+EMAIL_MAX = 255
+NAME_MAX = 255  # event and project names, display names
+SLUG_MAX = 50
+JOIN_CODE_MAX = 20
+FEATURE_FLAGS_MAX = 500
+AIRTABLE_ID_MAX = 32
+# PostgreSQL ``integer`` (hours spent, legacy points).
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
+# The profile's text fields.
+USER_FIELD_LIMITS: Mapping[str, int] = {
+    "display_name": NAME_MAX,
+    "first_name": 50,
+    "last_name": 50,
+    "phone": 20,
+    "street_1": 255,
+    "street_2": 255,
+    "city": 100,
+    "state": 100,
+    "zip_code": 20,
+    "country": 100,
+}
