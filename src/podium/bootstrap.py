@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.airtable.snapshot import SnapshotSource, SnapshotWriter
 from podium.adapters.airtable.source import AirtableSource
+from podium.adapters.airtable.writer import AirtableWriter
 from podium.adapters.mail.console import ConsoleMailer
 from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
 from podium.adapters.postgres.replicas import replica_router
+from podium.adapters.postgres.smoke_cleanup import SmokeCleanup
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
 from podium.adapters.review_checks import HttpProjectChecks
 from podium.adapters.tokens import JwtCodec
@@ -126,12 +128,30 @@ def airtable_source(settings: Settings) -> AirtableSource:
     )
 
 
+def airtable_writer(settings: Settings) -> AirtableWriter:
+    """The v1 base, written (write-back); a separate adapter from the read-only source."""
+    return AirtableWriter(
+        token=settings.airtable_token,
+        base_id=settings.airtable_base_id,
+        table_ids={
+            SourceTable.USERS: settings.airtable_users_table_id,
+            SourceTable.EVENTS: settings.airtable_events_table_id,
+            SourceTable.PROJECTS: settings.airtable_projects_table_id,
+            SourceTable.REFERRALS: settings.airtable_referrals_table_id,
+            SourceTable.VOTES: settings.airtable_votes_table_id,
+        },
+        endpoint_url=settings.airtable_endpoint_url,
+    )
+
+
 def snapshot_source(directory: Path) -> SnapshotSource:
     return SnapshotSource(directory)
 
 
-def snapshot_writer(directory: Path, settings: Settings) -> SnapshotWriter:
-    return SnapshotWriter(directory, base_id=settings.airtable_base_id)
+def snapshot_writer(
+    directory: Path, settings: Settings, formats: Sequence[str] = ("json",)
+) -> SnapshotWriter:
+    return SnapshotWriter(directory, base_id=settings.airtable_base_id, formats=formats)
 
 
 @asynccontextmanager
@@ -142,3 +162,18 @@ async def backfill_store(settings: Settings, database_url: str) -> AsyncIterator
         yield PostgresBackfillStore(engine)
     finally:
         await engine.dispose()
+
+
+@asynccontextmanager
+async def smoke_cleanup(settings: Settings, database_url: str, domain: str) -> AsyncIterator[SmokeCleanup]:
+    """What removes the smoke test's rows, on its own engine, disposed of afterwards."""
+    engine = create_engine(settings, database_url)
+    try:
+        yield SmokeCleanup(engine, domain)
+    finally:
+        await engine.dispose()
+
+
+def token_codec(secret: str, algorithm: str) -> JwtCodec:
+    """Tokens as the server signs them (the smoke test logs in with the server's secret)."""
+    return JwtCodec(secret, algorithm)

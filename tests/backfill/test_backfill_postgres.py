@@ -246,7 +246,7 @@ async def test_backfill_from_an_export_equals_backfill_from_the_live_api(
         from_live = await run_backfill(live(), PostgresBackfillStore(clean_database))
     live_dump = await dump_database(clean_database)
     async with clean_database.begin() as connection:
-        await connection.execute(text("TRUNCATE users, events CASCADE"))
+        await connection.execute(text("TRUNCATE users, events, backfill_written CASCADE"))
     from_snapshot = await run_backfill(
         SnapshotSource(tmp_path / "snapshot"), PostgresBackfillStore(clean_database)
     )

@@ -101,6 +101,9 @@ def test_export_dry_run_backfill_and_report(
         "unchanged",
         "merged",
         "skipped",
+        "conflicts",
+        "gone",
+        "pruned",
     ]
     table_part = real.stdout.split("\n\n")[0].splitlines()
     lines = {line.split()[0]: line.split() for line in table_part}

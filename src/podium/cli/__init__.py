@@ -3,7 +3,8 @@
 - ``serve``: the API (:mod:`podium.cli.serve`);
 - ``db upgrade|downgrade|current``: schema migrations (:mod:`podium.cli.db`);
 - ``airtable export|fake-server`` and ``backfill``: the cutover (:mod:`podium.cli.airtable`,
-  :mod:`podium.cli.backfill`).
+  :mod:`podium.cli.backfill`);
+- ``smoke``: the cutover's smoke test against a running deployment (:mod:`podium.cli.smoke`).
 
 Commands take their settings from :func:`podium.cli.common.load_settings` and their adapters from the
 composition root (:mod:`podium.bootstrap`).
@@ -18,6 +19,7 @@ from podium.cli.backfill import backfill
 from podium.cli.common import EMBEDDED_DATABASE
 from podium.cli.db import db
 from podium.cli.serve import serve
+from podium.cli.smoke import smoke
 
 
 @click.group()
@@ -26,7 +28,7 @@ def main() -> None:
     """Podium v2: the peer-judging backend for hackathons."""
 
 
-for _command in (serve, db, airtable, backfill):
+for _command in (serve, db, airtable, backfill, smoke):
     main.add_command(_command)
 
 __all__ = ["EMBEDDED_DATABASE", "main"]

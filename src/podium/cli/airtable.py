@@ -1,4 +1,5 @@
-"""``podium airtable export|fake-server``: read the v1 Airtable base, or rehearse against a fake one."""
+"""``podium airtable export|write-back|fake-server``: read the v1 Airtable base, write v2's changes back
+to it (:mod:`podium.cli.writeback`), or rehearse against a fake one."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import click
 
 from podium.cli.common import load_settings
 from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, timestamp
+from podium.cli.writeback import write_back
 from podium.domain.backfill import SourceError, export_snapshot
 
 
@@ -20,11 +22,21 @@ def airtable() -> None:
 
 @airtable.command("export")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
-def export(directory: Path | None) -> None:
-    """Copy every record of the five Airtable tables, unchanged, into DIRECTORY as JSON files.
+@click.option(
+    "--format",
+    "formats",
+    type=click.Choice(["json", "csv"]),
+    multiple=True,
+    help="json (default; what the backfill reads) or csv (one spreadsheet-readable file per table); "
+    "repeat the option for both from one read.",
+)
+def export(directory: Path | None, formats: tuple[str, ...]) -> None:
+    """Copy every record of the five Airtable tables, unchanged, into DIRECTORY.
 
-    Default DIRECTORY: PODIUM_DATA_DIR/airtable-snapshots/<UTC time>. A DIRECTORY inside the git
-    work tree that git does not ignore is refused (exit 2): the records are personal data.
+    As JSON files (the default, what `podium backfill --from-snapshot` reads) and/or CSV files, plus a
+    manifest.json with the counts and a sha256 per file. Default DIRECTORY:
+    PODIUM_DATA_DIR/airtable-snapshots/<UTC time>. A DIRECTORY inside the git work tree that git does
+    not ignore is refused (exit 2): the records are personal data.
     """
     from podium import bootstrap  # the adapters' imports are heavy: only for this command
 
@@ -35,12 +47,16 @@ def export(directory: Path | None) -> None:
     try:
         source = bootstrap.airtable_source(settings)
         source.check()
-        sink = bootstrap.snapshot_writer(directory, settings)
+        sink = bootstrap.snapshot_writer(directory, settings, formats or ("json",))
         counts = asyncio.run(export_snapshot(source, sink, progress=ProgressDisplay()))
     except SourceError as exc:
         raise click.ClickException(str(exc)) from exc
     listed = ", ".join(f"{count} {table}" for table, count in counts.items())
-    click.echo(f"Exported {listed} to {directory}")
+    written = " and ".join(f.upper() for f in sink.formats)
+    click.echo(f"Exported {listed} to {directory} ({written}; sha256 sums in manifest.json)")
+
+
+airtable.add_command(write_back)
 
 
 @airtable.command("fake-server")

@@ -1,7 +1,8 @@
 """``podium backfill``: copy the Airtable base into PostgreSQL, the operator's side of the cutover.
 
 Exit status: 0 when every Airtable record was migrated (alterations are reported), 3 when the run completed
-but some records could not be migrated (each listed with its reason), 1 on failure (Airtable unreadable,
+but some records could not be migrated, or rows changed in v2 or gone from Airtable were left alone (each
+listed with its reason), 1 on failure (Airtable unreadable,
 database refused a phase, bad settings), 2 on wrong usage (click's usage errors: an unknown option, a
 snapshot folder that does not exist, an output path git would not ignore). Runbook: docs/backfill.md.
 """
@@ -25,12 +26,26 @@ FAILURE = 1
 
 
 async def _backfill(
-    settings: Settings, database_url: str, source: RecordSource, dry_run: bool, display: ProgressDisplay
+    settings: Settings,
+    database_url: str,
+    source: RecordSource,
+    display: ProgressDisplay,
+    *,
+    dry_run: bool,
+    overwrite_v2_changes: bool,
+    prune: bool,
 ) -> BackfillResult:
     from podium import bootstrap  # the adapters' imports are heavy: only for this command
 
     async with bootstrap.backfill_store(settings, database_url) as store:
-        return await run_backfill(source, store, dry_run=dry_run, progress=display)
+        return await run_backfill(
+            source,
+            store,
+            dry_run=dry_run,
+            overwrite_v2_changes=overwrite_v2_changes,
+            prune=prune,
+            progress=display,
+        )
 
 
 @click.command("backfill")
@@ -47,11 +62,27 @@ async def _backfill(
     help="Where to write the full JSON report (every skipped, merged or altered record); default "
     "PODIUM_DATA_DIR/backfill-reports/<UTC time>[-dry-run].json.",
 )
-def backfill(snapshot: Path | None, dry_run: bool, report: Path | None) -> None:
+@click.option(
+    "--overwrite-v2-changes",
+    is_flag=True,
+    help="Write Airtable's values over rows changed or deleted in v2 since the last run (default: leave "
+    "them as v2 has them and report each as a conflict).",
+)
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete rows whose Airtable record was deleted since the last run, and what hangs off them "
+    "(default: report them, delete nothing). Each deleted row is reported.",
+)
+def backfill(
+    snapshot: Path | None, dry_run: bool, report: Path | None, overwrite_v2_changes: bool, prune: bool
+) -> None:
     """Copy the Airtable base into PostgreSQL (idempotent: run it again to resume or to catch up).
 
-    Exit status: 0 all records migrated, 3 completed but some records could not be migrated, 1 failure,
-    2 wrong usage (unknown option, missing snapshot folder, a report path git would not ignore).
+    A re-run leaves rows changed or deleted in v2 since the last run as v2 has them (reported as
+    conflicts, with both values). Exit status: 0 all records migrated, 3 completed but some records
+    could not be migrated, or conflicts with v2 or rows gone from Airtable were left for review,
+    1 failure, 2 wrong usage (unknown option, missing snapshot folder, a report path git would not ignore).
     """
     from podium import bootstrap  # the adapters' imports are heavy: only for this command
 
@@ -75,7 +106,17 @@ def backfill(snapshot: Path | None, dry_run: bool, report: Path | None) -> None:
             live.check()
             source = live
         with database(settings, migrate=True) as url:
-            result = asyncio.run(_backfill(settings, url, source, dry_run, ProgressDisplay()))
+            result = asyncio.run(
+                _backfill(
+                    settings,
+                    url,
+                    source,
+                    ProgressDisplay(),
+                    dry_run=dry_run,
+                    overwrite_v2_changes=overwrite_v2_changes,
+                    prune=prune,
+                )
+            )
     except (SourceError, BackfillWriteError) as exc:
         click.echo(f"Error: {exc}", err=True)
         click.echo("Nothing is half-written: run the same command again once the cause is fixed.", err=True)

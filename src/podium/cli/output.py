@@ -14,7 +14,7 @@ from typing import TextIO
 import click
 
 from podium.config import Settings
-from podium.domain.backfill import BackfillResult, Progress, Stage
+from podium.domain.backfill import BackfillResult, Outcome, Progress, Stage
 
 
 class ProgressDisplay:
@@ -107,8 +107,31 @@ def summary(result: BackfillResult) -> str:
             lines.append(f"  … and {len(unmigrated) - 20} more (all of them are in the report)")
     else:
         lines.append("Every Airtable record was migrated.")
+    lines += _v2_sections(result)
     lines.append(f"Finished in {result.elapsed_seconds:.1f} s.")
     return "\n".join(lines)
+
+
+def _v2_sections(result: BackfillResult, shown: int = 20) -> list[str]:
+    """Conflicts with v2 (both values), rows gone from Airtable, and every row pruned."""
+    lines: list[str] = []
+    sections = (
+        (Outcome.CONFLICT, "rows changed or deleted in v2 since the last run were left as v2 has them "
+         "(--overwrite-v2-changes writes Airtable's values):"),
+        (Outcome.GONE, "rows written by an earlier run are gone from Airtable; kept (--prune deletes them):"),
+        (Outcome.PRUNED, "rows were deleted (--prune)" + (" in a real run" if result.dry_run else "") + ":"),
+    )  # fmt: skip
+    for outcome, title in sections:
+        issues = [issue for issue in result.issues if issue.outcome is outcome]
+        if not issues:
+            continue
+        limit = len(issues) if outcome is Outcome.PRUNED else shown
+        lines.append(f"{len(issues)} {title}")
+        for issue in issues[:limit]:
+            lines.append(f"  {issue.table} {issue.airtable_id}: {issue.reason} ({issue.detail})")
+        if len(issues) > limit:
+            lines.append(f"  … and {len(issues) - limit} more (all of them are in the report)")
+    return lines
 
 
 def timestamp() -> str:

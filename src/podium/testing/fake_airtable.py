@@ -1,4 +1,6 @@
-"""A fake Airtable HTTP server on 127.0.0.1 speaking the list-records API, for the real pyairtable client.
+"""A fake Airtable HTTP server on 127.0.0.1 speaking the records API, for the real pyairtable client.
+
+Reads as below; creates, updates and deletes as :mod:`podium.testing.fake_airtable_writes` describes.
 
 ``GET /v0/{base}/{table}?pageSize=&offset=`` answers ``{"records": [{id, createdTime, fields}], "offset"}``
 like Airtable. On demand it answers 429 with ``Retry-After``, enforces Airtable's 5 requests/second per
@@ -7,6 +9,7 @@ base, and fails with 401/403/404 the way Airtable does. Every request is logged 
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 import time
@@ -18,7 +21,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from podium.testing.fake_airtable_writes import apply_write, record_ids
+
 MAX_PAGE_SIZE = 100
+WRITE_METHODS = ("POST", "PATCH", "PUT", "DELETE")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,14 @@ class LoggedRequest:
     table: str
     page_size: int | None
     offset: str | None
+    status: int
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedWrite:
+    method: str
+    table: str
+    body: bytes
     status: int
 
 
@@ -58,7 +72,12 @@ class FakeAirtable:
         latency: float = 0.0,
         port: int = 0,
     ) -> None:
-        self.bases = bases
+        # A copy: writes change the fake's records, never the caller's.
+        self.bases: dict[str, dict[str, list[dict[str, Any]]]] = {
+            base: {table: [dict(copy.deepcopy(r)) for r in records] for table, records in tables.items()}
+            for base, tables in bases.items()
+        }
+        self._new_ids = record_ids()
         self.port = port
         self.token = token
         self.forbidden_tokens = set(forbidden_tokens)
@@ -66,6 +85,8 @@ class FakeAirtable:
         self.rate_limit_retry_after = rate_limit_retry_after
         self.latency = latency
         self.requests: list[LoggedRequest] = []
+        self.writes: list[LoggedWrite] = []
+        self._write_failures: dict[int, int] = {}
         self._failures: deque[_Failure] = deque()
         self._delays: deque[float] = deque()
         self._windows: dict[str, deque[float]] = {}
@@ -120,6 +141,11 @@ class FakeAirtable:
         with self._lock:
             self._failures.append(_Failure(status, retry_after, count))
 
+    def fail_write(self, nth: int, *, status: int = 503) -> None:
+        """Answer the ``nth`` write request from now with ``status``, changing nothing (a failed batch)."""
+        with self._lock:
+            self._write_failures[nth + len(self.writes)] = status
+
     def delay_next(self, *seconds: float) -> None:
         """Hold the next requests, one delay each, before they are counted and answered.
 
@@ -133,6 +159,11 @@ class FakeAirtable:
         with self._lock:
             self.requests.clear()
 
+    def records(self, base: str, table: str) -> list[dict[str, Any]]:
+        """A copy of a table's records as they are now (after any writes)."""
+        with self._lock:
+            return copy.deepcopy(self.bases[base][table])
+
     def count(self, status: int | None = None) -> int:
         with self._lock:
             return sum(1 for request in self.requests if status is None or request.status == status)
@@ -140,7 +171,12 @@ class FakeAirtable:
     # -- request handling (called from server threads) ----------------------------------------------
 
     def _answer(
-        self, method: str, path: str, query: Mapping[str, list[str]], authorization: str | None
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, list[str]],
+        authorization: str | None,
+        body: bytes = b"",
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
         now = time.monotonic()
         parts = [unquote(part) for part in path.strip("/").split("/")]
@@ -183,13 +219,22 @@ class FakeAirtable:
                     {} if failure.retry_after is None else {"Retry-After": _seconds(failure.retry_after)}
                 )
                 return failure.status, headers, _error("INJECTED_FAILURE", f"injected HTTP {failure.status}")
-            if method != "GET" or len(parts) != 3 or parts[0] != "v0":
+            if method not in ("GET", *WRITE_METHODS) or len(parts) != 3 or parts[0] != "v0":
                 log(404)
                 return 404, {}, {"error": "NOT_FOUND"}
             records = self.bases.get(base, {}).get(table)
             if records is None:
                 log(404)
                 return 404, {}, _error("TABLE_NOT_FOUND", f"Could not find table {table} in the base")
+            if method in WRITE_METHODS:
+                injected = self._write_failures.pop(len(self.writes) + 1, None)
+                if injected is not None:
+                    status, written = injected, _error("INJECTED_FAILURE", f"injected HTTP {injected}")
+                else:
+                    status, written = apply_write(records, method, query, body, self._new_ids)
+                log(status)
+                self.writes.append(LoggedWrite(method, table, body, status))
+                return status, {}, written
             size = page_size or MAX_PAGE_SIZE
             if not 1 <= size <= MAX_PAGE_SIZE:
                 log(422)
@@ -200,10 +245,10 @@ class FakeAirtable:
                 return 422, {}, _error("LIST_RECORDS_ITERATOR_NOT_AVAILABLE", "Invalid offset")
             log(200)
         page = list(records[start : start + size])
-        body: dict[str, Any] = {"records": page}
+        answer: dict[str, Any] = {"records": page}
         if start + size < len(records):
-            body["offset"] = f"itr{table}/{start + size}"
-        return 200, {}, body
+            answer["offset"] = f"itr{table}/{start + size}"
+        return 200, {}, answer
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:
@@ -237,10 +282,18 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._respond("POST")
 
+    def do_PATCH(self) -> None:
+        self._respond("PATCH")
+
+    def do_PUT(self) -> None:
+        self._respond("PUT")
+
+    def do_DELETE(self) -> None:
+        self._respond("DELETE")
+
     def _respond(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+        body = self.rfile.read(length) if length else b""
         with self.fake._lock:
             delay = self.fake._delays.popleft() if self.fake._delays else 0.0
         if delay:
@@ -248,10 +301,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.fake.latency:
             time.sleep(self.fake.latency)
         split = urlsplit(self.path)
-        status, headers, body = self.fake._answer(
-            method, split.path, parse_qs(split.query), self.headers.get("Authorization")
+        status, headers, answer = self.fake._answer(
+            method, split.path, parse_qs(split.query), self.headers.get("Authorization"), body
         )
-        payload = json.dumps(body).encode()
+        payload = json.dumps(answer).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))

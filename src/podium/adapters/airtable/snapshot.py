@@ -1,14 +1,17 @@
 """A directory of JSON files holding the raw Airtable records: written by ``podium airtable export``,
 read back by ``podium backfill --from-snapshot``.
 
-Layout: one ``<table>.json`` per table (``{"table": ..., "records": [{id, createdTime, fields}]}``) and a
-``manifest.json`` written last with the record counts. A directory without the manifest (an export that
-was interrupted) is refused, so a backfill never runs on half a backup.
+Layout: one ``<table>.json`` per table (``{"table": ..., "records": [{id, createdTime, fields}]}``), and/or
+one ``<table>.csv`` per table (:mod:`podium.adapters.airtable.csv_snapshot`), and a ``manifest.json``
+written last with the record counts, the formats, and the size and sha256 of every file. A directory
+without the manifest (an export that was interrupted) is refused, so a backfill never runs on half a
+backup.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -20,6 +23,7 @@ from podium.domain.backfill import SourceError, SourceRecord, SourceTable
 FORMAT = "podium-airtable-snapshot"
 VERSION = 1
 MANIFEST = "manifest.json"
+FORMATS = ("json", "csv")
 
 
 def _write_atomically(path: Path, payload: Any) -> None:
@@ -31,33 +35,104 @@ def _write_atomically(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
-class SnapshotWriter:
-    """Write a snapshot into ``directory`` (created if needed; an older snapshot there is replaced)."""
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
-    def __init__(self, directory: Path, *, base_id: str = "") -> None:
+
+class SnapshotWriter:
+    """Write a snapshot into ``directory`` (created if needed; an older snapshot there is replaced).
+
+    ``formats``: ``json`` (what the backfill reads), ``csv`` (the spreadsheet-readable backup), or both.
+    """
+
+    def __init__(self, directory: Path, *, base_id: str = "", formats: Sequence[str] = ("json",)) -> None:
+        unknown = set(formats) - set(FORMATS)
+        if unknown or not formats:
+            raise ValueError(f"unknown snapshot formats {sorted(unknown)}; choose from {FORMATS}")
         self.directory = directory
         self.base_id = base_id
+        self.formats = [f for f in FORMATS if f in formats]
+        self._files: dict[str, dict[str, Any]] = {}
+        self._csv: dict[str, Any] = {}
         directory.mkdir(parents=True, exist_ok=True)
         # Whatever was here is no longer a complete snapshot until finish() says so.
         (directory / MANIFEST).unlink(missing_ok=True)
 
     def write_table(self, table: SourceTable, records: Sequence[SourceRecord]) -> None:
-        _write_atomically(
-            self.directory / f"{table}.json",
-            {"table": str(table), "records": [record.to_json() for record in records]},
-        )
+        if "json" in self.formats:
+            path = self.directory / f"{table}.json"
+            _write_atomically(
+                path, {"table": str(table), "records": [record.to_json() for record in records]}
+            )
+            self._record_file(path, table, len(records))
+        if "csv" in self.formats:
+            from podium.adapters.airtable.csv_snapshot import write_csv_table
+
+            path = self.directory / f"{table}.csv"
+            tmp = path.with_name(path.name + ".tmp")
+            self._csv[str(table)] = write_csv_table(tmp, records)
+            with tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+            self._record_file(path, table, len(records))
+
+    def _record_file(self, path: Path, table: SourceTable, count: int) -> None:
+        self._files[path.name] = {
+            "table": str(table),
+            "records": count,
+            "bytes": path.stat().st_size,
+            "sha256": sha256_of(path),
+        }
 
     def finish(self, counts: Mapping[SourceTable, int]) -> None:
-        _write_atomically(
-            self.directory / MANIFEST,
-            {
-                "format": FORMAT,
-                "version": VERSION,
-                "base_id": self.base_id,
-                "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "counts": {str(table): count for table, count in counts.items()},
-            },
-        )
+        manifest: dict[str, Any] = {
+            "format": FORMAT,
+            "version": VERSION,
+            "base_id": self.base_id,
+            "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "formats": self.formats,
+            "counts": {str(table): count for table, count in counts.items()},
+            "files": self._files,
+        }
+        if self._csv:
+            manifest["csv"] = self._csv
+        _write_atomically(self.directory / MANIFEST, manifest)
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    """The manifest of a complete snapshot; :class:`SourceError` for an interrupted or foreign one."""
+    manifest_path = directory / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SourceError(
+            f"{directory} is not a complete snapshot (no {MANIFEST}); run `podium airtable export` again"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"cannot read {manifest_path}: {exc}") from exc
+    if (
+        not isinstance(manifest, dict)
+        or manifest.get("format") != FORMAT
+        or manifest.get("version") != VERSION
+    ):
+        raise SourceError(f"{manifest_path} is not a {FORMAT} v{VERSION} manifest")
+    return manifest
+
+
+def verify_files(directory: Path, manifest: Mapping[str, Any], *, suffix: str) -> None:
+    """Check the sha256 of every ``*suffix`` file the manifest lists (snapshots before sums: nothing)."""
+    for name, entry in (manifest.get("files") or {}).items():
+        if not name.endswith(suffix):
+            continue
+        path = directory / name
+        if not path.is_file():
+            raise SourceError(f"{path} is missing (the manifest lists it)")
+        if sha256_of(path) != entry.get("sha256"):
+            raise SourceError(f"{path} has changed since the export: its sha256 is not the manifest's")
 
 
 class SnapshotSource:
@@ -66,17 +141,13 @@ class SnapshotSource:
     def __init__(self, directory: Path, *, page_size: int = 100) -> None:
         self.directory = directory
         self.page_size = page_size
-        manifest_path = directory / MANIFEST
-        try:
-            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
+        manifest = read_manifest(directory)
+        if "json" not in manifest.get("formats", ["json"]):
             raise SourceError(
-                f"{directory} is not a complete snapshot (no {MANIFEST}); run `podium airtable export` again"
-            ) from exc
-        except (OSError, ValueError) as exc:
-            raise SourceError(f"cannot read {manifest_path}: {exc}") from exc
-        if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
-            raise SourceError(f"{manifest_path} is not a {FORMAT} v{VERSION} manifest")
+                f"{directory} holds a CSV export only; the backfill reads JSON: export again with "
+                "--format json (the default)"
+            )
+        self.files: dict[str, Any] = manifest.get("files") or {}
         self.base_id: str = manifest.get("base_id", "")
         self.counts: dict[SourceTable, int] = {
             table: int(manifest["counts"][str(table)])
@@ -97,6 +168,9 @@ class SnapshotSource:
         expected = self.counts.get(table)
         if expected is not None and expected != len(records):
             raise SourceError(f"{path} holds {len(records)} records but the manifest says {expected}")
+        listed = self.files.get(path.name)
+        if listed is not None and sha256_of(path) != listed.get("sha256"):
+            raise SourceError(f"{path} has changed since the export: its sha256 is not the manifest's")
         return records
 
     async def pages(self, table: SourceTable) -> AsyncIterator[Sequence[SourceRecord]]:

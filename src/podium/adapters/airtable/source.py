@@ -137,8 +137,12 @@ class ThrottledAdapter(HTTPAdapter):
         max_attempts: int = 8,
         default_retry_after: float = DEFAULT_RETRY_AFTER,
         sleep: Callable[[float], None] = time.sleep,
+        retry_creates: bool = True,
     ) -> None:
         super().__init__(max_retries=0)
+        # A POST that failed on the way back may have created its records: retried only after a 429
+        # (which Airtable answers before doing anything) unless this is True.
+        self.retry_creates = retry_creates
         self.limiter = limiter
         self.max_attempts = max_attempts
         self.default_retry_after = default_retry_after
@@ -154,7 +158,7 @@ class ThrottledAdapter(HTTPAdapter):
             try:
                 response = super().send(request, *args, **kwargs)
             except requests.ConnectionError:
-                if attempt >= 3:
+                if attempt >= 3 or (request.method == "POST" and not self.retry_creates):
                     raise
                 self._sleep(0.5 * attempt)
                 continue
@@ -167,7 +171,11 @@ class ThrottledAdapter(HTTPAdapter):
             if response.status_code == 429:
                 delay = parse_retry_after(response.headers.get("Retry-After"))
                 delay = self.default_retry_after if delay is None else delay
-            elif response.status_code in _RETRIED_SERVER_ERRORS and attempt < 4:
+            elif (
+                response.status_code in _RETRIED_SERVER_ERRORS
+                and attempt < 4
+                and (request.method != "POST" or self.retry_creates)
+            ):
                 delay = 0.5 * 2 ** (attempt - 1)
             else:
                 return response

@@ -24,8 +24,10 @@ from podium.domain.backfill.model import (
     VoteRow,
 )
 from podium.domain.backfill.ports import BackfillWriteError
+from podium.domain.backfill.written import PrunedRow
 from podium.domain.limits import EMAIL_MAX, JOIN_CODE_MAX, NAME_MAX, SLUG_MAX, USER_FIELD_LIMITS
 
+T = TargetTable
 Row = TypeVar("Row", UserRow, EventRow, ProjectRow, ReferralRow, VoteRow)
 
 
@@ -66,6 +68,7 @@ class MemoryBackfillStore:
     def __init__(self) -> None:
         self._tables = _Tables()
         self.calls: list[tuple[TargetTable, int]] = []
+        self.written: dict[TargetTable, dict[UUID, Mapping[str, Any]]] = {}
 
     async def load_existing(self) -> ExistingData:
         t = self._tables
@@ -77,6 +80,7 @@ class MemoryBackfillStore:
             votes=list(t.votes.values()),
             attendees=list(t.attendees.values()),
             collaborators=list(t.collaborators.values()),
+            written={table: dict(rows) for table, rows in self.written.items() if rows},
         )
 
     def _commit(self, table: TargetTable, size: int, change: Callable[[_Tables], None]) -> None:
@@ -116,6 +120,56 @@ class MemoryBackfillStore:
 
     async def save_votes(self, rows: Sequence[VoteRow]) -> None:
         self._commit(TargetTable.VOTES, len(rows), lambda t: _upsert(t.votes, rows))
+
+    async def save_written(
+        self, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
+    ) -> None:
+        self.written.setdefault(table, {}).update((row_id, dict(values)) for row_id, values in entries)
+
+    async def prune(self, targets: Mapping[TargetTable, Sequence[UUID]]) -> list[PrunedRow]:
+        t = self._tables
+        asked = {table: set(targets.get(table, ())) for table in TargetTable}
+        users = asked[T.USERS]
+        events = asked[T.EVENTS] | {e.id for e in t.events.values() if e.owner_id in users}
+        projects = asked[T.PROJECTS] | {
+            p.id for p in t.projects.values() if p.event_id in events or p.owner_id in users
+        }
+        doomed: dict[TargetTable, list[Any]] = {
+            T.VOTES: [v for v in t.votes.values() if v.id in asked[T.VOTES] or v.project_id in projects
+                      or v.event_id in events or v.voter_id in users],
+            T.REFERRALS: [r for r in t.referrals.values() if r.id in asked[T.REFERRALS] or r.event_id in events
+                          or r.user_id in users],
+            T.PROJECT_COLLABORATORS: [c for c in t.collaborators.values() if c.id in asked[T.PROJECT_COLLABORATORS]
+                                      or c.project_id in projects or c.user_id in users],
+            T.EVENT_ATTENDEES: [a for a in t.attendees.values() if a.id in asked[T.EVENT_ATTENDEES]
+                                or a.event_id in events or a.user_id in users],
+            T.PROJECTS: [p for p in t.projects.values() if p.id in projects],
+            T.EVENTS: [e for e in t.events.values() if e.id in events],
+            T.USERS: [u for u in t.users.values() if u.id in users],
+        }  # fmt: skip
+        gone = {table: {row.id for row in rows} for table, rows in doomed.items()}
+
+        def change(d: _Tables) -> None:
+            d.votes = {k: v for k, v in d.votes.items() if k not in gone[T.VOTES]}
+            d.referrals = {k: v for k, v in d.referrals.items() if k not in gone[T.REFERRALS]}
+            d.collaborators = {
+                k: v for k, v in d.collaborators.items() if v.id not in gone[T.PROJECT_COLLABORATORS]
+            }
+            d.attendees = {k: v for k, v in d.attendees.items() if v.id not in gone[T.EVENT_ATTENDEES]}
+            d.projects = {k: v for k, v in d.projects.items() if k not in gone[T.PROJECTS]}
+            d.events = {k: v for k, v in d.events.items() if k not in gone[T.EVENTS]}
+            d.users = {k: v for k, v in d.users.items() if k not in gone[T.USERS]}
+
+        self._commit(T.USERS, 0, change)
+        for table, ids in gone.items():
+            for row_id in ids:
+                self.written.get(table, {}).pop(row_id, None)
+        return [
+            PrunedRow(table, row.id, getattr(row, "airtable_id", None),
+                      "deleted_in_airtable" if row.id in asked[table] else "depends_on_pruned")
+            for table, rows in doomed.items()
+            for row in rows
+        ]  # fmt: skip
 
     async def count_rows(self) -> Mapping[TargetTable, int]:
         t = self._tables

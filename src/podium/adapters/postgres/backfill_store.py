@@ -12,12 +12,23 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
+from uuid import UUID
 
 from sqlalchemy import Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from podium.adapters.postgres.backfill_written import (
+    clear_pending,
+    forget_written,
+    load_pending,
+    load_written,
+    mark_pending,
+    record_written,
+    set_airtable_ids,
+)
+from podium.adapters.postgres.backfill_written import prune as prune_rows
 from podium.adapters.postgres.models import (
     EventAttendeeModel,
     EventModel,
@@ -34,6 +45,7 @@ from podium.domain.backfill import (
     EventRow,
     ExistingData,
     ProjectRow,
+    PrunedRow,
     ReferralRow,
     TargetTable,
     UserRow,
@@ -118,6 +130,7 @@ class PostgresBackfillStore:
                 votes=await self._load(connection, VOTES, VoteRow),
                 attendees=await self._load(connection, ATTENDEES, AttendeeLink),
                 collaborators=await self._load(connection, COLLABORATORS, CollaboratorLink),
+                written=await load_written(connection),
             )
 
     @staticmethod
@@ -168,6 +181,52 @@ class PostgresBackfillStore:
     ) -> None:
         """One batch, one pipelined round trip (a seam the crash-safety tests break on purpose)."""
         await connection.execute(statement, parameters)
+
+    async def save_written(
+        self, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
+    ) -> None:
+        try:
+            async with self._engine.begin() as connection:
+                await record_written(connection, table, entries)
+        except (DBAPIError, SQLAlchemyError, OSError) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            raise BackfillWriteError(f"recording what was written to {table} failed: {detail}") from exc
+
+    async def record_created(
+        self, table: TargetTable, created: Sequence[tuple[UUID, str, Mapping[str, Any]]]
+    ) -> None:
+        async with self._engine.begin() as connection:
+            await set_airtable_ids(
+                connection, table, [(row_id, record_id) for row_id, record_id, _ in created]
+            )
+            await record_written(connection, table, [(row_id, values) for row_id, _, values in created])
+            await clear_pending(connection, table, [row_id for row_id, _, _ in created])
+
+    async def mark_pending(
+        self, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
+    ) -> None:
+        async with self._engine.begin() as connection:
+            await mark_pending(connection, table, entries)
+
+    async def clear_pending(self, table: TargetTable, row_ids: Sequence[UUID]) -> None:
+        async with self._engine.begin() as connection:
+            await clear_pending(connection, table, row_ids)
+
+    async def load_pending(self) -> dict[TargetTable, dict[UUID, dict[str, Any]]]:
+        async with self._engine.connect() as connection:
+            return await load_pending(connection)
+
+    async def forget_written(self, table: TargetTable, row_ids: Sequence[UUID]) -> None:
+        async with self._engine.begin() as connection:
+            await forget_written(connection, table, row_ids)
+
+    async def prune(self, targets: Mapping[TargetTable, Sequence[UUID]]) -> list[PrunedRow]:
+        try:
+            async with self._engine.begin() as connection:
+                return await prune_rows(connection, targets)
+        except (DBAPIError, SQLAlchemyError, OSError) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            raise BackfillWriteError(f"pruning failed, nothing was deleted: {detail}") from exc
 
     async def count_rows(self) -> Mapping[TargetTable, int]:
         statement = select(

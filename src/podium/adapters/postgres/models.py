@@ -212,3 +212,26 @@ class RateLimitHitModel(Base):
     hit_times: Mapped[list[float]] = mapped_column(ARRAY(Double))
     # How many attempts of the last statement on this row were admitted: that statement's answer.
     admitted: Mapped[int] = mapped_column(Integer)
+
+
+class BackfillWrittenModel(Base):
+    """What the backfill last wrote to each row it owns (``table_name``, ``row_id`` → the row's columns as
+    JSON). A row that differs from it now was changed in v2 since, and a re-run leaves it alone."""
+
+    __tablename__ = "backfill_written"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_id: Mapped[UUID] = mapped_column(primary_key=True)
+    written: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+class AirtablePendingCreateModel(Base):
+    """Rows the write-back has asked Airtable to create but not yet recorded the answer for (the fields
+    sent): after a kill in between, the next run finds those records in Airtable instead of duplicating."""
+
+    __tablename__ = "airtable_pending_creates"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_id: Mapped[UUID] = mapped_column(primary_key=True)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONB)

@@ -35,6 +35,7 @@ from podium.domain.backfill.usecase import (
     run_backfill,
     write_plan,
 )
+from podium.domain.backfill.written import PrunedRow, written_values
 
 __all__ = [
     "AttendeeLink",
@@ -50,6 +51,7 @@ __all__ = [
     "Progress",
     "ProgressCallback",
     "ProjectRow",
+    "PrunedRow",
     "RecordSource",
     "ReferralRow",
     "SnapshotSink",
@@ -68,4 +70,5 @@ __all__ = [
     "row_id",
     "run_backfill",
     "write_plan",
+    "written_values",
 ]

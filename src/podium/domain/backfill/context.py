@@ -3,7 +3,7 @@ report, and the field readers that note each alteration they make."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
@@ -46,14 +46,29 @@ class Plan:
     referrals: list[ReferralRow] = field(default_factory=list)
     votes: list[VoteRow] = field(default_factory=list)
     writes: dict[TargetTable, list[Any]] = field(default_factory=dict)
+    #: What to record as written (row id → values) once a table's writes are in: rows written now, and
+    #: unchanged rows whose record lags (:mod:`.reconcile`).
+    written: dict[TargetTable, list[tuple[UUID, dict[str, Any]]]] = field(default_factory=dict)
+    #: ``--prune``: rows whose Airtable record is gone, to delete with what hangs off them.
+    prune: dict[TargetTable, list[UUID]] = field(default_factory=dict)
 
 
 class PlanContext:
     """The state one planning run threads through its steps (users → events → … → votes)."""
 
     def __init__(
-        self, records: Mapping[SourceTable, Sequence[SourceRecord]], existing: ExistingData, dry_run: bool
+        self,
+        records: Mapping[SourceTable, Sequence[SourceRecord]],
+        existing: ExistingData,
+        dry_run: bool,
+        *,
+        overwrite_v2: bool = False,
+        prune: bool = False,
     ) -> None:
+        self.overwrite_v2 = overwrite_v2
+        self.prune = prune
+        # Each table's planned and existing rows, reconciled once every table is planned (.reconcile).
+        self.pending: dict[TargetTable, tuple[Sequence[Any], Sequence[Any]]] = {}
         # A record listed twice (a hand-edited snapshot) is read once.
         self.records = {
             table: sorted(
@@ -73,13 +88,18 @@ class PlanContext:
 
     # -- the report ------------------------------------------------------------------------------------
 
-    def issue(self, table: TargetTable, airtable_id: str, outcome: Outcome, reason: str, detail: str) -> None:
-        self.result.issues.append(Issue(table, airtable_id, outcome, reason, detail))
-        tally = self.result.tables[table]
-        if outcome is Outcome.SKIPPED:
-            tally.skipped += 1
-        elif outcome is Outcome.MERGED:
-            tally.merged += 1
+    def issue(
+        self,
+        table: TargetTable,
+        airtable_id: str,
+        outcome: Outcome,
+        reason: str,
+        detail: str,
+        *,
+        v2: Mapping[str, Any] | None = None,
+        airtable: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.result.add(Issue(table, airtable_id, outcome, reason, detail, v2=v2, airtable=airtable))
 
     # -- fields, with every alteration reported ----------------------------------------------------------
 
@@ -156,38 +176,10 @@ class PlanContext:
 
     # -- what must be written ----------------------------------------------------------------------------
 
-    def diff(self, table: TargetTable, planned: Sequence[R], existing: Iterable[Any]) -> list[R]:
-        """The planned rows that are new or differ from the store's, counted in the table's tally."""
-        before = {row.id: row for row in existing}
-        tally = self.result.tables[table]
-        writes: list[R] = []
-        for row in planned:
-            old = before.get(row.id)  # type: ignore[attr-defined]
-            if old is None:
-                tally.created += 1
-                writes.append(row)
-            elif old == row:
-                tally.unchanged += 1
-            else:
-                tally.updated += 1
-                writes.append(row)
-        self.plan.writes[table] = writes
-        return writes
+    def diff(self, table: TargetTable, planned: Sequence[R], existing: Iterable[Any]) -> None:
+        """Hand the planned rows of ``table`` to :func:`~.reconcile.reconcile` (new, changed, v2's)."""
+        self.pending[table] = (planned, list(existing))
 
-    def links_diff(
-        self,
-        table: TargetTable,
-        planned: Sequence[R],
-        existing_pairs: set[tuple[UUID, UUID]],
-        pair_of: Callable[[R], tuple[UUID, UUID]],
-    ) -> None:
-        """Link rows are never updated: a pair is there already or it is created."""
-        tally = self.result.tables[table]
-        writes: list[R] = []
-        for link in planned:
-            if pair_of(link) in existing_pairs:
-                tally.unchanged += 1
-            else:
-                tally.created += 1
-                writes.append(link)
-        self.plan.writes[table] = writes
+    def links_diff(self, table: TargetTable, planned: Sequence[R], existing: Iterable[Any]) -> None:
+        """Link rows are never updated: a pair is there already, or it is created (or v2 removed it)."""
+        self.pending[table] = (planned, list(existing))

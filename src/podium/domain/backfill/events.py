@@ -148,5 +148,4 @@ def plan_attendees(ctx: PlanContext) -> None:
         LinkWords(field="attendees", parent="event", member="attendee", verb="attends"),
         lambda event, user: AttendeeLink(row_id(table, event, user), event, user),
     )
-    existing = {(link.event_id, link.user_id) for link in ctx.existing.attendees}
-    ctx.links_diff(table, planned, existing, lambda link: (link.event_id, link.user_id))
+    ctx.links_diff(table, planned, ctx.existing.attendees)

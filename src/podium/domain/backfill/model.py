@@ -158,6 +158,9 @@ class ExistingData:
     votes: Sequence[VoteRow] = ()
     attendees: Sequence[AttendeeLink] = ()
     collaborators: Sequence[CollaboratorLink] = ()
+    #: What the backfill last wrote to each row it owns (row id → :func:`written_values`), per table:
+    #: a row whose values differ from it now was changed in v2 since.
+    written: Mapping[TargetTable, Mapping[UUID, Mapping[str, Any]]] = field(default_factory=dict)
 
 
 class Outcome(enum.StrEnum):
@@ -169,6 +172,12 @@ class Outcome(enum.StrEnum):
     MERGED = "merged"
     #: Migrated with a change (truncated, derived, replaced, parsed, …).
     ALTERED = "altered"
+    #: Changed (or deleted) in v2 since the backfill last wrote it: left as v2 has it; exit status 3.
+    CONFLICT = "conflict"
+    #: Written by an earlier run, but its Airtable record is gone (or no longer migrates): kept; status 3.
+    GONE = "gone"
+    #: Deleted by ``--prune`` (gone from Airtable, or hanging off a row that is).
+    PRUNED = "pruned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,15 +189,22 @@ class Issue:
     outcome: Outcome
     reason: str
     detail: str
+    #: For a conflict: the row's values in v2 now, and what Airtable has (only the differing columns).
+    v2: Mapping[str, Any] | None = None
+    airtable: Mapping[str, Any] | None = None
 
-    def to_json(self) -> dict[str, str]:
-        return {
+    def to_json(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
             "table": str(self.table),
             "airtable_id": self.airtable_id,
             "outcome": str(self.outcome),
             "reason": self.reason,
             "detail": self.detail,
         }
+        if self.v2 is not None or self.airtable is not None:
+            payload["v2"] = self.v2
+            payload["airtable"] = self.airtable
+        return payload
 
 
 @dataclass(slots=True)
@@ -201,6 +217,9 @@ class TableOutcome:
     unchanged: int = 0
     merged: int = 0
     skipped: int = 0
+    conflicts: int = 0
+    gone: int = 0
+    pruned: int = 0
     stored: int | None = None
 
     def to_json(self) -> dict[str, int | None]:
@@ -213,6 +232,9 @@ class TableOutcome:
             "unchanged": self.unchanged,
             "merged": self.merged,
             "skipped": self.skipped,
+            "conflicts": self.conflicts,
+            "gone": self.gone,
+            "pruned": self.pruned,
         }
 
 
@@ -235,7 +257,16 @@ class ReasonCount:
         }
 
 
-_OUTCOME_ORDER = {Outcome.SKIPPED: 0, Outcome.MERGED: 1, Outcome.ALTERED: 2}
+_OUTCOME_ORDER = {
+    Outcome.SKIPPED: 0,
+    Outcome.CONFLICT: 1,
+    Outcome.GONE: 2,
+    Outcome.PRUNED: 3,
+    Outcome.MERGED: 4,
+    Outcome.ALTERED: 5,
+}
+#: Outcomes an operator has to look at: the run exits with status 3 when any is reported.
+NEEDS_REVIEW = (Outcome.SKIPPED, Outcome.CONFLICT, Outcome.GONE)
 
 
 @dataclass(slots=True)
@@ -249,14 +280,34 @@ class BackfillResult:
     issues: list[Issue] = field(default_factory=list)
     elapsed_seconds: float = 0.0
 
+    def add(self, issue: Issue) -> None:
+        """Report ``issue`` and count it in its table's tally."""
+        self.issues.append(issue)
+        tally = self.tables[issue.table]
+        if issue.outcome is Outcome.SKIPPED:
+            tally.skipped += 1
+        elif issue.outcome is Outcome.MERGED:
+            tally.merged += 1
+        elif issue.outcome is Outcome.CONFLICT:
+            tally.conflicts += 1
+        elif issue.outcome is Outcome.GONE:
+            tally.gone += 1
+        elif issue.outcome is Outcome.PRUNED:
+            tally.pruned += 1
+
     @property
     def unmigrated(self) -> list[Issue]:
         return [issue for issue in self.issues if issue.outcome is Outcome.SKIPPED]
 
     @property
+    def needs_review(self) -> list[Issue]:
+        return [issue for issue in self.issues if issue.outcome in NEEDS_REVIEW]
+
+    @property
     def exit_status(self) -> int:
-        """0 when every source record was migrated (alterations reported), 3 when some were not."""
-        return 3 if self.unmigrated else 0
+        """0 when every source record was migrated (alterations reported), 3 when some were not, or
+        a conflict with v2 or a record gone from Airtable was left for the operator."""
+        return 3 if self.needs_review else 0
 
     def reason_counts(self) -> list[ReasonCount]:
         """A count per (table, outcome, reason): records not migrated first, then merged, then altered."""

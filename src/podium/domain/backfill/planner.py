@@ -11,7 +11,8 @@ what makes a re-run change nothing and a killed-and-restarted run end where one 
 
 The steps run in the order foreign keys need, one module each: :mod:`.users`, :mod:`.events` (with
 attendees), :mod:`.projects` (drafted, with collaborators), :mod:`.votes` (referrals and votes), then the
-projects are finished (their points need the votes). Cell values are read by :mod:`.cells`; the shared
+projects are finished (their points need the votes), and :mod:`.reconcile` decides, against what the
+store holds and what earlier runs wrote, which rows to write and which to leave to v2. Cell values are read by :mod:`.cells`; the shared
 state and the report live in :mod:`.context`.
 """
 
@@ -23,6 +24,7 @@ from podium.domain.backfill.context import Plan, PlanContext
 from podium.domain.backfill.events import plan_attendees, plan_events
 from podium.domain.backfill.model import ExistingData, SourceRecord, SourceTable, TargetTable
 from podium.domain.backfill.projects import draft_projects, finish_projects, plan_collaborators
+from podium.domain.backfill.reconcile import reconcile
 from podium.domain.backfill.users import placeholder_email, plan_users
 from podium.domain.backfill.votes import plan_referrals, plan_votes
 
@@ -36,10 +38,16 @@ _COUNTED_AS = {
 
 
 def plan_backfill(
-    records: Mapping[SourceTable, Sequence[SourceRecord]], existing: ExistingData, *, dry_run: bool = False
+    records: Mapping[SourceTable, Sequence[SourceRecord]],
+    existing: ExistingData,
+    *,
+    dry_run: bool = False,
+    overwrite_v2_changes: bool = False,
+    prune: bool = False,
 ) -> Plan:
-    """Validate and map the Airtable records against the store's current rows (PRODUCT §4)."""
-    ctx = PlanContext(records, existing, dry_run)
+    """Validate and map the Airtable records against the store's current rows (PRODUCT §4), leaving
+    what v2 changed since the last run alone unless ``overwrite_v2_changes`` (:mod:`.reconcile`)."""
+    ctx = PlanContext(records, existing, dry_run, overwrite_v2=overwrite_v2_changes, prune=prune)
     for source, target in _COUNTED_AS.items():
         ctx.result.tables[target].source = len(ctx.records[source])
     plan_users(ctx)
@@ -50,6 +58,7 @@ def plan_backfill(
     plan_referrals(ctx)
     plan_votes(ctx)
     finish_projects(ctx, drafts)
+    reconcile(ctx)
     return ctx.plan
 
 

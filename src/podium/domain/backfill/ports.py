@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
+from uuid import UUID
 
 from podium.domain.backfill.model import (
     AttendeeLink,
@@ -18,6 +19,7 @@ from podium.domain.backfill.model import (
     UserRow,
     VoteRow,
 )
+from podium.domain.backfill.written import PrunedRow
 
 
 class SourceError(Exception):
@@ -92,6 +94,21 @@ class BackfillStore(Protocol):
 
     async def save_votes(self, rows: Sequence[VoteRow]) -> None:
         """Insert or update votes (matched on ``id``), in one transaction."""
+        ...
+
+    async def save_written(
+        self, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
+    ) -> None:
+        """Record what the backfill wrote to these rows of ``table`` (row id → values), replacing older records.
+
+        Called after the table's rows are in; if the process dies in between, the next run finds the rows
+        equal to its plan and records them then.
+        """
+        ...
+
+    async def prune(self, targets: Mapping[TargetTable, Sequence[UUID]]) -> list[PrunedRow]:
+        """Delete these rows and every row that hangs off them (an owner's events and projects, an event's
+        projects, links, referrals and votes, …), in one transaction; return each row deleted."""
         ...
 
     async def count_rows(self) -> Mapping[TargetTable, int]:

@@ -111,8 +111,7 @@ def plan_collaborators(ctx: PlanContext) -> None:
         LinkWords(field="collaborators", parent="project", member="collaborator", verb="collaborates"),
         lambda project, user: CollaboratorLink(row_id(table, project, user), project, user),
     )
-    existing = {(link.project_id, link.user_id) for link in ctx.existing.collaborators}
-    ctx.links_diff(table, planned, existing, lambda link: (link.project_id, link.user_id))
+    ctx.links_diff(table, planned, ctx.existing.collaborators)
 
 
 def finish_projects(ctx: PlanContext, drafts: list[ProjectDraft]) -> None:

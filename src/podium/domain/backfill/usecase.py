@@ -8,6 +8,8 @@ from typing import Any
 
 from podium.domain.backfill.model import (
     BackfillResult,
+    Issue,
+    Outcome,
     Progress,
     SourceRecord,
     SourceTable,
@@ -65,6 +67,8 @@ async def run_backfill(
     store: BackfillStore,
     *,
     dry_run: bool = False,
+    overwrite_v2_changes: bool = False,
+    prune: bool = False,
     progress: ProgressCallback = _ignore,
     clock: Clock = time.monotonic,
 ) -> BackfillResult:
@@ -73,7 +77,10 @@ async def run_backfill(
     Reads every table, plans every row against what the store already holds (see
     :mod:`podium.domain.backfill.planner` for why that plan is deterministic), then writes the new and
     changed rows phase by phase: users → events → attendees → projects → collaborators → referrals →
-    votes. Each phase is one store transaction. A dry run stops after planning and writes nothing.
+    votes. Each phase is one store transaction, followed by the record of what it wrote. Rows changed
+    or deleted in v2 since the last run are left alone (conflicts) unless ``overwrite_v2_changes``;
+    rows whose Airtable record is gone are reported, and deleted with ``prune``. A dry run stops after
+    planning and writes nothing.
 
     Raises :class:`SourceError` when the source cannot be read and
     :class:`~podium.domain.backfill.ports.BackfillWriteError` when the store refuses a phase; both
@@ -82,10 +89,25 @@ async def run_backfill(
     started = clock()
     records = await read_source(source, progress, clock)
     existing = await store.load_existing()
-    plan = plan_backfill(records, existing, dry_run=dry_run)
+    plan = plan_backfill(
+        records, existing, dry_run=dry_run, overwrite_v2_changes=overwrite_v2_changes, prune=prune
+    )
+    result = plan.result
     if not dry_run:
         await write_plan(plan, store, progress, clock)
-    result = plan.result
+        if plan.prune:
+            for row in await store.prune(plan.prune):
+                result.add(
+                    Issue(
+                        row.table,
+                        row.airtable_id or str(row.id),
+                        Outcome.PRUNED,
+                        row.reason,
+                        "deleted: gone from Airtable"
+                        if row.reason == "deleted_in_airtable"
+                        else "deleted with the row it hung off",
+                    )
+                )
     for table, count in (await store.count_rows()).items():
         result.tables[table].stored = count
     result.elapsed_seconds = clock() - started
@@ -111,6 +133,8 @@ async def write_plan(
         progress(Progress(Stage.WRITE, str(table), 0, len(rows), 0.0))
         if rows:
             await writers[table](rows)
+        if plan.written.get(table):
+            await store.save_written(table, plan.written[table])
         progress(Progress(Stage.WRITE, str(table), len(rows), len(rows), clock() - started, finished=True))
 
 

@@ -1,0 +1,91 @@
+"""``podium airtable write-back``: the rollback without loss — copy what v2 created, changed or deleted
+since the backfill into the v1 Airtable base, so that redeploying v1 loses nothing (docs/cutover.md).
+
+Exit status: 0 everything written (or, with --dry-run, listed), 1 failure (Airtable refused a request,
+the database is unreachable: what was written before is recorded, run again to resume), 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from podium import bootstrap
+from podium.cli.common import database, load_settings
+from podium.cli.output import default_instead, refuse_if_committable, timestamp
+from podium.config import Settings
+from podium.domain.backfill.writeback_run import WriteBackError, WriteBackResult, run_write_back
+
+ACTIONS = ("create", "update", "delete")
+
+
+async def _write_back(settings: Settings, url: str, dry_run: bool) -> WriteBackResult:
+    writer = bootstrap.airtable_writer(settings)
+    async with bootstrap.backfill_store(settings, url) as store:
+        return await run_write_back(store, writer, dry_run=dry_run)
+
+
+def render(result: WriteBackResult) -> str:
+    rows = [["table", *ACTIONS]]
+    for table in ("users", "events", "projects", "referrals", "votes"):
+        counts = result.counts.get(table, {})
+        rows.append([table, *(str(counts.get(action, 0)) for action in ACTIONS)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    verb = "would take" if result.dry_run else "took"
+    lines.append("")
+    lines.append(f"{sum(sum(c.values()) for c in result.counts.values())} records; the write-back {verb} "
+                 f"{result.requests} requests (10 records at most each, 5 a second at most).")  # fmt: skip
+    if result.unknown:
+        lines.append(
+            f"{result.unknown} rows have an Airtable id but no record of what was written to Airtable "
+            "(backfilled before it was kept): not compared. Run `podium backfill` once to record them."
+        )
+    if result.dry_run:
+        lines.append("Dry run: nothing was written.")
+    lines.append(f"Finished in {result.elapsed_seconds:.1f} s.")
+    return "\n".join(lines)
+
+
+@click.command("write-back")
+@click.option("--dry-run", is_flag=True, help="List what would be written; send nothing.")
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the JSON report (every record written); default "
+    "PODIUM_DATA_DIR/write-back-reports/<UTC time>[-dry-run].json.",
+)
+def write_back(dry_run: bool, report: Path | None) -> None:
+    """Copy what v2 created, changed or deleted since the backfill into the v1 Airtable base.
+
+    Idempotent (a second run writes nothing) and resumable (a killed run continues where it stopped).
+    Needs a token with the data.records:write scope. Exit status: 0 done, 1 failure (run again to
+    resume), 2 wrong usage.
+    """
+    settings = load_settings()
+    if report is None:
+        report = (
+            settings.data_dir / "write-back-reports" / f"{timestamp()}{'-dry-run' if dry_run else ''}.json"
+        )
+    refuse_if_committable(report, "The report", default_instead(settings))
+    try:
+        with database(settings, migrate=True) as url:
+            result = asyncio.run(_write_back(settings, url, dry_run))
+    except WriteBackError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        click.echo("What was written before is recorded: run the same command again to resume.", err=True)
+        sys.exit(1)
+    click.echo(render(result))
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"Report written to {report}")

@@ -1,0 +1,121 @@
+"""`podium smoke BASE_URL` against the app served over real HTTP on real PostgreSQL: it passes, and
+nothing it created is left behind, also when a step fails."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from podium.adapters.postgres.models import Base
+from tests.api.conftest import SignUp, attend, submit
+from tests.conftest import TEST_SECRET
+
+pytestmark = pytest.mark.postgres
+
+
+async def every_row(engine: AsyncEngine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, sorted: what "nothing left behind" is checked against."""
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    async with engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            result = await connection.execute(table.select())
+            rows[table.name] = sorted((tuple(map(str, row)) for row in result), key=str)
+    return rows
+
+
+async def run_smoke(url: str, database_url: str | None, secret: str = TEST_SECRET) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
+    env.update(PODIUM_JWT_SECRET=secret, PODIUM_LOG_LEVEL="WARNING", PODIUM_DATA_DIR="/nonexistent-smoke")
+    if database_url:
+        env["PODIUM_DATABASE_URL"] = database_url
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "podium", "smoke", url,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    output, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+async def existing_data(client: Any, sign_up: SignUp, create_event: Any) -> None:
+    """Someone else's event with a vote, so the smoke test has rows around it to leave alone."""
+    owner, voter = await sign_up("Owner"), await sign_up("Voter")
+    event = await create_event(owner, "Real Event", votable=True, leaderboard_enabled=True)
+    await attend(client, owner, event)
+    await attend(client, voter, event)
+    project = await submit(client, owner, event, "Real Project")
+    voted = await client.post(
+        "/events/vote", json={"event": event.id, "projects": [project["id"]]}, headers=voter.headers
+    )
+    assert voted.status_code == 200, voted.text
+
+
+async def test_the_smoke_test_passes_and_leaves_no_row_behind(
+    live_url: str, client: Any, sign_up: SignUp, create_event: Any, engine: AsyncEngine, database_url: str
+) -> None:
+    await existing_data(client, sign_up, create_event)
+    before = await every_row(engine)
+
+    status, output = await run_smoke(live_url, database_url)
+
+    assert status == 0, output
+    lines = output.splitlines()
+    for step in ("health", "log in organiser", "create event", "open voting", "attend", "create projects",
+                 "vote", "public leaderboard", "admin leaderboard", "clean up: delete event"):  # fmt: skip
+        line = next(line for line in lines if line.startswith(f"{step} "))
+        assert line.split()[len(step.split())] == "ok", line
+        assert " ms" in line
+    assert "the vote is counted" in output
+    assert "Smoke test PASSED, nothing left behind." in output
+    assert await every_row(engine) == before
+
+
+async def test_a_failed_step_still_removes_everything(
+    live_url: str, client: Any, sign_up: SignUp, create_event: Any, engine: AsyncEngine, database_url: str
+) -> None:
+    await existing_data(client, sign_up, create_event)
+    before = await every_row(engine)
+
+    # A wrong secret: the sign-up works, the log-in does not; every later step is skipped.
+    status, output = await run_smoke(live_url, database_url, secret="not-the-servers-secret")
+
+    assert status == 1, output
+    assert (
+        next(line for line in output.splitlines() if line.startswith("log in organiser")).split()[3] == "FAIL"
+    )
+    assert next(line for line in output.splitlines() if line.startswith("vote ")).split()[1] == "skipped"
+    assert "removed 1 users" in output
+    assert "Smoke test FAILED" in output
+    assert await every_row(engine) == before
+
+
+async def test_without_the_database_the_users_left_behind_are_named(
+    live_url: str, clean_database: AsyncEngine
+) -> None:
+    status, output = await run_smoke(live_url, None)
+
+    assert status == 1, output
+    assert "clean up: delete event" in output
+    assert "users left behind (smoke-" in output
+    assert "Set PODIUM_DATABASE_URL" in output
+    async with clean_database.connect() as connection:
+        left = (await connection.execute(text("SELECT count(*) FROM users"))).scalar_one()
+        events = (await connection.execute(text("SELECT count(*) FROM events"))).scalar_one()
+    assert (left, events) == (2, 0)
+
+
+async def test_the_next_run_removes_what_a_killed_run_left(
+    live_url: str, clean_database: AsyncEngine, database_url: str
+) -> None:
+    assert (await run_smoke(live_url, None))[0] == 1  # leaves its two users
+    status, output = await run_smoke(live_url, database_url)
+    assert status == 0, output
+    assert "removed 4 users" in output
+    async with clean_database.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM users"))).scalar_one() == 0
