@@ -28,6 +28,7 @@ from podium.domain.services.auth import AuthPolicy, AuthService
 from podium.domain.services.events import EventService
 from podium.domain.services.join_codes import JoinCodeGuard, JoinCodePolicy
 from podium.domain.services.projects import ProjectService
+from podium.domain.services.superadmin import SuperadminService
 from podium.domain.services.users import UserService
 from podium.domain.services.voting import VotingService
 
@@ -45,6 +46,7 @@ class Container:
     events: EventService = field(init=False)
     projects: ProjectService = field(init=False)
     voting: VotingService = field(init=False)
+    superadmin: SuperadminService = field(init=False)
     uow: SqlAlchemyUnitOfWorkFactory = field(init=False)
 
     def __post_init__(self) -> None:
@@ -79,6 +81,7 @@ class Container:
             uow, HttpProjectChecks(settings.review_factory_url, settings.review_factory_token), join_guard
         )
         self.voting = VotingService(uow)
+        self.superadmin = SuperadminService(uow)
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
@@ -137,5 +140,15 @@ async def backfill_store(settings: Settings, database_url: str) -> AsyncIterator
     engine = create_engine(settings, database_url)
     try:
         yield PostgresBackfillStore(engine)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def superadmin_service(settings: Settings, database_url: str) -> AsyncIterator[SuperadminService]:
+    """The superadmin use-cases on their own engine (``podium admin``), disposed of when the command ends."""
+    engine = create_engine(settings, database_url)
+    try:
+        yield SuperadminService(SqlAlchemyUnitOfWorkFactory(engine))
     finally:
         await engine.dispose()

@@ -3,7 +3,8 @@
 - ``serve``: the API (:mod:`podium.cli.serve`);
 - ``db upgrade|downgrade|current``: schema migrations (:mod:`podium.cli.db`);
 - ``airtable export|fake-server`` and ``backfill``: the cutover (:mod:`podium.cli.airtable`,
-  :mod:`podium.cli.backfill`).
+  :mod:`podium.cli.backfill`);
+- ``admin grant|revoke EMAIL``: superadmins (:mod:`podium.cli.admin`).
 
 Commands take their settings from :func:`podium.cli.common.load_settings` and their adapters from the
 composition root (:mod:`podium.bootstrap`).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import click
 
+from podium.cli.admin import admin
 from podium.cli.airtable import airtable
 from podium.cli.backfill import backfill
 from podium.cli.common import EMBEDDED_DATABASE
@@ -26,7 +28,7 @@ def main() -> None:
     """Podium v2: the peer-judging backend for hackathons."""
 
 
-for _command in (serve, db, airtable, backfill):
+for _command in (serve, db, airtable, backfill, admin):
     main.add_command(_command)
 
 __all__ = ["EMBEDDED_DATABASE", "main"]

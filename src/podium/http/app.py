@@ -27,6 +27,7 @@ from podium.http.controllers.events import EventsController
 from podium.http.controllers.health import health
 from podium.http.controllers.metrics import flush_metrics, metrics
 from podium.http.controllers.projects import ProjectsController
+from podium.http.controllers.superadmin import SuperadminController
 from podium.http.controllers.users import UsersController
 from podium.http.docs import assets_router, render_plugins
 from podium.http.errors import EXCEPTION_HANDLERS
@@ -40,7 +41,7 @@ from podium.mechanisms import enabled
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("auth", "users", "events", "projects", "voting")
+SERVICES = ("auth", "users", "events", "projects", "voting", "superadmin")
 
 
 def _service(name: str) -> Provide:
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             UsersController,
             EventsController,
             EventAdminController,
+            SuperadminController,
             ProjectsController,
         ],
         dependencies=dependencies,

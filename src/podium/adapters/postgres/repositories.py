@@ -56,11 +56,11 @@ from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken
 
 USER_FIELDS = (
     "id", "email", "display_name", "first_name", "last_name", "phone", "street_1", "street_2", "city", "state",
-    "zip_code", "country", "dob",
+    "zip_code", "country", "dob", "is_superadmin",
 )  # fmt: skip
 EVENT_FIELDS = (
     "id", "name", "slug", "join_code", "owner_id", "description", "votable", "leaderboard_enabled",
-    "demo_links_optional", "ysws_checks_enabled", "feature_flags_csv",
+    "demo_links_optional", "ysws_checks_enabled", "feature_flags_csv", "phase", "require_ysws_pii", "deleted_at",
 )  # fmt: skip
 PROJECT_FIELDS = (
     "id", "name", "repo", "image_url", "demo", "description", "join_code", "hours_spent", "legacy_points",
@@ -93,9 +93,15 @@ _PROJECT_COLUMNS = [_PROJECTS.c[name] for name in _PROJECT_ORDER]
 _USER_BY_ID = select(*_USER_COLUMNS).where(_USERS.c.id == bindparam("key"))
 _USER_BY_EMAIL = select(*_USER_COLUMNS).where(_USERS.c.email == bindparam("key"))
 _USERS_BY_EMAIL = select(*_USER_COLUMNS).where(_USERS.c.email == any_(bindparam("keys", type_=ARRAY(Text))))
-_EVENT_BY_ID = select(*_EVENT_COLUMNS).where(_EVENTS.c.id == bindparam("key"))
-_EVENT_BY_JOIN_CODE = select(*_EVENT_COLUMNS).where(_EVENTS.c.join_code == bindparam("key"))
-_PROJECT_BY_ID = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.id == bindparam("key"))
+# A soft-deleted event (issue 15) is gone for every path but the superadmin's (``adapters/postgres/superadmin``).
+_LIVE = _EVENTS.c.deleted_at.is_(None)
+_LIVE_EVENT_OF_PROJECT = "EXISTS (SELECT 1 FROM events e WHERE e.id = p.event_id AND e.deleted_at IS NULL)"
+_EVENT_BY_ID = select(*_EVENT_COLUMNS).where(_EVENTS.c.id == bindparam("key"), _LIVE)
+_EVENT_BY_JOIN_CODE = select(*_EVENT_COLUMNS).where(_EVENTS.c.join_code == bindparam("key"), _LIVE)
+_PROJECT_BY_ID = select(*_PROJECT_COLUMNS).where(
+    _PROJECTS.c.id == bindparam("key"),
+    exists().where(_EVENTS.c.id == _PROJECTS.c.event_id, _LIVE),
+)
 _PROJECT_BY_JOIN_CODE = select(*_PROJECT_COLUMNS).where(_PROJECTS.c.join_code == bindparam("key"))
 # Writers lock what they read before acting on it, so racing writers are decided one after another: a
 # delete that waited for another finds nothing left (never a second "deleted", nor a 500). A project's
@@ -108,7 +114,8 @@ _EVENT_LOCKED: dict[LockPurpose, Any] = {
 _EVENT_BY_JOIN_CODE_LOCKED = _EVENT_BY_JOIN_CODE.with_for_update(read=True, key_share=True)
 _PROJECT_LOCKED = (
     f"SELECT {', '.join(f'p.{name}' for name in _PROJECT_ORDER)} FROM projects p WHERE p.{{key}} = :key"
-    " AND EXISTS (SELECT 1 FROM events e WHERE e.id = p.event_id FOR KEY SHARE OF e) FOR {lock} OF p"
+    " AND EXISTS (SELECT 1 FROM events e WHERE e.id = p.event_id AND e.deleted_at IS NULL FOR KEY SHARE OF e)"
+    " FOR {lock} OF p"
 )
 _PROJECT_LOCKED_BY_ID: dict[LockPurpose, Any] = {
     "delete": text(_PROJECT_LOCKED.format(key="id", lock="UPDATE")),
@@ -218,6 +225,7 @@ class PostgresUsers:
         repository = await self._orm.repository(UserRepository)
         values = _values(user, USER_FIELDS)
         values.pop("email")  # the login identity never changes
+        values.pop("is_superadmin")  # granted and revoked only from the command line
         await repository.update(UserModel(**values), auto_refresh=False)
 
 
@@ -238,7 +246,7 @@ _PROJECT_COUNT = (
 def _event_views(condition: Any) -> Any:
     return (
         select(*_EVENT_COLUMNS, _PROJECT_COUNT.label("project_count"))
-        .where(condition)
+        .where(condition, _LIVE)
         .order_by(EventModel.name.collate("C"), EventModel.id)
     )
 
@@ -259,7 +267,8 @@ _LISTING_STATES = select(
     .label("version"),
     EventModel.leaderboard_enabled,
     EventModel.owner_id,
-).where(EventModel.id == any_(bindparam("keys", type_=ARRAY(Uuid))))
+    EventModel.phase,
+).where(EventModel.id == any_(bindparam("keys", type_=ARRAY(Uuid))), _LIVE)
 
 
 class PostgresEvents:
@@ -280,7 +289,7 @@ class PostgresEvents:
         return views[0] if views else None
 
     async def id_for_slug(self, slug: str) -> UUID | None:
-        event_id: UUID | None = await self._db.scalar(select(EventModel.id).where(EventModel.slug == slug))
+        event_id: UUID | None = await self._db.scalar(select(EventModel.id).where(EventModel.slug == slug, _LIVE))
         return event_id
 
     async def get_by_join_code(self, join_code: str) -> Event | None:
@@ -320,7 +329,9 @@ class PostgresEvents:
 
     async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
         rows = await self._db.execute(_LISTING_STATES, {"keys": list(event_ids)})
-        return {row.id: ListingState(row.version, row.leaderboard_enabled, row.owner_id) for row in rows}
+        return {
+            row.id: ListingState(row.version, row.leaderboard_enabled, row.owner_id, row.phase) for row in rows
+        }
 
     async def _views(self, statement: Any, key: UUID) -> list[EventView]:
         rows = (await self._db.execute(statement, {"key": key})).all()
@@ -335,7 +346,7 @@ _ATTENDEE = (EventAttendeeModel.event_id == bindparam("event_id")) & (
 # (an event delete racing a vote waits for it or is waited for, never both).
 _LOCKED_EVENT = (
     select(*_EVENT_COLUMNS)
-    .where(EventModel.id == bindparam("event_id"))
+    .where(EventModel.id == bindparam("event_id"), _LIVE)
     .with_for_update(read=True, key_share=True)
     .cte("locked_event")
 )
@@ -420,10 +431,11 @@ def _project_views(where: str, order: str) -> Any:
     return text(_PROJECT_VIEWS.format(columns=_PROJECT_VIEW_COLUMNS, where=where, order=order))
 
 
-_PROJECT_VIEW = _project_views("p.id = :key", "p.id")
+_PROJECT_VIEW = _project_views(f"p.id = :key AND {_LIVE_EVENT_OF_PROJECT}", "p.id")
 _PROJECT_VIEWS_IN_EVENT = _project_views("p.event_id = :key", _LEADERBOARD_ORDER)
 _PROJECT_VIEWS_OF_MEMBER = _project_views(
-    "(p.owner_id = :key OR p.id IN (SELECT project_id FROM project_collaborators WHERE user_id = :key))",
+    "(p.owner_id = :key OR p.id IN (SELECT project_id FROM project_collaborators WHERE user_id = :key))"
+    f" AND {_LIVE_EVENT_OF_PROJECT}",
     '(p.owner_id = :key) DESC, p.name COLLATE "C", p.id',
 )
 
@@ -574,6 +586,16 @@ class PostgresVotes:
             await self._db.execute(_ADD_VOTE, rows[0])
         elif rows:
             await self._db.execute(insert(VoteModel).values(rows))
+
+    async def withdraw(self, event_id: UUID, voter_id: UUID, project_id: UUID) -> bool:
+        statement = (
+            delete(VoteModel)
+            .where(
+                VoteModel.event_id == event_id, VoteModel.voter_id == voter_id, VoteModel.project_id == project_id
+            )
+            .returning(VoteModel.id)
+        )
+        return (await self._db.execute(statement)).first() is not None
 
     async def in_event(self, event_id: UUID) -> list[Vote]:
         statement = (

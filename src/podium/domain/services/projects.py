@@ -31,6 +31,10 @@ from podium.domain.services.join_codes import JoinCodeGuard
 
 PROJECT_NOT_FOUND = "Project not found"
 DEMO_REQUIRED = "Demo URL is required for this event"
+PII_REQUIRED = (
+    "This event requires your mailing address and date of birth: add your street address, city, country and"
+    " date of birth to your profile before submitting a project"
+)
 UPDATABLE_FIELDS = frozenset({"name", "repo", "image_url", "demo", "description", "hours_spent"})
 JOIN_CODE_ATTEMPTS = 8
 CACHED_CHECK_ID = "cached"
@@ -65,6 +69,8 @@ class ProjectService:
                 raise Unprocessable(DEMO_REQUIRED)
             if not await uow.attendance.is_attending(event.id, owner.id):
                 raise Forbidden("Owner not part of event")
+            if event.require_ysws_pii and not owner.has_ysws_pii:
+                raise Invalid(PII_REQUIRED)
             for _ in range(JOIN_CODE_ATTEMPTS):
                 project = Project(**dataclasses.asdict(new), owner_id=owner.id, join_code=new_join_code())
                 try:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Response, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
@@ -10,6 +10,7 @@ from podium.domain.models import User
 from podium.domain.services.events import EventService
 from podium.http.auth import requires_user
 from podium.http.listing_cache import OrganiserView, ProjectListingCache
+from podium.http.organiser_schemas import EventAdminUpdate
 from podium.http.params import IdPath, uuid_param
 from podium.http.schemas import (
     EventPrivate,
@@ -34,6 +35,19 @@ class EventAdminController(Controller):
         self, event_id: IdPath, user: NamedDependency[User], events: NamedDependency[EventService]
     ) -> EventPrivate:
         return EventPrivate.of(await events.private(user, uuid_param(event_id, "event_id")))
+
+    @patch("/", operation_id="update_event_admin_events_admin__event_id__patch")
+    async def update(
+        self,
+        event_id: IdPath,
+        data: JSONBody[EventAdminUpdate],
+        user: NamedDependency[User],
+        events: NamedDependency[EventService],
+    ) -> EventPrivate:
+        """Update an event you own (or any, as a superadmin). Only the fields given change. A ``phase``
+        sets the legacy flags: voting opens voting, closed closes it and publishes the leaderboard."""
+        changes = {name: getattr(data, name) for name in data.__struct_fields__}
+        return EventPrivate.of(await events.admin_update(user, uuid_param(event_id, "event_id"), changes))
 
     @get("/attendees", operation_id="get_event_attendees_events_admin__event_id__attendees_get")
     async def attendees(
