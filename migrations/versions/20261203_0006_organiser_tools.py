@@ -10,7 +10,8 @@
   the event's listing version at once. No new attendance, project or vote can be added to a deleted event
   (a trigger), whoever writes.
 * ``events.require_ysws_pii``, ``users.is_superadmin`` (granted only from the command line), and
-  ``created_at`` on users and events (the superadmin lists' order; existing rows get the migration's time).
+  ``created_at`` on users, events (the superadmin lists' order) and votes (the votes export); existing
+  rows get the migration's time.
 
 Revision ID: 0006
 Revises: 0005
@@ -93,7 +94,8 @@ def upgrade() -> None:
         sa.Column("require_ysws_pii", sa.Boolean(), server_default=sa.text("false"), nullable=False),
     )
     op.add_column("events", sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True))
-    for table in ("users", "events"):  # the superadmin lists are sorted by creation
+    # The superadmin lists are sorted by creation; the votes export says when each was cast.
+    for table in ("users", "events", "votes"):
         op.add_column(
             table,
             sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
@@ -132,5 +134,6 @@ def downgrade() -> None:
     op.drop_column("events", "require_ysws_pii")
     op.drop_column("events", "phase")
     op.drop_column("events", "created_at")
+    op.drop_column("votes", "created_at")
     op.drop_column("users", "created_at")
     op.drop_column("users", "is_superadmin")

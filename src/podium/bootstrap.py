@@ -17,6 +17,7 @@ from podium.adapters.mail.console import ConsoleMailer
 from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine
+from podium.adapters.postgres.exports import PostgresExports
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
 from podium.adapters.review_checks import HttpProjectChecks
@@ -26,6 +27,7 @@ from podium.domain.backfill import SourceTable
 from podium.domain.ports import Mailer
 from podium.domain.services.auth import AuthPolicy, AuthService
 from podium.domain.services.events import EventService
+from podium.domain.services.exports import ExportService
 from podium.domain.services.join_codes import JoinCodeGuard, JoinCodePolicy
 from podium.domain.services.projects import ProjectService
 from podium.domain.services.superadmin import SuperadminService
@@ -47,6 +49,7 @@ class Container:
     projects: ProjectService = field(init=False)
     voting: VotingService = field(init=False)
     superadmin: SuperadminService = field(init=False)
+    exports: ExportService = field(init=False)
     uow: SqlAlchemyUnitOfWorkFactory = field(init=False)
 
     def __post_init__(self) -> None:
@@ -82,6 +85,7 @@ class Container:
         )
         self.voting = VotingService(uow)
         self.superadmin = SuperadminService(uow)
+        self.exports = ExportService(uow, PostgresExports(self.engine))
 
     @classmethod
     def build(cls, settings: Settings) -> Container:

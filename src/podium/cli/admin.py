@@ -28,7 +28,9 @@ def _set(email: str, granted: bool) -> None:
     with database(settings, migrate=True) as url:
         found = asyncio.run(run(url))
     if not found:
-        raise click.ClickException(f"No user with the email {email.strip().lower()!r}: they must sign up first")
+        raise click.ClickException(
+            f"No user with the email {email.strip().lower()!r}: they must sign up first"
+        )
     click.echo(f"{email.strip().lower()} is {'now' if granted else 'no longer'} a superadmin")
 
 

@@ -7,7 +7,7 @@ contract tests in ``tests/contract``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self
 from uuid import UUID
@@ -186,6 +186,24 @@ class Directory(Protocol):
 
     async def set_superadmin(self, email: str, granted: bool) -> bool:
         """Grant or revoke the superadmin flag; False when no user has this (normalised) email."""
+        ...
+
+
+ExportKind = Literal["leaderboard", "votes", "attendees", "projects"]
+
+
+class Exports(Protocol):
+    """The organiser's exports as streams of rows (plain values in the columns' order), read a batch at a
+    time so that memory stays flat whatever the event's size. Each stream holds its own connection only
+    while it is read."""
+
+    def event_rows(self, kind: ExportKind, event_id: UUID) -> AsyncIterator[Sequence[Any]]:
+        """One event's rows of ``kind`` (``services.exports.COLUMNS`` names the columns)."""
+        ...
+
+    def ysws_rows(self, event_id: UUID | None, series: str | None) -> AsyncIterator[Sequence[Any]]:
+        """Podium HEAD's YSWS export: a row per project with its owner's details, of one event or of every
+        live, non-draft event whose feature flags name ``series``."""
         ...
 
 

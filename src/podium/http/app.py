@@ -21,7 +21,7 @@ from podium.bootstrap import Container
 from podium.config import Settings
 from podium.http.auth import current_user, requires_user
 from podium.http.bodies import PodiumRequest
-from podium.http.controllers.admin import EventAdminController
+from podium.http.controllers.admin import EventAdminController, export_router
 from podium.http.controllers.auth import AuthController
 from podium.http.controllers.events import EventsController
 from podium.http.controllers.health import health
@@ -41,7 +41,7 @@ from podium.mechanisms import enabled
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("auth", "users", "events", "projects", "voting", "superadmin")
+SERVICES = ("auth", "users", "events", "projects", "voting", "superadmin", "exports")
 
 
 def _service(name: str) -> Provide:
@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             UsersController,
             EventsController,
             EventAdminController,
+            export_router,
             SuperadminController,
             ProjectsController,
         ],

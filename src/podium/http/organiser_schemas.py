@@ -53,7 +53,9 @@ class UserSummary(Base):
 
     @classmethod
     def of(cls, user: User) -> UserSummary:
-        return cls(id=user.id, email=user.email, display_name=user.display_name, is_superadmin=user.is_superadmin)
+        return cls(
+            id=user.id, email=user.email, display_name=user.display_name, is_superadmin=user.is_superadmin
+        )
 
 
 class EventPage(Base):

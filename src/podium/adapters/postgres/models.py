@@ -116,7 +116,8 @@ class EventModel(Base):
     ysws_checks_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     feature_flags_csv: Mapped[str] = mapped_column(String(500), default="")
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    phase: Mapped[str] = mapped_column(String(20), default="submission")
+    # No default: a writer that gives only the legacy flags (the backfill) gets the phase they mean.
+    phase: Mapped[str] = mapped_column(String(20))
     require_ysws_pii: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
@@ -163,6 +164,7 @@ class VoteModel(Base):
     voter_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     project_id: Mapped[UUID] = mapped_column()
     event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class ReferralModel(Base):

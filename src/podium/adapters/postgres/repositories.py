@@ -289,7 +289,9 @@ class PostgresEvents:
         return views[0] if views else None
 
     async def id_for_slug(self, slug: str) -> UUID | None:
-        event_id: UUID | None = await self._db.scalar(select(EventModel.id).where(EventModel.slug == slug, _LIVE))
+        event_id: UUID | None = await self._db.scalar(
+            select(EventModel.id).where(EventModel.slug == slug, _LIVE)
+        )
         return event_id
 
     async def get_by_join_code(self, join_code: str) -> Event | None:
@@ -330,7 +332,8 @@ class PostgresEvents:
     async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
         rows = await self._db.execute(_LISTING_STATES, {"keys": list(event_ids)})
         return {
-            row.id: ListingState(row.version, row.leaderboard_enabled, row.owner_id, row.phase) for row in rows
+            row.id: ListingState(row.version, row.leaderboard_enabled, row.owner_id, row.phase)
+            for row in rows
         }
 
     async def _views(self, statement: Any, key: UUID) -> list[EventView]:
@@ -591,7 +594,9 @@ class PostgresVotes:
         statement = (
             delete(VoteModel)
             .where(
-                VoteModel.event_id == event_id, VoteModel.voter_id == voter_id, VoteModel.project_id == project_id
+                VoteModel.event_id == event_id,
+                VoteModel.voter_id == voter_id,
+                VoteModel.project_id == project_id,
             )
             .returning(VoteModel.id)
         )

@@ -50,7 +50,7 @@ _EVENT_VIEW = select(*_EVENT_COLUMNS, _PROJECT_COUNT.label("project_count")).whe
 )
 _SET_SUPERADMIN = (
     update(UserModel)
-    .where(UserModel.email == bindparam("email"))
+    .where(UserModel.email == bindparam("key"))
     .values(is_superadmin=bindparam("granted", type_=Boolean))
     .returning(UserModel.id)
 )
@@ -108,5 +108,5 @@ class PostgresDirectory:
         return [EventView(_event(row), row.project_count) for row in rows]
 
     async def set_superadmin(self, email: str, granted: bool) -> bool:
-        result = await self._db.execute(_SET_SUPERADMIN, {"email": email, "granted": granted})
+        result = await self._db.execute(_SET_SUPERADMIN, {"key": email, "granted": granted})
         return result.first() is not None

@@ -140,7 +140,11 @@ class EventService:
             return []
         async with self._uow(read_only=True) as uow:
             views = await uow.directory.flagged(series)
-        return [v for v in views if v.event.phase != "draft" and series in feature_flags(v.event.feature_flags_csv)]
+        return [
+            v
+            for v in views
+            if v.event.phase != "draft" and series in feature_flags(v.event.feature_flags_csv)
+        ]
 
     async def attend_official(self, user: User, event_id: UUID, series: str) -> None:
         """Join an official event of the active series by its id, no code needed."""

@@ -20,7 +20,6 @@ from podium.domain.services.events import ADMIN_FIELDS, EVENT_NOT_FOUND, JOIN_CO
 
 SUPERADMIN_ONLY = "Superadmin access required"
 USER_NOT_FOUND = "User not found"
-NOT_DELETED = "Event is not deleted"
 SLUG_STEM_LENGTH = 40
 SLUG_SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -133,15 +132,14 @@ class SuperadminService:
             await uow.commit()
 
     async def restore(self, admin: User, event_id: UUID) -> EventView:
-        """Bring a soft-deleted event back as it was."""
+        """Bring a soft-deleted event back as it was (a live one is left as it is)."""
         _require(admin)
         async with self._uow() as uow:
             event = await uow.directory.event(event_id)
             if event is None:
                 raise NotFound(EVENT_NOT_FOUND)
-            if event.deleted_at is None:
-                raise Invalid(NOT_DELETED)
-            await uow.directory.save(dataclasses.replace(event, deleted_at=None))
+            if event.deleted_at is not None:
+                await uow.directory.save(dataclasses.replace(event, deleted_at=None))
             view = await uow.directory.view(event_id)
             assert view is not None
             await uow.commit()

@@ -97,7 +97,11 @@ class EventsController(Controller):
         guards=[requires_user],
     )
     async def attend_official(
-        self, event_id: IdPath, state: State, user: NamedDependency[User], events: NamedDependency[EventService]
+        self,
+        event_id: IdPath,
+        state: State,
+        user: NamedDependency[User],
+        events: NamedDependency[EventService],
     ) -> Attended:
         """Attend an official event of the current series by its id, no join code needed (400 "Already
         attending this event" the second time; 403 for an event outside the series)."""

@@ -4,14 +4,18 @@
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
 from litestar import Controller, delete, get, patch, post
 from litestar.di import NamedDependency
-from litestar.params import JSONBody, QueryParameter
+from litestar.params import FromQuery, JSONBody, QueryParameter
+from litestar.response import Stream
 
 from podium.domain.models import User
+from podium.domain.services.exports import ExportService
 from podium.domain.services.superadmin import SuperadminService
 from podium.http.auth import requires_user
+from podium.http.csv_stream import csv_response
 from podium.http.organiser_schemas import (
     EventPage,
     SuperadminEventCreate,
@@ -97,8 +101,22 @@ class SuperadminController(Controller):
     async def restore(
         self, event_id: IdPath, user: NamedDependency[User], superadmin: NamedDependency[SuperadminService]
     ) -> EventPrivate:
-        """Undo a soft delete (400 when the event is not deleted)."""
+        """Undo a soft delete (idempotent: a live event is returned as it is)."""
         return EventPrivate.of(await superadmin.restore(user, uuid_param(event_id, "event_id")))
+
+    @get("/export-csv", operation_id="export_projects_csv_superadmin_export_csv_get", media_type="text/csv")
+    async def export_csv(
+        self,
+        user: NamedDependency[User],
+        exports: NamedDependency[ExportService],
+        event_id: FromQuery[UUID | None] = None,
+        series: Annotated[str | None, QueryParameter(max_length=500, pattern=r"^[^\x00]*$")] = None,
+    ) -> Stream:
+        """Export project + owner PII as CSV for the YSWS unified DB import (HEAD's columns), streamed.
+
+        Pass either ``event_id`` (single event) or ``series`` (all live, non-draft events with that feature
+        flag), not both (400). All rows are included regardless of missing fields: validate downstream."""
+        return csv_response(await exports.ysws_export(user, event_id, series))
 
     @get("/users", operation_id="list_users_superadmin_users_get")
     async def users(
