@@ -180,6 +180,20 @@ async def test_who_may_patch_an_event(
     assert _state(await _event(client, event)) == ("voting", True, False)
 
 
+async def test_a_superadmin_passes_every_owner_check(
+    promote: Promote, client: Client, sign_up: SignUp, create_event: Any
+) -> None:
+    owner, admin = await sign_up("Olive"), await sign_up("Ada")
+    await promote(admin)
+    event = await create_event(owner)
+    renamed = await client.put(f"/events/{event.id}", json={"name": "By the admin"}, headers=admin.headers)
+    assert renamed.status_code == 200
+    for view in ("", "/attendees", "/leaderboard", "/votes", "/referrals"):
+        assert (await client.get(f"/events/admin/{event.id}{view}", headers=admin.headers)).status_code == 200
+    assert (await client.delete(f"/events/{event.id}", headers=admin.headers)).status_code == 200
+    assert (await client.get(f"/events/{event.id}")).status_code == 404
+
+
 async def test_a_draft_is_its_owners_alone(client: Client, sign_up: SignUp, create_event: Any) -> None:
     owner, guest, attendee = await sign_up("Olive"), await sign_up("Gus"), await sign_up("Ann")
     event = await create_event(owner)
