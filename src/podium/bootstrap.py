@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.airtable.snapshot import SnapshotSource, SnapshotWriter
 from podium.adapters.airtable.source import AirtableSource
+from podium.adapters.disposable_emails import MailCheckerList
 from podium.adapters.mail.console import ConsoleMailer
 from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
@@ -64,6 +65,7 @@ class Container:
                 window_seconds=settings.join_rate_window_seconds,
             ),
         )
+        disposable = MailCheckerList() if settings.blocks_disposable_emails else None
         self.auth = AuthService(
             uow,
             JwtCodec(settings.jwt_secret, settings.jwt_algorithm),
@@ -77,8 +79,9 @@ class Container:
                 attempts_per_client=settings.login_ip_rate_limit,
                 window_seconds=settings.login_rate_window_seconds,
             ),
+            disposable=disposable,
         )
-        self.users = UserService(uow)
+        self.users = UserService(uow, disposable)
         self.events = EventService(uow, join_guard=join_guard)
         self.projects = ProjectService(
             uow, HttpProjectChecks(settings.review_factory_url, settings.review_factory_token), join_guard

@@ -645,3 +645,42 @@ async def test_a_pii_event_takes_projects_only_from_people_with_an_address(
     else:
         assert response.status_code == 400
         assert "mailing address and date of birth" in response.json()["detail"]
+
+
+# Disposable addresses.
+
+
+@pytest.fixture
+async def strict_client(settings: Settings, clean_database: object) -> AsyncIterator[Client]:
+    app = create_app(dataclasses.replace(settings, disposable_email_check="on"))
+    async with AsyncTestClient(app=app) as client:
+        yield client
+
+
+async def test_throwaway_addresses_are_refused_when_the_check_is_on(
+    strict_client: Client, client: Client, sign_up: SignUp
+) -> None:
+    message = "Temporary/disposable email addresses aren't allowed. Please use your real email address."
+    signup = await strict_client.post("/users/", json={"email": "Tom@Mailinator.com", "first_name": "T"})
+    assert (signup.status_code, signup.json()["detail"]) == (400, message)
+    existing = await sign_up("Tom", email="tom@mailinator.com")  # the check is off in development
+    login = await strict_client.post(
+        "/request-login", params={"redirect": ""}, json={"email": existing.email}
+    )
+    assert (login.status_code, login.json()["detail"]) == (400, message)
+    fine = await strict_client.post("/users/", json={"email": "ann@test.local", "first_name": "Ann"})
+    assert fine.status_code == 200, fine.text
+
+
+def test_the_disposable_check_is_on_in_production_and_off_in_development(settings: Settings) -> None:
+    assert not settings.blocks_disposable_emails
+    assert dataclasses.replace(settings, disposable_email_check="on").blocks_disposable_emails
+    production = dataclasses.replace(
+        settings,
+        env="production",
+        mailer="console",
+        production_url="https://podium.example.org",
+        disposable_email_check="auto",
+    )
+    assert production.blocks_disposable_emails
+    assert not dataclasses.replace(production, disposable_email_check="off").blocks_disposable_emails

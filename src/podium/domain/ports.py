@@ -212,6 +212,12 @@ class Referrals(Protocol):
     async def in_event(self, event_id: UUID) -> list[Referral]: ...
 
 
+class DisposableEmails(Protocol):
+    """Which addresses belong to throwaway-mail services (a maintained list, outside the domain)."""
+
+    def is_disposable(self, email: str) -> bool: ...
+
+
 class MagicLinks(Protocol):
     async def consume(self, token_hash: str, expires_at: dt.datetime) -> bool:
         """Mark a magic link used, by its fingerprint, until ``expires_at``; False when it had been used

@@ -63,6 +63,9 @@ def feature_flags(csv: str) -> list[str]:
     return [flag.strip() for flag in csv.split(",") if flag.strip()]
 
 
+DISPOSABLE_EMAIL = "Temporary/disposable email addresses aren't allowed. Please use your real email address."
+
+
 def is_valid_email(email: str) -> bool:
     """Is this a syntactically valid address? Special-use domains (``.local``, ``.test``) count as valid:
     they are real addresses on test and internal deployments (PRODUCT §3.7)."""
