@@ -239,6 +239,14 @@ async def test_the_legacy_messages_stay(client: Client, sign_up: SignUp, create_
     assert (
         await client.get(f"/events/{event.id}/projects", params={"leaderboard": "true"})
     ).status_code == 200
+    # The cached leaderboard goes private again the moment the phase moves back.
+    await _patch(client, event, owner, phase="voting")
+    hidden = await client.get(f"/events/{event.id}/projects", params={"leaderboard": "true"})
+    assert (hidden.status_code, hidden.json()["detail"]) == (403, "Leaderboard is not enabled")
+    await _patch(client, event, owner, phase="draft")
+    assert (
+        await client.get(f"/events/{event.id}/projects", params={"leaderboard": "false"})
+    ).status_code == 404
 
 
 # Phases in the database: whoever writes, phase and flags stay one state.
