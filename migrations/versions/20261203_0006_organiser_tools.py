@@ -98,7 +98,13 @@ def upgrade() -> None:
     for table in ("users", "events", "votes"):
         op.add_column(
             table,
-            sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+            # The time of the insert itself (not of its transaction): rows written together keep their order.
+            sa.Column(
+                "created_at",
+                sa.DateTime(timezone=True),
+                server_default=sa.text("clock_timestamp()"),
+                nullable=False,
+            ),
         )
     op.execute(f"UPDATE events SET phase = {PHASE_FROM_FLAGS}")
     op.alter_column("events", "phase", nullable=False)
