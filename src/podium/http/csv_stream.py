@@ -23,15 +23,20 @@ async def _body(export: Export) -> AsyncIterator[bytes]:
     buffer.write(BOM)
     writer.writerow(export.header)
     pending = 0
-    async for row in export.rows:
-        writer.writerow(row)
-        pending += 1
-        if pending == ROWS_PER_CHUNK:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-            pending = 0
-    yield buffer.getvalue().encode()
+    try:
+        async for row in export.rows:
+            writer.writerow(row)
+            pending += 1
+            if pending == ROWS_PER_CHUNK:
+                yield buffer.getvalue().encode()
+                buffer.seek(0)
+                buffer.truncate()
+                pending = 0
+        yield buffer.getvalue().encode()
+    finally:
+        aclose = getattr(export.rows, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def csv_response(export: Export) -> Stream:

@@ -57,11 +57,17 @@ async def _cells(rows: AsyncIterator[Sequence[Any]]) -> AsyncIterator[list[str]]
     first = await anext(rows, None)
 
     async def cells() -> AsyncIterator[list[str]]:
-        if first is None:
-            return
-        yield [cell(value) for value in first]
-        async for row in rows:
-            yield [cell(value) for value in row]
+        try:
+            if first is None:
+                return
+            yield [cell(value) for value in first]
+            async for row in rows:
+                yield [cell(value) for value in row]
+        finally:
+            # A client that leaves mid-file: the store's cursor and connection are given back now.
+            aclose = getattr(rows, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     return cells()
 
