@@ -26,6 +26,7 @@ class UserFactory(DataclassFactory[User]):
     zip_code = Use(lambda: "N1")
     country = Use(lambda: "GB")
     dob = Use(lambda: None)
+    is_superadmin = Use(lambda: False)
 
 
 class EventFactory(DataclassFactory[Event]):
@@ -38,6 +39,9 @@ class EventFactory(DataclassFactory[Event]):
     demo_links_optional = Use(lambda: False)
     ysws_checks_enabled = Use(lambda: False)
     feature_flags_csv = Use(lambda: "")
+    phase = Use(lambda: "")  # derived from the flags (Event.__post_init__)
+    require_ysws_pii = Use(lambda: False)
+    deleted_at = Use(lambda: None)
 
 
 class ProjectFactory(DataclassFactory[Project]):

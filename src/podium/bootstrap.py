@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from podium.adapters.airtable.snapshot import SnapshotSource, SnapshotWriter
 from podium.adapters.airtable.source import AirtableSource
 from podium.adapters.airtable.writer import AirtableWriter
+from podium.adapters.disposable_emails import MailCheckerList
 from podium.adapters.mail.console import ConsoleMailer
 from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine
+from podium.adapters.postgres.exports import PostgresExports
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
 from podium.adapters.postgres.replicas import replica_router
 from podium.adapters.postgres.smoke_cleanup import SmokeCleanup
@@ -29,8 +31,10 @@ from podium.domain.backfill import SourceTable
 from podium.domain.ports import Mailer
 from podium.domain.services.auth import AuthPolicy, AuthService
 from podium.domain.services.events import EventService
+from podium.domain.services.exports import ExportService
 from podium.domain.services.join_codes import JoinCodeGuard, JoinCodePolicy
 from podium.domain.services.projects import ProjectService
+from podium.domain.services.superadmin import SuperadminService
 from podium.domain.services.users import UserService
 from podium.domain.services.voting import VotingService
 
@@ -48,6 +52,8 @@ class Container:
     events: EventService = field(init=False)
     projects: ProjectService = field(init=False)
     voting: VotingService = field(init=False)
+    superadmin: SuperadminService = field(init=False)
+    exports: ExportService = field(init=False)
     uow: SqlAlchemyUnitOfWorkFactory = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +68,7 @@ class Container:
                 window_seconds=settings.join_rate_window_seconds,
             ),
         )
+        disposable = MailCheckerList() if settings.blocks_disposable_emails else None
         self.auth = AuthService(
             uow,
             JwtCodec(settings.jwt_secret, settings.jwt_algorithm),
@@ -75,13 +82,16 @@ class Container:
                 attempts_per_client=settings.login_ip_rate_limit,
                 window_seconds=settings.login_rate_window_seconds,
             ),
+            disposable=disposable,
         )
-        self.users = UserService(uow)
+        self.users = UserService(uow, disposable)
         self.events = EventService(uow, join_guard=join_guard)
         self.projects = ProjectService(
             uow, HttpProjectChecks(settings.review_factory_url, settings.review_factory_token), join_guard
         )
         self.voting = VotingService(uow)
+        self.superadmin = SuperadminService(uow)
+        self.exports = ExportService(uow, PostgresExports(self.engine))
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
@@ -177,3 +187,13 @@ async def smoke_cleanup(settings: Settings, database_url: str, domain: str) -> A
 def token_codec(secret: str, algorithm: str) -> JwtCodec:
     """Tokens as the server signs them (the smoke test logs in with the server's secret)."""
     return JwtCodec(secret, algorithm)
+
+
+@asynccontextmanager
+async def superadmin_service(settings: Settings, database_url: str) -> AsyncIterator[SuperadminService]:
+    """The superadmin use-cases on their own engine (``podium admin``), disposed of when the command ends."""
+    engine = create_engine(settings, database_url)
+    try:
+        yield SuperadminService(SqlAlchemyUnitOfWorkFactory(engine))
+    finally:
+        await engine.dispose()

@@ -142,6 +142,12 @@ class Settings:
     review_factory_url: str = "https://review-factory-backend.hackclub.com"
     review_factory_token: str = ""
 
+    # Organiser tools (issue 15). The official events are those whose feature flags name this series.
+    active_event_series: str = ""
+    # Signup and login refuse throwaway-mail domains: ``auto`` is on in production, off in development
+    # (so local ``.local`` addresses keep working).
+    disposable_email_check: Literal["auto", "on", "off"] = "auto"
+
     # HTTP.
     host: str = "127.0.0.1"
     port: int = 8000
@@ -184,6 +190,12 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def blocks_disposable_emails(self) -> bool:
+        return self.disposable_email_check == "on" or (
+            self.disposable_email_check == "auto" and self.is_production
+        )
 
     @property
     def logs_magic_links(self) -> bool:

@@ -32,7 +32,9 @@ async def test_lookups_see_every_change_committed_before_the_call(uow: UnitOfWor
         await tx.votes.add_many([vote])
         await tx.commit()
     assert await lookups.vote_ids_by_voter(voter.id) == [vote.id]
-    assert await lookups.listing_state(event.id) == ListingState(state.version + 1, False, event.owner_id)
+    assert await lookups.listing_state(event.id) == ListingState(
+        state.version + 1, False, event.owner_id, event.phase
+    )
 
     async with uow() as tx:
         await tx.events.delete(event.id)

@@ -83,3 +83,39 @@ async def test_legacy_constraint_names_are_kept(database_url: str) -> None:
         "event_attendees_event_id_user_id_key",
         "project_collaborators_project_id_user_id_key",
     } <= names
+
+
+async def test_migration_0008_maps_the_legacy_flags_to_phases(fresh_url: str) -> None:
+    """votable → voting (whatever the leaderboard), leaderboard only → closed, else submission."""
+    await asyncio.to_thread(upgrade, fresh_url, "0007")
+    engine = create_async_engine(fresh_url)
+    flags = {"vl": (True, True), "v": (True, False), "l": (False, True), "none": (False, False)}
+    async with engine.begin() as connection:
+        owner = await connection.scalar(
+            text("INSERT INTO users (id, email, display_name, first_name, last_name, phone, street_1, street_2,"
+                 " city, state, zip_code, country) VALUES (gen_random_uuid(), 'o@example.com', 'O', 'O', '', '',"
+                 " '', '', '', '', '', '') RETURNING id")
+        )  # fmt: skip
+        for slug, (votable, leaderboard) in flags.items():
+            await connection.execute(
+                text("INSERT INTO events (id, name, slug, description, join_code, votable, leaderboard_enabled,"
+                     " demo_links_optional, ysws_checks_enabled, feature_flags_csv, owner_id) VALUES"
+                     " (gen_random_uuid(), :slug, :slug, '', :slug, :v, :l, false, false, '', :owner)"),
+                {"slug": slug, "v": votable, "l": leaderboard, "owner": owner},
+            )  # fmt: skip
+    await engine.dispose()
+
+    await asyncio.to_thread(upgrade, fresh_url)
+    engine = create_async_engine(fresh_url)
+    async with engine.connect() as connection:
+        rows = await connection.execute(text("SELECT slug, phase, votable, leaderboard_enabled FROM events"))
+        phases = {row.slug: (row.phase, row.votable, row.leaderboard_enabled) for row in rows}
+        superadmins = await connection.scalar(text("SELECT count(*) FROM users WHERE is_superadmin"))
+    await engine.dispose()
+    assert phases == {
+        "vl": ("voting", True, True),
+        "v": ("voting", True, False),
+        "l": ("closed", False, True),
+        "none": ("submission", False, False),
+    }
+    assert superadmins == 0

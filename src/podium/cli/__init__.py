@@ -5,6 +5,7 @@
 - ``airtable export|fake-server`` and ``backfill``: the cutover (:mod:`podium.cli.airtable`,
   :mod:`podium.cli.backfill`);
 - ``smoke``: the cutover's smoke test against a running deployment (:mod:`podium.cli.smoke`).
+- ``admin grant|revoke EMAIL``: superadmins (:mod:`podium.cli.admin`).
 
 Commands take their settings from :func:`podium.cli.common.load_settings` and their adapters from the
 composition root (:mod:`podium.bootstrap`).
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import click
 
+from podium.cli.admin import admin
 from podium.cli.airtable import airtable
 from podium.cli.backfill import backfill
 from podium.cli.common import EMBEDDED_DATABASE
@@ -28,7 +30,7 @@ def main() -> None:
     """Podium v2: the peer-judging backend for hackathons."""
 
 
-for _command in (serve, db, airtable, backfill, smoke):
+for _command in (serve, db, airtable, backfill, smoke, admin):
     main.add_command(_command)
 
 __all__ = ["EMBEDDED_DATABASE", "main"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
-from podium.domain.rules import feature_flags, max_votes_per_user
+from podium.domain.rules import feature_flags, max_votes_per_user, phase_for_flags
 
 
 def new_id() -> UUID:
@@ -30,6 +30,12 @@ class User:
     zip_code: str = ""
     country: str = ""
     dob: dt.date | None = None
+    is_superadmin: bool = False
+
+    @property
+    def has_ysws_pii(self) -> bool:
+        """Whether the profile holds what a YSWS event needs to ship prizes: street, city, country, birth."""
+        return bool(self.street_1.strip() and self.city.strip() and self.country.strip() and self.dob)
 
 
 @dataclass(slots=True)
@@ -45,6 +51,15 @@ class Event:
     demo_links_optional: bool = False
     ysws_checks_enabled: bool = False
     feature_flags_csv: str = ""
+    # One state with ``votable``/``leaderboard_enabled`` (rules.flags_for_phase); left empty, it is
+    # derived from them.
+    phase: str = ""
+    require_ysws_pii: bool = False
+    deleted_at: dt.datetime | None = None  # soft-deleted: gone everywhere but the superadmin's views
+
+    def __post_init__(self) -> None:
+        if not self.phase:
+            self.phase = phase_for_flags(self.votable, self.leaderboard_enabled, "submission")
 
 
 @dataclass(slots=True)
@@ -104,6 +119,7 @@ class ListingState:
     version: int
     leaderboard_enabled: bool
     owner_id: UUID
+    phase: str  # a draft's lists are its owner's alone
 
 
 @dataclass(slots=True, frozen=True)

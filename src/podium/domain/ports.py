@@ -7,7 +7,7 @@ contract tests in ``tests/contract``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, TypeVar
 from uuid import UUID
@@ -145,6 +145,10 @@ class Votes(Protocol):
         ...
 
     async def add_many(self, votes: Sequence[Vote]) -> None: ...
+    async def withdraw(self, event_id: UUID, voter_id: UUID, project_id: UUID) -> bool:
+        """Delete the voter's vote for the project of this event; False when there was none."""
+        ...
+
     async def in_event(self, event_id: UUID) -> list[Vote]: ...
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]: ...
     async def ids_by_voters(self, voter_ids: Collection[UUID]) -> dict[UUID, list[UUID]]:
@@ -152,9 +156,66 @@ class Votes(Protocol):
         ...
 
 
+class Directory(Protocol):
+    """The superadmin's views of the whole store (soft-deleted events included), and the official events."""
+
+    async def events_page(self, query: str, offset: int, limit: int) -> tuple[list[EventView], int]:
+        """Events (deleted ones too) whose name or slug contains ``query`` (any case; "" matches all), by
+        creation then id: the page from ``offset`` and how many match in all."""
+        ...
+
+    async def users_page(self, query: str, offset: int, limit: int) -> tuple[list[User], int]:
+        """Users whose email or display name contains ``query``, by creation then id, and the total."""
+        ...
+
+    async def event(self, event_id: UUID) -> Event | None:
+        """The event even when soft-deleted, locked against concurrent changes until the unit of work ends."""
+        ...
+
+    async def view(self, event_id: UUID) -> EventView | None:
+        """The event with its project count, even when soft-deleted."""
+        ...
+
+    async def save(self, event: Event) -> None:
+        """Store every field of the event (owner, phase, ``deleted_at`` included)."""
+        ...
+
+    async def flagged(self, flag: str) -> list[EventView]:
+        """Live events whose feature flags may name ``flag`` (callers check the exact flag), by name."""
+        ...
+
+    async def set_superadmin(self, email: str, granted: bool) -> bool:
+        """Grant or revoke the superadmin flag; False when no user has this (normalised) email."""
+        ...
+
+
+ExportKind = Literal["leaderboard", "votes", "attendees", "projects"]
+
+
+class Exports(Protocol):
+    """The organiser's exports as streams of rows (plain values in the columns' order), read a batch at a
+    time so that memory stays flat whatever the event's size. Each stream holds its own connection only
+    while it is read."""
+
+    def event_rows(self, kind: ExportKind, event_id: UUID) -> AsyncIterator[Sequence[Any]]:
+        """One event's rows of ``kind`` (``services.exports.COLUMNS`` names the columns)."""
+        ...
+
+    def ysws_rows(self, event_id: UUID | None, series: str | None) -> AsyncIterator[Sequence[Any]]:
+        """Podium HEAD's YSWS export: a row per project with its owner's details, of one event or of every
+        live, non-draft event whose feature flags name ``series``."""
+        ...
+
+
 class Referrals(Protocol):
     async def add(self, referral: Referral) -> None: ...
     async def in_event(self, event_id: UUID) -> list[Referral]: ...
+
+
+class DisposableEmails(Protocol):
+    """Which addresses belong to throwaway-mail services (a maintained list, outside the domain)."""
+
+    def is_disposable(self, email: str) -> bool: ...
 
 
 class MagicLinks(Protocol):
@@ -181,6 +242,8 @@ class UnitOfWork(Protocol):
     def referrals(self) -> Referrals: ...
     @property
     def magic_links(self) -> MagicLinks: ...
+    @property
+    def directory(self) -> Directory: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

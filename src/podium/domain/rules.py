@@ -64,6 +64,9 @@ def feature_flags(csv: str) -> list[str]:
     return [flag.strip() for flag in csv.split(",") if flag.strip()]
 
 
+DISPOSABLE_EMAIL = "Temporary/disposable email addresses aren't allowed. Please use your real email address."
+
+
 def is_valid_email(email: str) -> bool:
     """Is this a syntactically valid address? Special-use domains (``.local``, ``.test``) count as valid:
     they are real addresses on test and internal deployments (PRODUCT §3.7)."""
@@ -75,3 +78,43 @@ def is_valid_email(email: str) -> bool:
     except EmailNotValidError as exc:
         return "special-use or reserved name" in str(exc)
     return True
+
+
+# Event phases (issue 15). The legacy client reads and writes two flags, ``votable`` and
+# ``leaderboard_enabled``; the phase and the flags are one state, kept so in both directions here and, for
+# every other writer, by the database (migration 0008 mirrors these two functions in a trigger).
+PHASES = ("draft", "submission", "voting", "closed")
+
+
+def flags_for_phase(phase: str) -> tuple[bool, bool]:
+    """The legacy flags ``(votable, leaderboard_enabled)`` a phase sets: voting opens voting, closed closes
+    it and publishes the leaderboard, draft and submission do neither."""
+    return phase == "voting", phase == "closed"
+
+
+def phase_for_flags(votable: bool, leaderboard_enabled: bool, current: str) -> str:
+    """The phase legacy flags move an event to from ``current``: votable → voting (whether or not the
+    leaderboard is public too), leaderboard only → closed, neither → draft and submission stay, the rest
+    go back to submission."""
+    if votable:
+        return "voting"
+    if leaderboard_enabled:
+        return "closed"
+    return current if current in ("draft", "submission") else "submission"
+
+
+def phase_flags_agree(phase: str, votable: bool, leaderboard_enabled: bool) -> bool:
+    """Whether a phase and the legacy flags are one consistent state (the database's CHECK)."""
+    if phase not in PHASES or votable != (phase == "voting"):
+        return False
+    if phase == "closed":
+        return leaderboard_enabled
+    return not leaderboard_enabled or phase == "voting"
+
+
+def neutralise_csv_cell(value: str) -> str:
+    """A spreadsheet cell that cannot run as a formula: a value starting with ``=``, ``+``, ``-``, ``@`` (or
+    a tab or carriage return, which some spreadsheets skip before reading one) gets a leading apostrophe."""
+    if value and value[0] in "=+-@\t\r":
+        return "'" + value
+    return value

@@ -19,13 +19,14 @@ from podium.bootstrap import Container
 from podium.config import Settings
 from podium.http.auth import current_user, requires_user
 from podium.http.bodies import PodiumRequest
-from podium.http.controllers.admin import EventAdminController
+from podium.http.controllers.admin import EventAdminController, export_router
 from podium.http.controllers.auth import AuthController
 from podium.http.controllers.events import EventsController
 from podium.http.controllers.health import health
 from podium.http.controllers.live import live_projects, projector
 from podium.http.controllers.metrics import metrics
 from podium.http.controllers.projects import ProjectsController
+from podium.http.controllers.superadmin import SuperadminController
 from podium.http.controllers.users import UsersController
 from podium.http.docs import assets_router, render_plugins
 from podium.http.errors import EXCEPTION_HANDLERS
@@ -43,7 +44,7 @@ from podium.mechanisms import enabled
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("auth", "users", "events", "projects", "voting")
+SERVICES = ("auth", "users", "events", "projects", "voting", "superadmin", "exports")
 
 
 def _service(name: str) -> Provide:
@@ -103,6 +104,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             UsersController,
             EventsController,
             EventAdminController,
+            export_router,
+            SuperadminController,
             ProjectsController,
             live_projects,
             projector,

@@ -96,6 +96,10 @@ class UserPrivate(Base):
     last_name: str
     phone: str = ""
     votes: list[UUID] = msgspec.field(default_factory=list)
+    # Podium HEAD's fields (issue 15): ``vote_ids`` is ``votes`` under HEAD's name.
+    vote_ids: list[UUID] = msgspec.field(default_factory=list)
+    has_ysws_pii: bool = False
+    is_superadmin: bool = False
 
     @classmethod
     def of(cls, user: User, vote_ids: list[UUID]) -> UserPrivate:
@@ -107,6 +111,9 @@ class UserPrivate(Base):
             last_name=user.last_name,
             phone=user.phone,
             votes=vote_ids,
+            vote_ids=vote_ids,
+            has_ysws_pii=user.has_ysws_pii,
+            is_superadmin=user.is_superadmin,
         )
 
 
@@ -171,6 +178,9 @@ class EventPublic(Base):
     demo_links_optional: bool
     max_votes_per_user: int
     feature_flags_list: list[str]
+    # Podium HEAD's (issue 15); ``phase`` and the two legacy flags above are one state.
+    phase: Literal["draft", "submission", "voting", "closed"]
+    require_ysws_pii: bool
 
     @classmethod
     def of(cls, view: EventView) -> EventPublic:
@@ -189,6 +199,8 @@ def _event_fields(view: EventView) -> dict[str, Any]:
         "demo_links_optional": e.demo_links_optional,
         "max_votes_per_user": view.max_votes_per_user,
         "feature_flags_list": view.feature_flags_list,
+        "phase": e.phase,
+        "require_ysws_pii": e.require_ysws_pii,
     }
 
 
@@ -196,6 +208,8 @@ class EventPrivate(EventPublic, kw_only=True):
     join_code: str
     owner_id: UUID
     ysws_checks_enabled: bool
+    feature_flags_csv: str = ""
+    deleted_at: dt.datetime | None = None  # set when a superadmin soft-deleted it
 
     @classmethod
     def of(cls, view: EventView) -> EventPrivate:
@@ -205,6 +219,8 @@ class EventPrivate(EventPublic, kw_only=True):
             join_code=e.join_code,
             owner_id=e.owner_id,
             ysws_checks_enabled=e.ysws_checks_enabled,
+            feature_flags_csv=e.feature_flags_csv,
+            deleted_at=e.deleted_at,
         )
 
 

@@ -15,6 +15,7 @@ from typing import Self, TypeVar
 from uuid import UUID
 
 from podium.adapters.lookups import BatchedLookups
+from podium.adapters.memory.superadmin import MemoryDirectory
 from podium.domain.models import (
     Ballot,
     Event,
@@ -85,22 +86,27 @@ class MemoryEvents:
         count = sum(1 for p in self._data.projects.values() if p.event_id == event.id)
         return EventView(copy.copy(event), count)
 
+    def _live(self) -> list[Event]:
+        """The events that are not soft-deleted: the only ones these ports see."""
+        return [e for e in self._data.events.values() if e.deleted_at is None]
+
     async def get(self, event_id: UUID) -> Event | None:
-        return copy.copy(self._data.events.get(event_id))
+        event = self._data.events.get(event_id)
+        return None if event is None or event.deleted_at is not None else copy.copy(event)
 
     async def lock(self, event_id: UUID, purpose: LockPurpose) -> Event | None:
         # A memory unit of work never yields to another between its reads and its commit.
         return await self.get(event_id)
 
     async def view(self, event_id: UUID) -> EventView | None:
-        event = self._data.events.get(event_id)
+        event = await self.get(event_id)
         return None if event is None else self._view(event)
 
     async def id_for_slug(self, slug: str) -> UUID | None:
-        return next((e.id for e in self._data.events.values() if e.slug == slug), None)
+        return next((e.id for e in self._live() if e.slug == slug), None)
 
     async def get_by_join_code(self, join_code: str) -> Event | None:
-        return next((copy.copy(e) for e in self._data.events.values() if e.join_code == join_code), None)
+        return next((copy.copy(e) for e in self._live() if e.join_code == join_code), None)
 
     async def lock_by_join_code(self, join_code: str) -> Event | None:
         return await self.get_by_join_code(join_code)
@@ -126,11 +132,12 @@ class MemoryEvents:
         data.attendance = [(e, u) for e, u in data.attendance if e != event_id]
 
     async def owned_by(self, user_id: UUID) -> list[EventView]:
-        events = [e for e in self._data.events.values() if e.owner_id == user_id]
+        events = [e for e in self._live() if e.owner_id == user_id]
         return [self._view(e) for e in sorted(events, key=_by_name)]
 
     async def attended_by(self, user_id: UUID) -> list[EventView]:
-        events = [self._data.events[e] for e, u in self._data.attendance if u == user_id]
+        live = {e.id: e for e in self._live()}
+        events = [live[e] for e, u in self._data.attendance if u == user_id and e in live]
         return [self._view(e) for e in sorted(events, key=_by_name)]
 
     async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
@@ -140,9 +147,10 @@ class MemoryEvents:
                 self._data.event_versions.get(event_id, 0),
                 events[event_id].leaderboard_enabled,
                 events[event_id].owner_id,
+                events[event_id].phase,
             )
             for event_id in event_ids
-            if event_id in events
+            if event_id in events and events[event_id].deleted_at is None
         }
 
 
@@ -156,7 +164,9 @@ class MemoryAttendance:
     async def lock_with_event(self, event_id: UUID, user_id: UUID) -> tuple[Event | None, bool]:
         # One unit of work at a time touches memory data, so there is nothing to wait for.
         event = self._data.events.get(event_id)
-        return copy.copy(event), event is not None and await self.is_attending(event_id, user_id)
+        if event is None or event.deleted_at is not None:
+            return None, False
+        return copy.copy(event), await self.is_attending(event_id, user_id)
 
     async def add(self, event_id: UUID, user_id: UUID) -> bool:
         if (event_id, user_id) in self._data.attendance:
@@ -189,14 +199,18 @@ class MemoryProjects:
             collaborator_display_names=[u.display_name for u in collaborators],
         )
 
+    def _live(self, project: Project | None) -> Project | None:
+        event = None if project is None else self._data.events.get(project.event_id)
+        return project if event is not None and event.deleted_at is None else None
+
     async def get(self, project_id: UUID) -> Project | None:
-        return copy.copy(self._data.projects.get(project_id))
+        return copy.copy(self._live(self._data.projects.get(project_id)))
 
     async def lock(self, project_id: UUID, purpose: LockPurpose) -> Project | None:
         return await self.get(project_id)
 
     async def view(self, project_id: UUID) -> ProjectView | None:
-        project = self._data.projects.get(project_id)
+        project = self._live(self._data.projects.get(project_id))
         return None if project is None else self._view(project)
 
     async def get_by_join_code(self, join_code: str) -> Project | None:
@@ -226,7 +240,8 @@ class MemoryProjects:
     async def mine(self, user_id: UUID) -> list[ProjectView]:
         owned = [p for p in self._data.projects.values() if p.owner_id == user_id]
         joined = [self._data.projects[p] for p, u in self._data.collaborators if u == user_id]
-        return [self._view(p) for p in sorted(owned, key=_by_name) + sorted(joined, key=_by_name)]
+        ordered = sorted(owned, key=_by_name) + sorted(joined, key=_by_name)
+        return [self._view(p) for p in ordered if self._live(p)]
 
     async def collaborator_ids(self, project_id: UUID) -> set[UUID]:
         return {u for p, u in self._data.collaborators if p == project_id}
@@ -272,6 +287,13 @@ class MemoryVotes:
             if vote.project_id in self._voted(vote.voter_id):
                 raise ValueError("one vote per voter and project")
             self._data.votes[vote.id] = vote
+
+    async def withdraw(self, event_id: UUID, voter_id: UUID, project_id: UUID) -> bool:
+        pair = (event_id, voter_id, project_id)
+        doomed = [k for k, v in self._data.votes.items() if (v.event_id, v.voter_id, v.project_id) == pair]
+        for key in doomed:
+            del self._data.votes[key]
+        return bool(doomed)
 
     async def in_event(self, event_id: UUID) -> list[Vote]:
         return sorted(
@@ -330,6 +352,7 @@ class MemoryUnitOfWork:
         self.votes = MemoryVotes(self._data)
         self.referrals = MemoryReferrals(self._data)
         self.magic_links = MemoryMagicLinks(self._data)
+        self.directory = MemoryDirectory(self._data)
         return self
 
     async def __aexit__(

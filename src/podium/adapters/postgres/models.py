@@ -88,10 +88,25 @@ class UserModel(Base):
     zip_code: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["zip_code"]), default="")
     country: Mapped[str] = mapped_column(String(USER_FIELD_LIMITS["country"]), default="")
     dob: Mapped[dt.date | None] = mapped_column(nullable=True)
+    # Granted and revoked only from the command line (``podium admin``), never over HTTP.
+    is_superadmin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )
 
 
 class EventModel(Base):
     __tablename__ = "events"
+    # Phase and the legacy flags are one state (migration 0008: a trigger derives the side a statement
+    # left alone, these checks refuse any disagreement).
+    __table_args__ = (
+        CheckConstraint("phase IN ('draft', 'submission', 'voting', 'closed')", name="phase_known"),
+        CheckConstraint(
+            "votable = (phase = 'voting') AND (phase <> 'closed' OR leaderboard_enabled)"
+            " AND (NOT leaderboard_enabled OR phase IN ('voting', 'closed'))",
+            name="phase_matches_flags",
+        ),
+    )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
     airtable_id: Mapped[str | None] = _airtable_id()
@@ -105,6 +120,13 @@ class EventModel(Base):
     ysws_checks_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     feature_flags_csv: Mapped[str] = mapped_column(String(FEATURE_FLAGS_MAX), default="")
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    # No default: a writer that gives only the legacy flags (the backfill) gets the phase they mean.
+    phase: Mapped[str] = mapped_column(String(20))
+    require_ysws_pii: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )
 
 
 class ProjectModel(Base):
@@ -148,6 +170,9 @@ class VoteModel(Base):
     voter_id: Mapped[UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     project_id: Mapped[UUID] = mapped_column()
     event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("clock_timestamp()")
+    )
 
 
 class ReferralModel(Base):

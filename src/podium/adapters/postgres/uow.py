@@ -33,6 +33,7 @@ from podium.adapters.postgres.repositories import (
     PostgresUsers,
     PostgresVotes,
 )
+from podium.adapters.postgres.superadmin import PostgresDirectory
 from podium.mechanisms import enabled
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class SqlAlchemyUnitOfWork:
         self.votes = PostgresVotes(connection)
         self.referrals = PostgresReferrals(connection)
         self.magic_links = PostgresMagicLinks(connection)
+        self.directory = PostgresDirectory(connection)
         return self
 
     async def __aexit__(

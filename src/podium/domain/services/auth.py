@@ -10,8 +10,16 @@ from dataclasses import dataclass
 from podium.domain.errors import Invalid, NotFound, RateLimited, Unauthenticated, UpstreamFailed
 from podium.domain.limits import EMAIL_MAX
 from podium.domain.models import User
-from podium.domain.ports import BadToken, DeliveryFailed, Mailer, RateLimiter, TokenCodec, UnitOfWorkFactory
-from podium.domain.rules import normalize_email
+from podium.domain.ports import (
+    BadToken,
+    DeliveryFailed,
+    DisposableEmails,
+    Mailer,
+    RateLimiter,
+    TokenCodec,
+    UnitOfWorkFactory,
+)
+from podium.domain.rules import DISPOSABLE_EMAIL, normalize_email
 
 MAGIC_LINK = "magic_link"
 ACCESS = "access"
@@ -44,6 +52,7 @@ class AuthService:
         limiter: RateLimiter,
         policy: AuthPolicy,
         clock: Callable[[], dt.datetime] = utcnow,
+        disposable: DisposableEmails | None = None,
     ) -> None:
         self._uow = uow
         self._tokens = tokens
@@ -51,10 +60,13 @@ class AuthService:
         self._limiter = limiter
         self._policy = policy
         self._clock = clock
+        self._disposable = disposable
 
     async def request_login(self, email: str, redirect: str, client: str) -> None:
         """Send a magic link to an existing user."""
         email = normalize_email(email)
+        if self._disposable is not None and self._disposable.is_disposable(email):
+            raise Invalid(DISPOSABLE_EMAIL)
         await self._limit("request-login", client=client, email=email)
         async with self._uow(read_only=True) as uow:
             if await uow.users.get_by_email(email) is None:

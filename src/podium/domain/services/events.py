@@ -11,13 +11,20 @@ from uuid import UUID
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
 from podium.domain.models import Event, EventView, ListingState, ProjectView, Referral, User, Vote
 from podium.domain.ports import LockPurpose, SlugTaken, UnitOfWork, UnitOfWorkFactory
-from podium.domain.rules import normalize_join_code, slug_for
+from podium.domain.rules import feature_flags, flags_for_phase, normalize_join_code, phase_for_flags, slug_for
 from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
 
 EVENT_NOT_FOUND = "Event not found"
 LEADERBOARD_DISABLED = "Leaderboard is not enabled"
+EVENT_IN_DRAFT = "This event is not open yet: it is still a draft"
+NOT_OFFICIAL = "This event is not an official event of the current series"
+ALREADY_ATTENDING = "Already attending this event"
 UPDATABLE_FIELDS = frozenset(
     {"name", "description", "votable", "leaderboard_enabled", "demo_links_optional", "ysws_checks_enabled"}
+)
+# What the organiser's PATCH (and the superadmin's) may change (issue 15).
+ADMIN_FIELDS = frozenset(
+    {"phase", "name", "description", "demo_links_optional", "feature_flags_csv", "require_ysws_pii"}
 )
 
 
@@ -74,29 +81,76 @@ class EventService:
         return CreatedEvent(event.id, event.slug, event.join_code)
 
     async def public(self, event_id: UUID) -> EventView:
+        """An event as anyone sees it: a draft (or deleted) event does not exist for the public."""
         view = await self._uow.read_public(lambda uow: uow.events.view(event_id))
-        if view is None:
+        if view is None or view.event.phase == "draft":
             raise NotFound(EVENT_NOT_FOUND)
         return view
 
     async def id_for_slug(self, slug: str) -> UUID:
-        event_id = await self._uow.read_public(lambda uow: uow.events.id_for_slug(slug))
-        if event_id is None:
+        async def lookup(uow: UnitOfWork) -> Event | None:
+            event_id = await uow.events.id_for_slug(slug)
+            return None if event_id is None else await uow.events.get(event_id)
+
+        event = await self._uow.read_public(lookup)
+        if event is None or event.phase == "draft":
             raise NotFound(EVENT_NOT_FOUND)
-        return event_id
+        return event.id
 
     async def of_user(self, user: User) -> UserEvents:
         async with self._uow(read_only=True) as uow:
-            return UserEvents(await uow.events.owned_by(user.id), await uow.events.attended_by(user.id))
+            owned = await uow.events.owned_by(user.id)
+            attending = await uow.events.attended_by(user.id)
+        # An event moved back to draft is its owner's alone until it opens again.
+        attending = [v for v in attending if v.event.phase != "draft" or v.event.owner_id == user.id]
+        return UserEvents(owned, attending)
 
     async def update(self, user: User, event_id: UUID, changes: dict[str, Any]) -> None:
-        """Change the event's settings (owner only); absent and null fields are left as they are."""
+        """Change the event's settings (owner only); absent and null fields are left as they are. The
+        legacy flags move the phase with them (``rules.phase_for_flags``)."""
         changes = {k: v for k, v in changes.items() if k in UPDATABLE_FIELDS and v is not None}
         async with self._uow() as uow:
             event = await _owned_event(uow, user, event_id, "change")
             if changes:
-                await uow.events.update(dataclasses.replace(event, **changes))
+                await uow.events.update(with_changes(event, changes))
                 await uow.commit()
+
+    async def admin_update(self, user: User, event_id: UUID, changes: dict[str, Any]) -> EventView:
+        """The organiser's PATCH (owner or superadmin): any of ``ADMIN_FIELDS``; absent and null fields are
+        left as they are. A phase sets the legacy flags the v2 client reads (``rules.flags_for_phase``)."""
+        changes = {k: v for k, v in changes.items() if k in ADMIN_FIELDS and v is not None}
+        async with self._uow() as uow:
+            event = await _owned_event(uow, user, event_id, "change")
+            if changes:
+                await uow.events.update(with_changes(event, changes))
+            view = await uow.events.view(event_id)
+            assert view is not None  # locked against deletion above
+            await uow.commit()
+        return view
+
+    async def official(self, series: str) -> list[EventView]:
+        """The non-draft events whose feature flags name the active series (none when it is unset)."""
+        if not series:
+            return []
+        async with self._uow(read_only=True) as uow:
+            views = await uow.directory.flagged(series)
+        return [
+            v
+            for v in views
+            if v.event.phase != "draft" and series in feature_flags(v.event.feature_flags_csv)
+        ]
+
+    async def attend_official(self, user: User, event_id: UUID, series: str) -> None:
+        """Join an official event of the active series by its id, no code needed."""
+        async with self._uow() as uow:
+            event = await uow.events.lock(event_id, "keep")
+            if event is None or event.phase == "draft":
+                raise NotFound(EVENT_NOT_FOUND)
+            if not series or series not in feature_flags(event.feature_flags_csv):
+                raise Forbidden(NOT_OFFICIAL)
+            if not await uow.attendance.add(event.id, user.id):
+                raise Invalid(ALREADY_ATTENDING)
+            await uow.commit()
 
     async def delete(self, user: User, event_id: UUID) -> None:
         async with self._uow() as uow:
@@ -114,6 +168,8 @@ class EventService:
             event = await uow.events.lock_by_join_code(normalize_join_code(join_code))
             if event is None:
                 raise NotFound(EVENT_NOT_FOUND)
+            if event.phase == "draft":
+                raise Forbidden(EVENT_IN_DRAFT)
             if not await uow.attendance.add(event.id, user.id):
                 raise Invalid("User already attending event")
             if referral:
@@ -125,7 +181,7 @@ class EventService:
         """The version of the event's lists and whether its leaderboard may be shown (one tiny query,
         shared with concurrent callers); an unknown event is ``NotFound``."""
         state = await self._uow.lookups.listing_state(event_id)
-        if state is None:
+        if state is None or state.phase == "draft":
             raise NotFound(EVENT_NOT_FOUND)
         return state
 
@@ -156,7 +212,7 @@ class EventService:
         """The version of the event's lists, checking the user organises it: one tiny query (shared with
         concurrent callers), so an exact cache of the organiser's views can tell whether it is current."""
         state = await self._uow.lookups.listing_state(event_id)
-        if state is None or state.owner_id != user.id:
+        if state is None or (state.owner_id != user.id and not user.is_superadmin):
             raise Forbidden(BAD_ACCESS)
         return state.version
 
@@ -194,13 +250,32 @@ class EventService:
             return await uow.referrals.in_event(event_id)
 
 
+def with_changes(event: Event, changes: dict[str, Any]) -> Event:
+    """The event with ``changes`` applied, its phase and legacy flags one consistent state: a new phase sets
+    the flags; new flags move the phase; both at once must agree (the database checks it too)."""
+    changes = dict(changes)
+    phase = changes.pop("phase", None)
+    votable = changes.pop("votable", None)
+    leaderboard = changes.pop("leaderboard_enabled", None)
+    changed = dataclasses.replace(event, **changes)
+    if votable is not None or leaderboard is not None:
+        changed.votable = event.votable if votable is None else votable
+        changed.leaderboard_enabled = event.leaderboard_enabled if leaderboard is None else leaderboard
+        changed.phase = phase_for_flags(changed.votable, changed.leaderboard_enabled, event.phase)
+    elif phase is not None and phase != event.phase:
+        changed.phase = phase
+        changed.votable, changed.leaderboard_enabled = flags_for_phase(phase)
+    return changed
+
+
 async def _owned_event(uow: UnitOfWork, user: User, event_id: UUID, lock: LockPurpose | None = None) -> Event:
-    """The caller's event (a missing one and someone else's alike are BAD_ACCESS, legacy §2.4), locked
-    for a write: a writer that lost a race with the event's delete sees it missing."""
+    """The caller's event, or any event for a superadmin (a missing one and someone else's alike are
+    BAD_ACCESS, legacy §2.4), locked for a write: a writer that lost a race with the event's delete sees it
+    missing."""
     if lock is None:
         event = await uow.events.get(event_id)
     else:
         event = await uow.events.lock(event_id, lock)
-    if event is None or event.owner_id != user.id:
+    if event is None or (event.owner_id != user.id and not user.is_superadmin):
         raise Forbidden(BAD_ACCESS)
     return event

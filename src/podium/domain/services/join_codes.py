@@ -23,13 +23,17 @@ JOIN_CODE_ATTEMPTS = 8
 NO_FREE_JOIN_CODE = "Could not allocate a join code, please retry"
 
 
-async def with_fresh_join_code(add: Callable[[str], Awaitable[T]]) -> T:
-    """Run ``add`` with a fresh join code, again with another while the code is taken (``JoinCodeTaken``):
-    the one place events and projects get their codes."""
+async def with_fresh_join_code(
+    add: Callable[[str], Awaitable[T]], *, also_retry: tuple[type[Exception], ...] = ()
+) -> T:
+    """Run ``add`` with a fresh join code, again with another while the code is taken (``JoinCodeTaken``,
+    or one of ``also_retry``: a random slug suffix that collided): the one place events and projects get
+    their codes."""
+    retry: tuple[type[Exception], ...] = (JoinCodeTaken, *also_retry)
     for _ in range(JOIN_CODE_ATTEMPTS):
         try:
             return await add(new_join_code())
-        except JoinCodeTaken:
+        except retry:
             continue
     raise Invalid(NO_FREE_JOIN_CODE)
 

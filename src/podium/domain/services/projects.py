@@ -30,6 +30,10 @@ from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_cod
 
 PROJECT_NOT_FOUND = "Project not found"
 DEMO_REQUIRED = "Demo URL is required for this event"
+PII_REQUIRED = (
+    "This event requires your mailing address and date of birth: add your street address, city, country and"
+    " date of birth to your profile before submitting a project"
+)
 UPDATABLE_FIELDS = frozenset({"name", "repo", "image_url", "demo", "description", "hours_spent"})
 CACHED_CHECK_ID = "cached"
 
@@ -63,6 +67,8 @@ class ProjectService:
                 raise Unprocessable(DEMO_REQUIRED)
             if not await uow.attendance.is_attending(event.id, owner.id):
                 raise Forbidden("Owner not part of event")
+            if event.require_ysws_pii and not owner.has_ysws_pii:
+                raise Invalid(PII_REQUIRED)
 
             async def add(join_code: str) -> Project:
                 project = Project(**dataclasses.asdict(new), owner_id=owner.id, join_code=join_code)

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from podium.domain.errors import Invalid, NotFound
 from podium.domain.models import User
-from podium.domain.ports import UnitOfWorkFactory
-from podium.domain.rules import normalize_email
+from podium.domain.ports import DisposableEmails, UnitOfWorkFactory
+from podium.domain.rules import DISPOSABLE_EMAIL, normalize_email
 
 UPDATABLE_FIELDS = frozenset(
     {
@@ -29,8 +29,9 @@ UPDATABLE_FIELDS = frozenset(
 
 
 class UserService:
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, disposable: DisposableEmails | None = None) -> None:
         self._uow = uow
+        self._disposable = disposable
 
     async def exists(self, email: str) -> bool:
         async with self._uow(read_only=True) as uow:
@@ -39,6 +40,8 @@ class UserService:
     async def sign_up(self, email: str, first_name: str, **profile: Any) -> UUID:
         """Create an account; the email is the login identity and must be new."""
         user = User(email=normalize_email(email), first_name=first_name, **profile)
+        if self._disposable is not None and self._disposable.is_disposable(user.email):
+            raise Invalid(DISPOSABLE_EMAIL)
         async with self._uow() as uow:
             if await uow.users.get_by_email(user.email) is not None or not await uow.users.add(user):
                 raise Invalid("User already exists")

@@ -10,6 +10,8 @@ from podium.domain.models import User, Vote
 from podium.domain.ports import UnitOfWorkFactory
 from podium.domain.rules import max_votes_per_user
 
+NO_VOTE = "You have not voted for this project"
+
 
 class VotingService:
     def __init__(self, uow: UnitOfWorkFactory) -> None:
@@ -56,3 +58,17 @@ class VotingService:
             await uow.votes.add_many(votes)
             await uow.commit()
         return votes
+
+    async def withdraw_vote(self, voter: User, event_id: UUID, project_id: UUID) -> None:
+        """Take back one's own vote for a project while voting is open: the quota frees up and the points
+        drop. Decided one after another with the attendee's casts (the same lock), so a withdrawal and a
+        cast racing each other can never leave the voter over quota."""
+        async with self._uow() as uow:
+            event, _attending = await uow.attendance.lock_with_event(event_id, voter.id)
+            if event is None:
+                raise NotFound("Event not found")
+            if not event.votable:
+                raise Forbidden("Voting is not open for this event")
+            if not await uow.votes.withdraw(event_id, voter.id, project_id):
+                raise NotFound(NO_VOTE)
+            await uow.commit()

@@ -2,14 +2,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, MediaType, Response, get, post
+from litestar import Controller, MediaType, Response, Router, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
+from litestar.response import Stream
 
 from podium.domain.models import User
+from podium.domain.ports import ExportKind
 from podium.domain.services.events import EventService
+from podium.domain.services.exports import ExportService
 from podium.http.auth import requires_user
+from podium.http.csv_stream import csv_response
 from podium.http.listing_cache import OrganiserView, ProjectListingCache
+from podium.http.organiser_schemas import EventAdminUpdate
 from podium.http.params import IdPath, uuid_param
 from podium.http.schemas import (
     EventPrivate,
@@ -34,6 +39,19 @@ class EventAdminController(Controller):
         self, event_id: IdPath, user: NamedDependency[User], events: NamedDependency[EventService]
     ) -> EventPrivate:
         return EventPrivate.of(await events.private(user, uuid_param(event_id, "event_id")))
+
+    @patch("/", operation_id="update_event_admin_events_admin__event_id__patch")
+    async def update(
+        self,
+        event_id: IdPath,
+        data: JSONBody[EventAdminUpdate],
+        user: NamedDependency[User],
+        events: NamedDependency[EventService],
+    ) -> EventPrivate:
+        """Update an event you own (or any, as a superadmin). Only the fields given change. A ``phase``
+        sets the legacy flags: voting opens voting, closed closes it and publishes the leaderboard."""
+        changes = {name: getattr(data, name) for name in data.__struct_fields__}
+        return EventPrivate.of(await events.admin_update(user, uuid_param(event_id, "event_id"), changes))
 
     @get("/attendees", operation_id="get_event_attendees_events_admin__event_id__attendees_get")
     async def attendees(
@@ -87,6 +105,35 @@ class EventAdminController(Controller):
         listings: NamedDependency[ProjectListingCache],
     ) -> Response[list[ReferralResponse]]:
         return await _view(listings, user, event_id, OrganiserView.REFERRALS)
+
+
+def _export_route(kind: ExportKind) -> Any:
+    """``GET /events/admin/{event_id}/export/{kind}.csv``: one route per kind, so each is documented."""
+
+    @get(
+        f"/export/{kind}.csv",
+        operation_id=f"export_{kind}_csv_events_admin__event_id__export_{kind}_csv_get",
+        media_type="text/csv",
+        summary=f"Export {kind} as CSV",
+        description=(
+            f"The event's {kind} as a CSV file (owner or superadmin), streamed: UTF-8 with a byte-order mark,"
+            " cells starting with = + - @ prefixed with an apostrophe so spreadsheets never run them."
+        ),
+    )
+    async def export(
+        event_id: IdPath, user: NamedDependency[User], exports: NamedDependency[ExportService]
+    ) -> Stream:
+        return csv_response(await exports.event_export(user, uuid_param(event_id, "event_id"), kind))
+
+    return export
+
+
+export_router = Router(
+    path="/events/admin/{event_id:str}",
+    route_handlers=[_export_route(kind) for kind in ("leaderboard", "votes", "attendees", "projects")],
+    guards=[requires_user],
+    tags=["events"],
+)
 
 
 async def _view(

@@ -4,6 +4,7 @@ import re
 from typing import Annotated, Any
 
 from litestar import Controller, MediaType, Request, Response, delete, get, post, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
@@ -79,6 +80,53 @@ class EventsController(Controller):
         """Vote for projects of an event the caller attends, within the quota."""
         await voting.cast_votes(user, data.event, data.distinct_projects())
         return Message(message="Votes recorded")
+
+    @get("/official", operation_id="list_official_events_events_official_get")
+    async def official(self, state: State, events: NamedDependency[EventService]) -> list[EventPublic]:
+        """The official events of the current series (``PODIUM_ACTIVE_EVENT_SERIES``): the events, not in
+        draft, whose feature flags name it. Empty when no series is set."""
+        series = state.container.settings.active_event_series
+        return [EventPublic.of(view) for view in await events.official(series)]
+
+    @post(
+        "/{event_id:str}/attend",
+        operation_id="attend_event_events__event_id__attend_post",
+        status_code=200,
+        guards=[requires_user],
+    )
+    async def attend_official(
+        self,
+        event_id: IdPath,
+        state: State,
+        user: NamedDependency[User],
+        events: NamedDependency[EventService],
+    ) -> Attended:
+        """Attend an official event of the current series by its id, no join code needed (400 "Already
+        attending this event" the second time; 403 for an event outside the series)."""
+        series = state.container.settings.active_event_series
+        uuid = uuid_param(event_id, "event_id")
+        await events.attend_official(user, uuid, series)
+        return Attended(message="Successfully joined event", event_id=uuid)
+
+    @delete(
+        "/{event_id:str}/votes/{project_id:str}",
+        operation_id="withdraw_vote_events__event_id__votes__project_id__delete",
+        status_code=200,
+        guards=[requires_user],
+    )
+    async def withdraw_vote(
+        self,
+        event_id: IdPath,
+        project_id: IdPath,
+        user: NamedDependency[User],
+        voting: NamedDependency[VotingService],
+    ) -> Message:
+        """Withdraw your own vote for a project while voting is open: the quota frees up and the project's
+        points drop (404 when you have no such vote, 403 when voting is not open)."""
+        await voting.withdraw_vote(
+            user, uuid_param(event_id, "event_id"), uuid_param(project_id, "project_id")
+        )
+        return Message(message="Vote withdrawn")
 
     @get("/id/{slug:str}", operation_id="get_at_id_events_id__slug__get")
     async def id_for_slug(self, slug: SlugPath, events: NamedDependency[EventService]) -> Response[Any]:

@@ -39,8 +39,11 @@ EVENTS = EventModel.__table__
 EVENT_COLUMNS = columns_of(EVENTS, Event)
 to_event = mapper(Event, EVENT_FIELDS)
 
-_EVENT_BY_ID = select(*EVENT_COLUMNS).where(EVENTS.c.id == bindparam("key"))
-_EVENT_BY_JOIN_CODE = select(*EVENT_COLUMNS).where(EVENTS.c.join_code == bindparam("key"))
+# A soft-deleted event (issue 15) is gone for every path but the superadmin's (``adapters/postgres/superadmin``).
+LIVE = EVENTS.c.deleted_at.is_(None)
+LIVE_EVENT_OF_PROJECT = "EXISTS (SELECT 1 FROM events e WHERE e.id = p.event_id AND e.deleted_at IS NULL)"
+_EVENT_BY_ID = select(*EVENT_COLUMNS).where(EVENTS.c.id == bindparam("key"), LIVE)
+_EVENT_BY_JOIN_CODE = select(*EVENT_COLUMNS).where(EVENTS.c.join_code == bindparam("key"), LIVE)
 # Writers lock what they read before acting on it, so racing writers are decided one after another: a
 # delete that waited for another finds nothing left (never a second "deleted", nor a 500).
 _EVENT_LOCKED: dict[LockPurpose, Any] = {
@@ -61,7 +64,7 @@ _PROJECT_COUNT = (
 def _event_views(condition: Any) -> Any:
     return (
         select(*EVENT_COLUMNS, _PROJECT_COUNT.label("project_count"))
-        .where(condition)
+        .where(condition, LIVE)
         .order_by(EventModel.name.collate("C"), EventModel.id)
     )
 
@@ -82,7 +85,8 @@ _LISTING_STATES = select(
     .label("version"),
     EventModel.leaderboard_enabled,
     EventModel.owner_id,
-).where(EventModel.id == any_(bindparam("keys", type_=ARRAY(Uuid))))
+    EventModel.phase,
+).where(EventModel.id == any_(bindparam("keys", type_=ARRAY(Uuid))), LIVE)
 
 
 class PostgresEvents:
@@ -103,7 +107,9 @@ class PostgresEvents:
         return views[0] if views else None
 
     async def id_for_slug(self, slug: str) -> UUID | None:
-        event_id: UUID | None = await self._db.scalar(select(EventModel.id).where(EventModel.slug == slug))
+        event_id: UUID | None = await self._db.scalar(
+            select(EventModel.id).where(EventModel.slug == slug, LIVE)
+        )
         return event_id
 
     async def get_by_join_code(self, join_code: str) -> Event | None:
@@ -143,7 +149,10 @@ class PostgresEvents:
 
     async def listing_states(self, event_ids: Collection[UUID]) -> dict[UUID, ListingState]:
         rows = await self._db.execute(_LISTING_STATES, {"keys": list(event_ids)})
-        return {row.id: ListingState(row.version, row.leaderboard_enabled, row.owner_id) for row in rows}
+        return {
+            row.id: ListingState(row.version, row.leaderboard_enabled, row.owner_id, row.phase)
+            for row in rows
+        }
 
     async def _views(self, statement: Any, key: UUID) -> list[EventView]:
         rows = (await self._db.execute(statement, {"key": key})).all()
@@ -158,7 +167,7 @@ _ATTENDEE = (EventAttendeeModel.event_id == bindparam("event_id")) & (
 # (an event delete racing a vote waits for it or is waited for, never both).
 _LOCKED_EVENT = (
     select(*EVENT_COLUMNS)
-    .where(EventModel.id == bindparam("event_id"))
+    .where(EventModel.id == bindparam("event_id"), LIVE)
     .with_for_update(read=True, key_share=True)
     .cte("locked_event")
 )

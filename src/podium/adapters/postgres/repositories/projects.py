@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy import bindparam, exists, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from podium.adapters.postgres.models import ProjectCollaboratorModel, ProjectModel
+from podium.adapters.postgres.repositories.events import EVENTS, LIVE, LIVE_EVENT_OF_PROJECT
 from podium.adapters.postgres.repositories.rows import (
     OrmSession,
     ProjectRepository,
@@ -31,13 +32,16 @@ PROJECTS = ProjectModel.__table__
 PROJECT_COLUMNS = columns_of(PROJECTS, Project)
 to_project = mapper(Project, PROJECT_FIELDS)
 
-_PROJECT_BY_ID = select(*PROJECT_COLUMNS).where(PROJECTS.c.id == bindparam("key"))
+_PROJECT_BY_ID = select(*PROJECT_COLUMNS).where(
+    PROJECTS.c.id == bindparam("key"), exists().where(EVENTS.c.id == PROJECTS.c.event_id, LIVE)
+)
 _PROJECT_BY_JOIN_CODE = select(*PROJECT_COLUMNS).where(PROJECTS.c.join_code == bindparam("key"))
 # A project's event is locked (against deletion) before the project, in one round trip: the order every
 # writer takes.
 _PROJECT_LOCKED = (
     f"SELECT {', '.join(f'p.{name}' for name in PROJECT_FIELDS)} FROM projects p WHERE p.{{key}} = :key"
-    " AND EXISTS (SELECT 1 FROM events e WHERE e.id = p.event_id FOR KEY SHARE OF e) FOR {lock} OF p"
+    " AND EXISTS (SELECT 1 FROM events e WHERE e.id = p.event_id AND e.deleted_at IS NULL FOR KEY SHARE OF e)"
+    " FOR {lock} OF p"
 )
 _PROJECT_LOCKED_BY_ID: dict[LockPurpose, Any] = {
     "delete": text(_PROJECT_LOCKED.format(key="id", lock="UPDATE")),
@@ -82,10 +86,11 @@ def _project_views(where: str, order: str) -> Any:
     return text(_PROJECT_VIEWS.format(columns=_PROJECT_VIEW_COLUMNS, where=where, order=order))
 
 
-_PROJECT_VIEW = _project_views("p.id = :key", "p.id")
+_PROJECT_VIEW = _project_views(f"p.id = :key AND {LIVE_EVENT_OF_PROJECT}", "p.id")
 _PROJECT_VIEWS_IN_EVENT = _project_views("p.event_id = :key", _LEADERBOARD_ORDER)
 _PROJECT_VIEWS_OF_MEMBER = _project_views(
-    "(p.owner_id = :key OR p.id IN (SELECT project_id FROM project_collaborators WHERE user_id = :key))",
+    "(p.owner_id = :key OR p.id IN (SELECT project_id FROM project_collaborators WHERE user_id = :key))"
+    f" AND {LIVE_EVENT_OF_PROJECT}",
     '(p.owner_id = :key) DESC, p.name COLLATE "C", p.id',
 )
 

@@ -64,6 +64,7 @@ class PostgresUsers:
         repository = await self._orm.repository(UserRepository)
         values = values_of(user, USER_FIELDS)
         values.pop("email")  # the login identity never changes
+        values.pop("is_superadmin")  # granted and revoked only from the command line
         await repository.update(UserModel(**values), auto_refresh=False)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from uuid import UUID
 
-from sqlalchemy import Uuid, any_, bindparam, exists, func, insert, select, true
+from sqlalchemy import Uuid, any_, bindparam, delete, exists, func, insert, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -86,6 +86,18 @@ class PostgresVotes:
             await self._db.execute(_ADD_VOTE, rows[0])
         elif rows:
             await self._db.execute(insert(VoteModel).values(rows))
+
+    async def withdraw(self, event_id: UUID, voter_id: UUID, project_id: UUID) -> bool:
+        statement = (
+            delete(VoteModel)
+            .where(
+                VoteModel.event_id == event_id,
+                VoteModel.voter_id == voter_id,
+                VoteModel.project_id == project_id,
+            )
+            .returning(VoteModel.id)
+        )
+        return (await self._db.execute(statement)).first() is not None
 
     async def in_event(self, event_id: UUID) -> list[Vote]:
         statement = (
