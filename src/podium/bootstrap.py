@@ -123,17 +123,21 @@ def _mailer(settings: Settings) -> Mailer:
 # The cutover commands' adapters: Airtable (read-only), snapshots on disk, and the backfill's store.
 
 
+def _airtable_table_ids(settings: Settings) -> dict[SourceTable, str]:
+    return {
+        SourceTable.USERS: settings.airtable_users_table_id,
+        SourceTable.EVENTS: settings.airtable_events_table_id,
+        SourceTable.PROJECTS: settings.airtable_projects_table_id,
+        SourceTable.REFERRALS: settings.airtable_referrals_table_id,
+        SourceTable.VOTES: settings.airtable_votes_table_id,
+    }
+
+
 def airtable_source(settings: Settings) -> AirtableSource:
     return AirtableSource(
         token=settings.airtable_token,
         base_id=settings.airtable_base_id,
-        table_ids={
-            SourceTable.USERS: settings.airtable_users_table_id,
-            SourceTable.EVENTS: settings.airtable_events_table_id,
-            SourceTable.PROJECTS: settings.airtable_projects_table_id,
-            SourceTable.REFERRALS: settings.airtable_referrals_table_id,
-            SourceTable.VOTES: settings.airtable_votes_table_id,
-        },
+        table_ids=_airtable_table_ids(settings),
         endpoint_url=settings.airtable_endpoint_url,
     )
 
@@ -143,13 +147,7 @@ def airtable_writer(settings: Settings) -> AirtableWriter:
     return AirtableWriter(
         token=settings.airtable_token,
         base_id=settings.airtable_base_id,
-        table_ids={
-            SourceTable.USERS: settings.airtable_users_table_id,
-            SourceTable.EVENTS: settings.airtable_events_table_id,
-            SourceTable.PROJECTS: settings.airtable_projects_table_id,
-            SourceTable.REFERRALS: settings.airtable_referrals_table_id,
-            SourceTable.VOTES: settings.airtable_votes_table_id,
-        },
+        table_ids=_airtable_table_ids(settings),
         endpoint_url=settings.airtable_endpoint_url,
     )
 

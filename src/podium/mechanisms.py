@@ -3,14 +3,12 @@
 ``PODIUM_BENCH_WITHOUT`` names the ones to switch off (comma-separated; empty in every real deployment).
 ``bench.run --without NAME`` starts the service with it, next to a run with everything on, and prints each
 scenario's ratio; docs/benchmarks.md keeps the table. The variable is read once, at import, because some
-mechanisms act at import (prebuilt statements) or at start-up (``gc.freeze``).
+mechanisms act at start-up (``gc.freeze``).
 
 - ``coalesced_reads``: concurrent point reads of one kind (listing versions, users by email, vote ids)
   answered by one query (``adapters/coalesce.py``, ``adapters/lookups.py``);
 - ``shared_connection``: the read-only units of work of one request share one autocommit connection,
   returned to the pool before the body is sent (``adapters/postgres/uow.py``);
-- ``prebuilt_statements``: ``INSERT … ON CONFLICT`` compiled once, not per execution
-  (``adapters/postgres/statements.py``);
 - ``gc_freeze``: objects allocated at start-up moved out of the collector's reach (``http/app.py``).
 
 Two more are switched without this variable: the listing cache (``PODIUM_LEADERBOARD_CACHE=false``) and the
@@ -22,7 +20,7 @@ from __future__ import annotations
 
 import os
 
-MECHANISMS = ("coalesced_reads", "shared_connection", "prebuilt_statements", "gc_freeze")
+MECHANISMS = ("coalesced_reads", "shared_connection", "gc_freeze")
 VARIABLE = "PODIUM_BENCH_WITHOUT"
 
 

@@ -184,6 +184,13 @@ class ThrottledAdapter(HTTPAdapter):
             self._sleep(delay)
 
 
+def missing_settings(token: str, base_id: str, table_ids: Mapping[SourceTable, str]) -> str:
+    """The PODIUM_AIRTABLE_* settings a connection to the base lacks, named for the operator ("" if none)."""
+    missing = [name for name, value in (("TOKEN", token), ("BASE_ID", base_id)) if not value]
+    missing += [f"{str(table).upper()}_TABLE_ID" for table in SourceTable if not table_ids.get(table)]
+    return ", ".join(f"PODIUM_AIRTABLE_{name}" for name in missing)
+
+
 class AirtableSource:
     """Read the five v1 tables through pyairtable, one page (100 records) per request."""
 
@@ -198,11 +205,8 @@ class AirtableSource:
         timeout: tuple[int, int] = (10, 60),
         default_retry_after: float = DEFAULT_RETRY_AFTER,
     ) -> None:
-        missing = [name for name, value in (("TOKEN", token), ("BASE_ID", base_id)) if not value]
-        missing += [f"{str(table).upper()}_TABLE_ID" for table in SourceTable if not table_ids.get(table)]
-        if missing:
-            names = ", ".join(f"PODIUM_AIRTABLE_{name}" for name in missing)
-            raise SourceError(f"Airtable is not configured: set {names}")
+        if missing := missing_settings(token, base_id, table_ids):
+            raise SourceError(f"Airtable is not configured: set {missing}")
         self.base_id = base_id
         self.table_ids = dict(table_ids)
         self.endpoint_url = endpoint_url

@@ -20,6 +20,7 @@ from podium.adapters.airtable.source import (
     DEFAULT_RETRY_AFTER,
     ThrottledAdapter,
     limiter_for,
+    missing_settings,
 )
 from podium.domain.backfill import SourceTable
 from podium.domain.backfill.writeback_run import BATCH, WriteBackError
@@ -39,11 +40,8 @@ class AirtableWriter:
         timeout: tuple[int, int] = (10, 60),
         default_retry_after: float = DEFAULT_RETRY_AFTER,
     ) -> None:
-        missing = [name for name, value in (("TOKEN", token), ("BASE_ID", base_id)) if not value]
-        missing += [f"{str(table).upper()}_TABLE_ID" for table in SourceTable if not table_ids.get(table)]
-        if missing:
-            names = ", ".join(f"PODIUM_AIRTABLE_{name}" for name in missing)
-            raise WriteBackError(f"Airtable is not configured: set {names}")
+        if missing := missing_settings(token, base_id, table_ids):
+            raise WriteBackError(f"Airtable is not configured: set {missing}")
         self.base_id = base_id
         self.table_ids = dict(table_ids)
         self.api = Api(token, endpoint_url=endpoint_url, timeout=timeout, retry_strategy=None)

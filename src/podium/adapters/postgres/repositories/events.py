@@ -30,7 +30,6 @@ from podium.adapters.postgres.repositories.rows import (
     values_of,
 )
 from podium.adapters.postgres.repositories.users import USER_COLUMNS, to_user
-from podium.adapters.postgres.statements import compiled_once
 from podium.domain.models import Event, EventView, ListingState, User
 from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken
 
@@ -180,7 +179,7 @@ _LOCKED_ATTENDEE = (
 _EVENT_WITH_LOCKED_ATTENDEE = select(
     *_LOCKED_EVENT.c, exists(select(_LOCKED_ATTENDEE.c.id)).label("attending")
 )
-_ADD_ATTENDEE = compiled_once(
+_ADD_ATTENDEE = (
     pg_insert(EventAttendeeModel)
     .values(event_id=bindparam("event_id"), user_id=bindparam("user_id"))
     .on_conflict_do_nothing(index_elements=["event_id", "user_id"])

@@ -23,7 +23,6 @@ from podium.adapters.postgres.repositories.rows import (
     one,
     values_of,
 )
-from podium.adapters.postgres.statements import compiled_once
 from podium.domain.models import LEADERBOARD_ORDER, Project, ProjectView
 from podium.domain.ports import JoinCodeTaken, LockPurpose
 
@@ -163,7 +162,7 @@ class PostgresProjects:
         return [_project_view(row) for row in (await self._db.execute(statement, {"key": key})).all()]
 
 
-_ADD_COLLABORATOR = compiled_once(
+_ADD_COLLABORATOR = (
     pg_insert(ProjectCollaboratorModel)
     .values(project_id=bindparam("project_id"), user_id=bindparam("user_id"))
     .on_conflict_do_nothing(index_elements=["project_id", "user_id"])

@@ -21,7 +21,6 @@ from podium.adapters.postgres.repositories.rows import (
     one,
     values_of,
 )
-from podium.adapters.postgres.statements import compiled_once
 from podium.domain.models import User
 
 USER_FIELDS = fields_of(User)
@@ -32,7 +31,7 @@ to_user = mapper(User, USER_FIELDS)
 _USER_BY_ID = select(*USER_COLUMNS).where(USERS.c.id == bindparam("key"))
 _USER_BY_EMAIL = select(*USER_COLUMNS).where(USERS.c.email == bindparam("key"))
 _USERS_BY_EMAIL = select(*USER_COLUMNS).where(USERS.c.email == any_(bindparam("keys", type_=ARRAY(Text))))
-_ADD_USER = compiled_once(
+_ADD_USER = (
     pg_insert(UserModel)
     .values({name: bindparam(name) for name in USER_FIELDS})
     .on_conflict_do_nothing(index_elements=["email"])
@@ -68,7 +67,7 @@ class PostgresUsers:
         await repository.update(UserModel(**values), auto_refresh=False)
 
 
-_CONSUME_MAGIC_LINK = compiled_once(
+_CONSUME_MAGIC_LINK = (
     pg_insert(ConsumedMagicLinkModel)
     .values(token_hash=bindparam("token_hash"), expires_at=bindparam("expires_at"))
     .on_conflict_do_nothing(index_elements=["token_hash"])
