@@ -14,6 +14,7 @@ from litestar.testing import AsyncTestClient
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.conftest import TEST_SECRET
+from tests.support.served import served
 
 _serial = itertools.count(1)
 
@@ -117,26 +118,5 @@ async def submit(
 @pytest.fixture
 async def live_url(settings: Settings, clean_database: object) -> AsyncIterator[str]:
     """The app served over real HTTP by uvicorn on a free loopback port, in this event loop."""
-    import asyncio
-    import socket
-
-    import uvicorn
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with served(create_app(settings)) as url:
+        yield url

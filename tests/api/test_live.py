@@ -13,7 +13,8 @@ from litestar.testing import AsyncTestClient
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
-from tests.api.live_support import served, stream
+from tests.api.live_support import stream
+from tests.support.served import served
 
 
 async def _vote(client: Any, voter: Person, event_id: str, project_id: str) -> None:

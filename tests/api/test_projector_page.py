@@ -18,8 +18,8 @@ from playwright.async_api import Route, async_playwright, expect
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import SignUp, attend, submit
-from tests.api.live_support import served
 from tests.ops.test_docs_page import CHROMIUM, CHROMIUM_ARGS
+from tests.support.served import served
 
 
 async def test_the_projector_page_shows_the_leaderboard_once_public_and_each_vote_within_a_second(

@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.config import Settings
 from podium.http.app import create_app
-from tests.api.live_support import served, stream
+from tests.api.live_support import stream
 from tests.conftest import PostgresForTests
 from tests.ops.conftest import StartServe, person
+from tests.support.served import served
 
 SHUTDOWN_EXIT_CODE = 128 + signal.SIGTERM
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-import uvicorn
-from bench.pg import Cluster, free_port, streaming_replica, throwaway_cluster
+from bench.pg import Cluster, streaming_replica, throwaway_cluster
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
@@ -26,6 +25,7 @@ from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import create_event, sign_up  # noqa: F401 (fixtures, on this folder's client)
 from tests.conftest import TEST_SECRET
+from tests.support.served import served
 
 DATABASE = "podium"
 
@@ -107,20 +107,8 @@ async def live(replica_settings: Settings, clean_primary: None) -> AsyncIterator
     """The app served over real HTTP by uvicorn on a free loopback port, in this event loop (concurrent
     requests: the test client answers one request at a time)."""
     app = create_app(replica_settings)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-    server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        await task
+    async with served(app) as url:
+        yield url, app
 
 
 def stats(client: AsyncTestClient[Any] | Litestar) -> ReplicaStats:

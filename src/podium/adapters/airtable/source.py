@@ -191,6 +191,29 @@ def missing_settings(token: str, base_id: str, table_ids: Mapping[SourceTable, s
     return ", ".join(f"PODIUM_AIRTABLE_{name}" for name in missing)
 
 
+def throttled_api(
+    token: str,
+    base_id: str,
+    endpoint_url: str,
+    requests_per_second: int | None,
+    timeout: tuple[int, int],
+    default_retry_after: float,
+    *,
+    retry_creates: bool = True,
+) -> tuple[Api, ThrottledAdapter]:
+    """A pyairtable ``Api`` whose every request goes through the base's shared limiter (reads and writes
+    together). pyairtable's own urllib3 retry is off: ours runs above the limiter, so retries are throttled
+    too."""
+    api = Api(token, endpoint_url=endpoint_url, timeout=timeout, retry_strategy=None)
+    limiter = limiter_for(endpoint_url, base_id, requests_per_second) if requests_per_second else None
+    transport = ThrottledAdapter(
+        limiter, default_retry_after=default_retry_after, retry_creates=retry_creates
+    )
+    api.session.mount("https://", transport)
+    api.session.mount("http://", transport)
+    return api, transport
+
+
 class AirtableSource:
     """Read the five v1 tables through pyairtable, one page (100 records) per request."""
 
@@ -210,12 +233,9 @@ class AirtableSource:
         self.base_id = base_id
         self.table_ids = dict(table_ids)
         self.endpoint_url = endpoint_url
-        # pyairtable's own urllib3 retry is off: ours runs above the limiter, so retries are throttled too.
-        self.api = Api(token, endpoint_url=endpoint_url, timeout=timeout, retry_strategy=None)
-        limiter = limiter_for(endpoint_url, base_id, requests_per_second) if requests_per_second else None
-        self.transport = ThrottledAdapter(limiter, default_retry_after=default_retry_after)
-        self.api.session.mount("https://", self.transport)
-        self.api.session.mount("http://", self.transport)
+        self.api, self.transport = throttled_api(
+            token, base_id, endpoint_url, requests_per_second, timeout, default_retry_after
+        )
 
     def check(self) -> None:
         """One request per configured table (its first record), before the long read starts.

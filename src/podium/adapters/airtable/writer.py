@@ -13,14 +13,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import requests
-from pyairtable import Api
 
 from podium.adapters.airtable.source import (
     AIRTABLE_REQUESTS_PER_SECOND,
     DEFAULT_RETRY_AFTER,
-    ThrottledAdapter,
-    limiter_for,
     missing_settings,
+    throttled_api,
 )
 from podium.domain.backfill import SourceTable
 from podium.domain.backfill.writeback_run import BATCH, WriteBackError
@@ -44,13 +42,15 @@ class AirtableWriter:
             raise WriteBackError(f"Airtable is not configured: set {missing}")
         self.base_id = base_id
         self.table_ids = dict(table_ids)
-        self.api = Api(token, endpoint_url=endpoint_url, timeout=timeout, retry_strategy=None)
-        limiter = limiter_for(endpoint_url, base_id, requests_per_second) if requests_per_second else None
-        self.transport = ThrottledAdapter(
-            limiter, default_retry_after=default_retry_after, retry_creates=False
+        self.api, self.transport = throttled_api(
+            token,
+            base_id,
+            endpoint_url,
+            requests_per_second,
+            timeout,
+            default_retry_after,
+            retry_creates=False,
         )
-        self.api.session.mount("https://", self.transport)
-        self.api.session.mount("http://", self.transport)
         self.requests = 0
 
     def _table(self, table: SourceTable) -> Any:
