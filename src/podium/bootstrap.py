@@ -95,7 +95,7 @@ class Container:
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
-        return cls(settings=settings, engine=create_engine(settings))
+        return cls(settings=settings, engine=create_engine(settings, pooled=settings.transaction_pooler))
 
     async def database_ok(self) -> bool:
         """True when the database answers a trivial query."""
