@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from bench.pg import Bouncer, Cluster, pgbouncer, throwaway_cluster
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
 
-from podium.adapters.postgres.database import upgrade
+from podium.adapters.postgres.database import create_engine, upgrade
+from podium.adapters.postgres.models import Base
 from podium.config import Settings
+from podium.http.app import create_app
+from tests.api.conftest import create_event, sign_up  # noqa: F401 (fixtures, on this folder's client)
 from tests.conftest import TEST_SECRET
 
 DATABASE = "podium"
@@ -109,3 +115,25 @@ def settings_for(url: str, **more: str) -> Settings:
         **more,
     }
     return Settings.from_env(environ)
+
+
+def pooled_settings(hosted: Hosted, **more: str) -> Settings:
+    """The service through PgBouncer in transaction mode; migrations and LISTEN on the direct URL (TLS)."""
+    return settings_for(hosted.pooled, PODIUM_DATABASE_DIRECT_URL=hosted.verified(), **more)
+
+
+@pytest.fixture
+async def clean(hosted: Hosted) -> None:
+    engine = create_engine(settings_for(hosted.verified()))
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def client(hosted: Hosted, clean: None) -> AsyncIterator[AsyncTestClient[Any]]:
+    async with AsyncTestClient(app=create_app(pooled_settings(hosted))) as client:
+        yield client
