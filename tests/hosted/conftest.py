@@ -72,11 +72,17 @@ class Hosted:
     certificates: Certificates
 
     def url(
-        self, *, host: str = "localhost", user: str = USER, password: str = PASSWORD, query: str = ""
+        self,
+        *,
+        host: str = "localhost",
+        user: str = USER,
+        password: str = PASSWORD,
+        query: str = "",
+        database: str = DATABASE,
     ) -> str:
         """The cluster's URL as a host gives it out: ``postgres://`` with a password."""
         suffix = f"?{query}" if query else ""
-        return f"postgres://{user}:{password}@{host}:{self.cluster.port}/{DATABASE}{suffix}"
+        return f"postgres://{user}:{password}@{host}:{self.cluster.port}/{database}{suffix}"
 
     def verified(self, host: str = "localhost", ca: Path | None = None) -> str:
         return self.url(host=host, query=f"sslmode=verify-full&sslrootcert={ca or self.certificates.ca}")

@@ -23,7 +23,9 @@ def load_settings() -> Settings:
 
 def direct_setting(settings: Settings) -> str:
     """The name of the setting the commands connect with (they need a session: never a pooler's)."""
-    return "PODIUM_DATABASE_DIRECT_URL" if settings.database_direct_url else "PODIUM_DATABASE_URL"
+    if settings.database_direct_url:
+        return "PODIUM_DATABASE_DIRECT_URL"
+    return "PODIUM_DATABASE_URL" if settings.database_url else "the embedded server"
 
 
 @contextmanager
@@ -75,6 +77,23 @@ def told_in_one_line(url: str, setting: str) -> Iterator[None]:
         if line is None:
             raise
         raise click.ClickException(line) from exc
+
+
+def reachable(settings: Settings, url: str) -> None:
+    """Connect once (a failure propagates, for :func:`told_in_one_line` to describe)."""
+    from sqlalchemy import text
+
+    from podium.adapters.postgres.database import create_engine
+
+    async def ping() -> None:
+        engine = create_engine(settings, url)
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        finally:
+            await engine.dispose()
+
+    asyncio.run(ping())
 
 
 def check_schema(settings: Settings, url: str) -> None:
