@@ -30,6 +30,7 @@ from podium.http.controllers.projects import ProjectsController
 from podium.http.controllers.superadmin import SuperadminController
 from podium.http.controllers.users import UsersController
 from podium.http.docs import assets_router, render_plugins
+from podium.http.error_tracking import start_error_tracking, stop_error_tracking
 from podium.http.errors import EXCEPTION_HANDLERS, UNAVAILABLE, detail
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.live import live_listings
@@ -64,6 +65,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # A worker process of ``podium serve --workers N`` starts with logging not yet configured.
         configure_logging(settings.log_level, settings.log_format)
 
+    # Before the app is built: Sentry's Litestar integration hooks into the application it constructs.
+    tracking = start_error_tracking(settings)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         owned = container is None
@@ -95,6 +99,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             stop_worker()
             if owned:
                 await app.state.container.close()
+            if tracking:
+                stop_error_tracking()
 
     dependencies = {name: _service(name) for name in (*SERVICES, "container", "listings", "live")}
     dependencies["user"] = Provide(current_user, sync_to_thread=False)
