@@ -29,19 +29,19 @@ def direct_setting(settings: Settings) -> str:
 
 
 @contextmanager
-def database(settings: Settings, *, migrate: bool) -> Iterator[str]:
+def database(settings: Settings, *, migrate: bool, check_schema: bool = True) -> Iterator[str]:
     """Yield a database URL: ``PODIUM_DATABASE_DIRECT_URL`` (default ``PODIUM_DATABASE_URL``), or an
     embedded server started (and stopped) here. A failure to reach it ends the command with one line.
 
     The embedded default is migrated to head on every start, so ``podium serve`` is one command. An
     external database is not: with ``migrate``, a schema that is missing or behind stops the command
-    (the operator runs ``podium db upgrade``).
+    (the operator runs ``podium db upgrade``), unless ``check_schema`` is off.
     """
     url = settings.direct_database_url
     if url:
         with told_in_one_line(url, direct_setting(settings)):
-            if migrate:
-                check_schema(settings, url)
+            if migrate and check_schema:
+                schema_is_current(settings, url)
             yield url
         return
     from podium.adapters.postgres.database import upgrade
@@ -96,7 +96,7 @@ def reachable(settings: Settings, url: str) -> None:
     asyncio.run(ping())
 
 
-def check_schema(settings: Settings, url: str) -> None:
+def schema_is_current(settings: Settings, url: str) -> None:
     """Stop with a one-line message when the database's schema is not the one this code needs."""
     from podium.adapters.postgres.database import create_engine
     from podium.adapters.postgres.failures import schema_state
