@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.load import SCENARIOS, measure
+from bench.load import SCENARIOS, comparison_parser, measure
 from bench.pg import Bouncer, Cluster, free_port, pgbouncer, throwaway_cluster
 from bench.run import JWT_SECRET, ROOT, _podium, migrate, server
 from bench.seed import seed
@@ -37,13 +37,7 @@ PLAN = [("leaderboard", True), ("leaderboard", False), ("vote", True)]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement (at most 10)")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args()
+    args = comparison_parser(__doc__).parse_args()
     duration = min(args.duration, 10.0)
     with (
         throwaway_cluster(tuned=False) as cluster,

@@ -17,14 +17,12 @@ from typing import Any
 import pytest
 from bench.pg import Bouncer, Cluster, pgbouncer, throwaway_cluster
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
 
-from podium.adapters.postgres.database import create_engine, upgrade
-from podium.adapters.postgres.models import Base
+from podium.adapters.postgres.database import upgrade
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import create_event, sign_up  # noqa: F401 (fixtures, on this folder's client)
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, empty_tables
 
 DATABASE = "podium"
 USER, PASSWORD = "podium", "s3cret-pw"
@@ -130,13 +128,7 @@ def pooled_settings(hosted: Hosted, **more: str) -> Settings:
 
 @pytest.fixture
 async def clean(hosted: Hosted) -> None:
-    engine = create_engine(settings_for(hosted.verified()))
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    finally:
-        await engine.dispose()
+    await empty_tables(settings_for(hosted.verified()))
 
 
 @pytest.fixture
