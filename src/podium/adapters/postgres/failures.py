@@ -58,10 +58,11 @@ def sqlstate(exc: BaseException) -> str:
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """True when ``exc`` says the database cannot serve now (unreachable, refusing, schema behind), not
-    that the request was wrong."""
+    """True when ``exc`` says the database cannot serve now (unreachable, refusing, shutting down), not
+    that the request was wrong. (A schema missing or behind is kept from requests by the service's schema
+    gate; an unknown table or column past it is a bug, answered 500 and reported.)"""
     code = sqlstate(exc)
-    if code.startswith(UNAVAILABLE_SQLSTATES) or code in SCHEMA_SQLSTATES:
+    if code.startswith(UNAVAILABLE_SQLSTATES):
         return True
     return any(
         isinstance(current, OSError | TimeoutError | ssl.SSLError | asyncpg.InterfaceError)
