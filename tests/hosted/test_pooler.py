@@ -7,14 +7,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from bench.pg import free_port
+from click.testing import CliRunner
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 
 from podium.adapters.postgres.database import create_engine
+from podium.cli import main
 from podium.http.app import create_app
 from tests.api.conftest import Person, SignUp, attend, submit
 from tests.api.live_support import stream
@@ -96,3 +100,18 @@ async def test_without_pooler_mode_the_service_answers_503_and_says_what_to_set(
             }
     said = [record.getMessage() for record in caplog.records]
     assert any("Set PODIUM_DATABASE_POOLER=transaction" in line for line in said), said
+
+
+def test_commands_use_the_direct_url(hosted: Hosted, tmp_path: Path) -> None:
+    """Migrations, backups and the other commands need a session: they never go through the pooler (here
+    a pooler URL where nothing listens, so a command that used it would fail)."""
+    env = {
+        "PODIUM_DATABASE_URL": f"postgresql://podium:pw@127.0.0.1:{free_port()}/podium",
+        "PODIUM_DATABASE_DIRECT_URL": hosted.verified(),
+        "PODIUM_DATA_DIR": str(tmp_path),
+    }
+    for command in (["db", "upgrade"], ["db", "current"], ["db", "backup", str(tmp_path / "x.dump")]):
+        if command[1] == "backup":
+            env["PODIUM_PG_BIN"] = "/usr/lib/postgresql/15/bin"
+        result = CliRunner().invoke(main, command, env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
