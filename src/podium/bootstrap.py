@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,10 +21,13 @@ from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine
 from podium.adapters.postgres.exports import PostgresExports
+from podium.adapters.postgres.failures import describe as describe_failure
+from podium.adapters.postgres.failures import schema_state
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
 from podium.adapters.postgres.replicas import replica_router
 from podium.adapters.postgres.smoke_cleanup import SmokeCleanup
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
+from podium.adapters.postgres.urls import parse_database_url
 from podium.adapters.review_checks import HttpProjectChecks
 from podium.adapters.tokens import JwtCodec
 from podium.config import Settings
@@ -41,6 +45,17 @@ from podium.domain.services.voting import VotingService
 log = logging.getLogger(__name__)
 
 
+SCHEMA_RECHECK_SECONDS = 1.0
+
+
+@dataclass
+class SchemaGate:
+    """Why the database cannot serve yet (None once its schema is current), and when that was checked."""
+
+    problem: str | None = "not checked yet"
+    checked_at: float = -float("inf")
+
+
 @dataclass
 class Container:
     """Everything a request or a command needs, built once per process."""
@@ -55,9 +70,12 @@ class Container:
     superadmin: SuperadminService = field(init=False)
     exports: ExportService = field(init=False)
     uow: SqlAlchemyUnitOfWorkFactory = field(init=False)
+    schema_gate: SchemaGate = field(init=False, default_factory=lambda: SchemaGate())
+    engine_url: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         settings = self.settings
+        self.engine_url = settings.database_url or self.engine.url.render_as_string(hide_password=False)
         self.uow = uow = SqlAlchemyUnitOfWorkFactory(self.engine, replica_router(settings, self.engine))
         limiter = PostgresRateLimiter(self.engine)
         join_guard = JoinCodeGuard(
@@ -95,7 +113,7 @@ class Container:
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
-        return cls(settings=settings, engine=create_engine(settings))
+        return cls(settings=settings, engine=create_engine(settings, pooled=settings.transaction_pooler))
 
     async def database_ok(self) -> bool:
         """True when the database answers a trivial query."""
@@ -106,6 +124,37 @@ class Container:
             log.warning("health check failed", extra={"error": type(exc).__name__})
             return False
         return True
+
+    async def schema_current(self) -> bool:
+        """True once the database's schema is the one this code needs. Until then it is checked again at
+        most once a second (requests answer 503 meanwhile), and each new reason is logged once, in one
+        line: the database unreachable (naming the setting), or the schema missing or behind ("run
+        `podium db upgrade`")."""
+        gate = self.schema_gate
+        if gate.problem is None:
+            return True
+        now = time.monotonic()
+        if now - gate.checked_at < SCHEMA_RECHECK_SECONDS:
+            return False
+        gate.checked_at = now
+        try:
+            problem = (await schema_state(self.engine)).problem() or None
+        except Exception as exc:  # unreachable: said in one line; anything else is a bug, logged in full
+            url = parse_database_url(self.engine_url, "PODIUM_DATABASE_URL")
+            problem = describe_failure(exc, url)
+            if problem is None:
+                log.exception("the database schema check failed")
+                problem = type(exc).__name__
+        else:
+            if problem is not None:
+                problem = f"PODIUM_DATABASE_URL: {problem}"
+        if problem != gate.problem:
+            if problem is None:
+                log.info("the database schema is current: serving")
+            else:
+                log.error("not serving until the database is ready: %s", problem)
+        gate.problem = problem
+        return problem is None
 
     async def close(self) -> None:
         if self.uow.replicas is not None:

@@ -159,6 +159,7 @@ OUT_OF_RANGE = [
     ("PODIUM_LIVE_MAX_STREAMS", "0"),
     ("PODIUM_LIVE_IDLE_TIMEOUT_SECONDS", "0"),
     ("PODIUM_LIVE_HEARTBEAT_SECONDS", "0"),
+    ("PODIUM_SENTRY_TRACES_SAMPLE_RATE", "1.5"),
 ]
 
 
@@ -215,7 +216,7 @@ def test_replica_urls_are_a_list_and_a_bad_one_is_named_by_position_not_echoed()
         "postgresql+asyncpg://a/podium",
         "postgresql+asyncpg://b/podium",
     )
-    with pytest.raises(SettingsError, match="entry 2 is not a postgresql") as refused:
+    with pytest.raises(SettingsError, match=r"entry 2\): expected a postgresql://") as refused:
         Settings.from_env(
             {**primary, "PODIUM_DATABASE_REPLICA_URLS": "postgresql+asyncpg://a/p,mysql://u:hunter2@b/p"}
         )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from podium.cli.common import database, load_settings
+from podium.cli.common import database, direct_setting, load_settings, reachable
 from podium.cli.output import refuse_if_committable
 from podium.logging import configure_logging
 
@@ -63,8 +63,9 @@ def db_backup(file: Path) -> None:
         file, "The backup", "Choose a file outside the repository or under PODIUM_DATA_DIR."
     )
     with database(settings, migrate=False) as url:
+        reachable(settings, url)  # a connection failure in the same words as every other command's
         try:
-            backup(url, file)
+            backup(url, file, setting=direct_setting(settings))
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"Backed up to {file} ({file.stat().st_size} bytes)")
@@ -100,7 +101,7 @@ def db_restore(file: Path, force: bool) -> None:
                 f"The database is not empty ({listed}); add --force to replace it with {file}."
             )
         try:
-            restore(url, file, replace=bool(counts))
+            restore(url, file, replace=bool(counts), setting=direct_setting(settings))
         except BackupError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"Restored {file}")

@@ -56,9 +56,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     started = time.monotonic()
     try:
         # With several workers, /metrics sums the metric files they keep in a shared directory.
-        with shared_metrics_dir(workers), database(settings, migrate=True) as url:
-            # Workers are separate processes that read their settings from the environment.
-            os.environ["PODIUM_DATABASE_URL"] = url
+        # An external database is not checked here: the service starts whatever its state, says once why
+        # it cannot serve yet, and answers 503 until it can (podium.http.app).
+        with shared_metrics_dir(workers), database(settings, migrate=True, check_schema=False) as url:
+            if not settings.database_url:
+                # The embedded server: workers are separate processes that read their settings from the
+                # environment.
+                os.environ["PODIUM_DATABASE_URL"] = url
             _run_uvicorn(host or settings.host, port or settings.port, workers, settings)
     finally:
         log.info("podium serve stopped", extra={"uptime_s": round(time.monotonic() - started, 2)})

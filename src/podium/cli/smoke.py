@@ -170,9 +170,10 @@ class Smoke:
 
 
 def _database_url(settings: Settings) -> str | None:
-    """``PODIUM_DATABASE_URL``, else the embedded server of ``PODIUM_DATA_DIR`` when it is running."""
-    if settings.database_url:
-        return settings.database_url
+    """``PODIUM_DATABASE_DIRECT_URL`` (default ``PODIUM_DATABASE_URL``), else the embedded server of
+    ``PODIUM_DATA_DIR`` when it is running."""
+    if settings.direct_database_url:
+        return settings.direct_database_url
     from podium.adapters.postgres.embedded import EmbeddedPostgres
     from podium.cli.common import EMBEDDED_DATABASE
 

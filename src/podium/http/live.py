@@ -28,7 +28,7 @@ from uuid import UUID
 
 import msgspec
 
-from podium.adapters.postgres.notifications import ListingChangeListener, asyncpg_dsn
+from podium.adapters.postgres.notifications import ListingChangeListener, listen_connection
 from podium.bootstrap import Container
 from podium.domain.errors import Forbidden, NotFound, Unavailable
 from podium.domain.services.events import EVENT_NOT_FOUND, LEADERBOARD_DISABLED
@@ -359,11 +359,11 @@ class LiveListings:
 def live_listings(container: Container, listings: ProjectListingCache) -> LiveListings:
     """The process's live lists, listening on the container's database."""
     settings = container.settings
-    dsn = asyncpg_dsn(container.engine.url.render_as_string(hide_password=False))
+    connection = listen_connection(settings)
 
     def listener(on_change: Callable[[UUID], None], on_resync: Callable[[], None]) -> ChangeListener:
         return ListingChangeListener(
-            dsn,
+            connection,
             on_change,
             on_resync,
             connect_timeout=settings.db_connect_timeout,
