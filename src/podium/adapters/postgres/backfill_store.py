@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, func, select, tuple_
+from sqlalchemy import Table, bindparam, func, or_, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -131,6 +131,15 @@ class PostgresBackfillStore:
                 attendees=await self._load(connection, ATTENDEES, AttendeeLink),
                 collaborators=await self._load(connection, COLLABORATORS, CollaboratorLink),
                 written=await load_written(connection),
+                hidden_events=frozenset(
+                    (
+                        await connection.execute(
+                            select(EVENTS.c.id).where(
+                                or_(EVENTS.c.phase == "draft", EVENTS.c.deleted_at.is_not(None))
+                            )
+                        )
+                    ).scalars()
+                ),
             )
 
     @staticmethod

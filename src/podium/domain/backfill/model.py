@@ -161,6 +161,9 @@ class ExistingData:
     #: What the backfill last wrote to each row it owns (row id → :func:`written_values`), per table:
     #: a row whose values differ from it now was changed in v2 since.
     written: Mapping[TargetTable, Mapping[UUID, Mapping[str, Any]]] = field(default_factory=dict)
+    #: Events nobody but their organiser may see (a draft) or nobody at all (soft-deleted): the write-back
+    #: treats them, and everything in them, as absent (v1 has no private state to copy them into).
+    hidden_events: frozenset[UUID] = frozenset()
 
 
 class Outcome(enum.StrEnum):
