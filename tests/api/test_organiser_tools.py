@@ -224,6 +224,44 @@ async def test_a_draft_is_its_owners_alone(client: Client, sign_up: SignUp, crea
     assert (await client.get(f"/events/{event.id}")).status_code == 200
 
 
+async def test_a_drafts_projects_are_its_organisers_alone(
+    client: Client, sign_up: SignUp, create_event: Any
+) -> None:
+    """Issue 22 item 9: every path that shows, adds to or changes what is in an event hides a draft."""
+    owner, maker, mate = await sign_up("Olive"), await sign_up("Max"), await sign_up("Mia")
+    event = await create_event(owner)
+    for person in (maker, mate, owner):
+        await attend(client, person, event)
+    project = await submit(client, maker, event, "Early bird")
+    assert (await _patch(client, event, owner, phase="draft")).status_code == 200
+
+    for headers in ({}, maker.headers, mate.headers):
+        assert (await client.get(f"/projects/{project['id']}", headers=headers)).status_code == 404
+    assert (await client.get("/projects/mine", headers=maker.headers)).json() == []
+    live = await client.get(f"/events/{event.id}/projects/live", params={"leaderboard": "false"})
+    assert live.status_code == 404
+    body = {"name": "Late", "repo": "https://r", "image_url": "https://i/x.png", "demo": "https://d",
+            "event_id": event.id}  # fmt: skip
+    draft_refusals = [
+        await client.post("/projects/", json=body, headers=mate.headers),
+        await client.post("/projects/join", params={"join_code": project["join_code"]}, headers=mate.headers),
+        await client.put(f"/projects/{project['id']}", json={"name": "Renamed"}, headers=maker.headers),
+    ]
+    for refused in draft_refusals:
+        assert (refused.status_code, refused.json()["detail"]) == (
+            403,
+            "This event is not open yet: it is still a draft",
+        )
+    # Its organiser still works in it.
+    assert (await client.post("/projects/", json=body, headers=owner.headers)).status_code == 200
+
+    await _patch(client, event, owner, phase="submission")
+    assert (await client.get(f"/projects/{project['id']}")).status_code == 200
+    assert [p["name"] for p in (await client.get("/projects/mine", headers=maker.headers)).json()] == [
+        "Early bird"
+    ]
+
+
 async def test_the_legacy_messages_stay(client: Client, sign_up: SignUp, create_event: Any) -> None:
     owner, voter = await sign_up("Olive"), await sign_up("Vera")
     event = await create_event(owner, demo_links_optional=True)

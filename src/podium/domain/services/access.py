@@ -9,6 +9,7 @@ from podium.domain.models import Event, User
 from podium.domain.ports import LockPurpose, UnitOfWork
 
 SUPERADMIN_ONLY = "Superadmin access required"
+EVENT_IN_DRAFT = "This event is not open yet: it is still a draft"
 
 
 def require_superadmin(user: User) -> None:
@@ -33,3 +34,15 @@ async def owned_event(uow: UnitOfWork, user: User, event_id: UUID, lock: LockPur
     if event is None or not organises(user, event):
         raise Forbidden(BAD_ACCESS)
     return event
+
+
+def shown_to(user: User | None, event: Event) -> bool:
+    """Whether ``user`` (None: anyone) may see the event and what is in it: a draft is its organisers'
+    alone (PRODUCT §7), on every path; a soft-deleted event is nobody's (the repositories never return it)."""
+    return event.phase != "draft" or (user is not None and organises(user, event))
+
+
+def require_open(user: User, event: Event) -> None:
+    """Forbidden to add to or change what is in a draft event, but for its organisers."""
+    if not shown_to(user, event):
+        raise Forbidden(EVENT_IN_DRAFT)

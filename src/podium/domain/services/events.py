@@ -12,12 +12,11 @@ from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unpro
 from podium.domain.models import Event, EventView, ListingState, ProjectView, Referral, User, Vote
 from podium.domain.ports import SlugTaken, UnitOfWork, UnitOfWorkFactory
 from podium.domain.rules import feature_flags, flags_for_phase, normalize_join_code, phase_for_flags, slug_for
-from podium.domain.services.access import owned_event
+from podium.domain.services.access import EVENT_IN_DRAFT, owned_event
 from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
 
 EVENT_NOT_FOUND = "Event not found"
 LEADERBOARD_DISABLED = "Leaderboard is not enabled"
-EVENT_IN_DRAFT = "This event is not open yet: it is still a draft"
 NOT_OFFICIAL = "This event is not an official event of the current series"
 ALREADY_ATTENDING = "Already attending this event"
 SERIES_FLAGS_SUPERADMIN_ONLY = (
