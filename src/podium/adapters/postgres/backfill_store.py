@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
-from sqlalchemy import Table, bindparam, func, or_, select, tuple_
+from sqlalchemy import Table, bindparam, func, select, tuple_
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -131,16 +131,13 @@ class PostgresBackfillStore:
                 attendees=await self._load(connection, ATTENDEES, AttendeeLink),
                 collaborators=await self._load(connection, COLLABORATORS, CollaboratorLink),
                 written=await load_written(connection),
-                hidden_events=frozenset(
-                    (
-                        await connection.execute(
-                            select(EVENTS.c.id).where(
-                                or_(EVENTS.c.phase == "draft", EVENTS.c.deleted_at.is_not(None))
-                            )
-                        )
-                    ).scalars()
-                ),
+                deleted_events=await self._event_ids(connection, EVENTS.c.deleted_at.is_not(None)),
+                draft_events=await self._event_ids(connection, EVENTS.c.phase == "draft"),
             )
+
+    @staticmethod
+    async def _event_ids(connection: AsyncConnection, condition: Any) -> frozenset[UUID]:
+        return frozenset((await connection.execute(select(EVENTS.c.id).where(condition))).scalars())
 
     @staticmethod
     async def _load(connection: AsyncConnection, table: Table, row_type: type[T]) -> list[T]:

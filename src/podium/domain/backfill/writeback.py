@@ -123,7 +123,7 @@ def visible(existing: ExistingData) -> ExistingData:
     """``existing`` without its hidden events (drafts, soft deletes) and what is in them: v1 shows every
     event it holds, so what v2 keeps private is, for Airtable, not there (a record written earlier is
     deleted)."""
-    hidden = existing.hidden_events
+    hidden = existing.deleted_events | existing.draft_events
     if not hidden:
         return existing
     projects = [row for row in existing.projects if row.event_id not in hidden]
@@ -136,7 +136,8 @@ def visible(existing: ExistingData) -> ExistingData:
         votes=[row for row in existing.votes if row.event_id not in hidden],
         attendees=[link for link in existing.attendees if link.event_id not in hidden],
         collaborators=[link for link in existing.collaborators if link.project_id in kept_projects],
-        hidden_events=frozenset(),
+        deleted_events=frozenset(),
+        draft_events=frozenset(),
     )
 
 
