@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -29,7 +31,7 @@ from typing import Any
 import asyncpg
 
 from bench.pg import free_port, throwaway_cluster
-from bench.run import JWT_SECRET, _podium, _proc_table, migrate, server
+from bench.run import JWT_SECRET, migrate, server
 from bench.seed import EVENT_COLUMNS, PROJECT_COLUMNS, USER_COLUMNS, access_token, copy, join_code
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -74,14 +76,15 @@ async def seed(dsn: str, megabytes: float) -> tuple[str, str]:
 
 
 def _session_rss(sid: int) -> int:
-    rss = 0
-    for pid, _ppid, session, _ticks, _reaped in _proc_table():
-        if session == sid:
-            try:
-                rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
-            except OSError:
-                continue
-    return rss
+    """Resident bytes of every process in the server's session (the supervisor and its workers)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if os.getsid(int(entry)) == sid:
+                total += int(Path(f"/proc/{entry}/statm").read_text().split()[1]) * _PAGE
+    return total
 
 
 def _stalled_client(port: int, request: bytes) -> socket.socket:
@@ -106,9 +109,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "PODIUM_LOG_LEVEL": "WARNING",
             "PODIUM_DB_POOL_SIZE": str(args.clients + 5),
         }
-        base, sid = stack.enter_context(
-            server([*_podium(), "serve", "--port", str(port)], env, "stalled", port)
-        )
+        command = [sys.executable, "-m", "podium", "serve", "--port", str(port)]
+        base, sid = stack.enter_context(server(command, env, "stalled", port))
         path = f"/events/admin/{event_id}/export/projects.csv"
         request = (
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from bench.faults import free_port
 
 from tests.conftest import PostgresForTests
 from tests.ops.conftest import StartServe
+from tests.support.haproxy import haproxy_binary, running_haproxy
 
 pytestmark = pytest.mark.postgres
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "scale" / "haproxy.cfg"
@@ -45,24 +44,11 @@ def _local_config(port: int, backend_port: int) -> str:
 
 @contextlib.contextmanager
 def _haproxy(folder: Path, backend_port: int) -> Iterator[int]:
-    binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    if not Path(binary).exists():
-        pytest.fail("HAProxy is not installed: apt-get install -y haproxy (see docs/scaling.md)")
     port = free_port()
     config = folder / "haproxy.cfg"
     config.write_text(_local_config(port, backend_port))
-    subprocess.run([binary, "-c", "-q", "-f", str(config)], check=True)
-    with (folder / "haproxy.log").open("wb") as log:
-        process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(250):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            time.sleep(0.02)
+    with running_haproxy(haproxy_binary(), config, port):
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _login(port: int, source: str, n: int, headers: dict[str, str] | None = None) -> int:
