@@ -14,6 +14,8 @@
   and hosted ones may differ): no role can add an overload that a function of ours would resolve to.
 * ``users.is_superadmin`` changes only by the schema's owner (``podium admin grant``): a trigger refuses
   it to any other role, whatever a table grant says (PRODUCT §6: superadmins from the command line only).
+* ``events.feature_flags_csv`` defaults to '' in the schema too: the admin UI's role, which may not write
+  it (it puts an event into an official series: superadmins only), can still create events.
 
 Revision ID: 0009
 Revises: 0008
@@ -163,6 +165,7 @@ END $$
 def upgrade() -> None:
     for statement in (_BUMP, _QUIET_BUMP, _BUMP_ALL, *_trigger_functions(), _REFUSE_DELETED):
         op.execute(statement)
+    op.execute("ALTER TABLE public.events ALTER COLUMN feature_flags_csv SET DEFAULT ''")
     op.execute(_GUARD_SUPERADMIN)
     op.execute(_GUARD_TRIGGER)
     op.execute(_EVERY_FUNCTION.format(path=SAFE_PATH, verb="REVOKE", direction="FROM"))
@@ -175,6 +178,7 @@ def downgrade() -> None:
     op.execute("ALTER DEFAULT PRIVILEGES GRANT EXECUTE ON FUNCTIONS TO PUBLIC")
     op.execute("DROP TRIGGER users_guard_superadmin ON public.users")
     op.execute("DROP FUNCTION public.podium_guard_superadmin()")
+    op.execute("ALTER TABLE public.events ALTER COLUMN feature_flags_csv DROP DEFAULT")
     # The functions keep their qualified bodies (the same behaviour); the grants and paths go back.
     op.execute(_EVERY_FUNCTION.format(path=_OLD_PATH, verb="GRANT", direction="TO"))
     op.execute("ALTER FUNCTION public.podium_refuse_deleted_event() RESET search_path")

@@ -204,3 +204,25 @@ def test_the_admin_role_reaches_no_bookkeeping_and_calls_no_function(admin_urls:
         )
     )
     assert rows == []
+
+
+def test_the_admin_role_edits_events_but_never_their_series(admin_urls: tuple[str, str]) -> None:
+    """Only superadmins put an event into an official series (issue 22 item 3), in the admin UI too."""
+    owner_url, as_admin = admin_urls
+    asyncio.run(
+        _run(
+            owner_url,
+            "INSERT INTO users (id, email, first_name, display_name, last_name, phone, street_1, street_2,"
+            " city, state, zip_code, country) VALUES (gen_random_uuid(), 'org@example.com', 'O', '', '', '',"
+            " '', '', '', '', '', '')",
+            "INSERT INTO events (id, name, slug, description, join_code, votable, leaderboard_enabled,"
+            " demo_links_optional, ysws_checks_enabled, owner_id) SELECT gen_random_uuid(), 'Jam', 'jam-lp',"
+            " '', 'JAMLP1', false, false, false, false, id FROM users WHERE email = 'org@example.com'",
+        )
+    )
+    renamed = asyncio.run(
+        _run(as_admin, "UPDATE events SET name = 'Jam 2' WHERE slug = 'jam-lp' RETURNING feature_flags_csv")
+    )
+    assert renamed == [[("",)]]
+    with pytest.raises(DBAPIError, match="permission denied"):
+        asyncio.run(_run(as_admin, "UPDATE events SET feature_flags_csv = 'fall-2026' WHERE slug = 'jam-lp'"))

@@ -1,7 +1,8 @@
 """A least-privilege PostgreSQL role for the admin UI (Mathesar) and operators: read and write the data
 tables, nothing else — no consumed magic links (login credentials once used), no rate-limit counters,
-no migration or backfill bookkeeping, no column that is a privilege (``users.is_superadmin``: read, never
-written; migration 0009's trigger refuses it to any role but the owner's anyway), and no function
+no migration or backfill bookkeeping, no column that is a privilege (``users.is_superadmin``, read, never
+written, and migration 0009's trigger refuses it to any role but the owner's anyway;
+``events.feature_flags_csv``, which puts an event into an official series), and no function
 (the listing triggers run as their owner, migrations 0004/0009, so the role's edits keep the cached lists
 exact without the role calling anything). The grants are the table in docs/cutover.md."""
 
@@ -30,8 +31,12 @@ NO_ACCESS_TABLES = (
     "backfill_written",
     "airtable_pending_creates",
 )
-#: Columns of the data tables the role reads but never writes: each one is a privilege in the application.
-PRIVILEGE_COLUMNS: dict[str, tuple[str, ...]] = {"users": ("is_superadmin",)}
+#: Columns of the data tables the role reads but never writes: each one is a privilege in the application
+#: (app superadmin; an event's official series: listed, joined without a code, in the series' PII export).
+PRIVILEGE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("is_superadmin",),
+    "events": ("feature_flags_csv",),
+}
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
