@@ -33,8 +33,10 @@ def admin_urls(pg_server: PostgresForTests, tmp_path_factory: pytest.TempPathFac
         "PODIUM_DATABASE_URL": url,
         "PODIUM_DATA_DIR": str(tmp_path_factory.mktemp("lp")),
         "PODIUM_LOG_LEVEL": "WARNING",
+        # From the environment, not the command line (where every user of the machine could read it).
+        "PODIUM_ADMIN_ROLE_PASSWORD": "pw",
     }
-    made = CliRunner().invoke(main, ["db", "create-admin-role", ROLE, "--password", "pw"], env=env)
+    made = CliRunner().invoke(main, ["db", "create-admin-role", ROLE], env=env)
     assert made.exit_code == 0, made.output
     as_admin = url.replace("postgresql+asyncpg://postgres@", f"postgresql+asyncpg://{ROLE}@")
     assert as_admin != url
