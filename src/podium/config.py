@@ -55,6 +55,8 @@ RANGES: dict[str, tuple[float, float]] = {
     "worker_healthcheck_seconds": (1, 3600),
     "live_min_interval_ms": (0, 60_000),
     "live_max_streams": (1, 1_000_000),
+    "live_max_streams_per_client": (1, 1_000_000),
+    "header_timeout_seconds": (0.1, 3600),
     "live_idle_timeout_seconds": (1, 86_400),
     "live_heartbeat_seconds": (0.01, 3600),
 }
@@ -87,6 +89,9 @@ def resolve_setting_path(path: Path) -> Path:
 
 def default_data_dir() -> Path:
     return resolve_setting_path(Path(".data"))
+
+
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
 
 
 class SettingsError(ValueError):
@@ -163,6 +168,13 @@ class Settings:
     port: int = 8000
     workers: int = 1
     cors_allow_origins: tuple[str, ...] = ("*",)
+    # Addresses or networks of the reverse proxies in front (HAProxy, nginx, a cloud balancer): only a
+    # connection from one of them may name the client in X-Forwarded-For; every per-client limit (logins,
+    # join codes, live streams) counts that client. Empty: trust no header.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    # A request whose headers have not all arrived this long after its first byte is closed (slowloris):
+    # one client must not hold connections open for free.
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     max_request_body_bytes: int = 1_048_576
     # On SIGTERM, in-flight requests get this long to finish before they are cancelled.
     shutdown_timeout_seconds: int = 10
@@ -176,6 +188,8 @@ class Settings:
     # reconnects if it is still there), and a comment line this often keeps proxies from closing it.
     live_min_interval_ms: int = 300
     live_max_streams: int = 5000
+    # Open live streams per client address and worker: one client cannot take every stream of a worker.
+    live_max_streams_per_client: int = 20
     live_idle_timeout_seconds: int = 3600
     live_heartbeat_seconds: float = 15.0
     log_level: str = "INFO"
@@ -267,6 +281,7 @@ def _check(settings: Settings) -> None:
             raise SettingsError(f"{_env(name)}: expected an http(s) URL, got {getattr(settings, name)!r}")
     _check_database_urls(settings)
     _check_replicas(settings)
+    _check_trusted_proxies(settings.trusted_proxies)
     if settings.sentry_dsn:
         dsn = urlsplit(settings.sentry_dsn)
         if dsn.scheme not in ("http", "https") or not dsn.hostname or not dsn.username:
@@ -310,6 +325,18 @@ def _check_replicas(settings: Settings) -> None:
             parse_database_url(url, f"PODIUM_DATABASE_REPLICA_URLS (entry {index + 1})")
         except DatabaseUrlError as exc:
             raise SettingsError(str(exc)) from exc
+
+
+def _check_trusted_proxies(entries: tuple[str, ...]) -> None:
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise SettingsError(
+                "PODIUM_TRUSTED_PROXIES: expected comma-separated IP addresses or networks (CIDR) of your "
+                f"reverse proxies, got {entry!r}"
+                + (' ("*" would let any client choose its own address)' if entry == "*" else "")
+            ) from None
 
 
 def _check_production(settings: Settings) -> None:

@@ -157,6 +157,8 @@ OUT_OF_RANGE = [
     ("PODIUM_WORKER_HEALTHCHECK_SECONDS", "0"),
     ("PODIUM_LIVE_MIN_INTERVAL_MS", "-1"),
     ("PODIUM_LIVE_MAX_STREAMS", "0"),
+    ("PODIUM_LIVE_MAX_STREAMS_PER_CLIENT", "0"),
+    ("PODIUM_HEADER_TIMEOUT_SECONDS", "0"),
     ("PODIUM_LIVE_IDLE_TIMEOUT_SECONDS", "0"),
     ("PODIUM_LIVE_HEARTBEAT_SECONDS", "0"),
     ("PODIUM_SENTRY_TRACES_SAMPLE_RATE", "1.5"),
@@ -338,3 +340,40 @@ def test_serve_gives_uvicorn_the_worker_healthcheck_timeout(monkeypatch: pytest.
     _run_uvicorn("127.0.0.1", 8000, 2, Settings.from_env({"PODIUM_WORKER_HEALTHCHECK_SECONDS": "45"}))
     assert seen["timeout_worker_healthcheck"] == 45
     assert Settings.from_env({}).worker_healthcheck_seconds == 30
+
+
+# Trusted proxies (issue 22 item 6): the one place that says who may name the client.
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", ()),
+        ("10.0.0.5", ("10.0.0.5",)),
+        ("172.31.240.10, 10.0.0.0/8,::1", ("172.31.240.10", "10.0.0.0/8", "::1")),
+    ],
+)
+def test_trusted_proxies_are_addresses_or_networks(raw: str, expected: tuple[str, ...]) -> None:
+    assert Settings.from_env({"PODIUM_TRUSTED_PROXIES": raw}).trusted_proxies == expected
+
+
+@pytest.mark.parametrize("raw", ["*", "haproxy", "10.0.0.0/33"])
+def test_a_trusted_proxy_that_is_not_an_address_stops_the_start(raw: str) -> None:
+    with pytest.raises(SettingsError, match=r"^PODIUM_TRUSTED_PROXIES: expected comma-separated IP"):
+        Settings.from_env({"PODIUM_TRUSTED_PROXIES": raw})
+
+
+def test_the_shipped_proxy_forwards_the_client_and_the_instances_trust_only_it() -> None:
+    haproxy = (REPOSITORY / "deploy" / "scale" / "haproxy.cfg").read_text()
+    assert "option forwardfor" in haproxy
+    assert re.search(r"timeout http-request \d+s", haproxy)
+
+    scale = yaml.safe_load((REPOSITORY / "docker-compose.scale.yml").read_text())
+    proxy_address = scale["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    assert scale["x-api"]["environment"]["PODIUM_TRUSTED_PROXIES"] == proxy_address
+    assert "ports" not in scale["x-api"]  # the instances are reached through the proxy
+    main = yaml.safe_load(COMPOSE.read_text())
+    assert main["services"]["api"]["ports"] == ["${PODIUM_PUBLISH_ADDRESS:-127.0.0.1}:8000:8000"]
+    assert Settings.from_env(
+        _compose_api_environment({**COMPOSE_REQUIRED, "PODIUM_MAILER": "console"})
+    ).trusted_proxies == ("172.31.240.1",)

@@ -114,13 +114,16 @@ def db_restore(file: Path, force: bool) -> None:
     prompt=True,
     hide_input=True,
     confirmation_prompt=True,
-    help="The role's password (asked for when not given).",
+    envvar="PODIUM_ADMIN_ROLE_PASSWORD",
+    help="The role's password: asked for, or read from PODIUM_ADMIN_ROLE_PASSWORD in scripts (given as "
+    "an option it is visible to every user of the machine in the process list).",
 )
 def db_create_admin_role(name: str, password: str) -> None:
     """Create a least-privilege role NAME for the admin UI and operators (run again after migrations).
 
-    It reads and writes users, events, projects, votes, referrals, attendees and collaborators; it
-    cannot read consumed magic links, rate-limit counters or the migration and backfill bookkeeping.
+    It reads and writes users, events, projects, votes, referrals, attendees and collaborators, but never
+    users.is_superadmin nor events.feature_flags_csv; it cannot read consumed magic links, rate-limit
+    counters or the migration and backfill bookkeeping, nor call any function (docs/cutover.md).
     """
     import asyncio
 

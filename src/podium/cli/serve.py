@@ -71,6 +71,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 def _run_uvicorn(host: str, port: int, workers: int, settings: Settings) -> None:
     import uvicorn
 
+    from podium.http.protocol import HTTP_PROTOCOL
+
     # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to
     # PODIUM_SHUTDOWN_TIMEOUT_SECONDS, cancels the rest, then runs the lifespan shutdown (pool closed).
     uvicorn.run(
@@ -82,9 +84,14 @@ def _run_uvicorn(host: str, port: int, workers: int, settings: Settings) -> None
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        # Only these may name the client (X-Forwarded-For, read right to left past them); uvicorn's own
+        # default (FORWARDED_ALLOW_IPS or 127.0.0.1) is never used: the setting is the one place.
+        forwarded_allow_ips=list(settings.trusted_proxies),
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         server_header=False,
+        # uvicorn's httptools protocol, with a deadline on request headers (slow clients are closed).
+        http=HTTP_PROTOCOL,
     )
 
 

@@ -4,8 +4,9 @@ Log in, create an event, open voting, attend, create projects, vote, read the pu
 leaderboards and check the vote is counted; one line per step with its status and latency; exit 0 when
 every step passed, 1 otherwise. Everything it created is removed at the end, also after a failed step:
 the event through the API (it takes its projects, votes, attendees and referrals with it), and, through
-the database, the users (the API cannot delete users), their consumed magic links and the rate-limit
-counters the run added. Its users are ``smoke-…@smoke.invalid``, so a run that was killed is cleaned up
+the database, the users (the API cannot delete users), their consumed magic links and their per-user and
+per-email rate-limit counters. Per-client-address counters stay: the run's requests count for its address
+like any client's, and that address may be shared, so no other client's limit is reset. Its users are ``smoke-…@smoke.invalid``, so a run that was killed is cleaned up
 by the next one.
 """
 
@@ -191,14 +192,9 @@ def _secret(settings: Settings) -> str:
     raise click.UsageError("Set PODIUM_JWT_SECRET to the server's secret: the smoke test logs in with it.")
 
 
-async def _client_counter_keys(settings: Settings, database_url: str) -> set[str]:
+async def _remove(settings: Settings, database_url: str, hashes: list[str]) -> dict[str, int]:
     async with bootstrap.smoke_cleanup(settings, database_url, SMOKE_DOMAIN) as cleanup:
-        return await cleanup.client_counter_keys()
-
-
-async def _remove(settings: Settings, database_url: str, hashes: list[str], keep: set[str]) -> dict[str, int]:
-    async with bootstrap.smoke_cleanup(settings, database_url, SMOKE_DOMAIN) as cleanup:
-        return await cleanup.remove(token_hashes=hashes, keep_client_keys=keep)
+        return await cleanup.remove(token_hashes=hashes)
 
 
 @click.command("smoke")
@@ -215,7 +211,6 @@ def smoke(base_url: str, timeout: float) -> None:
     settings = load_settings()
     codec = bootstrap.token_codec(_secret(settings), settings.jwt_algorithm)
     database_url = _database_url(settings)
-    keep = asyncio.run(_client_counter_keys(settings, database_url)) if database_url else set()
     with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as client:
         run = Smoke(client, codec, click.echo)
         click.echo(f"Smoke test of {base_url} (run {run.run})")
@@ -239,7 +234,7 @@ def smoke(base_url: str, timeout: float) -> None:
     if database_url:
         started = time.perf_counter()
         hashes = [codec.fingerprint(link) for link in run.magic_links]
-        removed = asyncio.run(_remove(settings, database_url, hashes, keep))
+        removed = asyncio.run(_remove(settings, database_url, hashes))
         millis = (time.perf_counter() - started) * 1000
         listed = ", ".join(f"{count} {table}" for table, count in removed.items() if count)
         click.echo(f"{'clean up: database':<28} ok   {millis:>7.0f} ms  removed {listed or 'nothing'}")

@@ -10,7 +10,7 @@ from msgspec import Meta
 
 from podium.domain.models import EventView, User
 from podium.domain.services.superadmin import Page
-from podium.http.schemas import Base, Email, EventPrivate, Name, Text
+from podium.http.schemas import Base, Description, Email, EventPrivate, Name
 
 Phase = Literal["draft", "submission", "voting", "closed"]
 FlagsCsv = Annotated[str, Meta(max_length=500, pattern=r"^[^\x00]*$")]
@@ -22,7 +22,7 @@ class EventAdminUpdate(Base):
 
     phase: Phase | None = None
     name: Name | None = None
-    description: Text | None = None
+    description: Description | None = None
     demo_links_optional: bool | None = None
     require_ysws_pii: bool | None = None
     feature_flags_csv: FlagsCsv | None = None
@@ -38,7 +38,7 @@ class SuperadminEventCreate(Base):
     """HEAD's ``EventCreate``; a new event starts in ``submission`` (joinable) unless a phase is given."""
 
     name: Name
-    description: Text = ""
+    description: Description = ""
     phase: Phase = "submission"
     demo_links_optional: bool = False
     require_ysws_pii: bool = False

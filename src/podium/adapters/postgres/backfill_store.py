@@ -131,7 +131,13 @@ class PostgresBackfillStore:
                 attendees=await self._load(connection, ATTENDEES, AttendeeLink),
                 collaborators=await self._load(connection, COLLABORATORS, CollaboratorLink),
                 written=await load_written(connection),
+                deleted_events=await self._event_ids(connection, EVENTS.c.deleted_at.is_not(None)),
+                draft_events=await self._event_ids(connection, EVENTS.c.phase == "draft"),
             )
+
+    @staticmethod
+    async def _event_ids(connection: AsyncConnection, condition: Any) -> frozenset[UUID]:
+        return frozenset((await connection.execute(select(EVENTS.c.id).where(condition))).scalars())
 
     @staticmethod
     async def _load(connection: AsyncConnection, table: Table, row_type: type[T]) -> list[T]:

@@ -118,7 +118,9 @@ class EventModel(Base):
     leaderboard_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     demo_links_optional: Mapped[bool] = mapped_column(Boolean, default=False)
     ysws_checks_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    feature_flags_csv: Mapped[str] = mapped_column(String(FEATURE_FLAGS_MAX), default="")
+    feature_flags_csv: Mapped[str] = mapped_column(
+        String(FEATURE_FLAGS_MAX), default="", server_default=text("''")
+    )
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
     # No default: a writer that gives only the legacy flags (the backfill) gets the phase they mean.
     phase: Mapped[str] = mapped_column(String(20))

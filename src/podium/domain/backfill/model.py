@@ -161,6 +161,10 @@ class ExistingData:
     #: What the backfill last wrote to each row it owns (row id → :func:`written_values`), per table:
     #: a row whose values differ from it now was changed in v2 since.
     written: Mapping[TargetTable, Mapping[UUID, Mapping[str, Any]]] = field(default_factory=dict)
+    #: Events soft-deleted in v2: rows still, but nothing may be added to them, and nobody sees them.
+    deleted_events: frozenset[UUID] = frozenset()
+    #: Events in draft in v2: their organiser's alone.
+    draft_events: frozenset[UUID] = frozenset()
 
 
 class Outcome(enum.StrEnum):
