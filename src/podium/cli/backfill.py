@@ -16,7 +16,8 @@ from pathlib import Path
 
 import click
 
-from podium.cli.common import database, load_settings
+from podium.adapters.private_files import write_private
+from podium.cli.common import database, exclusive_unless_dry, load_settings, one_run_at_a_time
 from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, summary, timestamp
 from podium.config import Settings
 from podium.domain.backfill import BackfillResult, BackfillWriteError, SourceError, run_backfill
@@ -37,7 +38,8 @@ async def _backfill(
 ) -> BackfillResult:
     from podium import bootstrap  # the adapters' imports are heavy: only for this command
 
-    async with bootstrap.backfill_store(settings, database_url) as store:
+    async with exclusive_unless_dry(settings, database_url, "backfill", dry_run=dry_run), \
+            bootstrap.backfill_store(settings, database_url) as store:  # fmt: skip
         return await run_backfill(
             source,
             store,
@@ -105,7 +107,7 @@ def backfill(
             live = bootstrap.airtable_source(settings)
             live.check()
             source = live
-        with database(settings, migrate=True) as url:
+        with one_run_at_a_time(), database(settings, migrate=True) as url:
             result = asyncio.run(
                 _backfill(
                     settings,
@@ -122,7 +124,6 @@ def backfill(
         click.echo("Nothing is half-written: run the same command again once the cause is fixed.", err=True)
         sys.exit(FAILURE)
     click.echo(summary(result))
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_private(report, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     click.echo(f"Report written to {report}")
     sys.exit(result.exit_status)

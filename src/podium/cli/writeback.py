@@ -15,7 +15,8 @@ from pathlib import Path
 import click
 
 from podium import bootstrap
-from podium.cli.common import database, load_settings
+from podium.adapters.private_files import write_private
+from podium.cli.common import database, exclusive_unless_dry, load_settings, one_run_at_a_time
 from podium.cli.output import default_instead, refuse_if_committable, timestamp
 from podium.config import Settings
 from podium.domain.backfill.writeback_run import WriteBackError, WriteBackResult, run_write_back
@@ -25,7 +26,8 @@ ACTIONS = ("create", "update", "delete")
 
 async def _write_back(settings: Settings, url: str, dry_run: bool) -> WriteBackResult:
     writer = bootstrap.airtable_writer(settings)
-    async with bootstrap.backfill_store(settings, url) as store:
+    async with exclusive_unless_dry(settings, url, "airtable write-back", dry_run=dry_run), \
+            bootstrap.backfill_store(settings, url) as store:  # fmt: skip
         return await run_write_back(store, writer, dry_run=dry_run)
 
 
@@ -79,13 +81,12 @@ def write_back(dry_run: bool, report: Path | None) -> None:
         )
     refuse_if_committable(report, "The report", default_instead(settings))
     try:
-        with database(settings, migrate=True) as url:
+        with one_run_at_a_time(), database(settings, migrate=True) as url:
             result = asyncio.run(_write_back(settings, url, dry_run))
     except WriteBackError as exc:
         click.echo(f"Error: {exc}", err=True)
         click.echo("What was written before is recorded: run the same command again to resume.", err=True)
         sys.exit(1)
     click.echo(render(result))
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_private(report, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     click.echo(f"Report written to {report}")

@@ -12,6 +12,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from podium.adapters.private_files import private_folder
+
 
 class BackupError(Exception):
     """pg_dump or pg_restore failed; the message carries their own."""
@@ -49,7 +51,8 @@ def _program(name: str) -> str:
 
 def _run(arguments: list[str]) -> None:
     try:
-        done = subprocess.run(arguments, capture_output=True, text=True, check=False)
+        # umask 077: the dump pg_dump creates holds personal data, so it is created 0600.
+        done = subprocess.run(arguments, capture_output=True, text=True, check=False, umask=0o077)
     except OSError as exc:
         raise BackupError(f"cannot run {arguments[0]}: {exc}") from exc
     if done.returncode != 0:
@@ -58,8 +61,9 @@ def _run(arguments: list[str]) -> None:
 
 def backup(url: str, file: Path) -> None:
     """Dump the whole database into ``file`` (written next to it first, then renamed: never half a file)."""
-    file.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(file.parent)
     partial = file.with_name(file.name + ".partial")
+    partial.unlink(missing_ok=True)  # a killed run's leftover: pg_dump would keep its mode
     try:
         _run([_program("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}",
               f"--dbname={libpq_url(url)}"])  # fmt: skip
