@@ -16,6 +16,7 @@ from podium.cli import main
 from podium.domain.backfill import SourceTable
 from podium.testing.fake_airtable import FakeAirtable
 from podium.testing.synthetic_airtable import DEFAULT_BASE_ID, DEFAULT_TABLE_IDS, SyntheticBase
+from tests.support.private import assert_private
 
 pytestmark = pytest.mark.postgres
 
@@ -232,6 +233,9 @@ def test_snapshots_and_reports_default_to_the_data_directory(
     assert report.name.endswith("-dry-run.json")
     assert f"Report written to {report}" in dry.stdout
     assert json.loads(report.read_text())["dry_run"] is True
+    # Personal data: readable by its owner only, the folders created for it too.
+    assert assert_private(data_dir / "airtable-snapshots") == 6
+    assert assert_private(data_dir / "backfill-reports") == 1
 
 
 def git(directory: Path, *args: str) -> None:
