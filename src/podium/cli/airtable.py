@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from podium.cli.common import load_settings
-from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, timestamp
+from podium.cli.output import ProgressDisplay, announce, default_instead, refuse_if_committable, timestamp
 from podium.cli.writeback import write_back
 from podium.domain.backfill import SourceError, export_snapshot
 
@@ -45,7 +45,7 @@ def export(directory: Path | None, formats: tuple[str, ...]) -> None:
         directory = settings.data_dir / "airtable-snapshots" / timestamp()
     refuse_if_committable(directory / "manifest.json", "The snapshot folder", default_instead(settings))
     try:
-        source = bootstrap.airtable_source(settings)
+        source = bootstrap.airtable_source(settings, announce)
         source.check()
         sink = bootstrap.snapshot_writer(directory, settings, formats or ("json",))
         counts = asyncio.run(export_snapshot(source, sink, progress=ProgressDisplay()))

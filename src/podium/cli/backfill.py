@@ -18,7 +18,14 @@ import click
 
 from podium.adapters.private_files import write_private
 from podium.cli.common import database, exclusive_unless_dry, load_settings, one_run_at_a_time
-from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, summary, timestamp
+from podium.cli.output import (
+    ProgressDisplay,
+    announce,
+    default_instead,
+    refuse_if_committable,
+    summary,
+    timestamp,
+)
 from podium.config import Settings
 from podium.domain.backfill import BackfillResult, BackfillWriteError, SourceError, run_backfill
 from podium.domain.backfill.ports import RecordSource
@@ -104,7 +111,7 @@ def backfill(
         if snapshot is not None:
             source: RecordSource = bootstrap.snapshot_source(snapshot)
         else:
-            live = bootstrap.airtable_source(settings)
+            live = bootstrap.airtable_source(settings, announce)
             live.check()
             source = live
         with one_run_at_a_time(), database(settings, migrate=True) as url:

@@ -45,6 +45,13 @@ class ProgressDisplay:
         self.stream.flush()
 
 
+def announce(line: str) -> None:
+    """A line on stderr about a wait (a 429's back-off: what for, until when), on its own line even
+    while a live progress line is showing."""
+    clear = "\r\x1b[2K" if sys.stderr.isatty() else ""
+    click.echo(clear + line, err=True)
+
+
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}:{rest:02d}"

@@ -17,7 +17,7 @@ import click
 from podium import bootstrap
 from podium.adapters.private_files import write_private
 from podium.cli.common import database, exclusive_unless_dry, load_settings, one_run_at_a_time
-from podium.cli.output import default_instead, refuse_if_committable, timestamp
+from podium.cli.output import ProgressDisplay, announce, default_instead, refuse_if_committable, timestamp
 from podium.config import Settings
 from podium.domain.backfill.writeback_run import WriteBackError, WriteBackResult, run_write_back
 
@@ -25,10 +25,10 @@ ACTIONS = ("create", "update", "delete")
 
 
 async def _write_back(settings: Settings, url: str, dry_run: bool) -> WriteBackResult:
-    writer = bootstrap.airtable_writer(settings)
+    writer = bootstrap.airtable_writer(settings, announce)
     async with exclusive_unless_dry(settings, url, "airtable write-back", dry_run=dry_run), \
             bootstrap.backfill_store(settings, url) as store:  # fmt: skip
-        return await run_write_back(store, writer, dry_run=dry_run)
+        return await run_write_back(store, writer, dry_run=dry_run, progress=ProgressDisplay())
 
 
 def render(result: WriteBackResult) -> str:

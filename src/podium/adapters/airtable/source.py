@@ -9,6 +9,7 @@ request *n − 5*), and answers 429 by waiting as long as ``Retry-After`` says.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
 import threading
 import time
@@ -26,6 +27,8 @@ PAGE_SIZE = 100
 AIRTABLE_REQUESTS_PER_SECOND = 5
 # Airtable's documented penalty for exceeding the limit, used when a 429 carries no Retry-After.
 DEFAULT_RETRY_AFTER = 30.0
+# A wait at least this long is announced (what for, until when): a silent minute looks like a hang.
+ANNOUNCED_WAIT = 1.0
 _RETRIED_SERVER_ERRORS = {500, 502, 503, 504}
 
 
@@ -138,8 +141,14 @@ class ThrottledAdapter(HTTPAdapter):
         default_retry_after: float = DEFAULT_RETRY_AFTER,
         sleep: Callable[[float], None] = time.sleep,
         retry_creates: bool = True,
+        notify: Callable[[str], None] | None = None,
+        table_names: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(max_retries=0)
+        # ``notify`` receives one line per wait of ANNOUNCED_WAIT or more; ``table_names`` turns the
+        # table ids of the URLs into the names an operator knows.
+        self.notify = notify
+        self.table_names = dict(table_names or {})
         # A POST that failed on the way back may have created its records: retried only after a 429
         # (which Airtable answers before doing anything) unless this is True.
         self.retry_creates = retry_creates
@@ -181,7 +190,20 @@ class ThrottledAdapter(HTTPAdapter):
                 return response
             response.close()
             self.waits.append(delay)
+            if self.notify is not None and delay >= ANNOUNCED_WAIT:
+                self.notify(self._waiting(request, response.status_code, delay, attempt))
             self._sleep(delay)
+
+    def _waiting(self, request: requests.PreparedRequest, status: int, delay: float, attempt: int) -> str:
+        """``Airtable answered 429 (rate limited) to POST users: waiting 30 s, until 14:05:31 UTC, …``"""
+        table_id = (request.path_url or "").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        table = self.table_names.get(table_id, table_id)
+        why = "429 (rate limited)" if status == 429 else f"HTTP {status}"
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+        return (
+            f"Airtable answered {why} to {request.method} {table}: waiting {delay:.0f} s, until "
+            f"{until:%H:%M:%S} UTC, then retrying (attempt {attempt + 1} of {self.max_attempts})"
+        )
 
 
 def missing_settings(token: str, base_id: str, table_ids: Mapping[SourceTable, str]) -> str:
@@ -200,6 +222,8 @@ def throttled_api(
     default_retry_after: float,
     *,
     retry_creates: bool = True,
+    notify: Callable[[str], None] | None = None,
+    table_names: Mapping[str, str] | None = None,
 ) -> tuple[Api, ThrottledAdapter]:
     """A pyairtable ``Api`` whose every request goes through the base's shared limiter (reads and writes
     together). pyairtable's own urllib3 retry is off: ours runs above the limiter, so retries are throttled
@@ -207,7 +231,11 @@ def throttled_api(
     api = Api(token, endpoint_url=endpoint_url, timeout=timeout, retry_strategy=None)
     limiter = limiter_for(endpoint_url, base_id, requests_per_second) if requests_per_second else None
     transport = ThrottledAdapter(
-        limiter, default_retry_after=default_retry_after, retry_creates=retry_creates
+        limiter,
+        default_retry_after=default_retry_after,
+        retry_creates=retry_creates,
+        notify=notify,
+        table_names=table_names,
     )
     api.session.mount("https://", transport)
     api.session.mount("http://", transport)
@@ -227,6 +255,7 @@ class AirtableSource:
         requests_per_second: int | None = AIRTABLE_REQUESTS_PER_SECOND,
         timeout: tuple[int, int] = (10, 60),
         default_retry_after: float = DEFAULT_RETRY_AFTER,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         if missing := missing_settings(token, base_id, table_ids):
             raise SourceError(f"Airtable is not configured: set {missing}")
@@ -234,7 +263,14 @@ class AirtableSource:
         self.table_ids = dict(table_ids)
         self.endpoint_url = endpoint_url
         self.api, self.transport = throttled_api(
-            token, base_id, endpoint_url, requests_per_second, timeout, default_retry_after
+            token,
+            base_id,
+            endpoint_url,
+            requests_per_second,
+            timeout,
+            default_retry_after,
+            notify=notify,
+            table_names={table_id: str(table) for table, table_id in table_ids.items()},
         )
 
     def check(self) -> None:

@@ -9,7 +9,7 @@ A create is not retried after a server error or a lost connection (it may have b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -37,6 +37,7 @@ class AirtableWriter:
         requests_per_second: int | None = AIRTABLE_REQUESTS_PER_SECOND,
         timeout: tuple[int, int] = (10, 60),
         default_retry_after: float = DEFAULT_RETRY_AFTER,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         if missing := missing_settings(token, base_id, table_ids):
             raise WriteBackError(f"Airtable is not configured: set {missing}")
@@ -50,6 +51,8 @@ class AirtableWriter:
             timeout,
             default_retry_after,
             retry_creates=False,
+            notify=notify,
+            table_names={table_id: str(table) for table, table_id in table_ids.items()},
         )
         self.requests = 0
 
