@@ -1,8 +1,12 @@
 """``podium airtable write-back``: the rollback without loss — copy what v2 created, changed or deleted
 since the backfill into the v1 Airtable base, so that redeploying v1 loses nothing (docs/cutover.md).
 
+A real run and its dry run first check, read-only, everything the run touches: the database answers and
+is migrated, Airtable accepts the token and has the base and its five tables.
+
 Exit status: 0 everything written (or, with --dry-run, listed), 1 failure (Airtable refused a request,
-the database is unreachable: what was written before is recorded, run again to resume), 2 wrong usage.
+the database is unreachable: what was written before is recorded, run again to resume), 2 wrong usage,
+75 another bulk write (backfill, write-back, restore, migration) holds this database: nothing was done.
 """
 
 from __future__ import annotations
@@ -19,13 +23,22 @@ from podium.adapters.private_files import write_private
 from podium.cli.common import database, exclusive_unless_dry, load_settings, one_run_at_a_time
 from podium.cli.output import ProgressDisplay, announce, default_instead, refuse_if_committable, timestamp
 from podium.config import Settings
+from podium.domain.backfill import SourceError
 from podium.domain.backfill.writeback_run import WriteBackError, WriteBackResult, run_write_back
 
 ACTIONS = ("create", "update", "delete")
 
 
 async def _write_back(settings: Settings, url: str, dry_run: bool) -> WriteBackResult:
+    from podium.adapters.postgres.schema_check import schema_problem
+
+    # Before anything is planned or sent, everything the run touches answers (read-only): the database,
+    # migrated; Airtable, with this token, base and five tables. A dry run then proves the real one can.
+    if problem := await schema_problem(settings, url):
+        raise WriteBackError(problem)
+    await asyncio.to_thread(bootstrap.airtable_source(settings, announce).check)
     writer = bootstrap.airtable_writer(settings, announce)
+    await asyncio.to_thread(writer.check_write_scope)
     async with exclusive_unless_dry(settings, url, "airtable write-back", dry_run=dry_run), \
             bootstrap.backfill_store(settings, url) as store:  # fmt: skip
         return await run_write_back(store, writer, dry_run=dry_run, progress=ProgressDisplay())
@@ -60,7 +73,12 @@ def render(result: WriteBackResult) -> str:
 
 
 @click.command("write-back")
-@click.option("--dry-run", is_flag=True, help="List what would be written; send nothing.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="List what would be written and check, read-only, that Airtable and the database answer; "
+    "send nothing.",
+)
 @click.option(
     "--report",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -72,7 +90,7 @@ def write_back(dry_run: bool, report: Path | None) -> None:
 
     Idempotent (a second run writes nothing) and resumable (a killed run continues where it stopped).
     Needs a token with the data.records:write scope. Exit status: 0 done, 1 failure (run again to
-    resume), 2 wrong usage.
+    resume), 2 wrong usage, 75 another run holds the database (nothing done).
     """
     settings = load_settings()
     if report is None:
@@ -83,9 +101,12 @@ def write_back(dry_run: bool, report: Path | None) -> None:
     try:
         with one_run_at_a_time(), database(settings, migrate=True) as url:
             result = asyncio.run(_write_back(settings, url, dry_run))
-    except WriteBackError as exc:
+    except (WriteBackError, SourceError) as exc:
         click.echo(f"Error: {exc}", err=True)
-        click.echo("What was written before is recorded: run the same command again to resume.", err=True)
+        if dry_run:
+            click.echo("Dry run: nothing was written. Fix the cause and run the dry run again.", err=True)
+        else:
+            click.echo("What was written before is recorded: run the same command again to resume.", err=True)
         sys.exit(1)
     click.echo(render(result))
     write_private(report, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")

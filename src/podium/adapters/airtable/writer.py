@@ -72,6 +72,28 @@ class AirtableWriter:
         self._check(record_ids)
         self._send(table, lambda t: t.batch_delete(list(record_ids)))
 
+    def check_write_scope(self) -> None:
+        """Ask Airtable (read-only: ``GET /v0/meta/whoami``) whether the token may write records.
+
+        A token whose scopes Airtable does not list (an OAuth token, an older API) is not judged here.
+        """
+        try:
+            scopes = self.api.whoami().get("scopes")
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status in (401, 403):
+                raise WriteBackError(
+                    f"Airtable refused the token (HTTP {status}): check PODIUM_AIRTABLE_TOKEN"
+                ) from exc
+            return
+        except requests.RequestException as exc:
+            raise WriteBackError(f"cannot reach Airtable: {exc}") from exc
+        if isinstance(scopes, list) and "data.records:write" not in scopes:
+            raise WriteBackError(
+                "the token in PODIUM_AIRTABLE_TOKEN lacks the data.records:write scope (it has "
+                f"{', '.join(map(str, scopes)) or 'none'}): the write-back would be refused"
+            )
+
     def list_records(self, table: SourceTable) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = self._send(table, lambda t: t.all(page_size=100))
         return records
