@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.cli import main
+from podium.cli.common import BUSY
 from podium.domain.backfill import SourceTable
 from podium.testing.fake_airtable import FakeAirtable
 from podium.testing.synthetic_airtable import DEFAULT_BASE_ID, DEFAULT_TABLE_IDS, SyntheticBase
@@ -118,8 +119,10 @@ def test_export_dry_run_backfill_and_report(
     assert any(issue["reason"] == "orphan_link" for issue in payload["issues"])
     assert "write users" in real.stderr
 
+    # The same records skipped again: nothing new since the last run, and the status says so.
     again = runner.invoke(main, ["backfill", "--from-snapshot", str(tmp_path / "snap")], env=env)
-    assert again.exit_code == 3
+    assert again.exit_code == 4, again.output
+    assert "were reported by an earlier run: nothing new (exit 4)" in again.stdout
     users = next(line.split() for line in again.stdout.splitlines() if line.startswith("users"))
     assert users[3:5] == ["0", "0"], "a second run creates and updates nothing"
 
@@ -212,7 +215,7 @@ def test_every_exit_status_is_documented_in_the_runbook() -> None:
     runbook = (Path(__file__).parents[2] / "docs" / "backfill.md").read_text()
     section = runbook.split("## 5. Exit status", 1)[1].split("\n## ", 1)[0]
     documented = {int(line.split("|")[1]) for line in section.splitlines() if line[:3].strip("| ").isdigit()}
-    assert documented == {0, 1, 2, 3}
+    assert documented == {0, 1, 2, 3, 4, BUSY}
 
 
 def test_snapshots_and_reports_default_to_the_data_directory(

@@ -2,9 +2,11 @@
 
 Exit status: 0 when every Airtable record was migrated (alterations are reported), 3 when the run completed
 but some records could not be migrated, or rows changed in v2 or gone from Airtable were left alone (each
-listed with its reason), 1 on failure (Airtable unreadable,
-database refused a phase, bad settings), 2 on wrong usage (click's usage errors: an unknown option, a
-snapshot folder that does not exist, an output path git would not ignore). Runbook: docs/backfill.md.
+listed with its reason) and at least one of them was not reported by an earlier run, 4 when every one of
+them was (nothing new), 1 on failure (Airtable unreadable, database refused a phase, bad settings), 2 on
+wrong usage (click's usage errors: an unknown option, a snapshot folder that does not exist, an output
+path git would not ignore), 75 when another bulk write holds the database (nothing done). Runbook:
+docs/backfill.md.
 """
 
 from __future__ import annotations
@@ -90,8 +92,10 @@ def backfill(
 
     A re-run leaves rows changed or deleted in v2 since the last run as v2 has them (reported as
     conflicts, with both values). Exit status: 0 all records migrated, 3 completed but some records
-    could not be migrated, or conflicts with v2 or rows gone from Airtable were left for review,
-    1 failure, 2 wrong usage (unknown option, missing snapshot folder, a report path git would not ignore).
+    could not be migrated, or conflicts with v2 or rows gone from Airtable were left for review, some
+    new since earlier runs, 4 the same but all reported by an earlier run, 1 failure, 2 wrong usage
+    (unknown option, missing snapshot folder, a report path git would not ignore), 75 another bulk
+    write holds the database (nothing done).
     """
     from podium import bootstrap  # the adapters' imports are heavy: only for this command
 

@@ -26,6 +26,7 @@ NO_ACCESS_TABLES = (
     "rate_limit_hits",
     "alembic_version",
     "backfill_written",
+    "backfill_reported",
     "airtable_pending_creates",
 )
 _NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")

@@ -30,6 +30,7 @@ from podium.adapters.postgres.backfill_written import (
 )
 from podium.adapters.postgres.backfill_written import prune as prune_rows
 from podium.adapters.postgres.models import (
+    BackfillReportedModel,
     EventAttendeeModel,
     EventModel,
     ProjectCollaboratorModel,
@@ -44,6 +45,7 @@ from podium.domain.backfill import (
     CollaboratorLink,
     EventRow,
     ExistingData,
+    IssueKey,
     ProjectRow,
     PrunedRow,
     ReferralRow,
@@ -53,6 +55,7 @@ from podium.domain.backfill import (
 )
 
 T = TypeVar("T")
+REPORTED: Table = BackfillReportedModel.__table__  # type: ignore[assignment]
 
 USERS: Table = UserModel.__table__  # type: ignore[assignment]
 EVENTS: Table = EventModel.__table__  # type: ignore[assignment]
@@ -227,6 +230,23 @@ class PostgresBackfillStore:
         except (DBAPIError, SQLAlchemyError, OSError) as exc:
             detail = getattr(exc, "orig", None) or exc
             raise BackfillWriteError(f"pruning failed, nothing was deleted: {detail}") from exc
+
+    async def reported_issues(self) -> set[IssueKey]:
+        columns = (REPORTED.c.table_name, REPORTED.c.airtable_id, REPORTED.c.outcome, REPORTED.c.reason)
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(select(*columns))
+            return {(row[0], row[1], row[2], row[3]) for row in rows}
+
+    async def remember_reported(self, keys: Sequence[IssueKey]) -> None:
+        rows = [
+            dict(zip(("table_name", "airtable_id", "outcome", "reason"), key, strict=True)) for key in keys
+        ]
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(insert(REPORTED).on_conflict_do_nothing(), rows)
+        except (DBAPIError, SQLAlchemyError, OSError) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            raise BackfillWriteError(f"recording the issues reported failed: {detail}") from exc
 
     async def count_rows(self) -> Mapping[TargetTable, int]:
         statement = select(
