@@ -11,4 +11,6 @@ from podium.bootstrap import Container
 @get("/health", tags=["health"], summary="Liveness and database check")
 async def health(container: NamedDependency[Container]) -> Response[dict[str, Any]]:
     ok = await container.database_ok()
-    return Response({"status": "ok" if ok else "unavailable", "database": ok}, status_code=200 if ok else 503)
+    # ``environment`` lets `podium smoke` refuse a server that went live in development mode.
+    body = {"status": "ok" if ok else "unavailable", "database": ok, "environment": container.settings.env}
+    return Response(body, status_code=200 if ok else 503)
