@@ -141,14 +141,10 @@ class ThrottledAdapter(HTTPAdapter):
         default_retry_after: float = DEFAULT_RETRY_AFTER,
         sleep: Callable[[float], None] = time.sleep,
         retry_creates: bool = True,
-        notify: Callable[[str], None] | None = None,
-        table_names: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(max_retries=0)
-        # ``notify`` receives one line per wait of ANNOUNCED_WAIT or more; ``table_names`` turns the
-        # table ids of the URLs into the names an operator knows.
-        self.notify = notify
-        self.table_names = dict(table_names or {})
+        self.notify: Callable[[str], None] | None = None
+        self.table_names: dict[str, str] = {}
         # A POST that failed on the way back may have created its records: retried only after a 429
         # (which Airtable answers before doing anything) unless this is True.
         self.retry_creates = retry_creates
@@ -157,6 +153,13 @@ class ThrottledAdapter(HTTPAdapter):
         self.default_retry_after = default_retry_after
         self._sleep = sleep
         self.waits: list[float] = []
+
+    def announce_waits(
+        self, notify: Callable[[str], None] | None, table_ids: Mapping[SourceTable, str]
+    ) -> None:
+        """Tell ``notify`` of every wait of :data:`ANNOUNCED_WAIT` or more, naming tables as operators do."""
+        self.notify = notify
+        self.table_names = {table_id: str(table) for table, table_id in table_ids.items()}
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         attempt = 0
@@ -222,8 +225,6 @@ def throttled_api(
     default_retry_after: float,
     *,
     retry_creates: bool = True,
-    notify: Callable[[str], None] | None = None,
-    table_names: Mapping[str, str] | None = None,
 ) -> tuple[Api, ThrottledAdapter]:
     """A pyairtable ``Api`` whose every request goes through the base's shared limiter (reads and writes
     together). pyairtable's own urllib3 retry is off: ours runs above the limiter, so retries are throttled
@@ -231,11 +232,7 @@ def throttled_api(
     api = Api(token, endpoint_url=endpoint_url, timeout=timeout, retry_strategy=None)
     limiter = limiter_for(endpoint_url, base_id, requests_per_second) if requests_per_second else None
     transport = ThrottledAdapter(
-        limiter,
-        default_retry_after=default_retry_after,
-        retry_creates=retry_creates,
-        notify=notify,
-        table_names=table_names,
+        limiter, default_retry_after=default_retry_after, retry_creates=retry_creates
     )
     api.session.mount("https://", transport)
     api.session.mount("http://", transport)
@@ -263,15 +260,9 @@ class AirtableSource:
         self.table_ids = dict(table_ids)
         self.endpoint_url = endpoint_url
         self.api, self.transport = throttled_api(
-            token,
-            base_id,
-            endpoint_url,
-            requests_per_second,
-            timeout,
-            default_retry_after,
-            notify=notify,
-            table_names={table_id: str(table) for table, table_id in table_ids.items()},
+            token, base_id, endpoint_url, requests_per_second, timeout, default_retry_after
         )
+        self.transport.announce_waits(notify, table_ids)
 
     def check(self) -> None:
         """One request per configured table (its first record), before the long read starts.

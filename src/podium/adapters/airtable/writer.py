@@ -51,9 +51,8 @@ class AirtableWriter:
             timeout,
             default_retry_after,
             retry_creates=False,
-            notify=notify,
-            table_names={table_id: str(table) for table, table_id in table_ids.items()},
         )
+        self.transport.announce_waits(notify, table_ids)
         self.requests = 0
 
     def _table(self, table: SourceTable) -> Any:
