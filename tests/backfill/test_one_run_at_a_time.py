@@ -99,6 +99,8 @@ def test_every_bulk_writer_refuses_while_another_holds_the_lock(
             assert f"`podium backfill` (pid {os.getpid()} by " in line, line
             assert "running since" in line
             assert "did nothing" in line
+        # Refused before asking Airtable anything: a second run costs the first no request budget.
+        assert rate_limited_fake.requests == []
         # A dry run takes no lock: it runs, and says that a run is writing.
         dry = CliRunner().invoke(main, ["airtable", "write-back", "--dry-run"], env=env)
         assert dry.exit_code == 0, dry.output

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -35,20 +36,27 @@ from podium.domain.backfill.ports import RecordSource
 FAILURE = 1
 
 
+def _nothing_to_check() -> None:
+    """A snapshot was checked against its manifest when it was opened."""
+
+
 async def _backfill(
     settings: Settings,
     database_url: str,
     source: RecordSource,
     display: ProgressDisplay,
     *,
+    check_source: Callable[[], None],
     dry_run: bool,
     overwrite_v2_changes: bool,
     prune: bool,
 ) -> BackfillResult:
     from podium import bootstrap  # the adapters' imports are heavy: only for this command
 
+    # The lock first: a second run is refused before it asks Airtable anything.
     async with exclusive_unless_dry(settings, database_url, "backfill", dry_run=dry_run), \
             bootstrap.backfill_store(settings, database_url) as store:  # fmt: skip
+        await asyncio.to_thread(check_source)
         return await run_backfill(
             source,
             store,
@@ -112,11 +120,13 @@ def backfill(
             "Point PODIUM_DATA_DIR at a git-ignored folder (the default .data is) or outside the repository.",
         )
     try:
+        check_source: Callable[[], None] = _nothing_to_check
         if snapshot is not None:
             source: RecordSource = bootstrap.snapshot_source(snapshot)
         else:
             live = bootstrap.airtable_source(settings, announce)
-            live.check()
+            # One request per table before the long read: a wrong setting fails in a second.
+            check_source = live.check
             source = live
         with one_run_at_a_time(), database(settings, migrate=True) as url:
             result = asyncio.run(
@@ -125,6 +135,7 @@ def backfill(
                     url,
                     source,
                     ProgressDisplay(),
+                    check_source=check_source,
                     dry_run=dry_run,
                     overwrite_v2_changes=overwrite_v2_changes,
                     prune=prune,

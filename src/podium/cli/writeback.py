@@ -34,14 +34,16 @@ async def _write_back(settings: Settings, url: str, dry_run: bool) -> WriteBackR
 
     # Before anything is planned or sent, everything the run touches answers (read-only): the database,
     # migrated; Airtable, with this token, base and five tables. A dry run then proves the real one can.
+    # The lock comes before Airtable is asked anything: a second run is refused at once, and its checks
+    # never eat into the running one's request budget (Airtable counts per base).
     if problem := await schema_problem(settings, url):
         raise WriteBackError(problem)
-    await asyncio.to_thread(bootstrap.airtable_source(settings, announce).check)
-    writer = bootstrap.airtable_writer(settings, announce)
-    await asyncio.to_thread(writer.check_write_scope)
-    async with exclusive_unless_dry(settings, url, "airtable write-back", dry_run=dry_run), \
-            bootstrap.backfill_store(settings, url) as store:  # fmt: skip
-        return await run_write_back(store, writer, dry_run=dry_run, progress=ProgressDisplay())
+    async with exclusive_unless_dry(settings, url, "airtable write-back", dry_run=dry_run):
+        await asyncio.to_thread(bootstrap.airtable_source(settings, announce).check)
+        writer = bootstrap.airtable_writer(settings, announce)
+        await asyncio.to_thread(writer.check_write_scope)
+        async with bootstrap.backfill_store(settings, url) as store:
+            return await run_write_back(store, writer, dry_run=dry_run, progress=ProgressDisplay())
 
 
 def render(result: WriteBackResult) -> str:
