@@ -81,6 +81,15 @@ def test_export_dry_run_backfill_and_report(
 
     exported = runner.invoke(main, ["airtable", "export", str(tmp_path / "snap")], env=env)
     assert exported.exit_code == 0, exported.output
+    # The same folder again never silently replaces the snapshot (a backfill may have read it).
+    manifest = (tmp_path / "snap" / "manifest.json").read_bytes()
+    requests = fake.count()
+    again = runner.invoke(main, ["airtable", "export", str(tmp_path / "snap")], env=env)
+    assert again.exit_code == 2
+    assert "already holds a complete snapshot" in again.stderr
+    assert "--force" in again.stderr
+    assert (tmp_path / "snap" / "manifest.json").read_bytes() == manifest
+    assert fake.count() == requests
     assert "Exported 160 users" in exported.stdout
     assert "read  users" in exported.stderr
     assert "done" in exported.stderr
