@@ -168,3 +168,37 @@ def test_two_write_backs_at_once_leave_every_record_exactly_once(
     again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert again.returncode == 0, again.stderr
     assert "the write-back took 0 requests" in again.stdout
+
+
+def test_a_database_refusing_the_write_back_is_one_line_and_the_next_run_adds_nothing_twice(
+    pg_server: PostgresForTests,
+    rate_limited_fake: FakeAirtable,
+    tmp_path: Path,
+    loop: asyncio.AbstractEventLoop,
+) -> None:
+    url = pg_server.create_database("podium_write_back_refused")
+    _sign_ups(loop, url)
+    env = environment(rate_limited_fake, url, tmp_path / "data")
+    # The database refuses to store the new record ids (as a statement timeout or a lost connection
+    # would), after Airtable created the records.
+    _sql(loop, url, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$BEGIN RAISE EXCEPTION 'refused by the test'; END$$")  # fmt: skip
+    _sql(
+        loop,
+        url,
+        "CREATE TRIGGER refuse BEFORE UPDATE OF airtable_id ON users FOR EACH ROW EXECUTE FUNCTION refuse()",
+    )
+    failed = CliRunner().invoke(main, ["airtable", "write-back"], env=env)
+    assert failed.exit_code == 1, failed.output
+    assert "Error: recording the users records created failed:" in failed.stderr
+    assert "refused by the test" in failed.stderr
+    assert "run the same command again to resume" in failed.stderr
+    assert "Traceback" not in failed.output
+    _sql(loop, url, "DROP TRIGGER refuse ON users")
+    resumed = CliRunner().invoke(main, ["airtable", "write-back"], env=env)
+    assert resumed.exit_code == 0, resumed.output
+    emails = [
+        record["fields"].get("email")
+        for record in rate_limited_fake.records(DEFAULT_BASE_ID, DEFAULT_TABLE_IDS[SourceTable.USERS])
+    ]
+    assert all(emails.count(f"signup{n}@example.org") == 1 for n in range(1, SIGN_UPS + 1))

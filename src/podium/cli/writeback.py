@@ -23,7 +23,7 @@ from podium.adapters.private_files import write_private
 from podium.cli.common import database, exclusive_unless_dry, load_settings, one_run_at_a_time
 from podium.cli.output import ProgressDisplay, announce, default_instead, refuse_if_committable, timestamp
 from podium.config import Settings
-from podium.domain.backfill import SourceError
+from podium.domain.backfill import BackfillWriteError, SourceError
 from podium.domain.backfill.writeback_run import WriteBackError, WriteBackResult, run_write_back
 
 ACTIONS = ("create", "update", "delete")
@@ -103,7 +103,7 @@ def write_back(dry_run: bool, report: Path | None) -> None:
     try:
         with one_run_at_a_time(), database(settings, migrate=True) as url:
             result = asyncio.run(_write_back(settings, url, dry_run))
-    except (WriteBackError, SourceError) as exc:
+    except (WriteBackError, SourceError, BackfillWriteError) as exc:
         click.echo(f"Error: {exc}", err=True)
         if dry_run:
             click.echo("Dry run: nothing was written. Fix the cause and run the dry run again.", err=True)
