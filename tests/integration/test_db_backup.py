@@ -106,7 +106,7 @@ def test_backup_change_restore_gives_back_every_row(pg_server: PostgresForTests,
         return done.stderr
 
     warned = asyncio.run(restore_while_serving())
-    assert "Warning: 1 connections of the Podium API are open on this database" in warned
+    assert "Warning: the Podium API has 1 connection open on this database" in warned
 
     # Dropping every table takes an explicit --yes.
     dropped = runner.invoke(main, ["db", "downgrade", "base"], env=env_for(url, tmp_path))

@@ -138,9 +138,9 @@ def db_restore(file: Path, force: bool) -> None:
                     )
                 if serving := await serving_sessions(settings, url):
                     click.echo(
-                        f"Warning: {serving} connections of the Podium API are open on this database: it "
-                        "is still serving, and its users' changes from now on will be lost. Stop it (or "
-                        "put up the maintenance page) first.",
+                        f"Warning: the Podium API has {serving} connection{'s' if serving > 1 else ''} "
+                        "open on this database: it is still serving, and its users' changes from now on "
+                        "will be lost. Stop it (or put up the maintenance page) first.",
                         err=True,
                     )
                 await asyncio.to_thread(restore, url, file, replace=bool(counts))
