@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,22 +182,25 @@ def _airtable_table_ids(settings: Settings) -> dict[SourceTable, str]:
     }
 
 
-def airtable_source(settings: Settings) -> AirtableSource:
+def airtable_source(settings: Settings, notify: Callable[[str], None] | None = None) -> AirtableSource:
+    """The v1 base, read; ``notify`` hears of every long wait (a 429's back-off)."""
     return AirtableSource(
         token=settings.airtable_token,
         base_id=settings.airtable_base_id,
         table_ids=_airtable_table_ids(settings),
         endpoint_url=settings.airtable_endpoint_url,
+        notify=notify,
     )
 
 
-def airtable_writer(settings: Settings) -> AirtableWriter:
+def airtable_writer(settings: Settings, notify: Callable[[str], None] | None = None) -> AirtableWriter:
     """The v1 base, written (write-back); a separate adapter from the read-only source."""
     return AirtableWriter(
         token=settings.airtable_token,
         base_id=settings.airtable_base_id,
         table_ids=_airtable_table_ids(settings),
         endpoint_url=settings.airtable_endpoint_url,
+        notify=notify,
     )
 
 

@@ -226,7 +226,9 @@ def test_write_back_round_trip_over_http(
 
     dry = CliRunner().invoke(main, ["airtable", "write-back", "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
-    assert fake.count() == 0, "a dry run sends nothing"
+    # A dry run writes nothing; it only reads, to check the token, the base and its tables.
+    assert fake.writes == []
+    assert {request.method for request in fake.requests} == {"GET"}
     planned = json.loads(next((tmp_path / "data" / "write-back-reports").iterdir()).read_text())
 
     # A run that fails half-way (the 4th request is refused) resumes where it stopped.
@@ -258,7 +260,7 @@ def test_write_back_round_trip_over_http(
     again = CliRunner().invoke(main, ["airtable", "write-back"], env=env)
     assert again.exit_code == 0, again.output
     assert "the write-back took 0 requests" in again.output
-    assert fake.count() == 0
+    assert {request.method for request in fake.requests} == {"GET"}  # the checks before starting
 
     # And a backfill re-run on the v2 database now finds nothing to do: Airtable and v2 agree.
     async def rerun() -> Any:

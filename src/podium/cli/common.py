@@ -4,14 +4,17 @@ failures told in one line."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import click
 
 from podium.config import Settings, SettingsError
 
 EMBEDDED_DATABASE = "podium"
+# Another run holds the database's bulk-write lock; nothing was done (sysexits' EX_TEMPFAIL: try later).
+BUSY = 75
 
 
 def load_settings() -> Settings:
@@ -111,3 +114,37 @@ def schema_is_current(settings: Settings, url: str) -> None:
     problem = asyncio.run(state())
     if problem:
         raise click.ClickException(f"{direct_setting(settings)}: {problem}")
+
+
+@contextmanager
+def one_run_at_a_time() -> Iterator[None]:
+    """Turn a refusal of the bulk-write lock (another run holds it) into one line and exit :data:`BUSY`."""
+    from podium.adapters.postgres.run_lock import RunInProgress
+
+    try:
+        yield
+    except RunInProgress as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(BUSY)
+
+
+@asynccontextmanager
+async def exclusive_unless_dry(
+    settings: Settings, url: str, command: str, *, dry_run: bool
+) -> AsyncIterator[None]:
+    """A real run holds the database's bulk-write lock throughout; a dry run (it writes nothing) takes
+    none, and says when a run holds it, since that run changes what the dry run sees."""
+    from podium.adapters.postgres.run_lock import bulk_write_lock, running_run
+
+    if not dry_run:
+        async with bulk_write_lock(settings, url, command):
+            yield
+        return
+    holder = await running_run(settings, url)
+    if holder is not None:
+        click.echo(
+            f"Note: {holder.describe()} is writing to this database; this dry run's numbers may change "
+            "while it does.",
+            err=True,
+        )
+    yield

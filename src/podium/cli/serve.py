@@ -10,6 +10,7 @@ import time
 
 import click
 
+from podium.adapters.private_files import open_private, private_folder
 from podium.cli.common import database, load_settings
 from podium.cli.metrics_dir import shared_metrics_dir
 from podium.config import MAX_WORKERS, Settings
@@ -23,10 +24,10 @@ def development_secret(settings: Settings) -> str:
     path = settings.data_dir / "jwt-secret"
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     secret = secrets.token_urlsafe(48)
-    path.write_text(secret)
-    path.chmod(0o600)
+    with open_private(path, "x") as handle:  # 0600 from its creation, never readable by others
+        handle.write(secret)
     return secret
 
 

@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from podium.adapters.airtable.manifest import read_manifest, verify_files
+from podium.adapters.private_files import open_private
 from podium.domain.backfill import SourceError, SourceRecord, SourceTable
 from podium.domain.rules import neutralise_csv_cell
 
@@ -93,7 +95,7 @@ def write_csv_table(path: Path, records: Sequence[SourceRecord]) -> dict[str, An
         for name, counts in kinds.items()
     }
     exceptions: list[list[Any]] = []
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with open_private(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow([*FIXED_COLUMNS, *names])
         for record in records:
@@ -144,8 +146,6 @@ def read_csv_table(path: Path, entry: Mapping[str, Any]) -> list[SourceRecord]:
 
 def read_csv_tables(directory: Path) -> dict[SourceTable, list[SourceRecord]]:
     """Every table of a CSV export, checked against the manifest's counts and sha256 sums."""
-    from podium.adapters.airtable.snapshot import read_manifest, verify_files
-
     manifest = read_manifest(directory)
     tables = manifest.get("csv")
     if not isinstance(tables, Mapping):

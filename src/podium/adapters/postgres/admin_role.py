@@ -29,6 +29,7 @@ NO_ACCESS_TABLES = (
     "rate_limit_hits",
     "alembic_version",
     "backfill_written",
+    "backfill_reported",
     "airtable_pending_creates",
 )
 #: Columns of the data tables the role reads but never writes: each one is a privilege in the application

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.postgres.urls import DatabaseUrl, parse_database_url
+from podium.adapters.private_files import private_folder
 
 
 class BackupError(Exception):
@@ -47,7 +48,10 @@ def _environment(url: DatabaseUrl) -> dict[str, str]:
 def _run(arguments: list[str], url: DatabaseUrl) -> None:
     program = Path(arguments[0]).name
     try:
-        done = subprocess.run(arguments, capture_output=True, text=True, check=False, env=_environment(url))
+        # umask 077: the dump pg_dump creates holds personal data, so it is created 0600.
+        done = subprocess.run(
+            arguments, capture_output=True, text=True, check=False, env=_environment(url), umask=0o077
+        )
     except OSError as exc:
         raise BackupError(f"cannot run {arguments[0]}: {exc.strerror or exc}") from exc
     if done.returncode == 0:
@@ -66,8 +70,9 @@ def _run(arguments: list[str], url: DatabaseUrl) -> None:
 def backup(url: str, file: Path, *, setting: str = "PODIUM_DATABASE_URL") -> None:
     """Dump the whole database into ``file`` (written next to it first, then renamed: never half a file)."""
     target = parse_database_url(url, setting)
-    file.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(file.parent)
     partial = file.with_name(file.name + ".partial")
+    partial.unlink(missing_ok=True)  # a killed run's leftover: pg_dump would keep its mode
     try:
         _run([_program("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", f"--file={partial}",
               f"--dbname={target.libpq_uri()}"], target)  # fmt: skip

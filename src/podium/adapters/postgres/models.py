@@ -253,6 +253,22 @@ class BackfillWrittenModel(Base):
     written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
 
 
+class BackfillReportedModel(Base):
+    """Every record a real backfill run has listed for review (not migrated, a conflict with v2, gone from
+    Airtable), by table, record, outcome and reason: a later run's exit status tells new ones (3) from
+    only these (4)."""
+
+    __tablename__ = "backfill_reported"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    airtable_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, primary_key=True)
+    first_reported_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
+
+
 class AirtablePendingCreateModel(Base):
     """Rows the write-back has asked Airtable to create but not yet recorded the answer for (the fields
     sent): after a kill in between, the next run finds those records in Airtable instead of duplicating."""
