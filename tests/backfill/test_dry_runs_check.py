@@ -49,9 +49,9 @@ def test_a_dry_run_reads_airtable_and_writes_nothing(
         ({"PODIUM_AIRTABLE_ENDPOINT_URL": "http://127.0.0.1:1"}, "cannot reach Airtable"),
         (
             {"PODIUM_DATABASE_URL": "postgresql+asyncpg://podium@127.0.0.1:1/podium"},
-            "cannot reach the database",
+            "PODIUM_DATABASE_URL: 127.0.0.1:1/podium: connection refused",
         ),
-        ("unmigrated", "the database is not migrated (at no revision"),
+        ("unmigrated", "has no Podium schema: run `podium db upgrade`"),
         ("read-only token", "lacks the data.records:write scope"),
     ],
 )

@@ -27,17 +27,15 @@ from podium.domain.backfill import BackfillWriteError, SourceError
 from podium.domain.backfill.writeback_run import WriteBackError, WriteBackResult, run_write_back
 
 ACTIONS = ("create", "update", "delete")
+DRY_RUN_FAILED = "Dry run: nothing was written. Fix the cause and run the dry run again."
 
 
 async def _write_back(settings: Settings, url: str, dry_run: bool) -> WriteBackResult:
-    from podium.adapters.postgres.schema_check import schema_problem
-
     # Before anything is planned or sent, everything the run touches answers (read-only): the database,
-    # migrated; Airtable, with this token, base and five tables. A dry run then proves the real one can.
-    # The lock comes before Airtable is asked anything: a second run is refused at once, and its checks
-    # never eat into the running one's request budget (Airtable counts per base).
-    if problem := await schema_problem(settings, url):
-        raise WriteBackError(problem)
+    # migrated (checked by `database(…, migrate=True)` before this runs); Airtable, with this token, base
+    # and five tables. A dry run then proves the real one can. The lock comes before Airtable is asked
+    # anything: a second run is refused at once, and its checks never eat into the running one's request
+    # budget (Airtable counts per base).
     async with exclusive_unless_dry(settings, url, "airtable write-back", dry_run=dry_run):
         await asyncio.to_thread(bootstrap.airtable_source(settings, announce).check)
         writer = bootstrap.airtable_writer(settings, announce)
@@ -103,10 +101,16 @@ def write_back(dry_run: bool, report: Path | None) -> None:
     try:
         with one_run_at_a_time(), database(settings, migrate=True) as url:
             result = asyncio.run(_write_back(settings, url, dry_run))
+    except click.ClickException as exc:  # the database unreachable or not migrated: one line
+        if not dry_run:
+            raise
+        exc.show()
+        click.echo(DRY_RUN_FAILED, err=True)
+        sys.exit(exc.exit_code)
     except (WriteBackError, SourceError, BackfillWriteError) as exc:
         click.echo(f"Error: {exc}", err=True)
         if dry_run:
-            click.echo("Dry run: nothing was written. Fix the cause and run the dry run again.", err=True)
+            click.echo(DRY_RUN_FAILED, err=True)
         else:
             click.echo("What was written before is recorded: run the same command again to resume.", err=True)
         sys.exit(1)

@@ -18,7 +18,7 @@ from functools import cache
 
 import asyncpg
 from sqlalchemy import text
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.exc import ProgrammingError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.postgres.urls import DatabaseUrl
@@ -70,8 +70,24 @@ def is_unavailable(exc: BaseException) -> bool:
     )
 
 
+# What a failure of the database itself arrives as: the driver's, SQLAlchemy's, the socket's or TLS's own
+# exceptions (or a group of them, from a task group).
+_DATABASE_FAILURES = (
+    OSError,
+    TimeoutError,
+    SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    BaseExceptionGroup,
+)
+
+
 def describe(exc: BaseException, url: DatabaseUrl) -> str | None:
     """One line for a failure to reach or use the database at ``url``, or None if ``exc`` is not one."""
+    if not isinstance(exc, _DATABASE_FAILURES):
+        # Another service's failure (Airtable's, say) carries its own message, even when a refused
+        # connection lies underneath it: never told as the database's.
+        return None
     where = f"{url.setting}: {url.describe()}"
     for current in _chain(exc):
         line = _describe_one(current, url, where)
