@@ -145,6 +145,9 @@ class Container:
             if problem is None:
                 log.exception("the database schema check failed")
                 problem = type(exc).__name__
+            # Not a verdict on the schema (the database was out of reach, or the pool busy): the next
+            # request checks again rather than waiting out the second.
+            gate.checked_at = 0.0
         else:
             if problem is not None:
                 problem = f"PODIUM_DATABASE_URL: {problem}"
