@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -385,6 +385,9 @@ async def test_superadmin_is_granted_and_revoked_only_outside_http(
     assert not await service.set_superadmin("nobody@example.com", True)
 
 
+# A fixed id: parameters must be the same in every collecting process (pytest-xdist).
+_NO_SUCH_EVENT = UUID("00000000-0000-4000-8000-00000000dead")
+
 SUPERADMIN_CALLS = [
     ("GET", "/superadmin/events", None),
     ("GET", "/superadmin/users", None),
@@ -426,14 +429,14 @@ async def test_only_superadmins_reach_the_superadmin_routes(
         ("POST", "/superadmin/events", None, {"name": "Ok", "phase": "later"}, 422),
         ("PATCH", "/superadmin/events/{id}", None, {"owner_email": "nobody@example.com"}, 404),
         ("PATCH", "/superadmin/events/{id}", None, {"phase": "soon"}, 422),
-        ("PATCH", f"/superadmin/events/{uuid4()}", None, {}, 404),
+        ("PATCH", f"/superadmin/events/{_NO_SUCH_EVENT}", None, {}, 404),
         ("PATCH", "/superadmin/events/nope", None, {}, 422),
-        ("DELETE", f"/superadmin/events/{uuid4()}", None, None, 404),
+        ("DELETE", f"/superadmin/events/{_NO_SUCH_EVENT}", None, None, 404),
         ("DELETE", "/superadmin/events/nope", None, None, 422),
-        ("POST", f"/superadmin/events/{uuid4()}/restore", None, None, 404),
+        ("POST", f"/superadmin/events/{_NO_SUCH_EVENT}/restore", None, None, 404),
         ("GET", "/superadmin/export-csv", None, None, 400),
         ("GET", "/superadmin/export-csv", {"event_id": "{id}", "series": "s"}, None, 400),
-        ("GET", "/superadmin/export-csv", {"event_id": str(uuid4())}, None, 404),
+        ("GET", "/superadmin/export-csv", {"event_id": str(_NO_SUCH_EVENT)}, None, 404),
         ("GET", "/superadmin/export-csv", {"event_id": "nope"}, None, 422),
     ],
 )
