@@ -7,6 +7,7 @@ Integration and API tests talk to this real server. Each test that writes starts
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +24,18 @@ from podium.adapters.postgres.models import Base
 from podium.config import Settings
 
 TEST_SECRET = "test-secret-for-podium-tests-only-0123456789"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker (and every server it starts) gets a temporary folder of its own:
+    what a server leaves in the temporary folder for its next start to find (metrics folders of a killed
+    supervisor, say) is then never taken for, or cleaned up as, another worker's. Short, for unix sockets."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        folder = Path(tempfile.mkdtemp(prefix=f"podium-{worker}-", dir="/tmp"))
+        folder.chmod(0o755)
+        os.environ["TMPDIR"] = str(folder)
+        tempfile.tempdir = None
 
 
 @dataclass
