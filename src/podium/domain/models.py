@@ -149,6 +149,18 @@ class Ballot:
 
 
 @dataclass(slots=True, frozen=True)
+class BallotFacts:
+    """Everything a vote's rules read, with the voter's attendee row locked: whether the event exists (and is
+    not deleted), is open for voting, whether the voter attends it, and the ballot (empty when the event is
+    missing)."""
+
+    event_found: bool
+    votable: bool
+    attending: bool
+    ballot: Ballot
+
+
+@dataclass(slots=True, frozen=True)
 class Vote:
     voter_id: UUID
     project_id: UUID
