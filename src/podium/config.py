@@ -164,7 +164,7 @@ class Settings:
     # Live lists (GET /events/{id}/projects/live): at most one message per event per interval, at most
     # this many open streams per worker, a stream with no new list for this long ends (the browser
     # reconnects if it is still there), and a comment line this often keeps proxies from closing it.
-    live_min_interval_ms: int = 300
+    live_min_interval_ms: int = 100
     live_max_streams: int = 5000
     live_idle_timeout_seconds: int = 3600
     live_heartbeat_seconds: float = 15.0
