@@ -73,7 +73,7 @@ _ADD_VOTE = insert(VoteModel).values(
 )
 # The vote's lock, facts and insert in one round trip (migration 0011 says what the function does).
 _CAST_BALLOT = (
-    text("SELECT * FROM podium_cast_ballot(:event_id, :voter_id, :project_ids, :vote_ids)")
+    text("SELECT * FROM public.podium_cast_ballot(:event_id, :voter_id, :project_ids, :vote_ids)")
     .bindparams(bindparam("project_ids", type_=ARRAY(Uuid)), bindparam("vote_ids", type_=ARRAY(Uuid)))
     .columns(
         event_found=Boolean,
