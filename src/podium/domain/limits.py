@@ -11,6 +11,7 @@ SLUG_MAX = 50
 JOIN_CODE_MAX = 20
 FEATURE_FLAGS_MAX = 500
 AIRTABLE_ID_MAX = 32
+CUSTOM_VALIDATOR_MAX = 64  # the name of an event's custom validator
 # PostgreSQL ``integer`` (hours spent, legacy points).
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # The profile's text fields.
