@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
@@ -29,13 +29,18 @@ async def app_client(settings: Settings, **changes: Any) -> AsyncIterator[Client
         yield client
 
 
-@pytest.fixture
-async def head(settings: Settings, clean_database: object) -> AsyncIterator[Client]:
-    """The app as a HEAD deployment runs it for HEAD's E2E suite."""
+@pytest.fixture(scope="module")
+async def head_app(settings: Settings) -> AsyncIterator[Client]:
     async with app_client(
         settings, frontend="head", enable_test_endpoints=True, active_event_series=SERIES
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def head(head_app: Client, clean_database: object) -> Client:
+    """The app as a HEAD deployment runs it for HEAD's E2E suite (one for the module)."""
+    return head_app
 
 
 async def _project_shapes(client: Client, owner: Person, event: EventSetup, project_id: str) -> list[Any]:
@@ -159,12 +164,10 @@ def itch() -> Iterator[FakeHttpServer]:
         yield server
 
 
-@pytest.fixture
-async def validating(
-    settings: Settings, clean_database: object, github: FakeHttpServer, itch: FakeHttpServer
+@pytest.fixture(scope="module")
+async def validating_app(
+    settings: Settings, github: FakeHttpServer, itch: FakeHttpServer
 ) -> AsyncIterator[Client]:
-    github.reset()
-    itch.reset()
     async with app_client(
         settings,
         github_api_url=github.url,
@@ -174,6 +177,16 @@ async def validating(
         custom_validators=(f"sleepover={itch.url}/review",),
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def validating(
+    validating_app: Client, clean_database: object, github: FakeHttpServer, itch: FakeHttpServer
+) -> Client:
+    """The app asking local fakes of GitHub, itch.io and a custom validator (one for the module)."""
+    github.reset()
+    itch.reset()
+    return validating_app
 
 
 async def _validate(client: Client, person: Person, project_id: str) -> Any:
@@ -311,6 +324,3 @@ async def test_without_checks_a_project_is_valid_at_once_and_validation_is_rate_
     answers = [(await _validate(client, owner, project["id"])).status_code for _ in range(5)]
     assert answers == [200, 200, 200, 200, 429]
     assert github.requests == []
-
-
-Factory = Callable[..., Any]
