@@ -286,14 +286,19 @@ async def test_a_project_is_checked_and_the_outcome_kept(
     assert (await client.post("/projects/validate", params={"project_id": project["id"]})).status_code == 401
 
 
+async def _submitted(client: Client, sign_up: SignUp, create_event: Any) -> tuple[Person, EventSetup, Any]:
+    """An event with demo links optional and one project in it (no checks configured yet)."""
+    owner = await sign_up("Olive")
+    event = await create_event(owner, demo_links_optional=True)
+    await attend(client, owner, event)
+    return owner, event, await submit(client, owner, event)
+
+
 async def test_a_custom_validator_and_one_not_configured(
     validating: Client, sign_up: SignUp, create_event: Any, itch: FakeHttpServer
 ) -> None:
     client = validating
-    owner = await sign_up("Olive")
-    event = await create_event(owner, demo_links_optional=True)
-    await attend(client, owner, event)
-    project = await submit(client, owner, event)
+    owner, event, project = await _submitted(client, sign_up, create_event)
     patch = {"repo_validation": "custom", "custom_validator": "sleepover"}
     await client.patch(f"/events/admin/{event.id}", json=patch, headers=owner.headers)
     itch.respond(200, {"valid": False, "message": "Add a README"})
@@ -316,10 +321,7 @@ async def test_without_checks_a_project_is_valid_at_once_and_validation_is_rate_
     validating: Client, sign_up: SignUp, create_event: Any, github: FakeHttpServer
 ) -> None:
     client = validating
-    owner = await sign_up("Olive")
-    event = await create_event(owner, demo_links_optional=True)
-    await attend(client, owner, event)
-    project = await submit(client, owner, event)
+    owner, _event, project = await _submitted(client, sign_up, create_event)
     assert await _mine(client, owner) == ("valid", "")
     answers = [(await _validate(client, owner, project["id"])).status_code for _ in range(5)]
     assert answers == [200, 200, 200, 200, 429]
