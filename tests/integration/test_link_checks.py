@@ -141,3 +141,10 @@ async def test_a_custom_validator_speaks_heads_protocol(
     validator = CustomValidator("sleepover", f"{service.url}/review", timeout=TIMEOUT)
     assert await validator.check("https://x.itch.io/y", "demo") == expected
     assert service.requests[-1].json() == {"url": "https://x.itch.io/y", "type": "demo"}
+
+
+async def test_only_the_start_of_a_huge_page_is_read(service: FakeHttpServer) -> None:
+    # The game frame past the first 2 MB is never seen: a page (or a file) that size is not read whole.
+    service.respond(200, raw=b" " * 2_100_000 + PLAYABLE, content_type="text/html")
+    outcome = await ItchPageValidator(service.url, timeout=2).check("https://maker.itch.io/huge", "demo")
+    assert outcome.verdict == "failed"

@@ -8,6 +8,7 @@ import asyncio
 import ipaddress
 import logging
 import socket
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -20,6 +21,22 @@ log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
+
+
+# An itch.io page is ~100 kB; a custom validator's verdict far less.
+MAX_BODY_BYTES = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a service answered: its status and (the start of) its body."""
+
+    status_code: int
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
 
 
 class NotChecked(Exception):
@@ -43,11 +60,12 @@ async def request(
     timeout: float,  # noqa: ASYNC109 - the whole exchange, redirects included, in one budget
     allow_private: bool = True,
     follow_redirects: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
     **kwargs: Any,
-) -> httpx.Response:
+) -> Answer:
     """One request (following up to ``MAX_REDIRECTS`` redirects, each target checked like the first);
     raises ``NotChecked`` when the service times out, cannot be reached, rate-limits or fails (5xx).
-    The body is read (at most what the service sends before ``timeout``)."""
+    At most ``max_body_bytes`` of the body are read: a link to a huge file costs nothing more."""
     import httpx
 
     try:
@@ -56,7 +74,11 @@ async def request(
                 for _ in range(MAX_REDIRECTS + 1):
                     if not allow_private:
                         await _refuse_private(url, part)
-                    response = await client.request(method, url, **kwargs)
+                    response = await client.send(client.build_request(method, url, **kwargs), stream=True)
+                    try:
+                        body = await _read_at_most(response, max_body_bytes)
+                    finally:
+                        await response.aclose()
                     location = response.headers.get("location")
                     if not (follow_redirects and response.status_code in REDIRECTS and location):
                         break
@@ -74,7 +96,20 @@ async def request(
         raise unknown(part, service, "is limiting how often it is asked; try again later")
     if response.status_code >= 500:
         raise unknown(part, service, f"answered HTTP {response.status_code}; try again later")
-    return response
+    return Answer(response.status_code, body)
+
+
+async def _read_at_most(response: httpx.Response, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    if limit <= 0:
+        return b""
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
 
 
 async def _refuse_private(url: str, part: str) -> None:

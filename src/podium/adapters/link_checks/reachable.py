@@ -28,6 +28,7 @@ class ReachableValidator:
                 timeout=self._timeout,
                 allow_private=self._allow_private,
                 follow_redirects=True,
+                max_body_bytes=0,  # the status is the answer
             )
         except NotChecked as exc:
             return exc.outcome
