@@ -263,7 +263,7 @@ async def test_a_project_is_checked_and_the_outcome_kept(
     )
     assert joined.status_code == 200
     github.respond(404, {})
-    itch.respond(200, raw=b"<html></html>", content_type="text/html", delay=2)
+    itch.respond(200, raw=b"<html></html>", content_type="text/html", delay=0.8)
     warned = await _validate(client, mate, project["id"])
     assert warned.json()["valid"] is False
     message = warned.json()["message"]

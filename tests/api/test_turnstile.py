@@ -98,6 +98,6 @@ async def test_no_account_without_a_token_siteverify_accepts(
 
 
 async def test_a_slow_siteverify_is_a_503(guarded: Client, siteverify: FakeHttpServer) -> None:
-    siteverify.respond(200, {"success": True}, delay=1.5)
+    siteverify.respond(200, {"success": True}, delay=0.8)
     slow = await _sign_up(guarded, "x")
     assert slow.status_code == 503
