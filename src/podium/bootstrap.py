@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +26,13 @@ from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine
 from podium.adapters.postgres.exports import PostgresExports
+from podium.adapters.postgres.failures import describe as describe_failure
+from podium.adapters.postgres.failures import schema_state
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
 from podium.adapters.postgres.replicas import replica_router
 from podium.adapters.postgres.smoke_cleanup import E2eTestData, SmokeCleanup
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
+from podium.adapters.postgres.urls import parse_database_url
 from podium.adapters.review_checks import HttpProjectChecks
 from podium.adapters.tokens import JwtCodec
 from podium.adapters.turnstile import TurnstileSiteverify
@@ -58,6 +62,17 @@ from podium.domain.services.voting import VotingService
 log = logging.getLogger(__name__)
 
 
+SCHEMA_RECHECK_SECONDS = 1.0
+
+
+@dataclass
+class SchemaGate:
+    """Why the database cannot serve yet (None once its schema is current), and when that was checked."""
+
+    problem: str | None = "not checked yet"
+    checked_at: float = -float("inf")
+
+
 @dataclass
 class Container:
     """Everything a request or a command needs, built once per process."""
@@ -76,9 +91,12 @@ class Container:
     oauth: OAuthLogin = field(init=False)
     human: HumanGate = field(init=False)
     uow: SqlAlchemyUnitOfWorkFactory = field(init=False)
+    schema_gate: SchemaGate = field(init=False, default_factory=lambda: SchemaGate())
+    engine_url: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
         settings = self.settings
+        self.engine_url = settings.database_url or self.engine.url.render_as_string(hide_password=False)
         self.uow = uow = SqlAlchemyUnitOfWorkFactory(self.engine, replica_router(settings, self.engine))
         limiter = PostgresRateLimiter(self.engine)
         join_guard = JoinCodeGuard(
@@ -137,7 +155,7 @@ class Container:
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
-        return cls(settings=settings, engine=create_engine(settings))
+        return cls(settings=settings, engine=create_engine(settings, pooled=settings.transaction_pooler))
 
     async def database_ok(self) -> bool:
         """True when the database answers a trivial query."""
@@ -148,6 +166,37 @@ class Container:
             log.warning("health check failed", extra={"error": type(exc).__name__})
             return False
         return True
+
+    async def schema_current(self) -> bool:
+        """True once the database's schema is the one this code needs. Until then it is checked again at
+        most once a second (requests answer 503 meanwhile), and each new reason is logged once, in one
+        line: the database unreachable (naming the setting), or the schema missing or behind ("run
+        `podium db upgrade`")."""
+        gate = self.schema_gate
+        if gate.problem is None:
+            return True
+        now = time.monotonic()
+        if now - gate.checked_at < SCHEMA_RECHECK_SECONDS:
+            return False
+        gate.checked_at = now
+        try:
+            problem = (await schema_state(self.engine)).problem() or None
+        except Exception as exc:  # unreachable: said in one line; anything else is a bug, logged in full
+            url = parse_database_url(self.engine_url, "PODIUM_DATABASE_URL")
+            problem = describe_failure(exc, url)
+            if problem is None:
+                log.exception("the database schema check failed")
+                problem = type(exc).__name__
+        else:
+            if problem is not None:
+                problem = f"PODIUM_DATABASE_URL: {problem}"
+        if problem != gate.problem:
+            if problem is None:
+                log.info("the database schema is current: serving")
+            else:
+                log.error("not serving until the database is ready: %s", problem)
+        gate.problem = problem
+        return problem is None
 
     async def close(self) -> None:
         if self.uow.replicas is not None:
@@ -199,22 +248,25 @@ def _airtable_table_ids(settings: Settings) -> dict[SourceTable, str]:
     }
 
 
-def airtable_source(settings: Settings) -> AirtableSource:
+def airtable_source(settings: Settings, notify: Callable[[str], None] | None = None) -> AirtableSource:
+    """The v1 base, read; ``notify`` hears of every long wait (a 429's back-off)."""
     return AirtableSource(
         token=settings.airtable_token,
         base_id=settings.airtable_base_id,
         table_ids=_airtable_table_ids(settings),
         endpoint_url=settings.airtable_endpoint_url,
+        notify=notify,
     )
 
 
-def airtable_writer(settings: Settings) -> AirtableWriter:
+def airtable_writer(settings: Settings, notify: Callable[[str], None] | None = None) -> AirtableWriter:
     """The v1 base, written (write-back); a separate adapter from the read-only source."""
     return AirtableWriter(
         token=settings.airtable_token,
         base_id=settings.airtable_base_id,
         table_ids=_airtable_table_ids(settings),
         endpoint_url=settings.airtable_endpoint_url,
+        notify=notify,
     )
 
 

@@ -112,9 +112,10 @@ async def test_the_ysws_export_has_heads_columns(
     event, people = await _scene(client, sign_up, create_event)
     admin = await sign_up("Ada")
     await promote(admin)
-    await client.patch(
-        f"/events/admin/{event.id}", json={"feature_flags_csv": "fall-2026"}, headers=people["owner"].headers
+    flagged = await client.patch(
+        f"/events/admin/{event.id}", json={"feature_flags_csv": "fall-2026"}, headers=admin.headers
     )
+    assert flagged.status_code == 200, flagged.text
     by_event = await client.get(
         "/superadmin/export-csv", params={"event_id": event.id}, headers=admin.headers
     )

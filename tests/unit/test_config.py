@@ -157,6 +157,8 @@ OUT_OF_RANGE = [
     ("PODIUM_WORKER_HEALTHCHECK_SECONDS", "0"),
     ("PODIUM_LIVE_MIN_INTERVAL_MS", "-1"),
     ("PODIUM_LIVE_MAX_STREAMS", "0"),
+    ("PODIUM_LIVE_MAX_STREAMS_PER_CLIENT", "0"),
+    ("PODIUM_HEADER_TIMEOUT_SECONDS", "0"),
     ("PODIUM_LIVE_IDLE_TIMEOUT_SECONDS", "0"),
     ("PODIUM_LIVE_HEARTBEAT_SECONDS", "0"),
     ("PODIUM_VALIDATION_TIMEOUT_SECONDS", "0"),
@@ -164,6 +166,7 @@ OUT_OF_RANGE = [
     ("PODIUM_VALIDATE_RATE_WINDOW_SECONDS", "86401"),
     ("PODIUM_TURNSTILE_TIMEOUT_SECONDS", "0"),
     ("PODIUM_HACKCLUB_TIMEOUT_SECONDS", "121"),
+    ("PODIUM_SENTRY_TRACES_SAMPLE_RATE", "1.5"),
 ]
 
 
@@ -220,7 +223,7 @@ def test_replica_urls_are_a_list_and_a_bad_one_is_named_by_position_not_echoed()
         "postgresql+asyncpg://a/podium",
         "postgresql+asyncpg://b/podium",
     )
-    with pytest.raises(SettingsError, match="entry 2 is not a postgresql") as refused:
+    with pytest.raises(SettingsError, match=r"entry 2\): expected a postgresql://") as refused:
         Settings.from_env(
             {**primary, "PODIUM_DATABASE_REPLICA_URLS": "postgresql+asyncpg://a/p,mysql://u:hunter2@b/p"}
         )
@@ -374,3 +377,40 @@ def test_issue_25_defaults_keep_the_legacy_client_and_everything_off() -> None:
     assert not settings.enable_test_endpoints
     assert not settings.hackclub_client_id
     assert not settings.turnstile_secret_key
+
+
+# Trusted proxies (issue 22 item 6): the one place that says who may name the client.
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", ()),
+        ("10.0.0.5", ("10.0.0.5",)),
+        ("172.31.240.10, 10.0.0.0/8,::1", ("172.31.240.10", "10.0.0.0/8", "::1")),
+    ],
+)
+def test_trusted_proxies_are_addresses_or_networks(raw: str, expected: tuple[str, ...]) -> None:
+    assert Settings.from_env({"PODIUM_TRUSTED_PROXIES": raw}).trusted_proxies == expected
+
+
+@pytest.mark.parametrize("raw", ["*", "haproxy", "10.0.0.0/33"])
+def test_a_trusted_proxy_that_is_not_an_address_stops_the_start(raw: str) -> None:
+    with pytest.raises(SettingsError, match=r"^PODIUM_TRUSTED_PROXIES: expected comma-separated IP"):
+        Settings.from_env({"PODIUM_TRUSTED_PROXIES": raw})
+
+
+def test_the_shipped_proxy_forwards_the_client_and_the_instances_trust_only_it() -> None:
+    haproxy = (REPOSITORY / "deploy" / "scale" / "haproxy.cfg").read_text()
+    assert "option forwardfor" in haproxy
+    assert re.search(r"timeout http-request \d+s", haproxy)
+
+    scale = yaml.safe_load((REPOSITORY / "docker-compose.scale.yml").read_text())
+    proxy_address = scale["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    assert scale["x-api"]["environment"]["PODIUM_TRUSTED_PROXIES"] == proxy_address
+    assert "ports" not in scale["x-api"]  # the instances are reached through the proxy
+    main = yaml.safe_load(COMPOSE.read_text())
+    assert main["services"]["api"]["ports"] == ["${PODIUM_PUBLISH_ADDRESS:-127.0.0.1}:8000:8000"]
+    assert Settings.from_env(
+        _compose_api_environment({**COMPOSE_REQUIRED, "PODIUM_MAILER": "console"})
+    ).trusted_proxies == ("172.31.240.1",)

@@ -12,6 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 from podium.domain.errors import Unauthenticated
 from podium.domain.models import User
 from podium.domain.services.auth import INVALID_CREDENTIALS
+from podium.http.error_tracking import identify
 
 NOT_AUTHENTICATED = "Not authenticated"
 
@@ -26,6 +27,7 @@ async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         raise Unauthenticated(INVALID_CREDENTIALS)
     user = await connection.app.state.container.auth.authenticate(token.strip())
     connection.state.user = user
+    identify(user.id)
     connection.scope.setdefault("state", {})["user_id"] = str(user.id)
 
 

@@ -14,11 +14,11 @@ from podium.http.schemas import (
     Base,
     CustomValidatorName,
     DemoValidation,
+    Description,
     Email,
     EventPrivate,
     Name,
     RepoValidation,
-    Text,
 )
 
 Phase = Literal["draft", "submission", "voting", "closed"]
@@ -31,7 +31,7 @@ class EventAdminUpdate(Base):
 
     phase: Phase | None = None
     name: Name | None = None
-    description: Text | None = None
+    description: Description | None = None
     demo_links_optional: bool | None = None
     require_ysws_pii: bool | None = None
     feature_flags_csv: FlagsCsv | None = None
@@ -51,7 +51,7 @@ class SuperadminEventCreate(Base):
     """HEAD's ``EventCreate``; a new event starts in ``submission`` (joinable) unless a phase is given."""
 
     name: Name
-    description: Text = ""
+    description: Description = ""
     phase: Phase = "submission"
     demo_links_optional: bool = False
     require_ysws_pii: bool = False

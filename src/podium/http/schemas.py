@@ -16,10 +16,12 @@ from msgspec import Meta, Struct
 from podium.config import Frontend
 from podium.domain.limits import (
     CUSTOM_VALIDATOR_MAX,
+    DESCRIPTION_MAX,
     EMAIL_MAX,
     INT_MAX,
     INT_MIN,
     NAME_MAX,
+    URL_MAX,
     USER_FIELD_LIMITS,
 )
 from podium.domain.models import EventView, ProjectView, Referral, User, Vote
@@ -35,6 +37,8 @@ Text = Annotated[str, Meta(pattern=NO_NUL)]
 # Each sized field is as long as its column (podium.domain.limits), no more.
 Email = Annotated[str, Meta(max_length=EMAIL_MAX, pattern=NO_NUL)]
 Name = Annotated[str, Meta(max_length=NAME_MAX, pattern=NO_NUL)]
+Description = Annotated[str, Meta(max_length=DESCRIPTION_MAX, pattern=NO_NUL)]
+Url = Annotated[str, Meta(max_length=URL_MAX, pattern=NO_NUL)]
 DisplayName = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["display_name"], pattern=NO_NUL)]
 FirstName = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["first_name"], pattern=NO_NUL)]
 LastName = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["last_name"], pattern=NO_NUL)]
@@ -167,14 +171,14 @@ class UserAttendee(Base):
 
 class EventCreate(Base):
     name: Name
-    description: Text = ""
+    description: Description = ""
     demo_links_optional: bool = False
     ysws_checks_enabled: bool = False
 
 
 class EventUpdate(Base):
     name: Name | None = None
-    description: Text | None = None
+    description: Description | None = None
     votable: bool | None = None
     leaderboard_enabled: bool | None = None
     demo_links_optional: bool | None = None
@@ -312,20 +316,20 @@ class RemoveAttendee(Base):
 
 class ProjectCreate(Base):
     name: Name
-    repo: Text
-    image_url: Text
+    repo: Url
+    image_url: Url
     event_id: UUID
-    demo: Text = ""
-    description: Text = ""
+    demo: Url = ""
+    description: Description = ""
     hours_spent: Annotated[int, INT32] = 0
 
 
 class ProjectUpdate(Base):
     name: Name | None = None
-    repo: Text | None = None
-    image_url: Text | None = None
-    demo: Text | None = None
-    description: Text | None = None
+    repo: Url | None = None
+    image_url: Url | None = None
+    demo: Url | None = None
+    description: Description | None = None
     hours_spent: Annotated[int, INT32] | None = None
 
 

@@ -123,7 +123,9 @@ class EventModel(Base):
     leaderboard_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     demo_links_optional: Mapped[bool] = mapped_column(Boolean, default=False)
     ysws_checks_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    feature_flags_csv: Mapped[str] = mapped_column(String(FEATURE_FLAGS_MAX), default="")
+    feature_flags_csv: Mapped[str] = mapped_column(
+        String(FEATURE_FLAGS_MAX), default="", server_default=text("''")
+    )
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
     # No default: a writer that gives only the legacy flags (the backfill) gets the phase they mean.
     phase: Mapped[str] = mapped_column(String(20))
@@ -266,6 +268,22 @@ class BackfillWrittenModel(Base):
     row_id: Mapped[UUID] = mapped_column(primary_key=True)
     written: Mapped[dict[str, Any]] = mapped_column(JSONB)
     written_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=text("now()"))
+
+
+class BackfillReportedModel(Base):
+    """Every record a real backfill run has listed for review (not migrated, a conflict with v2, gone from
+    Airtable), by table, record, outcome and reason: a later run's exit status tells new ones (3) from
+    only these (4)."""
+
+    __tablename__ = "backfill_reported"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    airtable_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text, primary_key=True)
+    first_reported_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=text("now()")
+    )
 
 
 class AirtablePendingCreateModel(Base):

@@ -1,5 +1,6 @@
-"""What ``podium smoke`` cannot remove through the API: its users, their consumed magic links and the
-rate-limit counters its requests created. Everything is recognised by the smoke users' e-mail domain."""
+"""What ``podium smoke`` cannot remove through the API: its users, their consumed magic links and their
+rate-limit counters (per user and per e-mail; never per client address). Everything is recognised by the
+smoke users' e-mail domain."""
 
 from __future__ import annotations
 
@@ -50,19 +51,14 @@ class SmokeCleanup:
         self._engine = engine
         self._domain = domain
 
-    async def client_counter_keys(self) -> set[str]:
-        """The per-client rate-limit counters that exist now (the smoke removes only those it adds)."""
-        async with self._engine.connect() as connection:
-            rows = await connection.execute(
-                text("SELECT key FROM rate_limit_hits WHERE key LIKE '%:client:%'")
-            )
-            return {str(row[0]) for row in rows}
-
-    async def remove(
-        self, *, token_hashes: Collection[str], keep_client_keys: Collection[str]
-    ) -> dict[str, int]:
+    async def remove(self, *, token_hashes: Collection[str]) -> dict[str, int]:
         """Delete every user of the smoke domain (this run's and any a killed run left), the events they own
-        with everything under them, their magic links and counters; one transaction. Returns the counts."""
+        with everything under them, their magic links and their per-user and per-email counters; one
+        transaction. Returns the counts.
+
+        Per-client-address counters are left alone: the smoke's requests count for its address like any
+        client's (they expire with their window), and the address may be shared — a counter that appeared
+        during the run may be another client's, whose limit must not be reset (issue 22)."""
         pattern = f"%@{self._domain}"
         async with self._engine.begin() as connection:
             ids = [
@@ -79,10 +75,10 @@ class SmokeCleanup:
             removed["consumed_magic_links"] = result.rowcount
             result = await connection.execute(
                 text(
-                    "DELETE FROM rate_limit_hits WHERE key LIKE :pattern OR split_part(key, ':', 3) = ANY(:ids) "
-                    "OR (key LIKE '%:client:%' AND NOT key = ANY(:keep))"
+                    "DELETE FROM rate_limit_hits WHERE key NOT LIKE '%:client:%'"
+                    " AND (key LIKE :pattern OR split_part(key, ':', 3) = ANY(:ids))"
                 ),
-                {"pattern": pattern, "ids": ids, "keep": list(keep_client_keys)},
+                {"pattern": pattern, "ids": ids},
             )
             removed["rate_limit_hits"] = result.rowcount
         return removed

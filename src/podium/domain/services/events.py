@@ -10,15 +10,18 @@ from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
 from podium.domain.models import Event, EventView, ListingState, ProjectView, Referral, User, Vote
-from podium.domain.ports import LockPurpose, SlugTaken, UnitOfWork, UnitOfWorkFactory
+from podium.domain.ports import SlugTaken, UnitOfWork, UnitOfWorkFactory
 from podium.domain.rules import feature_flags, flags_for_phase, normalize_join_code, phase_for_flags, slug_for
+from podium.domain.services.access import EVENT_IN_DRAFT, owned_event
 from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
 
 EVENT_NOT_FOUND = "Event not found"
 LEADERBOARD_DISABLED = "Leaderboard is not enabled"
-EVENT_IN_DRAFT = "This event is not open yet: it is still a draft"
 NOT_OFFICIAL = "This event is not an official event of the current series"
 ALREADY_ATTENDING = "Already attending this event"
+SERIES_FLAGS_SUPERADMIN_ONLY = (
+    "Only a superadmin may change an event's feature flags: they put an event into an official series"
+)
 UPDATABLE_FIELDS = frozenset(
     {"name", "description", "votable", "leaderboard_enabled", "demo_links_optional", "ysws_checks_enabled"}
 )
@@ -110,7 +113,7 @@ class EventService:
         legacy flags move the phase with them (``rules.phase_for_flags``)."""
         changes = {k: v for k, v in changes.items() if k in UPDATABLE_FIELDS and v is not None}
         async with self._uow() as uow:
-            event = await _owned_event(uow, user, event_id, "change")
+            event = await owned_event(uow, user, event_id, "change")
             if changes:
                 await uow.events.update(with_changes(event, changes))
                 await uow.commit()
@@ -120,7 +123,8 @@ class EventService:
         left as they are. A phase sets the legacy flags the v2 client reads (``rules.flags_for_phase``)."""
         changes = {k: v for k, v in changes.items() if k in ADMIN_FIELDS and v is not None}
         async with self._uow() as uow:
-            event = await _owned_event(uow, user, event_id, "change")
+            event = await owned_event(uow, user, event_id, "change")
+            _check_series_flags(user, event, changes)
             if changes:
                 await uow.events.update(with_changes(event, changes))
             view = await uow.events.view(event_id)
@@ -152,7 +156,7 @@ class EventService:
 
     async def delete(self, user: User, event_id: UUID) -> None:
         async with self._uow() as uow:
-            await _owned_event(uow, user, event_id, "delete")
+            await owned_event(uow, user, event_id, "delete")
             await uow.events.delete(event_id)
             await uow.commit()
 
@@ -216,35 +220,35 @@ class EventService:
 
     async def private(self, user: User, event_id: UUID) -> EventView:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             view = await uow.events.view(event_id)
         assert view is not None
         return view
 
     async def attendees(self, user: User, event_id: UUID) -> list[User]:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             return await uow.attendance.attendees(event_id)
 
     async def remove_attendee(self, user: User, event_id: UUID, attendee_id: UUID) -> None:
         async with self._uow() as uow:
-            await _owned_event(uow, user, event_id, "keep")
+            await owned_event(uow, user, event_id, "keep")
             await uow.attendance.remove(event_id, attendee_id)
             await uow.commit()
 
     async def leaderboard(self, user: User, event_id: UUID) -> list[ProjectView]:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             return await uow.projects.in_event(event_id)
 
     async def votes(self, user: User, event_id: UUID) -> list[Vote]:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             return await uow.votes.in_event(event_id)
 
     async def referrals(self, user: User, event_id: UUID) -> list[Referral]:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             return await uow.referrals.in_event(event_id)
 
 
@@ -273,14 +277,10 @@ def with_changes(event: Event, changes: dict[str, Any]) -> Event:
     return changed
 
 
-async def _owned_event(uow: UnitOfWork, user: User, event_id: UUID, lock: LockPurpose | None = None) -> Event:
-    """The caller's event, or any event for a superadmin (a missing one and someone else's alike are
-    BAD_ACCESS, legacy §2.4), locked for a write: a writer that lost a race with the event's delete sees it
-    missing."""
-    if lock is None:
-        event = await uow.events.get(event_id)
-    else:
-        event = await uow.events.lock(event_id, lock)
-    if event is None or (event.owner_id != user.id and not user.is_superadmin):
-        raise Forbidden(BAD_ACCESS)
-    return event
+def _check_series_flags(user: User, event: Event, changes: dict[str, Any]) -> None:
+    """The feature flags name the official series an event belongs to (listed, joined without a code, in
+    the series' PII export): only superadmins set them (PRODUCT §7). Sending the event's own value is no
+    change (a client that sends its whole form)."""
+    flags = changes.get("feature_flags_csv")
+    if flags is not None and flags != event.feature_flags_csv and not user.is_superadmin:
+        raise Forbidden(SERIES_FLAGS_SUPERADMIN_ONLY)

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from podium.domain.errors import Forbidden, NotFound, Unprocessable
+from podium.domain.errors import NotFound, Unprocessable
 from podium.domain.models import Event, EventView, User
 from podium.domain.ports import SlugTaken, UnitOfWorkFactory
 from podium.domain.rules import flags_for_phase, normalize_email, slug_for, truncate_at_dash
+from podium.domain.services.access import require_superadmin
 from podium.domain.services.events import ADMIN_FIELDS, EVENT_NOT_FOUND, with_changes
 from podium.domain.services.join_codes import with_fresh_join_code
 
-SUPERADMIN_ONLY = "Superadmin access required"
 USER_NOT_FOUND = "User not found"
 SLUG_STEM_LENGTH = 40
 SLUG_SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -50,21 +50,21 @@ class SuperadminService:
 
     async def events(self, admin: User, query: str, page: int, size: int) -> Page[EventView]:
         """Every event, soft-deleted ones included, whose name or slug contains ``query``, by creation."""
-        _require(admin)
+        require_superadmin(admin)
         async with self._uow(read_only=True) as uow:
             items, total = await uow.directory.events_page(query.strip(), (page - 1) * size, size)
         return Page(items, total, page, size)
 
     async def users(self, admin: User, query: str, page: int, size: int) -> Page[User]:
         """Every user whose email or display name contains ``query``, by creation."""
-        _require(admin)
+        require_superadmin(admin)
         async with self._uow(read_only=True) as uow:
             items, total = await uow.directory.users_page(query.strip(), (page - 1) * size, size)
         return Page(items, total, page, size)
 
     async def create(self, admin: User, fields: dict[str, Any]) -> EventView:
         """An event owned by the superadmin, with a slug made unique by a random suffix (as HEAD)."""
-        _require(admin)
+        require_superadmin(admin)
         return await create_event(self._uow, admin, fields)
 
     async def update(
@@ -72,7 +72,7 @@ class SuperadminService:
     ) -> EventView:
         """The organiser's PATCH on any event (soft-deleted ones too), plus ``owner_email`` to hand it
         over to another existing user."""
-        _require(admin)
+        require_superadmin(admin)
         changes = {k: v for k, v in changes.items() if k in ADMIN_FIELDS and v is not None}
         async with self._uow() as uow:
             event = await uow.directory.event(event_id)
@@ -95,7 +95,7 @@ class SuperadminService:
         """Hide the event everywhere but here, keeping all its data: it 404s on every public and attendee
         path and leaves every list at once (its listing version moves with the change). Of racing deletes
         the first wins; the others, like any later one, find the event gone."""
-        _require(admin)
+        require_superadmin(admin)
         async with self._uow() as uow:
             event = await uow.directory.event(event_id)
             if event is None or event.deleted_at is not None:
@@ -105,7 +105,7 @@ class SuperadminService:
 
     async def restore(self, admin: User, event_id: UUID) -> EventView:
         """Bring a soft-deleted event back as it was (a live one is left as it is)."""
-        _require(admin)
+        require_superadmin(admin)
         async with self._uow() as uow:
             event = await uow.directory.event(event_id)
             if event is None:
@@ -125,11 +125,6 @@ class SuperadminService:
             if found:
                 await uow.commit()
         return found
-
-
-def _require(user: User) -> None:
-    if not user.is_superadmin:
-        raise Forbidden(SUPERADMIN_ONLY)
 
 
 async def create_event(uow_factory: UnitOfWorkFactory, owner: User, fields: dict[str, Any]) -> EventView:
