@@ -165,7 +165,9 @@ def run(url: str, fresh_url: str, data: Path) -> None:
                 raise SystemExit("podium serve did not start")
 
             step("5 serve (until /health answers)", wait)
-            step("6 smoke", lambda: cli(env, "smoke", base_url).strip().splitlines()[-1])
+            step(
+                "6 smoke", lambda: cli(env, "smoke", base_url, "--allow-development").strip().splitlines()[-1]
+            )
             step("7 v2 window through the API", lambda: v2_window(base_url, url))
             step("8 re-run backfill (live read)", lambda: next(
                 line for line in cli(env, "backfill", expect=(3,)).splitlines() if "left as v2" in line)[:70])  # fmt: skip

@@ -65,6 +65,18 @@ class Scenario:
     conditional: bool = False
 
 
+def comparison_parser(description: str | None) -> argparse.ArgumentParser:
+    """The options of a benchmark comparing set-ups in one run: seconds per measurement (at most 10, read
+    back with ``min(args.duration, 10.0)``), wrk's connections and threads."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement (at most 10)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=2)
+    return parser
+
+
 def _tokens(seed: dict[str, Any], pool: str) -> list[str]:
     return Path(seed["token_files"][pool]).read_text().split()
 

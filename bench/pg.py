@@ -15,7 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,11 +135,21 @@ def _run_pg(cmd: list[str], *, as_user: str | None, cwd: Path, check: bool = Tru
 
 
 @contextlib.contextmanager
-def throwaway_cluster(kind: str = "auto", *, keep: bool = False, tuned: bool = True) -> Iterator[Cluster]:
+def throwaway_cluster(
+    kind: str = "auto",
+    *,
+    keep: bool = False,
+    tuned: bool = True,
+    settings: Mapping[str, str] | None = None,
+    files: Mapping[str, bytes] | None = None,
+    hba: str | None = None,
+) -> Iterator[Cluster]:
     """Start a private cluster listening on 127.0.0.1:<free port>; stop it and delete it on exit.
 
     ``tuned=False`` keeps initdb's defaults (as an operator's first install runs), but for what the
-    harness needs to count statements."""
+    harness needs to count statements. ``settings`` are more server settings, ``files`` are written into
+    the data directory (mode 0600, owned by the server's user: certificates and keys), and ``hba``
+    replaces pg_hba.conf (the superuser keeps its trusted local and loopback access)."""
     bin_dir = pick_bin_dir(kind)
     as_user = "postgres" if os.geteuid() == 0 else None
     tmp = Path(tempfile.mkdtemp(prefix="podium-bench-pg-"))
@@ -167,9 +177,10 @@ def throwaway_cluster(kind: str = "auto", *, keep: bool = False, tuned: bool = T
             as_user=as_user,
             cwd=tmp,
         )
+        _configure(data, as_user, files or {}, hba, superuser)
         port = free_port()
-        settings = {**TUNING, **HARNESS_SETTINGS} if tuned else HARNESS_SETTINGS
-        opts = " ".join(f"-c {k}={v}" for k, v in settings.items())
+        chosen = {**TUNING, **HARNESS_SETTINGS} if tuned else dict(HARNESS_SETTINGS)
+        opts = " ".join(f"-c {k}={v}" for k, v in {**chosen, **(settings or {})}.items())
         opts += f" -c listen_addresses=127.0.0.1 -p {port} -k {tmp}"
         started = True
         _run_pg(
@@ -202,6 +213,21 @@ def throwaway_cluster(kind: str = "auto", *, keep: bool = False, tuned: bool = T
             print(f"kept the benchmark cluster's data in {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _configure(
+    data: Path, as_user: str | None, files: Mapping[str, bytes], hba: str | None, superuser: str
+) -> None:
+    pw = pwd.getpwnam(as_user) if as_user is not None else None
+    if hba is not None:
+        trusted = f"local all {superuser} trust\nhost all {superuser} 127.0.0.1/32 trust\n"
+        files = {**files, "pg_hba.conf": (trusted + hba).encode()}
+    for name, content in files.items():
+        path = data / name
+        path.write_bytes(content)
+        path.chmod(0o600)
+        if pw is not None:
+            os.chown(path, pw.pw_uid, pw.pw_gid)
 
 
 def wait_port(host: str, port: int, timeout: float) -> bool:
@@ -282,3 +308,71 @@ def _pg_ctl(cluster: Cluster, *args: str) -> None:
     as_user = "postgres" if os.geteuid() == 0 else None
     command = [str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data_dir), *args]
     _run_pg(command, as_user=as_user, cwd=cluster.data_dir.parent)
+
+
+PGBOUNCER = Path("/usr/sbin/pgbouncer")
+
+
+@dataclass(frozen=True)
+class Bouncer:
+    host: str
+    port: int
+
+    def url(self, user: str, password: str, database: str) -> str:
+        return f"postgresql://{user}:{password}@{self.host}:{self.port}/{database}"
+
+
+@contextlib.contextmanager
+def pgbouncer(
+    cluster: Cluster, users: Mapping[str, str], *, pool_mode: str = "transaction"
+) -> Iterator[Bouncer]:
+    """Debian's PgBouncer in front of ``cluster`` on a free loopback port: every database of the cluster,
+    ``users`` (name → password) allowed in, ``pool_mode`` as given, every other setting at PgBouncer's
+    default (no ``ignore_startup_parameters``, no prepared statements across transactions). Stopped and
+    its folder removed on exit."""
+    if not PGBOUNCER.exists():
+        raise RuntimeError("PgBouncer is not installed: apt-get install pgbouncer")
+    as_user = "postgres" if os.geteuid() == 0 else None  # PgBouncer refuses to run as root
+    pw = pwd.getpwnam(as_user) if as_user is not None else None
+    tmp = Path(tempfile.mkdtemp(prefix="podium-pgbouncer-"))
+    port = free_port()
+    userlist = "".join(f'"{name}" "{password}"\n' for name, password in users.items())
+    config = f"""[databases]
+* = host={cluster.host} port={cluster.port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = md5
+auth_file = {tmp}/userlist.txt
+pool_mode = {pool_mode}
+logfile = {tmp}/pgbouncer.log
+"""
+    (tmp / "userlist.txt").write_text(userlist)
+    (tmp / "pgbouncer.ini").write_text(config)
+    for path in (tmp, tmp / "userlist.txt", tmp / "pgbouncer.ini"):
+        path.chmod(0o700 if path.is_dir() else 0o600)
+        if pw is not None:
+            os.chown(path, pw.pw_uid, pw.pw_gid)
+    process = subprocess.Popen(
+        [str(PGBOUNCER), str(tmp / "pgbouncer.ini")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        user=pw.pw_uid if pw else None,
+        group=pw.pw_gid if pw else None,
+        extra_groups=[] if pw else None,
+    )
+    try:
+        if not wait_port("127.0.0.1", port, 30):
+            log = tmp / "pgbouncer.log"
+            raise RuntimeError(f"PgBouncer did not start: {log.read_text() if log.exists() else ''}")
+        yield Bouncer("127.0.0.1", port)
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -32,7 +32,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.load import SCENARIOS, measure
+from bench.load import SCENARIOS, comparison_parser, measure
 from bench.pg import Cluster, free_port, streaming_replica, throwaway_cluster
 from bench.run import JWT_SECRET, ROOT, _podium, migrate, server
 from bench.seed import seed
@@ -125,12 +125,7 @@ def replay(replica: Cluster, action: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement (at most 10)")
-    parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--threads", type=int, default=2)
+    parser = comparison_parser(__doc__)
     parser.add_argument("--pg", choices=("auto", "pg15", "embedded"), default="auto")
     args = parser.parse_args()
     duration = min(args.duration, 10.0)

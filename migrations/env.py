@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from podium.adapters.postgres.models import Base
+from podium.adapters.postgres.urls import parse_database_url
 
 config = context.config
 target_metadata = Base.metadata
@@ -54,7 +55,13 @@ async def run_migrations_online() -> None:
     if connection is not None:
         _run_sync(connection)
         return
-    engine = create_async_engine(_url(), poolclass=pool.NullPool)
+    # Any URL form podium accepts (TLS options included); no statement limit: a migration takes its time.
+    url = parse_database_url(_url(), config.attributes.get("setting", "PODIUM_DATABASE_URL"))
+    engine = create_async_engine(
+        url.sqlalchemy_url(),
+        poolclass=pool.NullPool,
+        connect_args=url.connect_kwargs(connect_timeout=30, application_name="podium-migrate"),
+    )
     async with engine.connect() as async_connection:
         await async_connection.run_sync(_run_sync)
     await engine.dispose()

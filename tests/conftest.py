@@ -76,6 +76,16 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 TABLES = ", ".join(table.name for table in Base.metadata.sorted_tables)
 
 
+async def empty_tables(settings: Settings) -> None:
+    """Empty every table of ``settings``' database, on an engine of its own (disposed of afterwards)."""
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {TABLES} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
 async def clean_database(engine: AsyncEngine) -> AsyncEngine:
     """Empty every table before the test; returns the engine."""

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Literal, get_args, get_type_hints
 from urllib.parse import urlsplit
 
+from podium.adapters.postgres.urls import DatabaseUrl, DatabaseUrlError, parse_database_url
+
 log = logging.getLogger(__name__)
 
 PREFIX = "PODIUM_"
@@ -20,6 +22,7 @@ Environment = Literal["development", "production"]
 # Who delivers magic links: Loops when a key is set (``auto``), or the log. In production the log is
 # chosen only explicitly (``console``): a logged link is a login credential in the log.
 MailerChoice = Literal["auto", "loops", "console"]
+Frontend = Literal["legacy", "head"]
 JwtAlgorithm = Literal["HS256", "HS384", "HS512"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_PRODUCTION_URL = "http://localhost:5173"
@@ -37,6 +40,7 @@ RANGES: dict[str, tuple[float, float]] = {
     "db_statement_timeout_ms": (1, 3_600_000),
     "db_connect_timeout": (0.001, 600),
     "replica_max_lag_ms": (1, 3_600_000),
+    "sentry_traces_sample_rate": (0, 1),
     "jwt_expire_minutes": (1, 525_600),  # a year
     "magic_link_expire_minutes": (1, 1440),  # a day
     "login_rate_limit": (1, 1_000_000),
@@ -52,8 +56,15 @@ RANGES: dict[str, tuple[float, float]] = {
     "worker_healthcheck_seconds": (1, 3600),
     "live_min_interval_ms": (0, 60_000),
     "live_max_streams": (1, 1_000_000),
+    "live_max_streams_per_client": (1, 1_000_000),
+    "header_timeout_seconds": (0.1, 3600),
     "live_idle_timeout_seconds": (1, 86_400),
     "live_heartbeat_seconds": (0.01, 3600),
+    "validation_timeout_seconds": (0.1, 120),
+    "validate_rate_limit": (1, 1_000_000),
+    "validate_rate_window_seconds": (1, MAX_RATE_WINDOW_SECONDS),
+    "turnstile_timeout_seconds": (0.1, 120),
+    "hackclub_timeout_seconds": (0.1, 120),
 }
 
 
@@ -86,6 +97,9 @@ def default_data_dir() -> Path:
     return resolve_setting_path(Path(".data"))
 
 
+DEFAULT_HEADER_TIMEOUT_SECONDS = 10.0
+
+
 class SettingsError(ValueError):
     """A setting is missing or malformed; raised at start-up, before anything is served."""
 
@@ -112,6 +126,13 @@ class Settings:
     # further behind than ``replica_max_lag_ms`` is left alone for a while.
     database_replica_urls: tuple[str, ...] = ()
     replica_max_lag_ms: int = 1000
+    # What needs a session of its own (LISTEN, migrations, backups, the CLI's commands) connects here
+    # when the service's URL is a transaction-mode pooler (docs/operations.md); defaults to database_url.
+    database_direct_url: str | None = None
+    # ``transaction``: database_url is a transaction-mode pooler (PgBouncer, Supavisor, Neon's pooled
+    # host): no startup settings, no prepared statement outliving its transaction. ``auto``: that when
+    # database_direct_url differs from database_url, or the host name says "pooler"; else ``none``.
+    database_pooler: Literal["auto", "none", "transaction"] = "auto"
 
     # Authentication.
     jwt_secret: str = ""
@@ -148,11 +169,55 @@ class Settings:
     # (so local ``.local`` addresses keep working).
     disposable_email_check: Literal["auto", "on", "off"] = "auto"
 
+    # Which frontend this deployment serves (PRODUCT §7): they disagree on one shape only,
+    # ``owner_display_name`` (a one-element list for ``legacy``, b91's client; a string for ``head``).
+    frontend: Frontend = "legacy"
+    # Podium HEAD's test-only routes (``/events/test/*``, ``/users/test/*``) for its E2E suite; refused
+    # in production.
+    enable_test_endpoints: bool = False
+
+    # Project validation (HEAD's ``/projects/validate``): each service is asked with this timeout, and a
+    # slow, failing or rate-limiting one gives "could not check", never an error.
+    validation_timeout_seconds: float = 10.0
+    validate_rate_limit: int = 10
+    validate_rate_window_seconds: int = 60
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+    # Empty: itch.io pages are fetched from their own address; set, ``https://USER.itch.io/GAME`` is
+    # fetched from ``{itch_base_url}/USER/GAME`` (a mirror, or a test's fake).
+    itch_base_url: str = ""
+    # Custom validators an event can name (``custom_validator``): ``name=url`` pairs; each is POSTed
+    # ``{"url": ..., "type": "repo"|"demo"}`` and answers ``{"valid": bool, "message": str}``.
+    custom_validators: tuple[str, ...] = ()
+    # Demo URLs are fetched only on public addresses, unless this allows private ones (tests, intranets).
+    validation_allow_private_hosts: bool = False
+
+    # Hack Club OAuth ("Log in with Hack Club"): off (404) unless the client id and secret are set.
+    hackclub_client_id: str = ""
+    hackclub_client_secret: str = ""
+    hackclub_auth_url: str = "https://auth.hackclub.com"
+    # Empty: ``{this server's URL}/auth/hackclub/callback`` (what HEAD registers).
+    hackclub_redirect_uri: str = ""
+    hackclub_timeout_seconds: float = 10.0
+
+    # Cloudflare Turnstile: with a secret, signup and the login's account check need a valid
+    # ``X-Turnstile-Token``; without one, no check.
+    turnstile_secret_key: str = ""
+    turnstile_siteverify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    turnstile_timeout_seconds: float = 10.0
+
     # HTTP.
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
     cors_allow_origins: tuple[str, ...] = ("*",)
+    # Addresses or networks of the reverse proxies in front (HAProxy, nginx, a cloud balancer): only a
+    # connection from one of them may name the client in X-Forwarded-For; every per-client limit (logins,
+    # join codes, live streams) counts that client. Empty: trust no header.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1",)
+    # A request whose headers have not all arrived this long after its first byte is closed (slowloris):
+    # one client must not hold connections open for free.
+    header_timeout_seconds: float = DEFAULT_HEADER_TIMEOUT_SECONDS
     max_request_body_bytes: int = 1_048_576
     # On SIGTERM, in-flight requests get this long to finish before they are cancelled.
     shutdown_timeout_seconds: int = 10
@@ -166,6 +231,8 @@ class Settings:
     # reconnects if it is still there), and a comment line this often keeps proxies from closing it.
     live_min_interval_ms: int = 100
     live_max_streams: int = 5000
+    # Open live streams per client address and worker: one client cannot take every stream of a worker.
+    live_max_streams_per_client: int = 20
     live_idle_timeout_seconds: int = 3600
     live_heartbeat_seconds: float = 15.0
     log_level: str = "INFO"
@@ -182,6 +249,12 @@ class Settings:
     airtable_votes_table_id: str = ""
     airtable_endpoint_url: str = "https://api.airtable.com"
 
+    # Error tracking (Sentry): off without a DSN. Events carry the user's id, never an email, a request
+    # body or other personal data.
+    sentry_dsn: str = ""
+    sentry_environment: str = ""
+    sentry_traces_sample_rate: float = 0.0
+
     jwt_secret_generated: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -196,6 +269,22 @@ class Settings:
         return self.disposable_email_check == "on" or (
             self.disposable_email_check == "auto" and self.is_production
         )
+
+    @property
+    def direct_database_url(self) -> str | None:
+        """The URL of a real session: ``database_direct_url``, else ``database_url``."""
+        return self.database_direct_url or self.database_url
+
+    @property
+    def transaction_pooler(self) -> bool:
+        """True when ``database_url`` leads to a transaction-mode pooler (``database_pooler``)."""
+        if self.database_pooler != "auto":
+            return self.database_pooler == "transaction"
+        if not self.database_url:
+            return False
+        if self.database_direct_url and self.database_direct_url != self.database_url:
+            return True
+        return any("pooler" in host for host in parsed_database_url(self, "database_url").hosts)
 
     @property
     def logs_magic_links(self) -> bool:
@@ -229,15 +318,48 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"PODIUM_LOG_LEVEL: expected one of {levels}, got {settings.log_level!r}")
     if not settings.host.strip():
         raise SettingsError("PODIUM_HOST: an interface to bind is required")
-    for name in ("production_url", "loops_api_url", "review_factory_url", "airtable_endpoint_url"):
+    for name in URL_SETTINGS:
+        if name in OPTIONAL_URL_SETTINGS and not getattr(settings, name):
+            continue
         url = urlsplit(getattr(settings, name))
         if url.scheme not in ("http", "https") or not url.hostname:
             raise SettingsError(f"{_env(name)}: expected an http(s) URL, got {getattr(settings, name)!r}")
+    _check_database_urls(settings)
     _check_replicas(settings)
+    custom_validator_urls(settings.custom_validators)
+    if bool(settings.hackclub_client_id) != bool(settings.hackclub_client_secret):
+        raise SettingsError(
+            "PODIUM_HACKCLUB_CLIENT_ID and PODIUM_HACKCLUB_CLIENT_SECRET go together: set both to enable "
+            "Hack Club login, or neither."
+        )
+    _check_trusted_proxies(settings.trusted_proxies)
+    if settings.sentry_dsn:
+        dsn = urlsplit(settings.sentry_dsn)
+        if dsn.scheme not in ("http", "https") or not dsn.hostname or not dsn.username:
+            raise SettingsError("PODIUM_SENTRY_DSN: expected a Sentry DSN, https://<key>@<host>/<project id>")
     if settings.mailer == "loops" and not settings.loops_api_key:
         raise SettingsError("PODIUM_MAILER=loops needs PODIUM_LOOPS_API_KEY (the Loops transactional key).")
     if settings.is_production:
         _check_production(settings)
+
+
+def parsed_database_url(settings: Settings, name: str, url: str | None = None) -> DatabaseUrl:
+    """The setting ``name`` (or ``url``, one of its entries) parsed; a :class:`SettingsError` names it."""
+    value = url if url is not None else getattr(settings, name)
+    try:
+        return parse_database_url(value, _env(name))
+    except DatabaseUrlError as exc:
+        raise SettingsError(str(exc)) from exc
+
+
+def _check_database_urls(settings: Settings) -> None:
+    for name in ("database_url", "database_direct_url"):
+        if getattr(settings, name):
+            parsed_database_url(settings, name)
+    if settings.database_direct_url and not settings.database_url:
+        raise SettingsError(
+            "PODIUM_DATABASE_DIRECT_URL needs PODIUM_DATABASE_URL (the embedded server is always direct)."
+        )
 
 
 def _check_replicas(settings: Settings) -> None:
@@ -249,14 +371,43 @@ def _check_replicas(settings: Settings) -> None:
             "(the embedded server has none)."
         )
     for index, url in enumerate(settings.database_replica_urls):
-        if not urlsplit(url).scheme.startswith("postgresql"):
-            # The URL may carry a password: name the position, never echo it.
+        # The URL may carry a password: the parser's messages never echo it; name the entry too.
+        try:
+            parse_database_url(url, f"PODIUM_DATABASE_REPLICA_URLS (entry {index + 1})")
+        except DatabaseUrlError as exc:
+            raise SettingsError(str(exc)) from exc
+
+
+def _check_trusted_proxies(entries: tuple[str, ...]) -> None:
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
             raise SettingsError(
-                f"PODIUM_DATABASE_REPLICA_URLS: entry {index + 1} is not a postgresql+asyncpg:// URL"
-            )
+                "PODIUM_TRUSTED_PROXIES: expected comma-separated IP addresses or networks (CIDR) of your "
+                f"reverse proxies, got {entry!r}"
+                + (' ("*" would let any client choose its own address)' if entry == "*" else "")
+            ) from None
+
+
+def custom_validator_urls(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``PODIUM_CUSTOM_VALIDATORS`` as ``{name: url}``; a malformed entry is a ``SettingsError``."""
+    validators: dict[str, str] = {}
+    for pair in pairs:
+        name, _, url = (part.strip() for part in pair.partition("="))
+        parts = urlsplit(url)
+        if not name or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"PODIUM_CUSTOM_VALIDATORS: expected name=http(s)://url pairs, got {pair!r}")
+        validators[name] = url
+    return validators
 
 
 def _check_production(settings: Settings) -> None:
+    if settings.enable_test_endpoints:
+        raise SettingsError(
+            "PODIUM_ENABLE_TEST_ENDPOINTS must not be set when PODIUM_ENV=production: its routes let anyone "
+            "make themselves a superadmin and delete users."
+        )
     if not settings.jwt_secret:
         raise SettingsError(
             "PODIUM_JWT_SECRET is required when PODIUM_ENV=production "
@@ -274,6 +425,20 @@ def _check_production(settings: Settings) -> None:
             "PODIUM_PRODUCTION_URL must be the frontend's public URL when PODIUM_ENV=production (every "
             f"emailed magic link starts with it); got {settings.production_url!r}."
         )
+
+
+URL_SETTINGS = (
+    "production_url",
+    "loops_api_url",
+    "review_factory_url",
+    "airtable_endpoint_url",
+    "github_api_url",
+    "itch_base_url",
+    "hackclub_auth_url",
+    "hackclub_redirect_uri",
+    "turnstile_siteverify_url",
+)
+OPTIONAL_URL_SETTINGS = frozenset({"itch_base_url", "hackclub_redirect_uri"})
 
 
 def _is_local(host: str) -> bool:

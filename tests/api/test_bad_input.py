@@ -105,6 +105,11 @@ LIMITS: list[tuple[str, str, int]] = [
     ("update event", "name", 255),
     ("create project", "name", 255),
     ("update project", "name", 255),
+    # Free text bounded by domain/limits.py (issue 22 item 7): a row, and an export, stays small. One case
+    # per kind of bound (each case builds its own world): both schemas share the one annotated type.
+    ("create project", "description", 10_000),
+    ("update event", "description", 10_000),
+    ("update project", "repo", 2_048),
 ]  # fmt: skip
 
 

@@ -12,7 +12,7 @@ from podium.http.app import create_app
 async def test_health_reports_a_reachable_database(client: AsyncTestClient) -> None:  # type: ignore[type-arg]
     response = await client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": True}
+    assert response.json() == {"status": "ok", "database": True, "environment": "development"}
     assert response.headers["x-request-id"]
 
 

@@ -154,6 +154,36 @@ async def test_streams_beyond_the_limit_get_a_clear_503(
         assert refused.headers["retry-after"] == "5"
 
 
+async def test_one_client_cannot_take_every_stream(
+    client: AsyncTestClient[Any], settings: Settings, sign_up: SignUp, create_event: Any
+) -> None:
+    """Issue 22 item 5: streams are counted per client address too; one past its share is a 429 for that
+    client only, and a stream it closes gives the place back."""
+    event, _, _ = await _event_with_two_projects(client, sign_up, create_event)
+    limited = create_app(replace(settings, live_max_streams=10, live_max_streams_per_client=2))
+    path, params = f"/events/{event.id}/projects/live", {"leaderboard": "true"}
+    async with served(limited) as base:
+        async with stream(base, event.id) as one, stream(base, event.id) as two:
+            await one.next_list()
+            await two.next_list()
+            async with httpx.AsyncClient(base_url=base) as http:
+                refused = await http.get(path, params=params)
+            assert refused.status_code == 429
+            assert refused.json() == {
+                "detail": "Too many live streams from your address, close one and retry"
+            }
+            assert refused.headers["retry-after"] == "5"
+            # Another client (another loopback address) still gets one.
+            other = httpx.AsyncHTTPTransport(local_address="127.0.0.2")
+            async with (
+                httpx.AsyncClient(base_url=base, transport=other, timeout=30.0) as http,
+                http.stream("GET", path, params=params) as response,
+            ):
+                assert response.status_code == 200
+        async with stream(base, event.id) as again:  # the first client's streams closed: room again
+            await again.next_list()
+
+
 async def test_an_idle_stream_gets_heartbeats_then_ends(
     client: AsyncTestClient[Any], settings: Settings, sign_up: SignUp, create_event: Any
 ) -> None:

@@ -131,12 +131,13 @@ async def test_setting_the_phase_it_has_keeps_a_public_leaderboard(
 
 
 async def test_the_admin_patch_changes_only_what_it_is_given_and_ignores_unknown_fields(
-    client: Client, sign_up: SignUp, create_event: Any
+    client: Client, sign_up: SignUp, create_event: Any, promote: Promote
 ) -> None:
-    owner = await sign_up("Olive")
+    owner, admin = await sign_up("Olive"), await sign_up("Ada")
+    await promote(admin)
     event = await create_event(owner, description="kept")
     body = {"feature_flags_csv": "fall-2026, beta", "require_ysws_pii": True, "votable": True, "x": 1}
-    response = await _patch(client, event, owner, **body)
+    response = await _patch(client, event, admin, **body)
     assert response.status_code == 200, response.text
     changed = response.json()
     assert changed["feature_flags_list"] == ["fall-2026", "beta"]
@@ -221,6 +222,44 @@ async def test_a_draft_is_its_owners_alone(client: Client, sign_up: SignUp, crea
 
     await _patch(client, event, owner, phase="submission")
     assert (await client.get(f"/events/{event.id}")).status_code == 200
+
+
+async def test_a_drafts_projects_are_its_organisers_alone(
+    client: Client, sign_up: SignUp, create_event: Any
+) -> None:
+    """Issue 22 item 9: every path that shows, adds to or changes what is in an event hides a draft."""
+    owner, maker, mate = await sign_up("Olive"), await sign_up("Max"), await sign_up("Mia")
+    event = await create_event(owner)
+    for person in (maker, mate, owner):
+        await attend(client, person, event)
+    project = await submit(client, maker, event, "Early bird")
+    assert (await _patch(client, event, owner, phase="draft")).status_code == 200
+
+    for headers in ({}, maker.headers, mate.headers):
+        assert (await client.get(f"/projects/{project['id']}", headers=headers)).status_code == 404
+    assert (await client.get("/projects/mine", headers=maker.headers)).json() == []
+    live = await client.get(f"/events/{event.id}/projects/live", params={"leaderboard": "false"})
+    assert live.status_code == 404
+    body = {"name": "Late", "repo": "https://r", "image_url": "https://i/x.png", "demo": "https://d",
+            "event_id": event.id}  # fmt: skip
+    draft_refusals = [
+        await client.post("/projects/", json=body, headers=mate.headers),
+        await client.post("/projects/join", params={"join_code": project["join_code"]}, headers=mate.headers),
+        await client.put(f"/projects/{project['id']}", json={"name": "Renamed"}, headers=maker.headers),
+    ]
+    for refused in draft_refusals:
+        assert (refused.status_code, refused.json()["detail"]) == (
+            403,
+            "This event is not open yet: it is still a draft",
+        )
+    # Its organiser still works in it.
+    assert (await client.post("/projects/", json=body, headers=owner.headers)).status_code == 200
+
+    await _patch(client, event, owner, phase="submission")
+    assert (await client.get(f"/projects/{project['id']}")).status_code == 200
+    assert [p["name"] for p in (await client.get("/projects/mine", headers=maker.headers)).json()] == [
+        "Early bird"
+    ]
 
 
 async def test_the_legacy_messages_stay(client: Client, sign_up: SignUp, create_event: Any) -> None:
@@ -549,9 +588,10 @@ async def series_client(settings: Settings, clean_database: object) -> AsyncIter
 
 
 async def test_official_events_are_listed_and_joined_without_a_code(
-    series_client: Client, sign_up: SignUp, create_event: Any, client: Client
+    series_client: Client, sign_up: SignUp, create_event: Any, client: Client, promote: Promote
 ) -> None:
-    owner, guest = await sign_up("Olive"), await sign_up("Gus")
+    owner, guest, admin = await sign_up("Olive"), await sign_up("Gus"), await sign_up("Ada")
+    await promote(admin)
     official = await create_event(owner, name="Flagship")
     satellite = await create_event(owner, name="Satellite")
     draft = await create_event(owner, name="Hidden")
@@ -562,7 +602,7 @@ async def test_official_events_are_listed_and_joined_without_a_code(
         (draft, "fall-2026"),
         (other, "fall-2026x"),
     ):
-        assert (await _patch(client, event, owner, feature_flags_csv=flags)).status_code == 200
+        assert (await _patch(client, event, admin, feature_flags_csv=flags)).status_code == 200
     await _patch(client, draft, owner, phase="draft")
 
     listed = await series_client.get("/events/official")
@@ -572,13 +612,44 @@ async def test_official_events_are_listed_and_joined_without_a_code(
     joined = await series_client.post(f"/events/{official.id}/attend", headers=guest.headers)
     assert (joined.status_code, joined.json()["event_id"]) == (200, official.id)
     twice = await series_client.post(f"/events/{official.id}/attend", headers=guest.headers)
-    assert (twice.status_code, twice.json()["detail"]) == (400, "Already attending this event")
+    # HEAD's answer on HEAD's route (issue 25); the legacy code route still says 400.
+    assert (twice.status_code, twice.json()) == (
+        200,
+        {"message": "Already attending this event", "event_id": official.id},
+    )
     outside = await series_client.post(f"/events/{other.id}/attend", headers=guest.headers)
     assert outside.status_code == 403
     assert (await series_client.post(f"/events/{draft.id}/attend", headers=guest.headers)).status_code == 404
     assert (await series_client.post(f"/events/{uuid4()}/attend", headers=guest.headers)).status_code == 404
     assert (await series_client.post("/events/nope/attend", headers=guest.headers)).status_code == 422
     assert (await series_client.post(f"/events/{official.id}/attend")).status_code == 401
+
+
+async def test_only_a_superadmin_puts_an_event_into_a_series(
+    series_client: Client, sign_up: SignUp, create_event: Any, promote: Promote
+) -> None:
+    """Issue 22 item 3: an organiser's PATCH naming the active series made any signed-up user's event
+    official (listed, joined without a code, in the series' PII export)."""
+    owner, stranger, admin = await sign_up("Olive"), await sign_up("Sam"), await sign_up("Ada")
+    event = await create_event(owner, name="Mine")
+    refused = await _patch(series_client, event, owner, feature_flags_csv="fall-2026")
+    assert (refused.status_code, refused.json()["detail"]) == (
+        403,
+        "Only a superadmin may change an event's feature flags: they put an event into an official series",
+    )
+    assert (await series_client.get("/events/official")).json() == []
+    joined = await series_client.post(f"/events/{event.id}/attend", headers=stranger.headers)
+    assert joined.status_code == 403
+    # Sending the flags the event already has (a whole form) changes nothing and is fine.
+    assert (await _patch(series_client, event, owner, feature_flags_csv="", name="Mine 2")).status_code == 200
+    await promote(admin)
+    assert (await _patch(series_client, event, admin, feature_flags_csv="fall-2026")).status_code == 200
+    assert [e["name"] for e in (await series_client.get("/events/official")).json()] == ["Mine 2"]
+    # The owner may still edit the rest, resending the flags as they are, but not take them off either.
+    assert (
+        await _patch(series_client, event, owner, feature_flags_csv="fall-2026", name="Mine 3")
+    ).status_code == 200
+    assert (await _patch(series_client, event, owner, feature_flags_csv="")).status_code == 403
 
 
 # Changing your mind.

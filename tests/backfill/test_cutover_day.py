@@ -123,7 +123,7 @@ def test_the_cutover_day(
 
     # 5. Smoke test of the served app: passes, leaves nothing behind.
     before_smoke = asyncio.run(_rows(url))
-    smoke = podium(env, "smoke", base_url)
+    smoke = podium(env, "smoke", base_url, "--allow-development")  # a rehearsal: a development server
     assert smoke.exit_code == 0, smoke.output
     assert "Smoke test PASSED, nothing left behind." in smoke.stdout
     assert asyncio.run(_rows(url)) == before_smoke

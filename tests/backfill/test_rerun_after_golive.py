@@ -297,3 +297,26 @@ async def test_a_dry_run_reports_the_conflicts_and_changes_nothing(store: Backfi
     result = await run(store, airtable(), dry_run=True, overwrite_v2_changes=False)
     assert len(of(result, Outcome.CONFLICT)) == 1
     assert await store.load_existing() == before
+
+
+async def test_a_rerun_writes_nothing_into_an_event_soft_deleted_in_v2(
+    pg_store: PostgresBackfillStore,
+) -> None:
+    """Issue 22: a soft-deleted event is still a row, but nothing may be added to it (its trigger refuses):
+    Airtable's new or changed records under it are skipped like those under a deleted event, not a crash."""
+    await run(pg_store, airtable())
+    async with pg_store._engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE events SET deleted_at = now() WHERE id = :id"), {"id": EVENT_ID}
+        )
+    later = airtable(
+        project=rec("recP", name="Alpha 2", join_code="PA12", owner=["recOwner"], event=["recE"], points=1),
+        project3=rec("recP3", name="Gamma", join_code="PC12", owner=["recOwner"], event=["recE"]),
+    )
+
+    result = await run(pg_store, later)
+
+    skipped = {(i.airtable_id, i.reason) for i in of(result, Outcome.SKIPPED)}
+    assert {("recP", "parent_deleted_in_v2"), ("recP3", "parent_deleted_in_v2")} <= skipped
+    names = {p.name for p in (await pg_store.load_existing()).projects}
+    assert names == {"Alpha", "Beta"}

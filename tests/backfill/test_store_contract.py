@@ -99,6 +99,15 @@ async def test_an_empty_store_holds_nothing(store: BackfillStore) -> None:
     assert set((await store.count_rows()).values()) == {0}
 
 
+async def test_reported_issues_are_remembered_once(store: BackfillStore) -> None:
+    assert await store.reported_issues() == set()
+    skipped = ("events", "recE1", "skipped", "missing_owner")
+    conflict = ("users", "recU1", "conflict", "changed_in_v2")
+    await store.remember_reported([skipped])
+    await store.remember_reported([skipped, conflict])
+    assert await store.reported_issues() == {skipped, conflict}
+
+
 async def test_rows_read_back_exactly_as_written(store: BackfillStore) -> None:
     await fill(store)
     existing = await store.load_existing()

@@ -121,6 +121,27 @@ async def test_tallies_add_up_to_the_source_counts(migrated: tuple[BackfillResul
     assert result.exit_status == 3
 
 
+async def test_a_rerun_tells_new_problems_from_the_ones_reported_before() -> None:
+    records = base(
+        users=[rec("recU1", email="a@example.com", first_name="Ada")],
+        events=[rec("recE1", name="No owner")],
+    )
+    store = MemoryBackfillStore()
+    dry = await run_backfill(InMemorySource(records), store, dry_run=True)
+    assert dry.exit_status == 3  # a dry run compares, remembers nothing
+    first, _ = await backfill(records, store)
+    assert first.exit_status == 3
+    assert [issue.airtable_id for issue in first.new_for_review] == ["recE1"]
+    again, _ = await backfill(records, store)
+    assert again.exit_status == 4  # the same skip as last time: nothing new
+    assert again.new_for_review == []
+    assert again.to_json()["reported_before"] == 1
+    records[SourceTable.EVENTS].append(rec("recE2", name="Also no owner"))
+    third, _ = await backfill(records, store)
+    assert third.exit_status == 3
+    assert [issue.airtable_id for issue in third.new_for_review] == ["recE2"]
+
+
 async def test_clean_data_exits_zero() -> None:
     result, _ = await backfill(
         base(users=[rec("recU1", email="a@example.com", first_name="Ada")]),

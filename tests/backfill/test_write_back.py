@@ -226,7 +226,9 @@ def test_write_back_round_trip_over_http(
 
     dry = CliRunner().invoke(main, ["airtable", "write-back", "--dry-run"], env=env)
     assert dry.exit_code == 0, dry.output
-    assert fake.count() == 0, "a dry run sends nothing"
+    # A dry run writes nothing; it only reads, to check the token, the base and its tables.
+    assert fake.writes == []
+    assert {request.method for request in fake.requests} == {"GET"}
     planned = json.loads(next((tmp_path / "data" / "write-back-reports").iterdir()).read_text())
 
     # A run that fails half-way (the 4th request is refused) resumes where it stopped.
@@ -258,7 +260,7 @@ def test_write_back_round_trip_over_http(
     again = CliRunner().invoke(main, ["airtable", "write-back"], env=env)
     assert again.exit_code == 0, again.output
     assert "the write-back took 0 requests" in again.output
-    assert fake.count() == 0
+    assert {request.method for request in fake.requests} == {"GET"}  # the checks before starting
 
     # And a backfill re-run on the v2 database now finds nothing to do: Airtable and v2 agree.
     async def rerun() -> Any:
@@ -354,3 +356,85 @@ def test_a_run_killed_between_create_and_commit_does_not_create_twice(
             await engine.dispose()
 
     assert asyncio.run(airtable_ids()) == {r["id"] for r in created}
+
+
+def test_drafts_and_soft_deleted_events_never_reach_airtable(
+    fake: FakeAirtable, clean_database: AsyncEngine, database_url: str, settings: Settings, tmp_path: Path
+) -> None:
+    """Issue 22 item 4: v1 shows every event it holds, so what v2 keeps private is not written back — and
+    a record written before the event went private is deleted. Reopened, the event is created anew."""
+    events_table = DEFAULT_TABLE_IDS[SourceTable.EVENTS]
+    projects_table = DEFAULT_TABLE_IDS[SourceTable.PROJECTS]
+
+    async def scene() -> dict[str, Any]:
+        engine = create_engine(settings)
+        try:
+            await run_backfill(source(fake), PostgresBackfillStore(engine))
+            drafted, deleted = [
+                await one(engine, "SELECT e.id, e.airtable_id, u.email FROM events e JOIN users u ON u.id = e.owner_id"
+                                  " ORDER BY e.airtable_id OFFSET :n LIMIT 1", n=n)
+                for n in (0, 1)
+            ]  # fmt: skip
+            async with AsyncTestClient(app=create_app(settings)) as client:
+                await client.post("/users/", json={"email": "nina@new.example", "first_name": "Nina"})
+                owner = bearer("nina@new.example")
+                made = (await client.post("/events/", json={"name": "Secret in v2"}, headers=owner)).json()
+                joined = await client.post(
+                    "/events/attend", params={"join_code": made["join_code"], "referral": ""}, headers=owner
+                )
+                assert joined.status_code == 200, joined.text
+                body = {
+                    "name": "Hidden work",
+                    "event_id": made["id"],
+                    "demo": "https://d",
+                    "repo": "https://r",
+                    "image_url": "https://i/x.png",
+                }
+                project = await client.post("/projects/", json=body, headers=owner)
+                assert project.status_code == 200, project.text
+                for event_id, email in ((made["id"], "nina@new.example"), (drafted.id, drafted.email)):
+                    moved = await client.patch(
+                        f"/events/admin/{event_id}", json={"phase": "draft"}, headers=bearer(email)
+                    )
+                    assert moved.status_code == 200, moved.text
+            async with engine.begin() as connection:  # what a superadmin's delete does
+                await connection.execute(text("UPDATE events SET deleted_at = now() WHERE id = :id"),
+                                         {"id": deleted.id})  # fmt: skip
+            drafted_projects = await one(
+                engine, "SELECT array_agg(airtable_id) AS ids FROM projects WHERE event_id = :e", e=drafted.id
+            )
+            return {
+                "made": made,
+                "drafted": drafted,
+                "deleted": deleted,
+                "drafted_projects": drafted_projects.ids,
+            }
+        finally:
+            await engine.dispose()
+
+    state = asyncio.run(scene())
+    env = environment(fake, database_url, tmp_path / "data")
+    result = CliRunner().invoke(main, ["airtable", "write-back"], env=env)
+    assert result.exit_code == 0, result.output
+    in_airtable = {r["id"]: r for r in fake.records(DEFAULT_BASE_ID, events_table)}
+    assert "Secret in v2" not in {r["fields"].get("name") for r in in_airtable.values()}
+    assert state["drafted"].airtable_id not in in_airtable
+    assert state["deleted"].airtable_id not in in_airtable
+    project_records = {r["id"]: r for r in fake.records(DEFAULT_BASE_ID, projects_table)}
+    assert "Hidden work" not in {r["fields"].get("name") for r in project_records.values()}
+    assert not set(state["drafted_projects"] or []) & set(project_records)
+
+    # Reopened, the event and its projects are created anew; the soft-deleted one stays away.
+    async def reopen() -> None:
+        async with AsyncTestClient(app=create_app(settings)) as client:
+            moved = await client.patch(f"/events/admin/{state['made']['id']}", json={"phase": "submission"},
+                                       headers=bearer("nina@new.example"))  # fmt: skip
+            assert moved.status_code == 200, moved.text
+
+    asyncio.run(reopen())
+    again = CliRunner().invoke(main, ["airtable", "write-back"], env=env)
+    assert again.exit_code == 0, again.output
+    names = {r["fields"].get("name") for r in fake.records(DEFAULT_BASE_ID, events_table)}
+    assert "Secret in v2" in names
+    assert "Hidden work" in {r["fields"].get("name") for r in fake.records(DEFAULT_BASE_ID, projects_table)}
+    assert state["deleted"].airtable_id not in {r["id"] for r in fake.records(DEFAULT_BASE_ID, events_table)}

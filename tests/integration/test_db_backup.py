@@ -20,6 +20,7 @@ from podium.domain.backfill import run_backfill
 from podium.testing.record_source import InMemorySource
 from podium.testing.synthetic_airtable import SMALL_SCALE, generate
 from tests.conftest import PostgresForTests
+from tests.support.private import assert_private
 
 pytestmark = pytest.mark.postgres
 
@@ -60,12 +61,24 @@ def test_backup_change_restore_gives_back_every_row(pg_server: PostgresForTests,
     assert before["users"][0] > 100
     assert before["backfill_written"][0] > 0
     runner = CliRunner()
-    file = tmp_path / "backup.dump"
+    file = tmp_path / "secure" / "backup.dump"
 
     done = runner.invoke(main, ["db", "backup", str(file)], env=env_for(url, tmp_path))
     assert done.exit_code == 0, done.output
     assert file.stat().st_size > 0
-    assert not list(tmp_path.glob("*.partial"))
+    assert not list(file.parent.glob("*.partial"))
+    assert assert_private(file.parent) == 1  # personal data: 0600, in a folder created 0700
+
+    # The same name again (cutover.md backs up before every step) never silently replaces it.
+    kept = file.read_bytes()
+    again = runner.invoke(main, ["db", "backup", str(file)], env=env_for(url, tmp_path))
+    assert again.exit_code == 2
+    assert f"{file} exists" in again.stderr
+    assert "--force" in again.stderr
+    assert file.read_bytes() == kept
+    replaced = runner.invoke(main, ["db", "backup", str(file), "--force"], env=env_for(url, tmp_path))
+    assert replaced.exit_code == 0, replaced.output
+    assert assert_private(file.parent) == 1
 
     changed = asyncio.run(_sums(url, "DELETE FROM votes; UPDATE users SET city = 'Changed'"))
     assert changed != before
@@ -76,6 +89,30 @@ def test_backup_change_restore_gives_back_every_row(pg_server: PostgresForTests,
 
     forced = runner.invoke(main, ["db", "restore", str(file), "--force"], env=env_for(url, tmp_path))
     assert forced.exit_code == 0, forced.output
+    assert asyncio.run(_sums(url)) == before
+    assert "Warning" not in forced.stderr
+
+    # While the API is connected (its sessions are named `podium`), the restore says so.
+    async def restore_while_serving() -> str:
+        api = create_engine(Settings(), url)
+        try:
+            async with api.connect():
+                done = await asyncio.to_thread(
+                    runner.invoke, main, ["db", "restore", str(file), "--force"], env=env_for(url, tmp_path)
+                )
+        finally:
+            await api.dispose()
+        assert done.exit_code == 0, done.output
+        return done.stderr
+
+    warned = asyncio.run(restore_while_serving())
+    assert "Warning: the Podium API has 1 connection open on this database" in warned
+
+    # Dropping every table takes an explicit --yes.
+    dropped = runner.invoke(main, ["db", "downgrade", "base"], env=env_for(url, tmp_path))
+    assert dropped.exit_code == 2
+    assert "every table" in dropped.stderr
+    assert "--yes" in dropped.stderr
     assert asyncio.run(_sums(url)) == before
 
     # Into an empty database (not even migrated): no --force needed, the schema comes with the rows.

@@ -16,15 +16,13 @@ import pytest
 from bench.pg import Cluster, streaming_replica, throwaway_cluster
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
 
-from podium.adapters.postgres.database import create_engine, upgrade
-from podium.adapters.postgres.models import Base
+from podium.adapters.postgres.database import upgrade
 from podium.adapters.postgres.replicas import ReplicaStats
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import create_event, sign_up  # noqa: F401 (fixtures, on this folder's client)
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, empty_tables
 from tests.support.served import served
 
 DATABASE = "podium"
@@ -86,13 +84,7 @@ def replica_settings(replicated: Replicated) -> Settings:
 
 @pytest.fixture
 async def clean_primary(replicated: Replicated, replica_settings: Settings) -> None:
-    engine = create_engine(replica_settings)
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    try:
-        async with engine.begin() as connection:
-            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    finally:
-        await engine.dispose()
+    await empty_tables(replica_settings)
     await replicated.caught_up()
 
 

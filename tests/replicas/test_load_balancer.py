@@ -14,11 +14,8 @@ import contextlib
 import csv
 import io
 import os
-import shutil
 import signal
 import socket
-import subprocess
-import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +27,8 @@ from bench.faults import Serve, free_port, start_serve
 
 from tests.conftest import TEST_SECRET
 from tests.replicas.conftest import DATABASE, Replicated
+from tests.support.haproxy import haproxy_binary as find_haproxy
+from tests.support.haproxy import running_haproxy
 
 WRITES = 300
 WRITERS = 6
@@ -68,10 +67,7 @@ backend podium
 
 @pytest.fixture
 def haproxy_binary() -> str:
-    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
-    if found is None:
-        pytest.fail("HAProxy is not installed: apt-get install -y haproxy (see docs/scaling.md)")
-    return found
+    return find_haproxy()
 
 
 @contextlib.contextmanager
@@ -80,18 +76,8 @@ def haproxy(binary: str, folder: Path, servers: list[Serve]) -> Iterator[tuple[i
     lines = "\n".join(f"    server i{n} 127.0.0.1:{s.port} check" for n, s in enumerate(servers))
     config = folder / "haproxy.cfg"
     config.write_text(HAPROXY_CONFIG.format(socket=stats, port=port, servers=lines))
-    subprocess.run([binary, "-c", "-q", "-f", str(config)], check=True)
-    with (folder / "haproxy.log").open("wb") as log:
-        process = subprocess.Popen([binary, "-db", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        for _ in range(250):
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                break
-            time.sleep(0.02)
+    with running_haproxy(binary, config, port):
         yield port, stats
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def backend_counters(stats_socket: Path) -> dict[str, int]:

@@ -157,8 +157,16 @@ OUT_OF_RANGE = [
     ("PODIUM_WORKER_HEALTHCHECK_SECONDS", "0"),
     ("PODIUM_LIVE_MIN_INTERVAL_MS", "-1"),
     ("PODIUM_LIVE_MAX_STREAMS", "0"),
+    ("PODIUM_LIVE_MAX_STREAMS_PER_CLIENT", "0"),
+    ("PODIUM_HEADER_TIMEOUT_SECONDS", "0"),
     ("PODIUM_LIVE_IDLE_TIMEOUT_SECONDS", "0"),
     ("PODIUM_LIVE_HEARTBEAT_SECONDS", "0"),
+    ("PODIUM_VALIDATION_TIMEOUT_SECONDS", "0"),
+    ("PODIUM_VALIDATE_RATE_LIMIT", "0"),
+    ("PODIUM_VALIDATE_RATE_WINDOW_SECONDS", "86401"),
+    ("PODIUM_TURNSTILE_TIMEOUT_SECONDS", "0"),
+    ("PODIUM_HACKCLUB_TIMEOUT_SECONDS", "121"),
+    ("PODIUM_SENTRY_TRACES_SAMPLE_RATE", "1.5"),
 ]
 
 
@@ -215,7 +223,7 @@ def test_replica_urls_are_a_list_and_a_bad_one_is_named_by_position_not_echoed()
         "postgresql+asyncpg://a/podium",
         "postgresql+asyncpg://b/podium",
     )
-    with pytest.raises(SettingsError, match="entry 2 is not a postgresql") as refused:
+    with pytest.raises(SettingsError, match=r"entry 2\): expected a postgresql://") as refused:
         Settings.from_env(
             {**primary, "PODIUM_DATABASE_REPLICA_URLS": "postgresql+asyncpg://a/p,mysql://u:hunter2@b/p"}
         )
@@ -337,3 +345,72 @@ def test_serve_gives_uvicorn_the_worker_healthcheck_timeout(monkeypatch: pytest.
     _run_uvicorn("127.0.0.1", 8000, 2, Settings.from_env({"PODIUM_WORKER_HEALTHCHECK_SECONDS": "45"}))
     assert seen["timeout_worker_healthcheck"] == 45
     assert Settings.from_env({}).worker_healthcheck_seconds == 30
+
+
+def test_production_refuses_the_test_endpoints() -> None:
+    with pytest.raises(SettingsError, match=r"^PODIUM_ENABLE_TEST_ENDPOINTS must not be set"):
+        Settings.from_env({**PRODUCTION, "PODIUM_ENABLE_TEST_ENDPOINTS": "true"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PODIUM_FRONTEND": "v3"}, "^PODIUM_FRONTEND: expected one of legacy, head"),
+        (
+            {"PODIUM_HACKCLUB_CLIENT_ID": "id"},
+            "^PODIUM_HACKCLUB_CLIENT_ID and PODIUM_HACKCLUB_CLIENT_SECRET go",
+        ),
+        ({"PODIUM_CUSTOM_VALIDATORS": "sleepover"}, "^PODIUM_CUSTOM_VALIDATORS: expected name=http"),
+        ({"PODIUM_CUSTOM_VALIDATORS": "a=ftp://x"}, "^PODIUM_CUSTOM_VALIDATORS: expected name=http"),
+        ({"PODIUM_GITHUB_API_URL": "api.github.com"}, "^PODIUM_GITHUB_API_URL: expected an http"),
+        ({"PODIUM_ITCH_BASE_URL": "nope"}, "^PODIUM_ITCH_BASE_URL: expected an http"),
+    ],
+)
+def test_issue_25_settings_are_checked_naming_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_issue_25_defaults_keep_the_legacy_client_and_everything_off() -> None:
+    settings = Settings.from_env({})
+    assert settings.frontend == "legacy"
+    assert not settings.enable_test_endpoints
+    assert not settings.hackclub_client_id
+    assert not settings.turnstile_secret_key
+
+
+# Trusted proxies (issue 22 item 6): the one place that says who may name the client.
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("", ()),
+        ("10.0.0.5", ("10.0.0.5",)),
+        ("172.31.240.10, 10.0.0.0/8,::1", ("172.31.240.10", "10.0.0.0/8", "::1")),
+    ],
+)
+def test_trusted_proxies_are_addresses_or_networks(raw: str, expected: tuple[str, ...]) -> None:
+    assert Settings.from_env({"PODIUM_TRUSTED_PROXIES": raw}).trusted_proxies == expected
+
+
+@pytest.mark.parametrize("raw", ["*", "haproxy", "10.0.0.0/33"])
+def test_a_trusted_proxy_that_is_not_an_address_stops_the_start(raw: str) -> None:
+    with pytest.raises(SettingsError, match=r"^PODIUM_TRUSTED_PROXIES: expected comma-separated IP"):
+        Settings.from_env({"PODIUM_TRUSTED_PROXIES": raw})
+
+
+def test_the_shipped_proxy_forwards_the_client_and_the_instances_trust_only_it() -> None:
+    haproxy = (REPOSITORY / "deploy" / "scale" / "haproxy.cfg").read_text()
+    assert "option forwardfor" in haproxy
+    assert re.search(r"timeout http-request \d+s", haproxy)
+
+    scale = yaml.safe_load((REPOSITORY / "docker-compose.scale.yml").read_text())
+    proxy_address = scale["services"]["proxy"]["networks"]["default"]["ipv4_address"]
+    assert scale["x-api"]["environment"]["PODIUM_TRUSTED_PROXIES"] == proxy_address
+    assert "ports" not in scale["x-api"]  # the instances are reached through the proxy
+    main = yaml.safe_load(COMPOSE.read_text())
+    assert main["services"]["api"]["ports"] == ["${PODIUM_PUBLISH_ADDRESS:-127.0.0.1}:8000:8000"]
+    assert Settings.from_env(
+        _compose_api_environment({**COMPOSE_REQUIRED, "PODIUM_MAILER": "console"})
+    ).trusted_proxies == ("172.31.240.1",)

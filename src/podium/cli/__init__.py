@@ -13,18 +13,35 @@ composition root (:mod:`podium.bootstrap`).
 
 from __future__ import annotations
 
+import contextlib
+
 import click
 
 from podium.cli.admin import admin
 from podium.cli.airtable import airtable
 from podium.cli.backfill import backfill
-from podium.cli.common import EMBEDDED_DATABASE
+from podium.cli.common import EMBEDDED_DATABASE, direct_setting, told_in_one_line
 from podium.cli.db import db
 from podium.cli.serve import serve
 from podium.cli.smoke import smoke
+from podium.config import Settings, SettingsError
 
 
-@click.group()
+class _Podium(click.Group):
+    """Database failures that escape a command (connecting outside ``database()``) end in one line."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        settings = None
+        with contextlib.suppress(SettingsError):  # the command itself reports it, naming the setting
+            settings = Settings.from_env()
+        url = settings.direct_database_url if settings is not None else None
+        if url is None or settings is None:
+            return super().invoke(ctx)
+        with told_in_one_line(url, direct_setting(settings)):
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Podium)
 @click.version_option(package_name="podium")
 def main() -> None:
     """Podium v2: the peer-judging backend for hackathons."""

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from podium.cli.common import load_settings
-from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, timestamp
+from podium.cli.output import ProgressDisplay, announce, default_instead, refuse_if_committable, timestamp
 from podium.cli.writeback import write_back
 from podium.domain.backfill import SourceError, export_snapshot
 
@@ -30,13 +30,15 @@ def airtable() -> None:
     help="json (default; what the backfill reads) or csv (one spreadsheet-readable file per table); "
     "repeat the option for both from one read.",
 )
-def export(directory: Path | None, formats: tuple[str, ...]) -> None:
+@click.option("--force", is_flag=True, help="Replace a complete snapshot already in DIRECTORY.")
+def export(directory: Path | None, formats: tuple[str, ...], force: bool) -> None:
     """Copy every record of the five Airtable tables, unchanged, into DIRECTORY.
 
     As JSON files (the default, what `podium backfill --from-snapshot` reads) and/or CSV files, plus a
     manifest.json with the counts and a sha256 per file. Default DIRECTORY:
     PODIUM_DATA_DIR/airtable-snapshots/<UTC time>. A DIRECTORY inside the git work tree that git does
-    not ignore is refused (exit 2): the records are personal data.
+    not ignore is refused (exit 2): the records are personal data. A DIRECTORY already holding a
+    complete snapshot (the one a backfill may have read) is refused (exit 2) unless --force.
     """
     from podium import bootstrap  # the adapters' imports are heavy: only for this command
 
@@ -44,8 +46,13 @@ def export(directory: Path | None, formats: tuple[str, ...]) -> None:
     if directory is None:
         directory = settings.data_dir / "airtable-snapshots" / timestamp()
     refuse_if_committable(directory / "manifest.json", "The snapshot folder", default_instead(settings))
+    if (directory / "manifest.json").exists() and not force:
+        raise click.UsageError(
+            f"{directory} already holds a complete snapshot: choose a new folder (e.g. with the date and "
+            "time), or add --force to replace it."
+        )
     try:
-        source = bootstrap.airtable_source(settings)
+        source = bootstrap.airtable_source(settings, announce)
         source.check()
         sink = bootstrap.snapshot_writer(directory, settings, formats or ("json",))
         counts = asyncio.run(export_snapshot(source, sink, progress=ProgressDisplay()))

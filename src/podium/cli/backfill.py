@@ -2,9 +2,11 @@
 
 Exit status: 0 when every Airtable record was migrated (alterations are reported), 3 when the run completed
 but some records could not be migrated, or rows changed in v2 or gone from Airtable were left alone (each
-listed with its reason), 1 on failure (Airtable unreadable,
-database refused a phase, bad settings), 2 on wrong usage (click's usage errors: an unknown option, a
-snapshot folder that does not exist, an output path git would not ignore). Runbook: docs/backfill.md.
+listed with its reason) and at least one of them was not reported by an earlier run, 4 when every one of
+them was (nothing new), 1 on failure (Airtable unreadable, database refused a phase, bad settings), 2 on
+wrong usage (click's usage errors: an unknown option, a snapshot folder that does not exist, an output
+path git would not ignore), 75 when another bulk write holds the database (nothing done). Runbook:
+docs/backfill.md.
 """
 
 from __future__ import annotations
@@ -12,17 +14,30 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
-from podium.cli.common import database, load_settings
-from podium.cli.output import ProgressDisplay, default_instead, refuse_if_committable, summary, timestamp
+from podium.adapters.private_files import write_private
+from podium.cli.common import database, exclusive_unless_dry, load_settings, one_run_at_a_time
+from podium.cli.output import (
+    ProgressDisplay,
+    announce,
+    default_instead,
+    refuse_if_committable,
+    summary,
+    timestamp,
+)
 from podium.config import Settings
 from podium.domain.backfill import BackfillResult, BackfillWriteError, SourceError, run_backfill
 from podium.domain.backfill.ports import RecordSource
 
 FAILURE = 1
+
+
+def _nothing_to_check() -> None:
+    """A snapshot was checked against its manifest when it was opened."""
 
 
 async def _backfill(
@@ -31,13 +46,17 @@ async def _backfill(
     source: RecordSource,
     display: ProgressDisplay,
     *,
+    check_source: Callable[[], None],
     dry_run: bool,
     overwrite_v2_changes: bool,
     prune: bool,
 ) -> BackfillResult:
     from podium import bootstrap  # the adapters' imports are heavy: only for this command
 
-    async with bootstrap.backfill_store(settings, database_url) as store:
+    # The lock first: a second run is refused before it asks Airtable anything.
+    async with exclusive_unless_dry(settings, database_url, "backfill", dry_run=dry_run), \
+            bootstrap.backfill_store(settings, database_url) as store:  # fmt: skip
+        await asyncio.to_thread(check_source)
         return await run_backfill(
             source,
             store,
@@ -81,8 +100,10 @@ def backfill(
 
     A re-run leaves rows changed or deleted in v2 since the last run as v2 has them (reported as
     conflicts, with both values). Exit status: 0 all records migrated, 3 completed but some records
-    could not be migrated, or conflicts with v2 or rows gone from Airtable were left for review,
-    1 failure, 2 wrong usage (unknown option, missing snapshot folder, a report path git would not ignore).
+    could not be migrated, or conflicts with v2 or rows gone from Airtable were left for review, some
+    new since earlier runs, 4 the same but all reported by an earlier run, 1 failure, 2 wrong usage
+    (unknown option, missing snapshot folder, a report path git would not ignore), 75 another bulk
+    write holds the database (nothing done).
     """
     from podium import bootstrap  # the adapters' imports are heavy: only for this command
 
@@ -99,19 +120,22 @@ def backfill(
             "Point PODIUM_DATA_DIR at a git-ignored folder (the default .data is) or outside the repository.",
         )
     try:
+        check_source: Callable[[], None] = _nothing_to_check
         if snapshot is not None:
             source: RecordSource = bootstrap.snapshot_source(snapshot)
         else:
-            live = bootstrap.airtable_source(settings)
-            live.check()
+            live = bootstrap.airtable_source(settings, announce)
+            # One request per table before the long read: a wrong setting fails in a second.
+            check_source = live.check
             source = live
-        with database(settings, migrate=True) as url:
+        with one_run_at_a_time(), database(settings, migrate=True) as url:
             result = asyncio.run(
                 _backfill(
                     settings,
                     url,
                     source,
                     ProgressDisplay(),
+                    check_source=check_source,
                     dry_run=dry_run,
                     overwrite_v2_changes=overwrite_v2_changes,
                     prune=prune,
@@ -122,7 +146,6 @@ def backfill(
         click.echo("Nothing is half-written: run the same command again once the cause is fixed.", err=True)
         sys.exit(FAILURE)
     click.echo(summary(result))
-    report.parent.mkdir(parents=True, exist_ok=True)
-    report.write_text(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_private(report, json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
     click.echo(f"Report written to {report}")
     sys.exit(result.exit_status)

@@ -45,6 +45,13 @@ class ProgressDisplay:
         self.stream.flush()
 
 
+def announce(line: str) -> None:
+    """A line on stderr about a wait (a 429's back-off: what for, until when), on its own line even
+    while a live progress line is showing."""
+    clear = "\r\x1b[2K" if sys.stderr.isatty() else ""
+    click.echo(clear + line, err=True)
+
+
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}:{rest:02d}"
@@ -108,6 +115,14 @@ def summary(result: BackfillResult) -> str:
     else:
         lines.append("Every Airtable record was migrated.")
     lines += _v2_sections(result)
+    review, new = len(result.needs_review), len(result.new_for_review)
+    if review and not new:
+        lines.append(
+            f"All {review} records left for review were reported by an earlier run: nothing new (exit 4)."
+        )
+    elif review and new < review:
+        lines.append(f"{new} of the {review} records left for review are new since earlier runs (exit 3); "
+                     "the others were reported before.")  # fmt: skip
     lines.append(f"Finished in {result.elapsed_seconds:.1f} s.")
     return "\n".join(lines)
 

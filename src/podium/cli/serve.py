@@ -10,6 +10,7 @@ import time
 
 import click
 
+from podium.adapters.private_files import open_private, private_folder
 from podium.cli.common import database, load_settings
 from podium.cli.metrics_dir import shared_metrics_dir
 from podium.config import MAX_WORKERS, Settings
@@ -23,10 +24,10 @@ def development_secret(settings: Settings) -> str:
     path = settings.data_dir / "jwt-secret"
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     secret = secrets.token_urlsafe(48)
-    path.write_text(secret)
-    path.chmod(0o600)
+    with open_private(path, "x") as handle:  # 0600 from its creation, never readable by others
+        handle.write(secret)
     return secret
 
 
@@ -56,9 +57,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     started = time.monotonic()
     try:
         # With several workers, /metrics sums the metric files they keep in a shared directory.
-        with shared_metrics_dir(workers), database(settings, migrate=True) as url:
-            # Workers are separate processes that read their settings from the environment.
-            os.environ["PODIUM_DATABASE_URL"] = url
+        # An external database is not checked here: the service starts whatever its state, says once why
+        # it cannot serve yet, and answers 503 until it can (podium.http.app).
+        with shared_metrics_dir(workers), database(settings, migrate=True, check_schema=False) as url:
+            if not settings.database_url:
+                # The embedded server: workers are separate processes that read their settings from the
+                # environment.
+                os.environ["PODIUM_DATABASE_URL"] = url
             _run_uvicorn(host or settings.host, port or settings.port, workers, settings)
     finally:
         log.info("podium serve stopped", extra={"uptime_s": round(time.monotonic() - started, 2)})
@@ -66,6 +71,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
 def _run_uvicorn(host: str, port: int, workers: int, settings: Settings) -> None:
     import uvicorn
+
+    from podium.http.protocol import HTTP_PROTOCOL
 
     # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to
     # PODIUM_SHUTDOWN_TIMEOUT_SECONDS, cancels the rest, then runs the lifespan shutdown (pool closed).
@@ -78,9 +85,14 @@ def _run_uvicorn(host: str, port: int, workers: int, settings: Settings) -> None
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        # Only these may name the client (X-Forwarded-For, read right to left past them); uvicorn's own
+        # default (FORWARDED_ALLOW_IPS or 127.0.0.1) is never used: the setting is the one place.
+        forwarded_allow_ips=list(settings.trusted_proxies),
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         server_header=False,
+        # uvicorn's httptools protocol, with a deadline on request headers (slow clients are closed).
+        http=HTTP_PROTOCOL,
     )
 
 

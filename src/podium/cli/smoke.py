@@ -4,8 +4,9 @@ Log in, create an event, open voting, attend, create projects, vote, read the pu
 leaderboards and check the vote is counted; one line per step with its status and latency; exit 0 when
 every step passed, 1 otherwise. Everything it created is removed at the end, also after a failed step:
 the event through the API (it takes its projects, votes, attendees and referrals with it), and, through
-the database, the users (the API cannot delete users), their consumed magic links and the rate-limit
-counters the run added. Its users are ``smoke-…@smoke.invalid``, so a run that was killed is cleaned up
+the database, the users (the API cannot delete users), their consumed magic links and their per-user and
+per-email rate-limit counters. Per-client-address counters stay: the run's requests count for its address
+like any client's, and that address may be shared, so no other client's limit is reset. Its users are ``smoke-…@smoke.invalid``, so a run that was killed is cleaned up
 by the next one.
 """
 
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import httpx
@@ -33,7 +35,9 @@ SMOKE_DOMAIN = "smoke.invalid"
 
 
 class StepFailed(Exception):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -55,6 +59,9 @@ class Smoke:
     client: httpx.Client
     codec: TokenCodec
     echo: Callable[[str], None]
+    #: Where the secret signing the magic links came from, named when the server refuses them.
+    secret_source: str = "PODIUM_JWT_SECRET"
+    allow_development: bool = False
     run: str = field(default_factory=lambda: secrets.token_hex(4))
     people: dict[str, Person] = field(default_factory=dict)
     event: dict[str, Any] = field(default_factory=dict)
@@ -80,14 +87,27 @@ class Smoke:
         headers = who.headers if who else {}
         response = self.client.request(method, path, headers=headers, **kwargs)
         if response.status_code != 200:
-            raise StepFailed(f"{method} {path} answered {response.status_code}: {response.text[:200]}")
+            raise StepFailed(
+                f"{method} {path} answered {response.status_code}: {response.text[:200]}",
+                response.status_code,
+            )
         return response.json() if response.content else None
 
     # -- the steps ----------------------------------------------------------------------------------
 
     def health(self) -> str:
         body = self.call("GET", "/health")
-        return str(body.get("status", "")) if isinstance(body, dict) else ""
+        body = body if isinstance(body, dict) else {}
+        environment = body.get("environment")
+        if environment == "development":
+            if not self.allow_development:
+                raise StepFailed(
+                    "the server runs in development mode (PODIUM_ENV is not production: magic links are "
+                    "logged, not emailed): set PODIUM_ENV=production and its settings (docs/cutover.md "
+                    "step 8); for a rehearsal on a development server add --allow-development"
+                )
+            return f"{body.get('status', '')}, development mode (--allow-development)"
+        return f"{body.get('status', '')}, {environment or 'mode not reported'}"
 
     def sign_up(self, role: str) -> str:
         person = Person(role, f"smoke-{self.run}-{role}@{SMOKE_DOMAIN}")
@@ -112,7 +132,16 @@ class Smoke:
             }
         )
         self.magic_links.append(link)
-        person.token = self.call("GET", "/verify", params={"token": link})["access_token"]
+        try:
+            person.token = self.call("GET", "/verify", params={"token": link})["access_token"]
+        except StepFailed as exc:
+            if exc.status not in (400, 401):
+                raise
+            raise StepFailed(
+                f"{exc}. The server refused the magic link signed with {self.secret_source}: set "
+                "PODIUM_JWT_SECRET to the server's own secret",
+                exc.status,
+            ) from exc
         if self.call("GET", "/users/current", person)["email"] != person.email:
             raise StepFailed("/users/current does not name the user who logged in")
         return "token accepted"
@@ -170,9 +199,10 @@ class Smoke:
 
 
 def _database_url(settings: Settings) -> str | None:
-    """``PODIUM_DATABASE_URL``, else the embedded server of ``PODIUM_DATA_DIR`` when it is running."""
-    if settings.database_url:
-        return settings.database_url
+    """``PODIUM_DATABASE_DIRECT_URL`` (default ``PODIUM_DATABASE_URL``), else the embedded server of
+    ``PODIUM_DATA_DIR`` when it is running."""
+    if settings.direct_database_url:
+        return settings.direct_database_url
     from podium.adapters.postgres.embedded import EmbeddedPostgres
     from podium.cli.common import EMBEDDED_DATABASE
 
@@ -180,43 +210,56 @@ def _database_url(settings: Settings) -> str | None:
     return embedded.url(EMBEDDED_DATABASE) if embedded.is_running() else None
 
 
-def _secret(settings: Settings) -> str:
-    """The secret the server signs with: PODIUM_JWT_SECRET, or `podium serve`'s development secret."""
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def _secret(settings: Settings, base_url: str) -> tuple[str, str]:
+    """The secret the server signs with, and where it came from: PODIUM_JWT_SECRET, or — only for a
+    server on this machine — `podium serve`'s development secret in PODIUM_DATA_DIR."""
     if not settings.jwt_secret_generated:
-        return settings.jwt_secret
+        return settings.jwt_secret, "PODIUM_JWT_SECRET"
+    host = urlsplit(base_url).hostname or ""
     path = settings.data_dir / "jwt-secret"
-    if path.exists():
-        return path.read_text().strip()
-    raise click.UsageError("Set PODIUM_JWT_SECRET to the server's secret: the smoke test logs in with it.")
+    if host in LOCAL_HOSTS and path.exists():
+        click.echo(
+            f"PODIUM_JWT_SECRET is not set: logging in with the development secret in {path}.", err=True
+        )
+        return path.read_text().strip(), f"the development secret in {path} (PODIUM_JWT_SECRET is not set)"
+    raise click.UsageError(
+        f"PODIUM_JWT_SECRET is not set: set it to the secret of the server at {base_url} (the smoke test "
+        "signs its log-in links with it)."
+    )
 
 
-async def _client_counter_keys(settings: Settings, database_url: str) -> set[str]:
+async def _remove(settings: Settings, database_url: str, hashes: list[str]) -> dict[str, int]:
     async with bootstrap.smoke_cleanup(settings, database_url, SMOKE_DOMAIN) as cleanup:
-        return await cleanup.client_counter_keys()
-
-
-async def _remove(settings: Settings, database_url: str, hashes: list[str], keep: set[str]) -> dict[str, int]:
-    async with bootstrap.smoke_cleanup(settings, database_url, SMOKE_DOMAIN) as cleanup:
-        return await cleanup.remove(token_hashes=hashes, keep_client_keys=keep)
+        return await cleanup.remove(token_hashes=hashes)
 
 
 @click.command("smoke")
 @click.argument("base_url")
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per request.")
-def smoke(base_url: str, timeout: float) -> None:
+@click.option(
+    "--allow-development",
+    is_flag=True,
+    help="Accept a server in development mode (a rehearsal); by default the health step fails on one, "
+    "since a cutover goes live with PODIUM_ENV=production.",
+)
+def smoke(base_url: str, timeout: float, allow_development: bool) -> None:
     """Smoke-test the deployment at BASE_URL: log in, create an event, open voting, attend, create
     projects, vote, read both leaderboards; then remove everything it created.
 
     Needs PODIUM_JWT_SECRET (the server's) and PODIUM_DATABASE_URL (to remove its users; the running
-    embedded server of PODIUM_DATA_DIR is found without it). Exit status 0 when every step passed and
-    nothing was left behind, 1 otherwise.
+    embedded server of PODIUM_DATA_DIR is found without it). A server in development mode fails the
+    health step unless --allow-development. Exit status 0 when every step passed and nothing was left
+    behind, 1 otherwise, 2 wrong usage (PODIUM_JWT_SECRET unset for a server on another machine).
     """
     settings = load_settings()
-    codec = bootstrap.token_codec(_secret(settings), settings.jwt_algorithm)
+    secret, secret_source = _secret(settings, base_url)
+    codec = bootstrap.token_codec(secret, settings.jwt_algorithm)
     database_url = _database_url(settings)
-    keep = asyncio.run(_client_counter_keys(settings, database_url)) if database_url else set()
     with httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout) as client:
-        run = Smoke(client, codec, click.echo)
+        run = Smoke(client, codec, click.echo, secret_source, allow_development)
         click.echo(f"Smoke test of {base_url} (run {run.run})")
         run.step("health", run.health)
         run.step("sign up organiser", lambda: run.sign_up("organiser"))
@@ -238,7 +281,7 @@ def smoke(base_url: str, timeout: float) -> None:
     if database_url:
         started = time.perf_counter()
         hashes = [codec.fingerprint(link) for link in run.magic_links]
-        removed = asyncio.run(_remove(settings, database_url, hashes, keep))
+        removed = asyncio.run(_remove(settings, database_url, hashes))
         millis = (time.perf_counter() - started) * 1000
         listed = ", ".join(f"{count} {table}" for table, count in removed.items() if count)
         click.echo(f"{'clean up: database':<28} ok   {millis:>7.0f} ms  removed {listed or 'nothing'}")

@@ -10,7 +10,12 @@ NAME_MAX = 255  # event and project names, display names
 SLUG_MAX = 50
 JOIN_CODE_MAX = 20
 FEATURE_FLAGS_MAX = 500
+# Free text written through the API (issue 22): bounded, so one row — and a CSV export of thousands — stays
+# small. Not column sizes: rows the backfill brought from Airtable keep whatever length they had.
+DESCRIPTION_MAX = 10_000  # event and project descriptions
+URL_MAX = 2_048  # a project's repository, demo and screenshot URLs
 AIRTABLE_ID_MAX = 32
+CUSTOM_VALIDATOR_MAX = 64  # the name of an event's custom validator
 # PostgreSQL ``integer`` (hours spent, legacy points).
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # The profile's text fields.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import unicodedata
 from collections.abc import Callable
 
 from email_validator import EmailNotValidError, validate_email
@@ -112,9 +113,21 @@ def phase_flags_agree(phase: str, votable: bool, leaderboard_enabled: bool) -> b
     return not leaderboard_enabled or phase == "voting"
 
 
+#: What starts a formula in a spreadsheet (OWASP, CSV injection), with the full-width forms some read too.
+_FORMULA_STARTS = frozenset("=+-@\t\r\uff1d\uff0b\uff0d\uff20")
+#: Unicode categories of what spreadsheets skip before the first character they read: controls,
+#: invisible formatting (zero-width spaces, the BOM) and separators (spaces of every width).
+_SKIPPED_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+
+
 def neutralise_csv_cell(value: str) -> str:
-    """A spreadsheet cell that cannot run as a formula: a value starting with ``=``, ``+``, ``-``, ``@`` (or
-    a tab or carriage return, which some spreadsheets skip before reading one) gets a leading apostrophe."""
-    if value and value[0] in "=+-@\t\r":
-        return "'" + value
+    """A spreadsheet cell that cannot run as a formula. Spreadsheets skip leading whitespace, quotes and
+    control or invisible characters before they decide whether a cell is a formula, so a value whose first
+    character that counts is ``=``, ``+``, ``-``, ``@`` (or full-width forms of them), or which starts with
+    a tab or carriage return, gets a leading apostrophe (shown by no spreadsheet)."""
+    for char in value:
+        if char in _FORMULA_STARTS:
+            return "'" + value
+        if char not in "\"'" and unicodedata.category(char) not in _SKIPPED_CATEGORIES:
+            return value
     return value

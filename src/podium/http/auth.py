@@ -12,6 +12,7 @@ from litestar.handlers.base import BaseRouteHandler
 from podium.domain.errors import Unauthenticated
 from podium.domain.models import User
 from podium.domain.services.auth import INVALID_CREDENTIALS
+from podium.http.error_tracking import identify
 
 NOT_AUTHENTICATED = "Not authenticated"
 
@@ -26,6 +27,7 @@ async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         raise Unauthenticated(INVALID_CREDENTIALS)
     user = await connection.app.state.container.auth.authenticate(token.strip())
     connection.state.user = user
+    identify(user.id)
     connection.scope.setdefault("state", {})["user_id"] = str(user.id)
 
 
@@ -33,3 +35,10 @@ def current_user(request: Request[Any, Any, Any]) -> User:
     """Dependency: the user the guard authenticated."""
     user: User = request.state.user
     return user
+
+
+async def requires_human(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: with Turnstile configured, an ``X-Turnstile-Token`` its siteverify accepts (HEAD's signup
+    and login check); without it, nothing."""
+    client = connection.client.host if connection.client else None
+    await connection.app.state.container.human.require(connection.headers.get("x-turnstile-token"), client)

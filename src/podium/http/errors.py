@@ -40,8 +40,10 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, MultipleResult
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
+from podium.adapters.postgres.failures import is_unavailable as database_unavailable
 from podium.domain import errors as domain
 from podium.http.bodies import FIELD_REQUIRED, every_field_error
+from podium.http.error_tracking import report
 from podium.http.metrics import count_error
 
 log = logging.getLogger("podium.http")
@@ -217,7 +219,8 @@ def _sqlstate(exc: BaseException) -> str:
 
 
 def _is_connection_problem(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+    if (isinstance(exc, DBAPIError) and exc.connection_invalidated) or database_unavailable(exc):
+        # Unreachable, refusing (a pooler's refused setting included), schema missing or behind.
         return True
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -245,6 +248,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
         return handle_database(request, exc)
     count_error("unhandled")
     log.exception("unhandled error", extra={"path": request.url.path, "method": request.method})
+    report(exc)
     return detail(HTTP_500_INTERNAL_SERVER_ERROR, "Internal Server Error")
 
 

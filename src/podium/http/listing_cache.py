@@ -21,6 +21,7 @@ from uuid import UUID
 
 import msgspec
 
+from podium.config import Frontend
 from podium.domain.models import ProjectView, User
 from podium.domain.services.events import EventService
 from podium.http.schemas import ProjectPrivate, ProjectPublic, ReferralResponse, UserAttendee, VoteResponse
@@ -103,21 +104,34 @@ class OrganiserView(Enum):
     REFERRALS = "referrals"
 
 
-# Each view: how to read it (the service checks the organiser again on a miss) and how to encode a row.
+def _same_for_every_frontend(encode: Callable[[Any], msgspec.Struct]) -> Callable[[Any, Frontend], Any]:
+    return lambda row, _frontend: encode(row)
+
+
+# Each view: how to read it (the service checks the organiser again on a miss) and how to encode a row
+# for the deployment's frontend.
 _ORGANISER_VIEWS: dict[
     OrganiserView,
-    tuple[Callable[[EventService, User, UUID], Awaitable[list[Any]]], Callable[[Any], msgspec.Struct]],
+    tuple[Callable[[EventService, User, UUID], Awaitable[list[Any]]], Callable[[Any, Frontend], Any]],
 ] = {
     OrganiserView.LEADERBOARD: (EventService.leaderboard, ProjectPrivate.of),
-    OrganiserView.VOTES: (EventService.votes, VoteResponse.of),
-    OrganiserView.ATTENDEES: (EventService.attendees, UserAttendee.of),
-    OrganiserView.REFERRALS: (EventService.referrals, ReferralResponse.of),
+    OrganiserView.VOTES: (EventService.votes, _same_for_every_frontend(VoteResponse.of)),
+    OrganiserView.ATTENDEES: (EventService.attendees, _same_for_every_frontend(UserAttendee.of)),
+    OrganiserView.REFERRALS: (EventService.referrals, _same_for_every_frontend(ReferralResponse.of)),
 }
 
 
 class ProjectListingCache:
-    def __init__(self, events: EventService, *, enabled: bool = True, max_events: int = 512) -> None:
+    def __init__(
+        self,
+        events: EventService,
+        *,
+        enabled: bool = True,
+        max_events: int = 512,
+        frontend: Frontend = "legacy",
+    ) -> None:
         self._events = events
+        self._frontend: Frontend = frontend
         self._enabled = enabled
         self._max_events = max_events
         self._entries: OrderedDict[UUID, Listing] = OrderedDict()
@@ -151,14 +165,16 @@ class ProjectListingCache:
     async def _encode_organiser_view(self, user: User, event_id: UUID, view: OrganiserView) -> bytes:
         read, encode = _ORGANISER_VIEWS[view]
         rows = await read(self._events, user, event_id)
-        return _encoder.encode([encode(row) for row in rows])
+        return _encoder.encode([encode(row, self._frontend) for row in rows])
 
     async def listing(self, event_id: UUID, leaderboard: bool) -> Listing:
         """The event's current list; raises the domain's errors (unknown event, leaderboard not public)."""
         if not self._enabled:
             # Already in the order to serve (ranked, or shuffled by the service), encoded in one go.
             views = await self._events.projects(event_id, leaderboard)
-            return Listing(-1, [], _encoder.encode([ProjectPublic.of(view) for view in views]))
+            return Listing(
+                -1, [], _encoder.encode([ProjectPublic.of(view, self._frontend) for view in views])
+            )
         version = await self._events.listing_version(event_id, leaderboard)
         return await self._at(event_id, version)
 
@@ -193,7 +209,7 @@ class ProjectListingCache:
     def body(self, listing: Listing, leaderboard: bool) -> bytes:
         return listing.board if leaderboard or not self._enabled else listing.shuffled(self._rng)
 
-    @staticmethod
-    def _build(version: int, views: list[ProjectView]) -> Listing:
-        fragments = [_encoder.encode(ProjectPublic.of(view)) for view in views]
+    def _build(self, version: int, views: list[ProjectView]) -> Listing:
+        frontend = self._frontend
+        fragments = [_encoder.encode(ProjectPublic.of(view, frontend)) for view in views]
         return Listing(version, fragments, b"[" + b",".join(fragments) + b"]")

@@ -28,9 +28,9 @@ from uuid import UUID
 
 import msgspec
 
-from podium.adapters.postgres.notifications import ListingChangeListener, asyncpg_dsn
+from podium.adapters.postgres.notifications import ListingChangeListener, listen_connection
 from podium.bootstrap import Container
-from podium.domain.errors import Forbidden, NotFound, Unavailable
+from podium.domain.errors import Forbidden, NotFound, RateLimited, Unavailable
 from podium.domain.services.events import EVENT_NOT_FOUND, LEADERBOARD_DISABLED
 from podium.http.listing_cache import Listing, ProjectListingCache
 
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 RETRY_MS = 2000  # how long a browser's EventSource waits before reconnecting after a stream ends
 TOO_MANY_STREAMS = "Too many live streams on this server, please retry shortly"
+TOO_MANY_CLIENT_STREAMS = "Too many live streams from your address, close one and retry"
+CLIENT_RETRY_AFTER = 5
 RESTARTING = "The server is restarting, please retry shortly"
 LISTENER_DOWN = "Live updates are temporarily unavailable, please retry shortly"
 
@@ -72,6 +74,7 @@ ListenerFactory = Callable[[Callable[[UUID], None], Callable[[], None]], ChangeL
 class LiveSettings:
     min_interval: float = 0.1
     max_streams: int = 5000
+    max_streams_per_client: int = 20
     heartbeat: float = 15.0
     idle_timeout: float = 3600.0
     listen_timeout: float = 5.0
@@ -107,6 +110,7 @@ class Snapshot:
 @dataclass(slots=True, eq=False)
 class Subscriber:
     leaderboard: bool
+    client: str = ""  # its address: streams are counted per client too
     sent: int = -1  # the version the client has
     left: bool = False
     listed_at: float = 0.0  # when it was last sent a list (the idle timeout counts from there)
@@ -185,6 +189,7 @@ class LiveListings:
         self.settings = settings or LiveSettings()
         self._feeds: dict[UUID, _Feed] = {}
         self._streams = 0
+        self._per_client: dict[str, int] = {}
         self._closing = False
         self._rng = random.Random()
         self.published = 0  # messages offered (one per version per event), for the benchmark
@@ -193,16 +198,22 @@ class LiveListings:
     def streams(self) -> int:
         return self._streams
 
-    async def open(self, event_id: UUID, leaderboard: bool, last_event_id: int | None) -> LiveStream:
+    async def open(
+        self, event_id: UUID, leaderboard: bool, last_event_id: int | None, client: str = ""
+    ) -> LiveStream:
         """A new stream of the event's list: raises like the plain listing (``NotFound``, ``Forbidden``),
-        or ``TooManyStreams``; the returned iterator yields the SSE byte chunks until the stream ends."""
+        ``RateLimited`` when ``client`` (its address) already has ``max_streams_per_client`` open here, or
+        ``TooManyStreams``; the returned iterator yields the SSE byte chunks until the stream ends."""
         if self._closing:
             raise TooManyStreams(RESTARTING)
+        if self._per_client.get(client, 0) >= self.settings.max_streams_per_client:
+            raise RateLimited(TOO_MANY_CLIENT_STREAMS, CLIENT_RETRY_AFTER)
         if self._streams >= self.settings.max_streams:
             raise TooManyStreams(TOO_MANY_STREAMS)
         self._streams += 1  # reserved now: the checks below wait, and others may arrive meanwhile
+        self._per_client[client] = self._per_client.get(client, 0) + 1
         feed: _Feed | None = None
-        subscriber = Subscriber(leaderboard)
+        subscriber = Subscriber(leaderboard, client)
         try:
             if self._listener is None:
                 self._listener = self._make_listener(self.notify, self.resync)
@@ -310,6 +321,9 @@ class LiveListings:
                 if feed.refresher is not None:
                     feed.refresher.cancel()
         self._streams -= 1
+        left = self._per_client.pop(subscriber.client, 1) - 1
+        if left:
+            self._per_client[subscriber.client] = left
 
     def _mark(self, feed: _Feed) -> None:
         feed.dirty = True
@@ -372,11 +386,11 @@ def _fanned_out(feed: _Feed, published_at: float) -> None:
 def live_listings(container: Container, listings: ProjectListingCache) -> LiveListings:
     """The process's live lists, listening on the container's database."""
     settings = container.settings
-    dsn = asyncpg_dsn(container.engine.url.render_as_string(hide_password=False))
+    connection = listen_connection(settings)
 
     def listener(on_change: Callable[[UUID], None], on_resync: Callable[[], None]) -> ChangeListener:
         return ListingChangeListener(
-            dsn,
+            connection,
             on_change,
             on_resync,
             connect_timeout=settings.db_connect_timeout,
@@ -389,6 +403,7 @@ def live_listings(container: Container, listings: ProjectListingCache) -> LiveLi
         LiveSettings(
             min_interval=settings.live_min_interval_ms / 1000,
             max_streams=settings.live_max_streams,
+            max_streams_per_client=settings.live_max_streams_per_client,
             heartbeat=settings.live_heartbeat_seconds,
             idle_timeout=settings.live_idle_timeout_seconds,
             listen_timeout=settings.db_connect_timeout,

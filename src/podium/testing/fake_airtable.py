@@ -2,6 +2,7 @@
 
 Reads as below; creates, updates and deletes as :mod:`podium.testing.fake_airtable_writes` describes.
 
+``GET /v0/meta/whoami`` answers the token's scopes (``token_scopes``).
 ``GET /v0/{base}/{table}?pageSize=&offset=`` answers ``{"records": [{id, createdTime, fields}], "offset"}``
 like Airtable. On demand it answers 429 with ``Retry-After``, enforces Airtable's 5 requests/second per
 base, and fails with 401/403/404 the way Airtable does. Every request is logged for assertions.
@@ -71,6 +72,7 @@ class FakeAirtable:
         rate_limit_retry_after: float = 1.0,
         latency: float = 0.0,
         port: int = 0,
+        token_scopes: Sequence[str] | None = ("data.records:read", "data.records:write"),
     ) -> None:
         # A copy: writes change the fake's records, never the caller's.
         self.bases: dict[str, dict[str, list[dict[str, Any]]]] = {
@@ -81,6 +83,8 @@ class FakeAirtable:
         self.port = port
         self.token = token
         self.forbidden_tokens = set(forbidden_tokens)
+        # What ``GET /v0/meta/whoami`` lists (None: no list, as Airtable answers for some tokens).
+        self.token_scopes = None if token_scopes is None else list(token_scopes)
         self.rate_limit = rate_limit
         self.rate_limit_retry_after = rate_limit_retry_after
         self.latency = latency
@@ -219,6 +223,12 @@ class FakeAirtable:
                     {} if failure.retry_after is None else {"Retry-After": _seconds(failure.retry_after)}
                 )
                 return failure.status, headers, _error("INJECTED_FAILURE", f"injected HTTP {failure.status}")
+            if method == "GET" and parts == ["v0", "meta", "whoami"]:
+                log(200)
+                who: dict[str, Any] = {"id": "usrFakeOperator"}
+                if self.token_scopes is not None:
+                    who["scopes"] = list(self.token_scopes)
+                return 200, {}, who
             if method not in ("GET", *WRITE_METHODS) or len(parts) != 3 or parts[0] != "v0":
                 log(404)
                 return 404, {}, {"error": "NOT_FOUND"}

@@ -3,7 +3,9 @@
 Each ``<table>.csv`` starts with the columns ``id`` and ``createdTime``, then one column per field (in the
 order fields first appear). A cell holds the value as a person would type it:
 
-* text as it is (JSON-in-text such as ``cached_auto_quality`` too, line breaks and NULs included);
+* text as it is (JSON-in-text such as ``cached_auto_quality`` too, line breaks and NULs included), but
+  for a value a spreadsheet would run as a formula: its cell gets a leading apostrophe (the manifest keeps
+  the exact value, below);
 * linked records (and other lists of texts) as the record ids joined by commas: ``recA,recB``;
 * numbers and checkboxes as JSON (``12``, ``1.5``, ``true``), anything else as JSON;
 * an empty cell for a field the record does not have (Airtable omits empty fields).
@@ -25,7 +27,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from podium.adapters.airtable.manifest import read_manifest, verify_files
+from podium.adapters.private_files import open_private
 from podium.domain.backfill import SourceError, SourceRecord, SourceTable
+from podium.domain.rules import neutralise_csv_cell
 
 TEXT = "text"
 LIST = "list"
@@ -90,7 +95,7 @@ def write_csv_table(path: Path, records: Sequence[SourceRecord]) -> dict[str, An
         for name, counts in kinds.items()
     }
     exceptions: list[list[Any]] = []
-    with path.open("w", encoding="utf-8", newline="") as handle:
+    with open_private(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow([*FIXED_COLUMNS, *names])
         for record in records:
@@ -100,7 +105,9 @@ def write_csv_table(path: Path, records: Sequence[SourceRecord]) -> dict[str, An
                     row.append("")
                     continue
                 value = record.fields[name]
-                cell = _render(value)
+                # A person opens this file in a spreadsheet: no cell runs as a formula. A neutralised cell
+                # does not decode to its value, so the manifest keeps the value exactly (an exception).
+                cell = neutralise_csv_cell(_render(value))
                 if not _roundtrips(value, cell, column_kinds[name]):
                     exceptions.append([record.id, name, value])
                 row.append(cell)
@@ -139,8 +146,6 @@ def read_csv_table(path: Path, entry: Mapping[str, Any]) -> list[SourceRecord]:
 
 def read_csv_tables(directory: Path) -> dict[SourceTable, list[SourceRecord]]:
     """Every table of a CSV export, checked against the manifest's counts and sha256 sums."""
-    from podium.adapters.airtable.snapshot import read_manifest, verify_files
-
     manifest = read_manifest(directory)
     tables = manifest.get("csv")
     if not isinstance(tables, Mapping):

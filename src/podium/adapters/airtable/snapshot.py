@@ -11,36 +11,22 @@ backup.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from podium.adapters.airtable.csv_snapshot import write_csv_table
+from podium.adapters.airtable.manifest import FORMAT, MANIFEST, VERSION, read_manifest, sha256_of
+from podium.adapters.private_files import private_folder, write_private
 from podium.domain.backfill import SourceError, SourceRecord, SourceTable
 
-FORMAT = "podium-airtable-snapshot"
-VERSION = 1
-MANIFEST = "manifest.json"
 FORMATS = ("json", "csv")
 
 
 def _write_atomically(path: Path, payload: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
-        json.dump(payload, handle, ensure_ascii=False, separators=(",", ":"))
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    write_private(path, json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
 
 
 class SnapshotWriter:
@@ -58,7 +44,7 @@ class SnapshotWriter:
         self.formats = [f for f in FORMATS if f in formats]
         self._files: dict[str, dict[str, Any]] = {}
         self._csv: dict[str, Any] = {}
-        directory.mkdir(parents=True, exist_ok=True)
+        private_folder(directory)
         # Whatever was here is no longer a complete snapshot until finish() says so.
         (directory / MANIFEST).unlink(missing_ok=True)
 
@@ -70,10 +56,9 @@ class SnapshotWriter:
             )
             self._record_file(path, table, len(records))
         if "csv" in self.formats:
-            from podium.adapters.airtable.csv_snapshot import write_csv_table
-
             path = self.directory / f"{table}.csv"
             tmp = path.with_name(path.name + ".tmp")
+            tmp.unlink(missing_ok=True)
             self._csv[str(table)] = write_csv_table(tmp, records)
             with tmp.open("rb") as handle:
                 os.fsync(handle.fileno())
@@ -101,38 +86,6 @@ class SnapshotWriter:
         if self._csv:
             manifest["csv"] = self._csv
         _write_atomically(self.directory / MANIFEST, manifest)
-
-
-def read_manifest(directory: Path) -> dict[str, Any]:
-    """The manifest of a complete snapshot; :class:`SourceError` for an interrupted or foreign one."""
-    manifest_path = directory / MANIFEST
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise SourceError(
-            f"{directory} is not a complete snapshot (no {MANIFEST}); run `podium airtable export` again"
-        ) from exc
-    except (OSError, ValueError) as exc:
-        raise SourceError(f"cannot read {manifest_path}: {exc}") from exc
-    if (
-        not isinstance(manifest, dict)
-        or manifest.get("format") != FORMAT
-        or manifest.get("version") != VERSION
-    ):
-        raise SourceError(f"{manifest_path} is not a {FORMAT} v{VERSION} manifest")
-    return manifest
-
-
-def verify_files(directory: Path, manifest: Mapping[str, Any], *, suffix: str) -> None:
-    """Check the sha256 of every ``*suffix`` file the manifest lists (snapshots before sums: nothing)."""
-    for name, entry in (manifest.get("files") or {}).items():
-        if not name.endswith(suffix):
-            continue
-        path = directory / name
-        if not path.is_file():
-            raise SourceError(f"{path} is missing (the manifest lists it)")
-        if sha256_of(path) != entry.get("sha256"):
-            raise SourceError(f"{path} has changed since the export: its sha256 is not the manifest's")
 
 
 class SnapshotSource:

@@ -9,6 +9,7 @@ request *n − 5*), and answers 429 by waiting as long as ``Retry-After`` says.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.utils
 import threading
 import time
@@ -26,6 +27,8 @@ PAGE_SIZE = 100
 AIRTABLE_REQUESTS_PER_SECOND = 5
 # Airtable's documented penalty for exceeding the limit, used when a 429 carries no Retry-After.
 DEFAULT_RETRY_AFTER = 30.0
+# A wait at least this long is announced (what for, until when): a silent minute looks like a hang.
+ANNOUNCED_WAIT = 1.0
 _RETRIED_SERVER_ERRORS = {500, 502, 503, 504}
 
 
@@ -140,6 +143,8 @@ class ThrottledAdapter(HTTPAdapter):
         retry_creates: bool = True,
     ) -> None:
         super().__init__(max_retries=0)
+        self.notify: Callable[[str], None] | None = None
+        self.table_names: dict[str, str] = {}
         # A POST that failed on the way back may have created its records: retried only after a 429
         # (which Airtable answers before doing anything) unless this is True.
         self.retry_creates = retry_creates
@@ -148,6 +153,13 @@ class ThrottledAdapter(HTTPAdapter):
         self.default_retry_after = default_retry_after
         self._sleep = sleep
         self.waits: list[float] = []
+
+    def announce_waits(
+        self, notify: Callable[[str], None] | None, table_ids: Mapping[SourceTable, str]
+    ) -> None:
+        """Tell ``notify`` of every wait of :data:`ANNOUNCED_WAIT` or more, naming tables as operators do."""
+        self.notify = notify
+        self.table_names = {table_id: str(table) for table, table_id in table_ids.items()}
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         attempt = 0
@@ -181,7 +193,20 @@ class ThrottledAdapter(HTTPAdapter):
                 return response
             response.close()
             self.waits.append(delay)
+            if self.notify is not None and delay >= ANNOUNCED_WAIT:
+                self.notify(self._waiting(request, response.status_code, delay, attempt))
             self._sleep(delay)
+
+    def _waiting(self, request: requests.PreparedRequest, status: int, delay: float, attempt: int) -> str:
+        """``Airtable answered 429 (rate limited) to POST users: waiting 30 s, until 14:05:31 UTC, …``"""
+        table_id = (request.path_url or "").split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        table = self.table_names.get(table_id, table_id)
+        why = "429 (rate limited)" if status == 429 else f"HTTP {status}"
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+        return (
+            f"Airtable answered {why} to {request.method} {table}: waiting {delay:.0f} s, until "
+            f"{until:%H:%M:%S} UTC, then retrying (attempt {attempt + 1} of {self.max_attempts})"
+        )
 
 
 def missing_settings(token: str, base_id: str, table_ids: Mapping[SourceTable, str]) -> str:
@@ -227,6 +252,7 @@ class AirtableSource:
         requests_per_second: int | None = AIRTABLE_REQUESTS_PER_SECOND,
         timeout: tuple[int, int] = (10, 60),
         default_retry_after: float = DEFAULT_RETRY_AFTER,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         if missing := missing_settings(token, base_id, table_ids):
             raise SourceError(f"Airtable is not configured: set {missing}")
@@ -236,6 +262,7 @@ class AirtableSource:
         self.api, self.transport = throttled_api(
             token, base_id, endpoint_url, requests_per_second, timeout, default_retry_after
         )
+        self.transport.announce_waits(notify, table_ids)
 
     def check(self) -> None:
         """One request per configured table (its first record), before the long read starts.

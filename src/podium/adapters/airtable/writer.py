@@ -9,7 +9,7 @@ A create is not retried after a server error or a lost connection (it may have b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import requests
@@ -37,6 +37,7 @@ class AirtableWriter:
         requests_per_second: int | None = AIRTABLE_REQUESTS_PER_SECOND,
         timeout: tuple[int, int] = (10, 60),
         default_retry_after: float = DEFAULT_RETRY_AFTER,
+        notify: Callable[[str], None] | None = None,
     ) -> None:
         if missing := missing_settings(token, base_id, table_ids):
             raise WriteBackError(f"Airtable is not configured: set {missing}")
@@ -51,6 +52,7 @@ class AirtableWriter:
             default_retry_after,
             retry_creates=False,
         )
+        self.transport.announce_waits(notify, table_ids)
         self.requests = 0
 
     def _table(self, table: SourceTable) -> Any:
@@ -68,6 +70,28 @@ class AirtableWriter:
     def delete(self, table: SourceTable, record_ids: Sequence[str]) -> None:
         self._check(record_ids)
         self._send(table, lambda t: t.batch_delete(list(record_ids)))
+
+    def check_write_scope(self) -> None:
+        """Ask Airtable (read-only: ``GET /v0/meta/whoami``) whether the token may write records.
+
+        A token whose scopes Airtable does not list (an OAuth token, an older API) is not judged here.
+        """
+        try:
+            scopes = self.api.whoami().get("scopes")
+        except requests.HTTPError as exc:
+            status = exc.response.status_code if exc.response is not None else None
+            if status in (401, 403):
+                raise WriteBackError(
+                    f"Airtable refused the token (HTTP {status}): check PODIUM_AIRTABLE_TOKEN"
+                ) from exc
+            return
+        except requests.RequestException as exc:
+            raise WriteBackError(f"cannot reach Airtable: {exc}") from exc
+        if isinstance(scopes, list) and "data.records:write" not in scopes:
+            raise WriteBackError(
+                "the token in PODIUM_AIRTABLE_TOKEN lacks the data.records:write scope (it has "
+                f"{', '.join(map(str, scopes)) or 'none'}): the write-back would be refused"
+            )
 
     def list_records(self, table: SourceTable) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = self._send(table, lambda t: t.all(page_size=100))

@@ -17,6 +17,7 @@ from podium.domain.backfill.model import (
     CollaboratorLink,
     EventRow,
     ExistingData,
+    IssueKey,
     ProjectRow,
     ReferralRow,
     TargetTable,
@@ -69,6 +70,13 @@ class MemoryBackfillStore:
         self._tables = _Tables()
         self.calls: list[tuple[TargetTable, int]] = []
         self.written: dict[TargetTable, dict[UUID, Mapping[str, Any]]] = {}
+        self.reported: set[IssueKey] = set()
+
+    async def reported_issues(self) -> set[IssueKey]:
+        return set(self.reported)
+
+    async def remember_reported(self, keys: Sequence[IssueKey]) -> None:
+        self.reported.update(keys)
 
     async def load_existing(self) -> ExistingData:
         t = self._tables

@@ -10,7 +10,8 @@ lists a phase changed, as for every other writer (migration 0004).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from podium.adapters.postgres.backfill_written import (
 )
 from podium.adapters.postgres.backfill_written import prune as prune_rows
 from podium.adapters.postgres.models import (
+    BackfillReportedModel,
     EventAttendeeModel,
     EventModel,
     ProjectCollaboratorModel,
@@ -44,6 +46,7 @@ from podium.domain.backfill import (
     CollaboratorLink,
     EventRow,
     ExistingData,
+    IssueKey,
     ProjectRow,
     PrunedRow,
     ReferralRow,
@@ -53,6 +56,7 @@ from podium.domain.backfill import (
 )
 
 T = TypeVar("T")
+REPORTED: Table = BackfillReportedModel.__table__  # type: ignore[assignment]
 
 USERS: Table = UserModel.__table__  # type: ignore[assignment]
 EVENTS: Table = EventModel.__table__  # type: ignore[assignment]
@@ -131,7 +135,13 @@ class PostgresBackfillStore:
                 attendees=await self._load(connection, ATTENDEES, AttendeeLink),
                 collaborators=await self._load(connection, COLLABORATORS, CollaboratorLink),
                 written=await load_written(connection),
+                deleted_events=await self._event_ids(connection, EVENTS.c.deleted_at.is_not(None)),
+                draft_events=await self._event_ids(connection, EVENTS.c.phase == "draft"),
             )
+
+    @staticmethod
+    async def _event_ids(connection: AsyncConnection, condition: Any) -> frozenset[UUID]:
+        return frozenset((await connection.execute(select(EVENTS.c.id).where(condition))).scalars())
 
     @staticmethod
     async def _load(connection: AsyncConnection, table: Table, row_type: type[T]) -> list[T]:
@@ -166,15 +176,11 @@ class PostgresBackfillStore:
         if not rows:
             return
         names = _columns(type(rows[0]))
-        try:
-            async with self._engine.begin() as connection:
-                for batch in _batches(rows, self.batch_size):
-                    await self._execute_batch(
-                        connection, statement, [{name: getattr(row, name) for name in names} for row in batch]
-                    )
-        except (DBAPIError, SQLAlchemyError, OSError) as exc:
-            detail = getattr(exc, "orig", None) or exc
-            raise BackfillWriteError(f"writing {table} failed, nothing of it was kept: {detail}") from exc
+        async with self._transaction(f"writing {table} failed, nothing of it was kept") as connection:
+            for batch in _batches(rows, self.batch_size):
+                await self._execute_batch(
+                    connection, statement, [{name: getattr(row, name) for name in names} for row in batch]
+                )
 
     async def _execute_batch(
         self, connection: AsyncConnection, statement: Any, parameters: list[dict[str, Any]]
@@ -182,20 +188,27 @@ class PostgresBackfillStore:
         """One batch, one pipelined round trip (a seam the crash-safety tests break on purpose)."""
         await connection.execute(statement, parameters)
 
+    @asynccontextmanager
+    async def _transaction(self, failure: str) -> AsyncIterator[AsyncConnection]:
+        """One transaction; the database refusing it is a :class:`BackfillWriteError` saying ``failure``
+        (one line for the operator, never a traceback), and nothing of it is kept."""
+        try:
+            async with self._engine.begin() as connection:
+                yield connection
+        except (DBAPIError, SQLAlchemyError, OSError) as exc:
+            detail = getattr(exc, "orig", None) or exc
+            raise BackfillWriteError(f"{failure}: {detail}") from exc
+
     async def save_written(
         self, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
     ) -> None:
-        try:
-            async with self._engine.begin() as connection:
-                await record_written(connection, table, entries)
-        except (DBAPIError, SQLAlchemyError, OSError) as exc:
-            detail = getattr(exc, "orig", None) or exc
-            raise BackfillWriteError(f"recording what was written to {table} failed: {detail}") from exc
+        async with self._transaction(f"recording what was written to {table} failed") as connection:
+            await record_written(connection, table, entries)
 
     async def record_created(
         self, table: TargetTable, created: Sequence[tuple[UUID, str, Mapping[str, Any]]]
     ) -> None:
-        async with self._engine.begin() as connection:
+        async with self._transaction(f"recording the {table} records created failed") as connection:
             await set_airtable_ids(
                 connection, table, [(row_id, record_id) for row_id, record_id, _ in created]
             )
@@ -205,11 +218,11 @@ class PostgresBackfillStore:
     async def mark_pending(
         self, table: TargetTable, entries: Sequence[tuple[UUID, Mapping[str, Any]]]
     ) -> None:
-        async with self._engine.begin() as connection:
+        async with self._transaction(f"noting the {table} records to create failed") as connection:
             await mark_pending(connection, table, entries)
 
     async def clear_pending(self, table: TargetTable, row_ids: Sequence[UUID]) -> None:
-        async with self._engine.begin() as connection:
+        async with self._transaction(f"clearing the {table} records noted failed") as connection:
             await clear_pending(connection, table, row_ids)
 
     async def load_pending(self) -> dict[TargetTable, dict[UUID, dict[str, Any]]]:
@@ -217,16 +230,25 @@ class PostgresBackfillStore:
             return await load_pending(connection)
 
     async def forget_written(self, table: TargetTable, row_ids: Sequence[UUID]) -> None:
-        async with self._engine.begin() as connection:
+        async with self._transaction(f"forgetting the {table} records deleted failed") as connection:
             await forget_written(connection, table, row_ids)
 
     async def prune(self, targets: Mapping[TargetTable, Sequence[UUID]]) -> list[PrunedRow]:
-        try:
-            async with self._engine.begin() as connection:
-                return await prune_rows(connection, targets)
-        except (DBAPIError, SQLAlchemyError, OSError) as exc:
-            detail = getattr(exc, "orig", None) or exc
-            raise BackfillWriteError(f"pruning failed, nothing was deleted: {detail}") from exc
+        async with self._transaction("pruning failed, nothing was deleted") as connection:
+            return await prune_rows(connection, targets)
+
+    async def reported_issues(self) -> set[IssueKey]:
+        columns = (REPORTED.c.table_name, REPORTED.c.airtable_id, REPORTED.c.outcome, REPORTED.c.reason)
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(select(*columns))
+            return {(row[0], row[1], row[2], row[3]) for row in rows}
+
+    async def remember_reported(self, keys: Sequence[IssueKey]) -> None:
+        rows = [
+            dict(zip(("table_name", "airtable_id", "outcome", "reason"), key, strict=True)) for key in keys
+        ]
+        async with self._transaction("recording the issues reported failed") as connection:
+            await connection.execute(insert(REPORTED).on_conflict_do_nothing(), rows)
 
     async def count_rows(self) -> Mapping[TargetTable, int]:
         statement = select(

@@ -15,6 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from podium.adapters.postgres.models import BackfillWrittenModel
 from podium.domain.backfill import PrunedRow, TargetTable
 
+#: The tables whose rows carry an Airtable record id (the link tables are fields of their parent record).
+ENTITY_TABLES = frozenset(
+    {TargetTable.USERS, TargetTable.EVENTS, TargetTable.PROJECTS, TargetTable.REFERRALS, TargetTable.VOTES}
+)
+
 WRITTEN: Table = BackfillWrittenModel.__table__  # type: ignore[assignment]
 
 _RECORD = (
@@ -112,10 +117,17 @@ async def prune(
 
 
 async def forget_written(connection: AsyncConnection, table: TargetTable, row_ids: Sequence[UUID]) -> None:
+    """Their records are gone from Airtable. A row still here (in an event v2 hides: a draft, a soft
+    delete) loses its record id too, so a later write-back creates it anew once it is shown again."""
     await connection.execute(
         text("DELETE FROM backfill_written WHERE table_name = :table AND row_id = ANY(:ids)"),
         {"table": str(table), "ids": list(row_ids)},
     )
+    if table in ENTITY_TABLES:
+        await connection.execute(
+            text(f"UPDATE {table} SET airtable_id = NULL WHERE id = ANY(:ids) AND airtable_id IS NOT NULL"),
+            {"ids": list(row_ids)},
+        )
 
 
 async def set_airtable_ids(

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from podium.adapters.postgres.uow import release_shared_connection
 from podium.domain.ports import ExportKind
 
-BATCH = 500
+#: Rows per fetch from the cursor: what a stalled client's export holds besides its chunk (a project row
+#: is at most a few ``DESCRIPTION_MAX`` long), so small.
+BATCH = 50
 
 _TEAM = """
     (SELECT u.display_name FROM users u WHERE u.id = p.owner_id) AS owner,

@@ -15,26 +15,36 @@ import contextlib
 import contextvars
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 from uuid import UUID
 
 import asyncpg
+
+from podium.adapters.postgres.urls import parse_database_url
+from podium.config import Settings
 
 CHANNEL = "podium_listings"
 
 log = logging.getLogger(__name__)
 
 
-def asyncpg_dsn(database_url: str) -> str:
-    """The asyncpg DSN of a SQLAlchemy ``postgresql+asyncpg://`` URL."""
-    scheme, sep, rest = database_url.partition("://")
-    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
+def listen_connection(settings: Settings) -> dict[str, Any]:
+    """asyncpg ``connect()`` arguments of the session that listens: on ``PODIUM_DATABASE_DIRECT_URL``
+    (a ``LISTEN`` needs a session of its own, which a transaction-mode pooler does not keep)."""
+    setting = "PODIUM_DATABASE_DIRECT_URL" if settings.database_direct_url else "PODIUM_DATABASE_URL"
+    url = settings.direct_database_url
+    if not url:
+        raise ValueError("no database URL to listen on")
+    return parse_database_url(url, setting).connect_kwargs(
+        connect_timeout=settings.db_connect_timeout, application_name="podium-listen"
+    )
 
 
 class ListingChangeListener:
     def __init__(
         self,
-        dsn: str,
+        connection: Mapping[str, Any],
         on_change: Callable[[UUID], None],
         on_resync: Callable[[], None],
         *,
@@ -42,7 +52,7 @@ class ListingChangeListener:
         check_every: float = 15.0,
         backoff: tuple[float, float] = (0.05, 5.0),
     ) -> None:
-        self._dsn = dsn
+        self._connection = dict(connection)
         self._on_change = on_change
         self._on_resync = on_resync
         self._connect_timeout = connect_timeout
@@ -105,11 +115,7 @@ class ListingChangeListener:
 
     async def _connect(self) -> asyncpg.Connection | None:
         try:
-            connection = await asyncpg.connect(
-                self._dsn,
-                timeout=self._connect_timeout,
-                server_settings={"application_name": "podium-listen"},
-            )
+            connection = await asyncpg.connect(**{**self._connection, "timeout": self._connect_timeout})
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             log.warning("cannot listen for listing changes yet", extra={"error": type(exc).__name__})
             return None

@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.coalesce import Batched
+from podium.adapters.postgres.database import autocommit
 from podium.adapters.postgres.models import RateLimitHitModel
 from podium.adapters.postgres.uow import release_shared_connection
 
@@ -53,7 +54,7 @@ class PostgresRateLimiter:
         sweep_interval_seconds: float = 300,
     ) -> None:
         self._engine = engine
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._autocommit = autocommit(engine)
         self._clock = clock
         self._retention = retention_seconds
         self._sweep_interval = sweep_interval_seconds
@@ -75,7 +76,7 @@ class PostgresRateLimiter:
                 "counts": [len(indices) for _, _, indices in group.values()],
                 "now": now,
             }
-            async with self._autocommit.connect() as connection:
+            async with self._autocommit.begin() as connection:
                 rows = (await connection.execute(_DECIDE, params)).all()
             for row in rows:
                 _, window, indices = group[row.key]

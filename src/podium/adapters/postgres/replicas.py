@@ -29,7 +29,6 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import asyncpg
 from sqlalchemy import text
@@ -37,7 +36,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from podium.adapters.coalesce import Batched
-from podium.adapters.postgres.database import create_engine
+from podium.adapters.postgres.database import autocommit, create_engine
+from podium.adapters.postgres.urls import parse_database_url
 from podium.config import Settings
 
 log = logging.getLogger(__name__)
@@ -76,10 +76,7 @@ _REPLICA_STATE = text(
 
 def describe(url: str) -> str:
     """A replica's label for logs and metrics: host, port and database, never the credentials."""
-    parts = urlsplit(url)
-    host = parts.hostname or (parts.query.partition("host=")[2].partition("&")[0] or "local")
-    port = f":{parts.port}" if parts.port else ""
-    return f"{host}{port}{parts.path}"
+    return parse_database_url(url, "PODIUM_DATABASE_REPLICA_URLS").describe()
 
 
 @dataclass
@@ -99,7 +96,7 @@ class Replica:
         self.name = name
         self._pool = engine
         # Reads only: autocommit, no BEGIN/ROLLBACK round trips (as the primary's read-only units of work).
-        self.engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.engine = autocommit(engine)
         self.max_lag_ms = max_lag_ms
         self.replayed = -1
         self.lag_ms = 0.0
@@ -218,6 +215,13 @@ def replica_router(settings: Settings, primary: AsyncEngine) -> ReplicaRouter | 
     """The router over ``PODIUM_DATABASE_REPLICA_URLS`` (each with its own pool), or None without any."""
     if not settings.database_replica_urls:
         return None
-    replicas = [(describe(url), create_engine(settings, url)) for url in settings.database_replica_urls]
-    autocommit = primary.execution_options(isolation_level="AUTOCOMMIT")
-    return ReplicaRouter(autocommit, replicas, settings.replica_max_lag_ms)
+    replicas = [
+        (
+            describe(url),
+            create_engine(
+                settings, url, setting="PODIUM_DATABASE_REPLICA_URLS", pooled=settings.transaction_pooler
+            ),
+        )
+        for url in settings.database_replica_urls
+    ]
+    return ReplicaRouter(autocommit(primary), replicas, settings.replica_max_lag_ms)

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from podium.adapters.lookups import BatchedLookups
+from podium.adapters.postgres.database import autocommit
 from podium.adapters.postgres.replicas import REPLICA_ERRORS, ReplicaRouter
 from podium.adapters.postgres.repositories import (
     OrmSession,
@@ -133,7 +134,7 @@ class SqlAlchemyUnitOfWork:
 class SqlAlchemyUnitOfWorkFactory:
     def __init__(self, engine: AsyncEngine, replicas: ReplicaRouter | None = None) -> None:
         self._read_write = engine
-        self._read_only = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read_only = autocommit(engine)
         self.lookups = BatchedLookups(self, before_wait=release_shared_connection)
         self._share = enabled("shared_connection")
         # Streaming replicas for public reads (``replicas``): None when none is configured.

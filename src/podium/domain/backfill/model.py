@@ -161,6 +161,10 @@ class ExistingData:
     #: What the backfill last wrote to each row it owns (row id → :func:`written_values`), per table:
     #: a row whose values differ from it now was changed in v2 since.
     written: Mapping[TargetTable, Mapping[UUID, Mapping[str, Any]]] = field(default_factory=dict)
+    #: Events soft-deleted in v2: rows still, but nothing may be added to them, and nobody sees them.
+    deleted_events: frozenset[UUID] = frozenset()
+    #: Events in draft in v2: their organiser's alone.
+    draft_events: frozenset[UUID] = frozenset()
 
 
 class Outcome(enum.StrEnum):
@@ -193,6 +197,11 @@ class Issue:
     v2: Mapping[str, Any] | None = None
     airtable: Mapping[str, Any] | None = None
 
+    @property
+    def key(self) -> IssueKey:
+        """What identifies the issue across runs (the detail may change: a conflict's values)."""
+        return (str(self.table), self.airtable_id, str(self.outcome), self.reason)
+
     def to_json(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "table": str(self.table),
@@ -205,6 +214,10 @@ class Issue:
             payload["v2"] = self.v2
             payload["airtable"] = self.airtable
         return payload
+
+
+#: (table, Airtable record id, outcome, reason): an issue as earlier runs reported it.
+IssueKey = tuple[str, str, str, str]
 
 
 @dataclass(slots=True)
@@ -279,6 +292,8 @@ class BackfillResult:
     )
     issues: list[Issue] = field(default_factory=list)
     elapsed_seconds: float = 0.0
+    #: Keys of the issues needing review that an earlier real run already reported.
+    known: set[IssueKey] = field(default_factory=set)
 
     def add(self, issue: Issue) -> None:
         """Report ``issue`` and count it in its table's tally."""
@@ -304,10 +319,19 @@ class BackfillResult:
         return [issue for issue in self.issues if issue.outcome in NEEDS_REVIEW]
 
     @property
+    def new_for_review(self) -> list[Issue]:
+        """The issues needing review that no earlier real run reported."""
+        return [issue for issue in self.needs_review if issue.key not in self.known]
+
+    @property
     def exit_status(self) -> int:
-        """0 when every source record was migrated (alterations reported), 3 when some were not, or
-        a conflict with v2 or a record gone from Airtable was left for the operator."""
-        return 3 if self.needs_review else 0
+        """0 when every source record was migrated (alterations reported) and nothing waits for review;
+        3 when a record could not be migrated, or a conflict with v2 or a record gone from Airtable was
+        left for the operator, that no earlier run reported; 4 when every such issue is one an earlier
+        run already reported (nothing new to look at)."""
+        if not self.needs_review:
+            return 0
+        return 3 if self.new_for_review else 4
 
     def reason_counts(self) -> list[ReasonCount]:
         """A count per (table, outcome, reason): records not migrated first, then merged, then altered."""
@@ -326,6 +350,8 @@ class BackfillResult:
         return {
             "dry_run": self.dry_run,
             "exit_status": self.exit_status,
+            "new_for_review": len(self.new_for_review),
+            "reported_before": len(self.needs_review) - len(self.new_for_review),
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "tables": {str(table): outcome.to_json() for table, outcome in self.tables.items()},
             "issue_counts": [count.to_json() for count in self.reason_counts()],

@@ -11,6 +11,7 @@ from podium.domain.backfill.model import (
     CollaboratorLink,
     EventRow,
     ExistingData,
+    IssueKey,
     ProjectRow,
     ReferralRow,
     SourceRecord,
@@ -109,6 +110,14 @@ class BackfillStore(Protocol):
     async def prune(self, targets: Mapping[TargetTable, Sequence[UUID]]) -> list[PrunedRow]:
         """Delete these rows and every row that hangs off them (an owner's events and projects, an event's
         projects, links, referrals and votes, …), in one transaction; return each row deleted."""
+        ...
+
+    async def reported_issues(self) -> set[IssueKey]:
+        """The issues earlier real runs reported for review (see :attr:`Issue.key`)."""
+        ...
+
+    async def remember_reported(self, keys: Sequence[IssueKey]) -> None:
+        """Remember these issues as reported (keys already remembered are kept as they are)."""
         ...
 
     async def count_rows(self) -> Mapping[TargetTable, int]:

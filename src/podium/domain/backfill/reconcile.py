@@ -10,7 +10,8 @@ there (:func:`~podium.domain.backfill.model.written_values`, kept by the store):
 * ``current != planned``: updated when v2 has not touched the row (``written`` is absent or equals
   ``current``); otherwise v2 changed it since: it is left as v2 has it and reported as a **conflict**
   with both values, unless ``--overwrite-v2-changes``;
-* a row whose parent (owner, event, project, voter) v2 deleted is not written (``parent_deleted_in_v2``).
+* a row whose parent (owner, event, project, voter) v2 deleted — or soft-deleted, for an event — is not
+  written (``parent_deleted_in_v2``).
 
 Rows the backfill wrote earlier but no longer plans are **gone** from Airtable: reported, and with
 ``--prune`` deleted (the store deletes what hangs off them too and reports every row it deleted).
@@ -63,6 +64,10 @@ def reconcile(ctx: PlanContext) -> None:
             _reconcile_links(ctx, table, planned, existing, alive, names)
         else:
             alive[table] = _reconcile_rows(ctx, table, planned, existing, alive)
+            if table is T.EVENTS:
+                # A soft-deleted event is still a row, but nothing may be added to or changed under it
+                # (the schema refuses it): for its children it is deleted in v2.
+                alive[table] -= ctx.existing.deleted_events
 
 
 def _names(ctx: PlanContext) -> dict[UUID, str]:

@@ -108,6 +108,11 @@ async def run_backfill(
                         else "deleted with the row it hung off",
                     )
                 )
+    # Exit 3 only for what no earlier run reported; a real run remembers what it reports.
+    reported = {issue.key for issue in result.needs_review}
+    result.known = reported & await store.reported_issues()
+    if not dry_run and reported - result.known:
+        await store.remember_reported(sorted(reported - result.known))
     for table, count in (await store.count_rows()).items():
         result.tables[table].stored = count
     result.elapsed_seconds = clock() - started

@@ -20,6 +20,7 @@ to do and a killed run resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -118,9 +119,33 @@ def airtable_fields(table: TargetTable, values: Mapping[str, Any]) -> dict[str, 
     return fields
 
 
+def visible(existing: ExistingData) -> ExistingData:
+    """``existing`` without its hidden events (drafts, soft deletes) and what is in them: v1 shows every
+    event it holds, so what v2 keeps private is, for Airtable, not there (a record written earlier is
+    deleted)."""
+    hidden = existing.deleted_events | existing.draft_events
+    if not hidden:
+        return existing
+    projects = [row for row in existing.projects if row.event_id not in hidden]
+    kept_projects = {row.id for row in projects}
+    return dataclasses.replace(
+        existing,
+        events=[row for row in existing.events if row.id not in hidden],
+        projects=projects,
+        referrals=[row for row in existing.referrals if row.event_id not in hidden],
+        votes=[row for row in existing.votes if row.event_id not in hidden],
+        attendees=[link for link in existing.attendees if link.event_id not in hidden],
+        collaborators=[link for link in existing.collaborators if link.project_id in kept_projects],
+        deleted_events=frozenset(),
+        draft_events=frozenset(),
+    )
+
+
 def plan_write_back(existing: ExistingData) -> WriteBackPlan:
-    """Every operation that makes the v1 base hold what PostgreSQL holds now."""
+    """Every operation that makes the v1 base hold what PostgreSQL shows now (drafts and soft-deleted
+    events are not shown: :func:`visible`)."""
     plan = WriteBackPlan()
+    existing = visible(existing)
     rows: dict[TargetTable, list[Any]] = {
         T.USERS: list(existing.users),
         T.EVENTS: list(existing.events),

@@ -5,13 +5,14 @@ writes nothing and a killed run resumes where it stopped."""
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any, Protocol
 from uuid import UUID
 
-from podium.domain.backfill.model import ExistingData, SourceTable, TargetTable
+from podium.domain.backfill.model import ExistingData, Progress, SourceTable, Stage, TargetTable
 from podium.domain.backfill.writeback import ORDER, Operation, WriteBackPlan, plan_write_back
 
 BATCH = 10  # Airtable's limit of records per create, update or delete request
@@ -157,10 +158,12 @@ async def run_write_back(
     dry_run: bool = False,
     call: Callable[..., Any] | None = None,
     clock: Callable[[], float] = time.monotonic,
+    progress: Callable[[Progress], None] | None = None,
 ) -> WriteBackResult:
     """Copy into Airtable what v2 created, changed or deleted since the backfill (or the last write-back).
 
-    ``call`` runs a blocking writer method (default: in a worker thread).
+    ``call`` runs a blocking writer method (default: in a worker thread); ``progress`` hears after every
+    request how far each table's creates, updates or deletes have got.
     """
     import asyncio
 
@@ -180,11 +183,15 @@ async def run_write_back(
         result.requests = sum(1 for _ in _batches(plan.operations))
         result.elapsed_seconds = clock() - started
         return result
+    totals = Counter((op.table, op.action) for op in plan.operations)
+    done: Counter[tuple[TargetTable, str]] = Counter()
+    begun: dict[tuple[TargetTable, str], float] = {}
     ids: dict[UUID, str] = {}
     for rows in (existing.users, existing.events, existing.projects, existing.referrals, existing.votes):
         ids.update((row.id, row.airtable_id) for row in rows if row.airtable_id)
     for batch in _batches(plan.operations):
         table, action = batch[0].table, batch[0].action
+        begun.setdefault((table, action), clock())
         source = SOURCE_OF[table]
         try:
             if action == "create":
@@ -216,5 +223,10 @@ async def run_write_back(
                     await store.forget_written(link_table, forget)
                 if keep:
                     await store.save_written(link_table, keep)
+        if progress is not None:
+            key = (table, action)
+            done[key] += len(batch)
+            progress(Progress(Stage.WRITE, f"{table} {action}", done[key], totals[key],
+                              clock() - begun[key], finished=done[key] == totals[key]))  # fmt: skip
     result.elapsed_seconds = clock() - started
     return result

@@ -10,22 +10,25 @@ from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
 from podium.domain.models import Event, EventView, ListingState, ProjectView, Referral, User, Vote
-from podium.domain.ports import LockPurpose, SlugTaken, UnitOfWork, UnitOfWorkFactory
+from podium.domain.ports import SlugTaken, UnitOfWork, UnitOfWorkFactory
 from podium.domain.rules import feature_flags, flags_for_phase, normalize_join_code, phase_for_flags, slug_for
+from podium.domain.services.access import EVENT_IN_DRAFT, owned_event
 from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
 
 EVENT_NOT_FOUND = "Event not found"
 LEADERBOARD_DISABLED = "Leaderboard is not enabled"
-EVENT_IN_DRAFT = "This event is not open yet: it is still a draft"
 NOT_OFFICIAL = "This event is not an official event of the current series"
 ALREADY_ATTENDING = "Already attending this event"
+SERIES_FLAGS_SUPERADMIN_ONLY = (
+    "Only a superadmin may change an event's feature flags: they put an event into an official series"
+)
 UPDATABLE_FIELDS = frozenset(
     {"name", "description", "votable", "leaderboard_enabled", "demo_links_optional", "ysws_checks_enabled"}
 )
 # What the organiser's PATCH (and the superadmin's) may change (issue 15).
 ADMIN_FIELDS = frozenset(
     {"phase", "name", "description", "demo_links_optional", "feature_flags_csv", "require_ysws_pii"}
-)
+) | frozenset({"repo_validation", "demo_validation", "custom_validator"})  # HEAD's validation (issue 25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +113,7 @@ class EventService:
         legacy flags move the phase with them (``rules.phase_for_flags``)."""
         changes = {k: v for k, v in changes.items() if k in UPDATABLE_FIELDS and v is not None}
         async with self._uow() as uow:
-            event = await _owned_event(uow, user, event_id, "change")
+            event = await owned_event(uow, user, event_id, "change")
             if changes:
                 await uow.events.update(with_changes(event, changes))
                 await uow.commit()
@@ -120,7 +123,8 @@ class EventService:
         left as they are. A phase sets the legacy flags the v2 client reads (``rules.flags_for_phase``)."""
         changes = {k: v for k, v in changes.items() if k in ADMIN_FIELDS and v is not None}
         async with self._uow() as uow:
-            event = await _owned_event(uow, user, event_id, "change")
+            event = await owned_event(uow, user, event_id, "change")
+            _check_series_flags(user, event, changes)
             if changes:
                 await uow.events.update(with_changes(event, changes))
             view = await uow.events.view(event_id)
@@ -134,14 +138,11 @@ class EventService:
             return []
         async with self._uow(read_only=True) as uow:
             views = await uow.directory.flagged(series)
-        return [
-            v
-            for v in views
-            if v.event.phase != "draft" and series in feature_flags(v.event.feature_flags_csv)
-        ]
+        return [v for v in views if is_official(v.event, series)]
 
-    async def attend_official(self, user: User, event_id: UUID, series: str) -> None:
-        """Join an official event of the active series by its id, no code needed."""
+    async def attend_official(self, user: User, event_id: UUID, series: str) -> bool:
+        """Join an official event of the active series by its id, no code needed. False when the caller
+        attends it already (HEAD answers that as a success)."""
         async with self._uow() as uow:
             event = await uow.events.lock(event_id, "keep")
             if event is None or event.phase == "draft":
@@ -149,12 +150,13 @@ class EventService:
             if not series or series not in feature_flags(event.feature_flags_csv):
                 raise Forbidden(NOT_OFFICIAL)
             if not await uow.attendance.add(event.id, user.id):
-                raise Invalid(ALREADY_ATTENDING)
+                return False
             await uow.commit()
+        return True
 
     async def delete(self, user: User, event_id: UUID) -> None:
         async with self._uow() as uow:
-            await _owned_event(uow, user, event_id, "delete")
+            await owned_event(uow, user, event_id, "delete")
             await uow.events.delete(event_id)
             await uow.commit()
 
@@ -218,42 +220,49 @@ class EventService:
 
     async def private(self, user: User, event_id: UUID) -> EventView:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             view = await uow.events.view(event_id)
         assert view is not None
         return view
 
     async def attendees(self, user: User, event_id: UUID) -> list[User]:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             return await uow.attendance.attendees(event_id)
 
     async def remove_attendee(self, user: User, event_id: UUID, attendee_id: UUID) -> None:
         async with self._uow() as uow:
-            await _owned_event(uow, user, event_id, "keep")
+            await owned_event(uow, user, event_id, "keep")
             await uow.attendance.remove(event_id, attendee_id)
             await uow.commit()
 
     async def leaderboard(self, user: User, event_id: UUID) -> list[ProjectView]:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             return await uow.projects.in_event(event_id)
 
     async def votes(self, user: User, event_id: UUID) -> list[Vote]:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             return await uow.votes.in_event(event_id)
 
     async def referrals(self, user: User, event_id: UUID) -> list[Referral]:
         async with self._uow(read_only=True) as uow:
-            await _owned_event(uow, user, event_id)
+            await owned_event(uow, user, event_id)
             return await uow.referrals.in_event(event_id)
+
+
+def is_official(event: Event, series: str) -> bool:
+    """Whether the event is an official one of ``series``: not a draft, and its feature flags name it."""
+    return bool(series) and event.phase != "draft" and series in feature_flags(event.feature_flags_csv)
 
 
 def with_changes(event: Event, changes: dict[str, Any]) -> Event:
     """The event with ``changes`` applied, its phase and legacy flags one consistent state: a new phase sets
     the flags; new flags move the phase; both at once must agree (the database checks it too)."""
     changes = dict(changes)
+    if "custom_validator" in changes:
+        changes["custom_validator"] = changes["custom_validator"] or None  # "" clears it
     phase = changes.pop("phase", None)
     votable = changes.pop("votable", None)
     leaderboard = changes.pop("leaderboard_enabled", None)
@@ -268,14 +277,10 @@ def with_changes(event: Event, changes: dict[str, Any]) -> Event:
     return changed
 
 
-async def _owned_event(uow: UnitOfWork, user: User, event_id: UUID, lock: LockPurpose | None = None) -> Event:
-    """The caller's event, or any event for a superadmin (a missing one and someone else's alike are
-    BAD_ACCESS, legacy §2.4), locked for a write: a writer that lost a race with the event's delete sees it
-    missing."""
-    if lock is None:
-        event = await uow.events.get(event_id)
-    else:
-        event = await uow.events.lock(event_id, lock)
-    if event is None or (event.owner_id != user.id and not user.is_superadmin):
-        raise Forbidden(BAD_ACCESS)
-    return event
+def _check_series_flags(user: User, event: Event, changes: dict[str, Any]) -> None:
+    """The feature flags name the official series an event belongs to (listed, joined without a code, in
+    the series' PII export): only superadmins set them (PRODUCT §7). Sending the event's own value is no
+    change (a client that sends its whole form)."""
+    flags = changes.get("feature_flags_csv")
+    if flags is not None and flags != event.feature_flags_csv and not user.is_superadmin:
+        raise Forbidden(SERIES_FLAGS_SUPERADMIN_ONLY)

@@ -13,8 +13,8 @@ from podium.domain.errors import Invalid, NotFound
 from podium.domain.models import User
 from podium.domain.ports import ExportKind, Exports, UnitOfWorkFactory
 from podium.domain.rules import neutralise_csv_cell
-from podium.domain.services.events import EVENT_NOT_FOUND, _owned_event
-from podium.domain.services.superadmin import _require
+from podium.domain.services.access import owned_event, require_superadmin
+from podium.domain.services.events import EVENT_NOT_FOUND, is_official
 
 COLUMNS: dict[ExportKind, tuple[str, ...]] = {
     "leaderboard": ("Rank", "Project", "Points", "Votes", "Legacy points", "Owner", "Collaborators"),
@@ -81,14 +81,14 @@ class ExportService:
         """One of the event's exports, for its owner or a superadmin (else BAD_ACCESS, checked before
         anything is streamed)."""
         async with self._uow(read_only=True) as uow:
-            event = await _owned_event(uow, user, event_id)
+            event = await owned_event(uow, user, event_id)
         rows = await _cells(self._exports.event_rows(kind, event_id))
         return Export(f"{event.slug}-{kind}.csv", COLUMNS[kind], rows)
 
     async def ysws_export(self, admin: User, event_id: UUID | None, series: str | None) -> Export:
         """Podium HEAD's YSWS export (superadmins only), of one event or a whole series. Every project is
         included whatever its owner filled in: validation happens downstream."""
-        _require(admin)
+        require_superadmin(admin)
         if (event_id is None) == (not series):
             raise Invalid(ONE_SOURCE)
         if event_id is not None:
@@ -99,5 +99,9 @@ class ExportService:
             name = event.slug
         else:
             name = str(series)
+            async with self._uow(read_only=True) as uow:
+                flagged = await uow.directory.flagged(name)
+            if not any(is_official(view.event, name) for view in flagged):
+                raise NotFound(f"No active events found with series '{name}'")
         rows = await _cells(self._exports.ysws_rows(event_id, series))
         return Export(f"{name}-ysws.csv", YSWS_COLUMNS, rows)

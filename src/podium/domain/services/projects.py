@@ -26,7 +26,9 @@ from podium.domain.ports import (
     UpstreamError,
 )
 from podium.domain.rules import normalize_join_code
+from podium.domain.services.access import require_open, shown_to
 from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
+from podium.domain.services.validation import initial_status
 
 PROJECT_NOT_FOUND = "Project not found"
 DEMO_REQUIRED = "Demo URL is required for this event"
@@ -63,6 +65,7 @@ class ProjectService:
             event = await uow.events.lock(new.event_id, "keep")
             if event is None:
                 raise NotFound("Event not found")
+            require_open(owner, event)
             if not event.demo_links_optional and not new.demo.strip():
                 raise Unprocessable(DEMO_REQUIRED)
             if not await uow.attendance.is_attending(event.id, owner.id):
@@ -71,7 +74,12 @@ class ProjectService:
                 raise Invalid(PII_REQUIRED)
 
             async def add(join_code: str) -> Project:
-                project = Project(**dataclasses.asdict(new), owner_id=owner.id, join_code=join_code)
+                project = Project(
+                    **dataclasses.asdict(new),
+                    owner_id=owner.id,
+                    join_code=join_code,
+                    validation_status=initial_status(event),
+                )
                 await uow.projects.add(project)
                 return project
 
@@ -80,14 +88,31 @@ class ProjectService:
         return project
 
     async def get(self, project_id: UUID) -> ProjectView:
-        view = await self._uow.read_public(lambda uow: uow.projects.view(project_id))
+        """A project as anyone sees it: one in a draft (or deleted) event does not exist for the public."""
+
+        async def read(uow: UnitOfWork) -> ProjectView | None:
+            view = await uow.projects.view(project_id)
+            if view is None:
+                return None
+            event = await uow.events.get(view.project.event_id)
+            return view if event is not None and shown_to(None, event) else None
+
+        view = await self._uow.read_public(read)
         if view is None:
             raise NotFound(PROJECT_NOT_FOUND)
         return view
 
     async def mine(self, user: User) -> list[ProjectView]:
+        """The caller's projects, but those in an event moved back to draft (unless they organise it)."""
         async with self._uow(read_only=True) as uow:
-            return await uow.projects.mine(user.id)
+            views = await uow.projects.mine(user.id)
+            states = await uow.events.listing_states({v.project.event_id for v in views})
+        return [
+            v
+            for v in views
+            if (state := states.get(v.project.event_id)) is not None
+            and (state.phase != "draft" or state.owner_id == user.id or user.is_superadmin)
+        ]
 
     async def join(self, user: User, join_code: str, client: str | None = None) -> None:
         """Become a collaborator of the project with this code (the caller must attend its event).
@@ -103,6 +128,10 @@ class ProjectService:
                 raise Invalid("User is already a collaborator or owner")
             if not await uow.attendance.is_attending(project.event_id, user.id):
                 raise Forbidden(BAD_ACCESS)
+            event = await uow.events.get(project.event_id)
+            if event is None:
+                raise NotFound("No project found")
+            require_open(user, event)
             if not await uow.projects.add_collaborator(project.id, user.id):
                 raise Invalid("User is already a collaborator or owner")
             await uow.commit()
@@ -115,7 +144,11 @@ class ProjectService:
             event = await uow.events.get(project.event_id)
             if event is None:
                 raise NotFound("Event not found")
+            require_open(user, event)
             updated = dataclasses.replace(project, **changes)
+            if (updated.repo, updated.demo) != (project.repo, project.demo):
+                # The links the last check judged are gone: the team checks again (HEAD's wizard does).
+                updated.validation_status, updated.validation_message = initial_status(event), ""
             if not event.demo_links_optional and not updated.demo.strip():
                 raise Unprocessable(DEMO_REQUIRED)
             if changes:
@@ -137,7 +170,8 @@ class ProjectService:
         self._require_checks()
         async with self._uow(read_only=True) as uow:
             project = await uow.projects.get(project_id)
-        if project is None:
+            event = None if project is None else await uow.events.get(project.event_id)
+        if project is None or event is None or not shown_to(None, event):
             raise NotFound(PROJECT_NOT_FOUND)
         if project.cached_auto_quality:
             return {

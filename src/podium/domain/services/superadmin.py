@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from podium.domain.errors import Forbidden, NotFound, Unprocessable
+from podium.domain.errors import NotFound, Unprocessable
 from podium.domain.models import Event, EventView, User
 from podium.domain.ports import SlugTaken, UnitOfWorkFactory
 from podium.domain.rules import flags_for_phase, normalize_email, slug_for, truncate_at_dash
+from podium.domain.services.access import require_superadmin
 from podium.domain.services.events import ADMIN_FIELDS, EVENT_NOT_FOUND, with_changes
 from podium.domain.services.join_codes import with_fresh_join_code
 
-SUPERADMIN_ONLY = "Superadmin access required"
 USER_NOT_FOUND = "User not found"
 SLUG_STEM_LENGTH = 40
 SLUG_SUFFIX_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
@@ -50,58 +50,29 @@ class SuperadminService:
 
     async def events(self, admin: User, query: str, page: int, size: int) -> Page[EventView]:
         """Every event, soft-deleted ones included, whose name or slug contains ``query``, by creation."""
-        _require(admin)
+        require_superadmin(admin)
         async with self._uow(read_only=True) as uow:
             items, total = await uow.directory.events_page(query.strip(), (page - 1) * size, size)
         return Page(items, total, page, size)
 
     async def users(self, admin: User, query: str, page: int, size: int) -> Page[User]:
         """Every user whose email or display name contains ``query``, by creation."""
-        _require(admin)
+        require_superadmin(admin)
         async with self._uow(read_only=True) as uow:
             items, total = await uow.directory.users_page(query.strip(), (page - 1) * size, size)
         return Page(items, total, page, size)
 
     async def create(self, admin: User, fields: dict[str, Any]) -> EventView:
         """An event owned by the superadmin, with a slug made unique by a random suffix (as HEAD)."""
-        _require(admin)
-        stem = truncate_at_dash(slug_for(fields["name"]), SLUG_STEM_LENGTH)
-        if not stem:
-            raise Unprocessable("Event name must contain at least one letter or digit")
-        phase = fields.get("phase") or "submission"
-        votable, leaderboard = flags_for_phase(phase)
-        async with self._uow() as uow:
-
-            async def add(join_code: str) -> Event:
-                suffix = "".join(secrets.choice(SLUG_SUFFIX_ALPHABET) for _ in range(6))
-                event = Event(
-                    name=fields["name"],
-                    slug=f"{stem}-{suffix}",
-                    join_code=join_code,
-                    owner_id=admin.id,
-                    description=fields.get("description") or "",
-                    demo_links_optional=bool(fields.get("demo_links_optional")),
-                    feature_flags_csv=fields.get("feature_flags_csv") or "",
-                    require_ysws_pii=bool(fields.get("require_ysws_pii")),
-                    phase=phase,
-                    votable=votable,
-                    leaderboard_enabled=leaderboard,
-                )
-                await uow.events.add(event)
-                return event
-
-            event = await with_fresh_join_code(add, also_retry=(SlugTaken,))
-            view = await uow.directory.view(event.id)
-            assert view is not None
-            await uow.commit()
-            return view
+        require_superadmin(admin)
+        return await create_event(self._uow, admin, fields)
 
     async def update(
         self, admin: User, event_id: UUID, changes: dict[str, Any], owner_email: str | None
     ) -> EventView:
         """The organiser's PATCH on any event (soft-deleted ones too), plus ``owner_email`` to hand it
         over to another existing user."""
-        _require(admin)
+        require_superadmin(admin)
         changes = {k: v for k, v in changes.items() if k in ADMIN_FIELDS and v is not None}
         async with self._uow() as uow:
             event = await uow.directory.event(event_id)
@@ -124,7 +95,7 @@ class SuperadminService:
         """Hide the event everywhere but here, keeping all its data: it 404s on every public and attendee
         path and leaves every list at once (its listing version moves with the change). Of racing deletes
         the first wins; the others, like any later one, find the event gone."""
-        _require(admin)
+        require_superadmin(admin)
         async with self._uow() as uow:
             event = await uow.directory.event(event_id)
             if event is None or event.deleted_at is not None:
@@ -134,7 +105,7 @@ class SuperadminService:
 
     async def restore(self, admin: User, event_id: UUID) -> EventView:
         """Bring a soft-deleted event back as it was (a live one is left as it is)."""
-        _require(admin)
+        require_superadmin(admin)
         async with self._uow() as uow:
             event = await uow.directory.event(event_id)
             if event is None:
@@ -147,8 +118,8 @@ class SuperadminService:
         return view
 
     async def set_superadmin(self, email: str, granted: bool) -> bool:
-        """Grant or revoke the flag (the command line's use-case: no HTTP route reaches it); False when no
-        user has this email."""
+        """Grant or revoke the flag (the command line's use-case: no HTTP route reaches it but HEAD's
+        test-only one, ``e2e.E2eFixtures.promote``); False when no user has this email."""
         async with self._uow() as uow:
             found = await uow.directory.set_superadmin(normalize_email(email), granted)
             if found:
@@ -156,6 +127,39 @@ class SuperadminService:
         return found
 
 
-def _require(user: User) -> None:
-    if not user.is_superadmin:
-        raise Forbidden(SUPERADMIN_ONLY)
+async def create_event(uow_factory: UnitOfWorkFactory, owner: User, fields: dict[str, Any]) -> EventView:
+    """An event owned by ``owner`` from HEAD's ``EventCreate`` fields, with a slug made unique by a random
+    suffix (as HEAD): the superadmin's creation, and HEAD's test-only one."""
+    stem = truncate_at_dash(slug_for(fields["name"]), SLUG_STEM_LENGTH)
+    if not stem:
+        raise Unprocessable("Event name must contain at least one letter or digit")
+    phase = fields.get("phase") or "submission"
+    votable, leaderboard = flags_for_phase(phase)
+    async with uow_factory() as uow:
+
+        async def add(join_code: str) -> Event:
+            suffix = "".join(secrets.choice(SLUG_SUFFIX_ALPHABET) for _ in range(6))
+            event = Event(
+                name=fields["name"],
+                slug=f"{stem}-{suffix}",
+                join_code=join_code,
+                owner_id=owner.id,
+                description=fields.get("description") or "",
+                demo_links_optional=bool(fields.get("demo_links_optional")),
+                feature_flags_csv=fields.get("feature_flags_csv") or "",
+                require_ysws_pii=bool(fields.get("require_ysws_pii")),
+                repo_validation=fields.get("repo_validation") or "none",
+                demo_validation=fields.get("demo_validation") or "none",
+                custom_validator=fields.get("custom_validator") or None,
+                phase=phase,
+                votable=votable,
+                leaderboard_enabled=leaderboard,
+            )
+            await uow.events.add(event)
+            return event
+
+        event = await with_fresh_join_code(add, also_retry=(SlugTaken,))
+        view = await uow.directory.view(event.id)
+        assert view is not None
+        await uow.commit()
+        return view

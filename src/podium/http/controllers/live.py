@@ -15,6 +15,7 @@ from litestar.response import Stream
 
 from podium.domain.limits import SLUG_MAX
 from podium.domain.services.events import EventService
+from podium.http.controllers.auth import client_address
 from podium.http.controllers.events import SLUG_PATTERN, SlugPath
 from podium.http.errors import detail
 from podium.http.live import LiveListings, TooManyStreams
@@ -50,6 +51,7 @@ async def live_projects(
             uuid_param(event_id, "event_id"),
             leaderboard,
             _last_event_id(request.headers.get("last-event-id")),
+            client_address(request),
         )
     except TooManyStreams as exc:
         return detail(503, exc.message, {"Retry-After": "5"})
