@@ -289,6 +289,18 @@ async def soak(
             report["restart_s"] = round(await asyncio.to_thread(restart_database, cluster), 2)
             print(f"database restarted in {report['restart_s']} s", flush=True)
 
+        async def periodic() -> None:
+            """RSS every ``--every`` minutes after the warm-up, to see whether growth has stopped."""
+            if args.every <= 0:
+                return
+            tick = warm + args.every * 60
+            while tick < end - 5:
+                await asyncio.sleep(max(0.0, tick - time.monotonic()))
+                label = f"at {round((tick - start) / 60)} min"
+                report["snapshots"][label] = snapshot(supervisor, cluster.port)
+                print(f"{label}:", report["snapshots"][label], flush=True)
+                tick += args.every * 60
+
         async def progress() -> None:
             while time.monotonic() < end:
                 await asyncio.sleep(30)
@@ -301,6 +313,7 @@ async def soak(
             traffic.paced(args.write_rate, end, traffic.attend),
             traffic.paced(1.0, end, traffic.login),
             observer(),
+            periodic(),
             progress(),
         )
         await asyncio.sleep(2)  # let the pool settle after the last answers
@@ -335,6 +348,14 @@ def summary(report: dict[str, Any]) -> str:
             f"{pid:>8} {first['rss_mb']:>12.1f} {middle.get('rss_mb') or 0:>8.1f} {last.get('rss_mb') or 0:>8.1f} "
             f"{growth:>7}   {first['db_connections']}/{middle.get('db_connections', '-')}/{last.get('db_connections', '-')}"
         )
+    periodic = [label for label in snaps if label.startswith("at ")]
+    if periodic:
+        lines.append("RSS MB over time: " + ", ".join(["warm-up", *periodic, "end"]))
+        for pid, first in base.items():
+            series = [first["rss_mb"]] + [
+                snaps[label].get("workers", {}).get(pid, {}).get("rss_mb") for label in [*periodic, "end"]
+            ]
+            lines.append(f"{pid:>8} " + " ".join(f"{v:>7.1f}" if v else "   gone" for v in series))
     replaced = set(snaps.get("end", {}).get("workers", {})) - set(base)
     if replaced:
         lines.append(f"workers started during the soak (a worker died): {sorted(replaced)}")
@@ -373,6 +394,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--minutes", type=float, default=20.0)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--every", type=float, default=10.0, help="minutes between RSS snapshots (0: none)")
     p.add_argument("--readers", type=int, default=4, help="clients reading back to back")
     p.add_argument("--write-rate", type=float, default=4.0, help="votes per second, and attends per second")
     p.add_argument("--scale", type=int, default=1)

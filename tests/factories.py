@@ -41,6 +41,9 @@ class EventFactory(DataclassFactory[Event]):
     feature_flags_csv = Use(lambda: "")
     phase = Use(lambda: "")  # derived from the flags (Event.__post_init__)
     require_ysws_pii = Use(lambda: False)
+    repo_validation = Use(lambda: "none")
+    demo_validation = Use(lambda: "none")
+    custom_validator = Use(lambda: None)
     deleted_at = Use(lambda: None)
 
 
@@ -54,3 +57,5 @@ class ProjectFactory(DataclassFactory[Project]):
     hours_spent = Use(lambda: 3)
     legacy_points = Use(lambda: 0)
     cached_auto_quality = Use(lambda: None)
+    validation_status = Use(lambda: "pending")
+    validation_message = Use(lambda: "")

@@ -16,6 +16,11 @@ from podium.adapters.airtable.snapshot import SnapshotSource, SnapshotWriter
 from podium.adapters.airtable.source import AirtableSource
 from podium.adapters.airtable.writer import AirtableWriter
 from podium.adapters.disposable_emails import MailCheckerList
+from podium.adapters.hackclub import HackClubIdentity
+from podium.adapters.link_checks.custom import CustomValidator
+from podium.adapters.link_checks.github import GithubRepoValidator
+from podium.adapters.link_checks.itch import ItchPageValidator
+from podium.adapters.link_checks.reachable import ReachableValidator
 from podium.adapters.mail.console import ConsoleMailer
 from podium.adapters.mail.loops import LoopsMailer
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
@@ -25,21 +30,33 @@ from podium.adapters.postgres.failures import describe as describe_failure
 from podium.adapters.postgres.failures import schema_state
 from podium.adapters.postgres.rate_limiter import PostgresRateLimiter
 from podium.adapters.postgres.replicas import replica_router
-from podium.adapters.postgres.smoke_cleanup import SmokeCleanup
+from podium.adapters.postgres.smoke_cleanup import E2eTestData, SmokeCleanup
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
 from podium.adapters.postgres.urls import parse_database_url
 from podium.adapters.review_checks import HttpProjectChecks
 from podium.adapters.tokens import JwtCodec
-from podium.config import Settings
+from podium.adapters.turnstile import TurnstileSiteverify
+from podium.config import Settings, custom_validator_urls
 from podium.domain.backfill import SourceTable
-from podium.domain.ports import Mailer
+from podium.domain.ports import LinkValidator, Mailer
 from podium.domain.services.auth import AuthPolicy, AuthService
+from podium.domain.services.e2e import E2eFixtures
 from podium.domain.services.events import EventService
 from podium.domain.services.exports import ExportService
+from podium.domain.services.human_check import HumanGate
 from podium.domain.services.join_codes import JoinCodeGuard, JoinCodePolicy
+from podium.domain.services.oauth import OAuthLogin
 from podium.domain.services.projects import ProjectService
 from podium.domain.services.superadmin import SuperadminService
 from podium.domain.services.users import UserService
+from podium.domain.services.validation import (
+    GITHUB,
+    ITCH,
+    REACHABLE,
+    ValidationPolicy,
+    ValidationService,
+    custom_key,
+)
 from podium.domain.services.voting import VotingService
 
 log = logging.getLogger(__name__)
@@ -69,6 +86,10 @@ class Container:
     voting: VotingService = field(init=False)
     superadmin: SuperadminService = field(init=False)
     exports: ExportService = field(init=False)
+    validation: ValidationService = field(init=False)
+    e2e: E2eFixtures = field(init=False)
+    oauth: OAuthLogin = field(init=False)
+    human: HumanGate = field(init=False)
     uow: SqlAlchemyUnitOfWorkFactory = field(init=False)
     schema_gate: SchemaGate = field(init=False, default_factory=lambda: SchemaGate())
     engine_url: str = field(init=False, default="")
@@ -110,6 +131,27 @@ class Container:
         self.voting = VotingService(uow)
         self.superadmin = SuperadminService(uow)
         self.exports = ExportService(uow, PostgresExports(self.engine))
+        # Podium HEAD's client (issue 25).
+        self.validation = ValidationService(
+            uow,
+            link_validators(settings),
+            limiter,
+            ValidationPolicy(settings.validate_rate_limit, settings.validate_rate_window_seconds),
+        )
+        self.e2e = E2eFixtures(uow, E2eTestData(self.engine))
+        codec = JwtCodec(settings.jwt_secret, settings.jwt_algorithm)
+        self.oauth = OAuthLogin(
+            uow, _hackclub(settings), codec, self.auth.magic_link_token, disposable=disposable
+        )
+        self.human = HumanGate(
+            TurnstileSiteverify(
+                settings.turnstile_siteverify_url,
+                settings.turnstile_secret_key,
+                timeout=settings.turnstile_timeout_seconds,
+            )
+            if settings.turnstile_secret_key
+            else None
+        )
 
     @classmethod
     def build(cls, settings: Settings) -> Container:
@@ -163,6 +205,30 @@ class Container:
         if self.uow.replicas is not None:
             await self.uow.replicas.dispose()
         await self.engine.dispose()
+
+
+def link_validators(settings: Settings) -> dict[str, LinkValidator]:
+    """The project validators, by the names the events' settings use (``validation.GITHUB`` …)."""
+    timeout = settings.validation_timeout_seconds
+    validators: dict[str, LinkValidator] = {
+        GITHUB: GithubRepoValidator(settings.github_api_url, settings.github_token, timeout=timeout),
+        ITCH: ItchPageValidator(settings.itch_base_url, timeout=timeout),
+        REACHABLE: ReachableValidator(timeout=timeout, allow_private=settings.validation_allow_private_hosts),
+    }
+    for name, url in custom_validator_urls(settings.custom_validators).items():
+        validators[custom_key(name)] = CustomValidator(name, url, timeout=timeout)
+    return validators
+
+
+def _hackclub(settings: Settings) -> HackClubIdentity | None:
+    if not settings.hackclub_client_id:
+        return None
+    return HackClubIdentity(
+        settings.hackclub_auth_url,
+        settings.hackclub_client_id,
+        settings.hackclub_client_secret,
+        timeout=settings.hackclub_timeout_seconds,
+    )
 
 
 def _mailer(settings: Settings) -> Mailer:

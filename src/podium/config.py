@@ -22,6 +22,7 @@ Environment = Literal["development", "production"]
 # Who delivers magic links: Loops when a key is set (``auto``), or the log. In production the log is
 # chosen only explicitly (``console``): a logged link is a login credential in the log.
 MailerChoice = Literal["auto", "loops", "console"]
+Frontend = Literal["legacy", "head"]
 JwtAlgorithm = Literal["HS256", "HS384", "HS512"]
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_PRODUCTION_URL = "http://localhost:5173"
@@ -59,6 +60,11 @@ RANGES: dict[str, tuple[float, float]] = {
     "header_timeout_seconds": (0.1, 3600),
     "live_idle_timeout_seconds": (1, 86_400),
     "live_heartbeat_seconds": (0.01, 3600),
+    "validation_timeout_seconds": (0.1, 120),
+    "validate_rate_limit": (1, 1_000_000),
+    "validate_rate_window_seconds": (1, MAX_RATE_WINDOW_SECONDS),
+    "turnstile_timeout_seconds": (0.1, 120),
+    "hackclub_timeout_seconds": (0.1, 120),
 }
 
 
@@ -163,6 +169,43 @@ class Settings:
     # (so local ``.local`` addresses keep working).
     disposable_email_check: Literal["auto", "on", "off"] = "auto"
 
+    # Which frontend this deployment serves (PRODUCT §7): they disagree on one shape only,
+    # ``owner_display_name`` (a one-element list for ``legacy``, b91's client; a string for ``head``).
+    frontend: Frontend = "legacy"
+    # Podium HEAD's test-only routes (``/events/test/*``, ``/users/test/*``) for its E2E suite; refused
+    # in production.
+    enable_test_endpoints: bool = False
+
+    # Project validation (HEAD's ``/projects/validate``): each service is asked with this timeout, and a
+    # slow, failing or rate-limiting one gives "could not check", never an error.
+    validation_timeout_seconds: float = 10.0
+    validate_rate_limit: int = 10
+    validate_rate_window_seconds: int = 60
+    github_api_url: str = "https://api.github.com"
+    github_token: str = ""
+    # Empty: itch.io pages are fetched from their own address; set, ``https://USER.itch.io/GAME`` is
+    # fetched from ``{itch_base_url}/USER/GAME`` (a mirror, or a test's fake).
+    itch_base_url: str = ""
+    # Custom validators an event can name (``custom_validator``): ``name=url`` pairs; each is POSTed
+    # ``{"url": ..., "type": "repo"|"demo"}`` and answers ``{"valid": bool, "message": str}``.
+    custom_validators: tuple[str, ...] = ()
+    # Demo URLs are fetched only on public addresses, unless this allows private ones (tests, intranets).
+    validation_allow_private_hosts: bool = False
+
+    # Hack Club OAuth ("Log in with Hack Club"): off (404) unless the client id and secret are set.
+    hackclub_client_id: str = ""
+    hackclub_client_secret: str = ""
+    hackclub_auth_url: str = "https://auth.hackclub.com"
+    # Empty: ``{this server's URL}/auth/hackclub/callback`` (what HEAD registers).
+    hackclub_redirect_uri: str = ""
+    hackclub_timeout_seconds: float = 10.0
+
+    # Cloudflare Turnstile: with a secret, signup and the login's account check need a valid
+    # ``X-Turnstile-Token``; without one, no check.
+    turnstile_secret_key: str = ""
+    turnstile_siteverify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    turnstile_timeout_seconds: float = 10.0
+
     # HTTP.
     host: str = "127.0.0.1"
     port: int = 8000
@@ -186,7 +229,7 @@ class Settings:
     # Live lists (GET /events/{id}/projects/live): at most one message per event per interval, at most
     # this many open streams per worker, a stream with no new list for this long ends (the browser
     # reconnects if it is still there), and a comment line this often keeps proxies from closing it.
-    live_min_interval_ms: int = 300
+    live_min_interval_ms: int = 100
     live_max_streams: int = 5000
     # Open live streams per client address and worker: one client cannot take every stream of a worker.
     live_max_streams_per_client: int = 20
@@ -275,12 +318,20 @@ def _check(settings: Settings) -> None:
         raise SettingsError(f"PODIUM_LOG_LEVEL: expected one of {levels}, got {settings.log_level!r}")
     if not settings.host.strip():
         raise SettingsError("PODIUM_HOST: an interface to bind is required")
-    for name in ("production_url", "loops_api_url", "review_factory_url", "airtable_endpoint_url"):
+    for name in URL_SETTINGS:
+        if name in OPTIONAL_URL_SETTINGS and not getattr(settings, name):
+            continue
         url = urlsplit(getattr(settings, name))
         if url.scheme not in ("http", "https") or not url.hostname:
             raise SettingsError(f"{_env(name)}: expected an http(s) URL, got {getattr(settings, name)!r}")
     _check_database_urls(settings)
     _check_replicas(settings)
+    custom_validator_urls(settings.custom_validators)
+    if bool(settings.hackclub_client_id) != bool(settings.hackclub_client_secret):
+        raise SettingsError(
+            "PODIUM_HACKCLUB_CLIENT_ID and PODIUM_HACKCLUB_CLIENT_SECRET go together: set both to enable "
+            "Hack Club login, or neither."
+        )
     _check_trusted_proxies(settings.trusted_proxies)
     if settings.sentry_dsn:
         dsn = urlsplit(settings.sentry_dsn)
@@ -339,7 +390,24 @@ def _check_trusted_proxies(entries: tuple[str, ...]) -> None:
             ) from None
 
 
+def custom_validator_urls(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``PODIUM_CUSTOM_VALIDATORS`` as ``{name: url}``; a malformed entry is a ``SettingsError``."""
+    validators: dict[str, str] = {}
+    for pair in pairs:
+        name, _, url = (part.strip() for part in pair.partition("="))
+        parts = urlsplit(url)
+        if not name or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SettingsError(f"PODIUM_CUSTOM_VALIDATORS: expected name=http(s)://url pairs, got {pair!r}")
+        validators[name] = url
+    return validators
+
+
 def _check_production(settings: Settings) -> None:
+    if settings.enable_test_endpoints:
+        raise SettingsError(
+            "PODIUM_ENABLE_TEST_ENDPOINTS must not be set when PODIUM_ENV=production: its routes let anyone "
+            "make themselves a superadmin and delete users."
+        )
     if not settings.jwt_secret:
         raise SettingsError(
             "PODIUM_JWT_SECRET is required when PODIUM_ENV=production "
@@ -357,6 +425,20 @@ def _check_production(settings: Settings) -> None:
             "PODIUM_PRODUCTION_URL must be the frontend's public URL when PODIUM_ENV=production (every "
             f"emailed magic link starts with it); got {settings.production_url!r}."
         )
+
+
+URL_SETTINGS = (
+    "production_url",
+    "loops_api_url",
+    "review_factory_url",
+    "airtable_endpoint_url",
+    "github_api_url",
+    "itch_base_url",
+    "hackclub_auth_url",
+    "hackclub_redirect_uri",
+    "turnstile_siteverify_url",
+)
+OPTIONAL_URL_SETTINGS = frozenset({"itch_base_url", "hackclub_redirect_uri"})
 
 
 def _is_local(host: str) -> bool:

@@ -232,6 +232,16 @@ OPERATIONS: dict[str, tuple[Build, dict[str, int]]] = {
         lambda s, who: Call("GET", "/superadmin/export-csv", {"event_id": s.event.id}),
         SUPERADMIN_ONLY,
     ),
+    # HEAD's client (issue 25): the project's team validates it; Hack Club login is off in tests (404).
+    "POST /projects/validate": (
+        lambda s, who: Call("POST", "/projects/validate", {"project_id": s.project["id"]}),
+        _statuses(401, 403, 403, 200, 200, 403, 403),
+    ),
+    "GET /auth/hackclub": (lambda s, who: Call("GET", "/auth/hackclub"), _statuses(*[404] * 7)),
+    "GET /auth/hackclub/callback": (
+        lambda s, who: Call("GET", "/auth/hackclub/callback", {"code": "c", "state": "s"}),
+        _statuses(*[404] * 7),
+    ),
 }  # fmt: skip
 
 

@@ -35,6 +35,7 @@ class CannedResponse:
     body: bytes = b"{}"
     content_type: str = "application/json"
     delay: float = 0.0
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 class FakeHttpServer:
@@ -61,11 +62,19 @@ class FakeHttpServer:
         raw: bytes | None = None,
         content_type: str = "application/json",
         delay: float = 0.0,
+        headers: dict[str, str] | None = None,
     ) -> None:
         """Queue the next response: ``body`` is JSON-encoded unless ``raw`` bytes are given."""
         payload = raw if raw is not None else json.dumps({} if body is None else body).encode()
+        extra = tuple((headers or {}).items())
         with self._lock:
-            self._responses.append(CannedResponse(status, payload, content_type, delay))
+            self._responses.append(CannedResponse(status, payload, content_type, delay, extra))
+
+    def reset(self) -> None:
+        """Forget the recorded requests and any queued response (a fixture shared by several tests)."""
+        with self._lock:
+            self.requests.clear()
+            self._responses.clear()
 
     def _next(self, request: RecordedRequest) -> CannedResponse:
         with self._lock:
@@ -86,6 +95,8 @@ class FakeHttpServer:
                 self.send_response(canned.status)
                 self.send_header("Content-Type", canned.content_type)
                 self.send_header("Content-Length", str(len(canned.body)))
+                for name, value in canned.headers:
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(canned.body)
 

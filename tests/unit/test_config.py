@@ -161,6 +161,11 @@ OUT_OF_RANGE = [
     ("PODIUM_HEADER_TIMEOUT_SECONDS", "0"),
     ("PODIUM_LIVE_IDLE_TIMEOUT_SECONDS", "0"),
     ("PODIUM_LIVE_HEARTBEAT_SECONDS", "0"),
+    ("PODIUM_VALIDATION_TIMEOUT_SECONDS", "0"),
+    ("PODIUM_VALIDATE_RATE_LIMIT", "0"),
+    ("PODIUM_VALIDATE_RATE_WINDOW_SECONDS", "86401"),
+    ("PODIUM_TURNSTILE_TIMEOUT_SECONDS", "0"),
+    ("PODIUM_HACKCLUB_TIMEOUT_SECONDS", "121"),
     ("PODIUM_SENTRY_TRACES_SAMPLE_RATE", "1.5"),
 ]
 
@@ -340,6 +345,38 @@ def test_serve_gives_uvicorn_the_worker_healthcheck_timeout(monkeypatch: pytest.
     _run_uvicorn("127.0.0.1", 8000, 2, Settings.from_env({"PODIUM_WORKER_HEALTHCHECK_SECONDS": "45"}))
     assert seen["timeout_worker_healthcheck"] == 45
     assert Settings.from_env({}).worker_healthcheck_seconds == 30
+
+
+def test_production_refuses_the_test_endpoints() -> None:
+    with pytest.raises(SettingsError, match=r"^PODIUM_ENABLE_TEST_ENDPOINTS must not be set"):
+        Settings.from_env({**PRODUCTION, "PODIUM_ENABLE_TEST_ENDPOINTS": "true"})
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"PODIUM_FRONTEND": "v3"}, "^PODIUM_FRONTEND: expected one of legacy, head"),
+        (
+            {"PODIUM_HACKCLUB_CLIENT_ID": "id"},
+            "^PODIUM_HACKCLUB_CLIENT_ID and PODIUM_HACKCLUB_CLIENT_SECRET go",
+        ),
+        ({"PODIUM_CUSTOM_VALIDATORS": "sleepover"}, "^PODIUM_CUSTOM_VALIDATORS: expected name=http"),
+        ({"PODIUM_CUSTOM_VALIDATORS": "a=ftp://x"}, "^PODIUM_CUSTOM_VALIDATORS: expected name=http"),
+        ({"PODIUM_GITHUB_API_URL": "api.github.com"}, "^PODIUM_GITHUB_API_URL: expected an http"),
+        ({"PODIUM_ITCH_BASE_URL": "nope"}, "^PODIUM_ITCH_BASE_URL: expected an http"),
+    ],
+)
+def test_issue_25_settings_are_checked_naming_the_variable(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env(env)
+
+
+def test_issue_25_defaults_keep_the_legacy_client_and_everything_off() -> None:
+    settings = Settings.from_env({})
+    assert settings.frontend == "legacy"
+    assert not settings.enable_test_endpoints
+    assert not settings.hackclub_client_id
+    assert not settings.turnstile_secret_key
 
 
 # Trusted proxies (issue 22 item 6): the one place that says who may name the client.

@@ -15,6 +15,7 @@ FEATURE_FLAGS_MAX = 500
 DESCRIPTION_MAX = 10_000  # event and project descriptions
 URL_MAX = 2_048  # a project's repository, demo and screenshot URLs
 AIRTABLE_ID_MAX = 32
+CUSTOM_VALIDATOR_MAX = 64  # the name of an event's custom validator
 # PostgreSQL ``integer`` (hours spent, legacy points).
 INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 # The profile's text fields.

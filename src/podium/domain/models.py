@@ -55,6 +55,10 @@ class Event:
     # derived from them.
     phase: str = ""
     require_ysws_pii: bool = False
+    # HEAD's project validation (issue 25): which checks a submitted project gets.
+    repo_validation: str = "none"  # none / github / custom
+    demo_validation: str = "none"  # none / itch / reachable / custom
+    custom_validator: str | None = None  # the name of a configured custom validator
     deleted_at: dt.datetime | None = None  # soft-deleted: gone everywhere but the superadmin's views
 
     def __post_init__(self) -> None:
@@ -92,6 +96,10 @@ class Project:
     hours_spent: int = 0
     legacy_points: int = 0
     cached_auto_quality: dict[str, Any] | None = None
+    # HEAD's validation (issue 25): ``pending`` until checked, then ``valid`` or ``warning`` (the message
+    # says why).
+    validation_status: str = "pending"
+    validation_message: str = ""
 
 
 @dataclass(slots=True)
@@ -146,6 +154,18 @@ class Ballot:
 
     use: VoteQuotaUse
     candidates: dict[UUID, VoteCandidate]
+
+
+@dataclass(slots=True, frozen=True)
+class BallotFacts:
+    """Everything a vote's rules read, with the voter's attendee row locked: whether the event exists (and is
+    not deleted), is open for voting, whether the voter attends it, and the ballot (empty when the event is
+    missing)."""
+
+    event_found: bool
+    votable: bool
+    attending: bool
+    ballot: Ballot
 
 
 @dataclass(slots=True, frozen=True)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Literal, Protocol, Self, TypeVar
 from uuid import UUID
 
 from podium.domain.models import (
     Ballot,
+    BallotFacts,
     Event,
     EventView,
     ListingState,
@@ -145,6 +147,15 @@ class Votes(Protocol):
         ...
 
     async def add_many(self, votes: Sequence[Vote]) -> None: ...
+    async def cast(self, event_id: UUID, voter_id: UUID, votes: Sequence[Vote]) -> BallotFacts:
+        """A vote's lock, read and write in one call (one round trip on PostgreSQL): lock the event against
+        deletion and the voter's attendee row for the transaction (as ``Attendance.lock_with_event``), read
+        the facts with the lock held (as ``ballot`` for the ``votes``' projects), then write the ``votes``
+        the store's constraints accept (their project is in the event, no vote by this voter for it yet).
+        The facts are from before the write and nothing is decided here: the caller commits only if its
+        rules accept them, else leaving the unit of work undoes the write."""
+        ...
+
     async def withdraw(self, event_id: UUID, voter_id: UUID, project_id: UUID) -> bool:
         """Delete the voter's vote for the project of this event; False when there was none."""
         ...
@@ -346,3 +357,59 @@ class DeliveryFailed(Exception):
 
 class UpstreamError(Exception):
     """The external service failed or answered with an error."""
+
+
+# Issue 25: what Podium HEAD's client needs beyond the legacy API.
+
+CheckVerdict = Literal["passed", "failed", "unknown"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    """One validator's answer about one link: ``passed``, ``failed`` (the message says what to fix), or
+    ``unknown`` when the service could not be asked (slow, down, rate-limiting: the message says so)."""
+
+    verdict: CheckVerdict
+    message: str = ""
+
+
+class LinkValidator(Protocol):
+    """A service that judges a project's repository or demo link (GitHub, itch.io, the demo itself, an
+    event's custom validator). Never raises for the service's failures: those are ``unknown``."""
+
+    async def check(self, url: str, part: Literal["repo", "demo"]) -> CheckOutcome: ...
+
+
+class E2eData(Protocol):
+    """The rows Podium HEAD's E2E suite creates (its test users and all they own)."""
+
+    async def remove(self) -> dict[str, int]:
+        """Delete them all, in one transaction; the counts per table."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderIdentity:
+    """Who an identity provider says signed in: a verified email and the names it gave."""
+
+    email: str
+    first_name: str = ""
+    last_name: str = ""
+
+
+class IdentityProvider(Protocol):
+    """An OAuth 2 authorization-code provider (Hack Club's): where to send the browser, and who came back."""
+
+    def authorization_url(self, state: str, code_challenge: str, redirect_uri: str) -> str: ...
+
+    async def identity(self, code: str, code_verifier: str, redirect_uri: str) -> ProviderIdentity:
+        """Exchange the code and fetch the identity; ``UpstreamError`` when the provider refuses or fails."""
+        ...
+
+
+class HumanCheck(Protocol):
+    """A CAPTCHA provider's verification of a browser's token (Cloudflare Turnstile's siteverify)."""
+
+    async def verify(self, token: str, client: str | None) -> bool:
+        """True when the provider accepts the token; ``UpstreamError`` when it cannot be asked."""
+        ...

@@ -22,7 +22,9 @@ from podium.http.auth import current_user, requires_user
 from podium.http.bodies import PodiumRequest
 from podium.http.controllers.admin import EventAdminController, export_router
 from podium.http.controllers.auth import AuthController
+from podium.http.controllers.e2e import E2eEventsController, E2eUsersController
 from podium.http.controllers.events import EventsController
+from podium.http.controllers.hackclub import HackClubController
 from podium.http.controllers.health import health
 from podium.http.controllers.live import live_projects, projector
 from podium.http.controllers.metrics import metrics
@@ -36,7 +38,7 @@ from podium.http.listing_cache import ProjectListingCache
 from podium.http.live import live_listings
 from podium.http.metrics import start_worker, stop_worker
 from podium.http.middleware import RequestLogMiddleware, RequestScopeMiddleware
-from podium.http.openapi import document_auth_and_errors, document_validation_errors
+from podium.http.openapi import document_auth_and_errors, document_frontend, document_validation_errors
 from podium.http.options import AllowEveryMethod
 from podium.http.replica_metrics import watch_replicas
 from podium.http.termination import on_termination
@@ -46,7 +48,18 @@ from podium.mechanisms import enabled
 
 log = logging.getLogger(__name__)
 
-SERVICES = ("auth", "users", "events", "projects", "voting", "superadmin", "exports")
+SERVICES = (
+    "auth",
+    "users",
+    "events",
+    "projects",
+    "voting",
+    "superadmin",
+    "exports",
+    "validation",
+    "e2e",
+    "oauth",
+)
 
 
 def _service(name: str) -> Provide:
@@ -78,7 +91,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         # service starts anyway and answers 503 until the database is ready.
         await app.state.container.schema_current()
         app.state.listings = ProjectListingCache(
-            app.state.container.events, enabled=settings.leaderboard_cache
+            app.state.container.events, enabled=settings.leaderboard_cache, frontend=settings.frontend
         )
         app.state.live = live_listings(app.state.container, app.state.listings)
         stop_hearing_signals = on_termination(app.state.live.drain)
@@ -119,6 +132,8 @@ def create_app(settings: Settings | None = None, container: Container | None = N
             ProjectsController,
             live_projects,
             projector,
+            HackClubController,
+            *([E2eEventsController, E2eUsersController] if settings.enable_test_endpoints else []),
         ],
         dependencies=dependencies,
         lifespan=[lifespan],
@@ -144,6 +159,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         debug=False,
     )
     document_validation_errors(app.openapi_schema)
+    document_frontend(app.openapi_schema, settings.frontend)
     document_auth_and_errors(app.openapi_schema, _guarded_operation_ids(app))
     # Around routing too, so unmatched paths and CORS preflights are logged and counted.
     app.asgi_handler = RequestLogMiddleware(

@@ -35,3 +35,10 @@ def current_user(request: Request[Any, Any, Any]) -> User:
     """Dependency: the user the guard authenticated."""
     user: User = request.state.user
     return user
+
+
+async def requires_human(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: with Turnstile configured, an ``X-Turnstile-Token`` its siteverify accepts (HEAD's signup
+    and login check); without it, nothing."""
+    client = connection.client.host if connection.client else None
+    await connection.app.state.container.human.require(connection.headers.get("x-turnstile-token"), client)

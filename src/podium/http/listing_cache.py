@@ -10,21 +10,24 @@ database. The full list is rebuilt only after a change.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import msgspec
 
+from podium.config import Frontend
 from podium.domain.models import ProjectView, User
 from podium.domain.services.events import EventService
 from podium.http.schemas import ProjectPrivate, ProjectPublic, ReferralResponse, UserAttendee, VoteResponse
 
 _encoder = msgspec.json.Encoder()
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,55 @@ class Listing:
         return b"[" + b",".join(fragments) + b"]"
 
 
+class SharedBuilds(Generic[T]):
+    """Concurrent builds of one list share one: a read that needs the list at ``version`` waits for a
+    build of the same key already running at that version or newer, instead of running its own.
+
+    A build runs in the request that started it (its connection, its context); the others wait for its
+    outcome. If that build fails or its request goes away, a waiter builds for itself, so no request
+    inherits another's failure. Exactness: a list built after reading version V reflects every change
+    counted in any version ≤ V (versions only grow, and a later snapshot sees all an earlier one saw).
+    """
+
+    __slots__ = ("_running",)
+
+    def __init__(self) -> None:
+        self._running: dict[Hashable, tuple[int, asyncio.Future[T]]] = {}
+
+    async def run(self, key: Hashable, version: int, build: Callable[[], Awaitable[T]]) -> T:
+        running = self._running.get(key)
+        if running is not None and running[0] >= version:
+            try:
+                return await asyncio.shield(running[1])
+            except asyncio.CancelledError:
+                if not running[1].cancelled():
+                    raise  # this request was cancelled, not the build
+            except Exception:
+                pass
+        mine = (version, asyncio.get_running_loop().create_future())
+        mine[1].add_done_callback(_retrieved)
+        self._running[key] = mine
+        try:
+            value = await build()
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                mine[1].cancel()
+            else:
+                mine[1].set_exception(exc)
+            raise
+        finally:
+            if self._running.get(key) is mine:
+                del self._running[key]
+        mine[1].set_result(value)
+        return value
+
+
+def _retrieved(future: asyncio.Future[object]) -> None:
+    """A failed build nobody waited for is not an unretrieved exception: its own request raised it."""
+    if not future.cancelled():
+        future.exception()
+
+
 class OrganiserView(Enum):
     """The organiser's lists of an event, each with how to read and encode it."""
 
@@ -52,26 +104,41 @@ class OrganiserView(Enum):
     REFERRALS = "referrals"
 
 
-# Each view: how to read it (the service checks the organiser again on a miss) and how to encode a row.
+def _same_for_every_frontend(encode: Callable[[Any], msgspec.Struct]) -> Callable[[Any, Frontend], Any]:
+    return lambda row, _frontend: encode(row)
+
+
+# Each view: how to read it (the service checks the organiser again on a miss) and how to encode a row
+# for the deployment's frontend.
 _ORGANISER_VIEWS: dict[
     OrganiserView,
-    tuple[Callable[[EventService, User, UUID], Awaitable[list[Any]]], Callable[[Any], msgspec.Struct]],
+    tuple[Callable[[EventService, User, UUID], Awaitable[list[Any]]], Callable[[Any, Frontend], Any]],
 ] = {
     OrganiserView.LEADERBOARD: (EventService.leaderboard, ProjectPrivate.of),
-    OrganiserView.VOTES: (EventService.votes, VoteResponse.of),
-    OrganiserView.ATTENDEES: (EventService.attendees, UserAttendee.of),
-    OrganiserView.REFERRALS: (EventService.referrals, ReferralResponse.of),
+    OrganiserView.VOTES: (EventService.votes, _same_for_every_frontend(VoteResponse.of)),
+    OrganiserView.ATTENDEES: (EventService.attendees, _same_for_every_frontend(UserAttendee.of)),
+    OrganiserView.REFERRALS: (EventService.referrals, _same_for_every_frontend(ReferralResponse.of)),
 }
 
 
 class ProjectListingCache:
-    def __init__(self, events: EventService, *, enabled: bool = True, max_events: int = 512) -> None:
+    def __init__(
+        self,
+        events: EventService,
+        *,
+        enabled: bool = True,
+        max_events: int = 512,
+        frontend: Frontend = "legacy",
+    ) -> None:
         self._events = events
+        self._frontend: Frontend = frontend
         self._enabled = enabled
         self._max_events = max_events
         self._entries: OrderedDict[UUID, Listing] = OrderedDict()
         self._organiser: OrderedDict[tuple[UUID, OrganiserView], tuple[int, bytes]] = OrderedDict()
         self._rng = random.Random()
+        self._builds: SharedBuilds[Listing] = SharedBuilds()
+        self._organiser_builds: SharedBuilds[bytes] = SharedBuilds()
 
     async def organiser_view(self, user: User, event_id: UUID, view: OrganiserView) -> bytes:
         """The encoded organiser's list; raises ``Forbidden`` unless ``user`` organises the event."""
@@ -84,7 +151,9 @@ class ProjectListingCache:
             self._organiser.move_to_end(key)
             return cached[1]
         # Read after the version, so the list is at least as new as the version it is filed under.
-        body = await self._encode_organiser_view(user, event_id, view)
+        body = await self._organiser_builds.run(
+            key, version, lambda: self._encode_organiser_view(user, event_id, view)
+        )
         current = self._organiser.get(key)
         if current is None or current[0] < version:
             self._organiser[key] = (version, body)
@@ -96,14 +165,16 @@ class ProjectListingCache:
     async def _encode_organiser_view(self, user: User, event_id: UUID, view: OrganiserView) -> bytes:
         read, encode = _ORGANISER_VIEWS[view]
         rows = await read(self._events, user, event_id)
-        return _encoder.encode([encode(row) for row in rows])
+        return _encoder.encode([encode(row, self._frontend) for row in rows])
 
     async def listing(self, event_id: UUID, leaderboard: bool) -> Listing:
         """The event's current list; raises the domain's errors (unknown event, leaderboard not public)."""
         if not self._enabled:
             # Already in the order to serve (ranked, or shuffled by the service), encoded in one go.
             views = await self._events.projects(event_id, leaderboard)
-            return Listing(-1, [], _encoder.encode([ProjectPublic.of(view) for view in views]))
+            return Listing(
+                -1, [], _encoder.encode([ProjectPublic.of(view, self._frontend) for view in views])
+            )
         version = await self._events.listing_version(event_id, leaderboard)
         return await self._at(event_id, version)
 
@@ -123,7 +194,7 @@ class ProjectListingCache:
             self._entries.move_to_end(event_id)
             return cached
         # Read after the version, so the list is at least as new as the version it is filed under.
-        listing = self._build(version, await self._events.ranked_projects(event_id))
+        listing = await self._builds.run(event_id, version, lambda: self._ranked(event_id, version))
         current = self._entries.get(event_id)
         if current is None or current.version < version:
             self._entries[event_id] = listing
@@ -132,10 +203,13 @@ class ProjectListingCache:
                 self._entries.popitem(last=False)
         return listing
 
+    async def _ranked(self, event_id: UUID, version: int) -> Listing:
+        return self._build(version, await self._events.ranked_projects(event_id))
+
     def body(self, listing: Listing, leaderboard: bool) -> bytes:
         return listing.board if leaderboard or not self._enabled else listing.shuffled(self._rng)
 
-    @staticmethod
-    def _build(version: int, views: list[ProjectView]) -> Listing:
-        fragments = [_encoder.encode(ProjectPublic.of(view)) for view in views]
+    def _build(self, version: int, views: list[ProjectView]) -> Listing:
+        frontend = self._frontend
+        fragments = [_encoder.encode(ProjectPublic.of(view, frontend)) for view in views]
         return Listing(version, fragments, b"[" + b",".join(fragments) + b"]")

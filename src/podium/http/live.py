@@ -72,7 +72,7 @@ ListenerFactory = Callable[[Callable[[UUID], None], Callable[[], None]], ChangeL
 
 @dataclass(slots=True)
 class LiveSettings:
-    min_interval: float = 0.3
+    min_interval: float = 0.1
     max_streams: int = 5000
     max_streams_per_client: int = 20
     heartbeat: float = 15.0
@@ -173,6 +173,7 @@ class _Feed:
     newest: Snapshot | None = None
     published: int = -1
     published_at: float = float("-inf")
+    fanout: float = 0.0  # seconds the last message took to reach every ready stream's socket
     dirty: bool = False
     refresher: asyncio.Task[None] | None = None
 
@@ -334,7 +335,12 @@ class LiveListings:
         """Read the list while it is stale, at most once per ``min_interval``, and offer it to all."""
         try:
             while feed.dirty and feed.subscribers:
-                wait = feed.published_at + self.settings.min_interval - time.monotonic()
+                # Leading edge: a change after a quiet spell goes out at once; what follows within the
+                # window shares the next message. The window stretches to twice the last fan-out, so
+                # writing one event's messages keeps at most half of this worker busy however many
+                # streams it serves.
+                window = max(self.settings.min_interval, 2 * feed.fanout)
+                wait = feed.published_at + window - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 feed.dirty = False
@@ -363,11 +369,18 @@ class LiveListings:
                 subscriber.offer(CLOSED)
             elif snapshot.version > subscriber.sent:
                 subscriber.offer(snapshot)
+        # Each woken stream writes in its own task, all queued before this callback: when it runs, every
+        # stream that was not waiting on a slow client has written the message.
+        asyncio.get_running_loop().call_soon(_fanned_out, feed, feed.published_at)
 
     @staticmethod
     def _end_all(feed: _Feed, frame: bytes) -> None:
         for subscriber in feed.subscribers:
             subscriber.offer(frame)
+
+
+def _fanned_out(feed: _Feed, published_at: float) -> None:
+    feed.fanout = time.monotonic() - published_at
 
 
 def live_listings(container: Container, listings: ProjectListingCache) -> LiveListings:

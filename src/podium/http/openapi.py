@@ -124,3 +124,23 @@ def _is_litestar_validation(response: object) -> bool:
     schema = response.content.get("application/json")
     inner = schema.schema if schema is not None else None
     return isinstance(inner, Schema) and inner.description == _LITESTAR_VALIDATION
+
+
+def document_frontend(document: OpenAPI, frontend: str) -> None:
+    """Show ``owner_display_name`` in the one shape this deployment's frontend gets (``PODIUM_FRONTEND``):
+    a one-element list for ``legacy``, a string for ``head`` (in place)."""
+    shape = (
+        Schema(type=OpenAPIType.STRING, title="Owner Display Name", default="")
+        if frontend == "head"
+        else Schema(
+            type=OpenAPIType.ARRAY,
+            title="Owner Display Name",
+            items=Schema(type=OpenAPIType.STRING),
+            default=[],
+        )
+    )
+    components = document.components if isinstance(document.components, Components) else Components()
+    for schema in (components.schemas or {}).values():
+        properties = schema.properties if isinstance(schema, Schema) else None
+        if properties and "owner_display_name" in properties and "collaborator_display_names" in properties:
+            properties["owner_display_name"] = shape

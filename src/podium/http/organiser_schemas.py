@@ -10,7 +10,16 @@ from msgspec import Meta
 
 from podium.domain.models import EventView, User
 from podium.domain.services.superadmin import Page
-from podium.http.schemas import Base, Description, Email, EventPrivate, Name
+from podium.http.schemas import (
+    Base,
+    CustomValidatorName,
+    DemoValidation,
+    Description,
+    Email,
+    EventPrivate,
+    Name,
+    RepoValidation,
+)
 
 Phase = Literal["draft", "submission", "voting", "closed"]
 FlagsCsv = Annotated[str, Meta(max_length=500, pattern=r"^[^\x00]*$")]
@@ -26,6 +35,10 @@ class EventAdminUpdate(Base):
     demo_links_optional: bool | None = None
     require_ysws_pii: bool | None = None
     feature_flags_csv: FlagsCsv | None = None
+    # HEAD's project validation settings (issue 25).
+    repo_validation: RepoValidation | None = None
+    demo_validation: DemoValidation | None = None
+    custom_validator: CustomValidatorName | None = None
 
 
 class SuperadminEventUpdate(EventAdminUpdate, kw_only=True):
@@ -43,6 +56,9 @@ class SuperadminEventCreate(Base):
     demo_links_optional: bool = False
     require_ysws_pii: bool = False
     feature_flags_csv: FlagsCsv = ""
+    repo_validation: RepoValidation = "none"
+    demo_validation: DemoValidation = "none"
+    custom_validator: CustomValidatorName | None = None
 
 
 class UserSummary(Base):

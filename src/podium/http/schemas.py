@@ -13,7 +13,9 @@ from litestar.openapi.spec import OpenAPIFormat
 from litestar.params import KwargDefinition
 from msgspec import Meta, Struct
 
+from podium.config import Frontend
 from podium.domain.limits import (
+    CUSTOM_VALIDATOR_MAX,
     DESCRIPTION_MAX,
     EMAIL_MAX,
     INT_MAX,
@@ -50,6 +52,11 @@ Country = Annotated[str, Meta(max_length=USER_FIELD_LIMITS["country"], pattern=N
 # simply has no account.
 LOGIN_EMAIL_MAX = 320
 
+
+RepoValidation = Literal["none", "github", "custom"]
+DemoValidation = Literal["none", "itch", "reachable", "custom"]
+# The name of a configured custom validator (``PODIUM_CUSTOM_VALIDATORS``); empty clears it.
+CustomValidatorName = Annotated[str, Meta(max_length=CUSTOM_VALIDATOR_MAX, pattern=r"^[A-Za-z0-9_.-]*$")]
 
 # A vote's id as the listings carry it: its canonical text (``ProjectView.vote_ids``), documented as a UUID.
 ListedVoteId = Annotated[str, KwargDefinition(format=OpenAPIFormat.UUID)]
@@ -191,6 +198,9 @@ class EventPublic(Base):
     # Podium HEAD's (issue 15); ``phase`` and the two legacy flags above are one state.
     phase: Literal["draft", "submission", "voting", "closed"]
     require_ysws_pii: bool
+    # HEAD's project validation settings (issue 25).
+    repo_validation: RepoValidation = "none"
+    demo_validation: DemoValidation = "none"
 
     @classmethod
     def of(cls, view: EventView) -> EventPublic:
@@ -211,6 +221,8 @@ def _event_fields(view: EventView) -> dict[str, Any]:
         "feature_flags_list": view.feature_flags_list,
         "phase": e.phase,
         "require_ysws_pii": e.require_ysws_pii,
+        "repo_validation": e.repo_validation,
+        "demo_validation": e.demo_validation,
     }
 
 
@@ -220,6 +232,7 @@ class EventPrivate(EventPublic, kw_only=True):
     ysws_checks_enabled: bool
     feature_flags_csv: str = ""
     deleted_at: dt.datetime | None = None  # set when a superadmin soft-deleted it
+    custom_validator: str | None = None
 
     @classmethod
     def of(cls, view: EventView) -> EventPrivate:
@@ -231,6 +244,7 @@ class EventPrivate(EventPublic, kw_only=True):
             ysws_checks_enabled=e.ysws_checks_enabled,
             feature_flags_csv=e.feature_flags_csv,
             deleted_at=e.deleted_at,
+            custom_validator=e.custom_validator,
         )
 
 
@@ -327,17 +341,20 @@ class ProjectPublic(Base):
     demo: str
     description: str
     points: int
+    # HEAD's (issue 25): its rank page keeps an owner from voting for their own project.
+    owner_id: UUID
     votes: list[ListedVoteId] = msgspec.field(default_factory=list)
-    # Lists, both: the frontend's project card spreads them as v1's Airtable lookups (PRODUCT §3.15).
-    owner_display_name: list[str] = msgspec.field(default_factory=list)
+    # The one shape the two frontends disagree on (PRODUCT §7): b91's card spreads a one-element list,
+    # HEAD's formats a string. ``PODIUM_FRONTEND`` picks one; the OpenAPI document shows only that one.
+    owner_display_name: list[str] | str = msgspec.field(default_factory=list)
     collaborator_display_names: list[str] = msgspec.field(default_factory=list)
 
     @classmethod
-    def of(cls, view: ProjectView) -> ProjectPublic:
-        return cls(*_public_values(view))
+    def of(cls, view: ProjectView, frontend: Frontend = "legacy") -> ProjectPublic:
+        return cls(*_public_values(view, frontend))
 
 
-def _public_values(view: ProjectView) -> tuple[Any, ...]:
+def _public_values(view: ProjectView, frontend: Frontend) -> tuple[Any, ...]:
     """``ProjectPublic``'s fields in order: positional, with no intermediate dict, since this runs for every
     project of an uncached listing."""
     p = view.project
@@ -349,8 +366,9 @@ def _public_values(view: ProjectView) -> tuple[Any, ...]:
         p.demo,
         p.description,
         view.points,
+        p.owner_id,
         view.vote_ids,
-        [view.owner_display_name],
+        view.owner_display_name if frontend == "head" else [view.owner_display_name],
         view.collaborator_display_names,
     )
 
@@ -358,21 +376,31 @@ def _public_values(view: ProjectView) -> tuple[Any, ...]:
 class ProjectPrivate(ProjectPublic, kw_only=True):
     join_code: str
     hours_spent: int
-    owner_id: UUID
     event_id: UUID
     cached_auto_quality: dict[str, Any] | None
+    # HEAD's project validation (issue 25): pending until checked, then valid or warning (with why).
+    validation_status: Literal["pending", "valid", "warning"] = "pending"
+    validation_message: str = ""
 
     @classmethod
-    def of(cls, view: ProjectView) -> ProjectPrivate:
+    def of(cls, view: ProjectView, frontend: Frontend = "legacy") -> ProjectPrivate:
         p = view.project
         return cls(
-            *_public_values(view),
+            *_public_values(view, frontend),
             join_code=p.join_code,
             hours_spent=p.hours_spent,
-            owner_id=p.owner_id,
             event_id=p.event_id,
             cached_auto_quality=p.cached_auto_quality,
+            validation_status=p.validation_status,  # type: ignore[arg-type]
+            validation_message=p.validation_message,
         )
+
+
+class ValidationResult(Base):
+    """HEAD's answer of ``POST /projects/validate``: whether every configured check passed, and why not."""
+
+    valid: bool
+    message: str
 
 
 class ProjectCreated(Base):

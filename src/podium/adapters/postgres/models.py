@@ -37,6 +37,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from podium.domain.limits import (
     AIRTABLE_ID_MAX,
+    CUSTOM_VALIDATOR_MAX,
     EMAIL_MAX,
     FEATURE_FLAGS_MAX,
     JOIN_CODE_MAX,
@@ -106,6 +107,10 @@ class EventModel(Base):
             " AND (NOT leaderboard_enabled OR phase IN ('voting', 'closed'))",
             name="phase_matches_flags",
         ),
+        CheckConstraint("repo_validation IN ('none', 'github', 'custom')", name="repo_validation_known"),
+        CheckConstraint(
+            "demo_validation IN ('none', 'itch', 'reachable', 'custom')", name="demo_validation_known"
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
@@ -125,6 +130,10 @@ class EventModel(Base):
     # No default: a writer that gives only the legacy flags (the backfill) gets the phase they mean.
     phase: Mapped[str] = mapped_column(String(20))
     require_ysws_pii: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Which checks a submitted project gets (migration 0010).
+    repo_validation: Mapped[str] = mapped_column(String(16), default="none", server_default=text("'none'"))
+    demo_validation: Mapped[str] = mapped_column(String(16), default="none", server_default=text("'none'"))
+    custom_validator: Mapped[str | None] = mapped_column(String(CUSTOM_VALIDATOR_MAX), nullable=True)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=text("clock_timestamp()")
@@ -137,6 +146,9 @@ class ProjectModel(Base):
         # Target of the votes' composite foreign key: a vote's project must belong to the vote's event.
         UniqueConstraint("id", "event_id"),
         CheckConstraint("legacy_points >= 0", name="legacy_points_non_negative"),
+        CheckConstraint(
+            "validation_status IN ('pending', 'valid', 'warning')", name="validation_status_known"
+        ),
     )
 
     id: Mapped[UUID] = mapped_column(primary_key=True, default=uuid4)
@@ -151,6 +163,11 @@ class ProjectModel(Base):
     # Points are count(votes) + legacy_points; legacy_points is written only by the Airtable backfill.
     legacy_points: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     cached_auto_quality: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
+    # The last validation's outcome (migration 0010).
+    validation_status: Mapped[str] = mapped_column(
+        String(16), default="pending", server_default=text("'pending'")
+    )
+    validation_message: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     owner_id: Mapped[UUID] = mapped_column(ForeignKey("users.id"), index=True)
     event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
 

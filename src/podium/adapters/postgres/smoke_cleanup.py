@@ -7,7 +7,41 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+# The users Podium HEAD's E2E suite creates (its ``/events/test/cleanup`` removes exactly these).
+E2E_USER_PATTERNS = (
+    "test+pw%@example.com",
+    "organizer+%@test.local",
+    "attendee+%@test.local",
+    "admin+%@test.local",
+)
+
+
+async def delete_users_like(connection: AsyncConnection, patterns: Collection[str]) -> dict[str, int]:
+    """Delete the users whose email matches one of the LIKE ``patterns``, the events and projects they own
+    with everything under them (votes, attendance, referrals and collaborations cascade); the counts."""
+    removed: dict[str, int] = {}
+    matching = "SELECT id FROM users WHERE email LIKE ANY(:patterns)"
+    params = {"patterns": list(patterns)}
+    # Events and projects do not cascade from their owner; everything under them cascades from them.
+    for table in ("events", "projects"):
+        result = await connection.execute(text(f"DELETE FROM {table} WHERE owner_id IN ({matching})"), params)
+        removed[table] = result.rowcount
+    result = await connection.execute(text("DELETE FROM users WHERE email LIKE ANY(:patterns)"), params)
+    removed["users"] = result.rowcount
+    return removed
+
+
+class E2eTestData:
+    """``E2eData`` (domain port): the rows of Podium HEAD's E2E suite, removed in one transaction."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def remove(self) -> dict[str, int]:
+        async with self._engine.begin() as connection:
+            return await delete_users_like(connection, E2E_USER_PATTERNS)
 
 
 class SmokeCleanup:
@@ -26,7 +60,6 @@ class SmokeCleanup:
         client's (they expire with their window), and the address may be shared — a counter that appeared
         during the run may be another client's, whose limit must not be reset (issue 22)."""
         pattern = f"%@{self._domain}"
-        removed: dict[str, int] = {}
         async with self._engine.begin() as connection:
             ids = [
                 str(row[0])
@@ -34,23 +67,7 @@ class SmokeCleanup:
                     text("SELECT id FROM users WHERE email LIKE :pattern"), {"pattern": pattern}
                 )
             ]
-            # Events do not cascade from their owner; everything under an event cascades from it.
-            result = await connection.execute(
-                text("DELETE FROM events WHERE owner_id IN (SELECT id FROM users WHERE email LIKE :pattern)"),
-                {"pattern": pattern},
-            )
-            removed["events"] = result.rowcount
-            result = await connection.execute(
-                text(
-                    "DELETE FROM projects WHERE owner_id IN (SELECT id FROM users WHERE email LIKE :pattern)"
-                ),
-                {"pattern": pattern},
-            )
-            removed["projects"] = result.rowcount
-            result = await connection.execute(
-                text("DELETE FROM users WHERE email LIKE :pattern"), {"pattern": pattern}
-            )
-            removed["users"] = result.rowcount
+            removed = await delete_users_like(connection, [pattern])
             result = await connection.execute(
                 text("DELETE FROM consumed_magic_links WHERE token_hash = ANY(:hashes)"),
                 {"hashes": list(token_hashes)},

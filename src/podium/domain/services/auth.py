@@ -101,6 +101,11 @@ class AuthService:
             await uow.commit()
         return self._mint(email, ACCESS, self._policy.access_token_minutes), user
 
+    def magic_link_token(self, email: str) -> str:
+        """A fresh single-use magic link's token for ``email`` (the Hack Club login hands it to the
+        frontend's ``/login`` page, which exchanges it like an emailed one)."""
+        return self._mint(normalize_email(email), MAGIC_LINK, self._policy.magic_link_minutes)
+
     async def authenticate(self, token: str) -> User:
         """The user an access token belongs to. A token of the wrong kind is as invalid as a forged one."""
         try:

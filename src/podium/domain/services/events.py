@@ -28,7 +28,7 @@ UPDATABLE_FIELDS = frozenset(
 # What the organiser's PATCH (and the superadmin's) may change (issue 15).
 ADMIN_FIELDS = frozenset(
     {"phase", "name", "description", "demo_links_optional", "feature_flags_csv", "require_ysws_pii"}
-)
+) | frozenset({"repo_validation", "demo_validation", "custom_validator"})  # HEAD's validation (issue 25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +138,11 @@ class EventService:
             return []
         async with self._uow(read_only=True) as uow:
             views = await uow.directory.flagged(series)
-        return [
-            v
-            for v in views
-            if v.event.phase != "draft" and series in feature_flags(v.event.feature_flags_csv)
-        ]
+        return [v for v in views if is_official(v.event, series)]
 
-    async def attend_official(self, user: User, event_id: UUID, series: str) -> None:
-        """Join an official event of the active series by its id, no code needed."""
+    async def attend_official(self, user: User, event_id: UUID, series: str) -> bool:
+        """Join an official event of the active series by its id, no code needed. False when the caller
+        attends it already (HEAD answers that as a success)."""
         async with self._uow() as uow:
             event = await uow.events.lock(event_id, "keep")
             if event is None or event.phase == "draft":
@@ -153,8 +150,9 @@ class EventService:
             if not series or series not in feature_flags(event.feature_flags_csv):
                 raise Forbidden(NOT_OFFICIAL)
             if not await uow.attendance.add(event.id, user.id):
-                raise Invalid(ALREADY_ATTENDING)
+                return False
             await uow.commit()
+        return True
 
     async def delete(self, user: User, event_id: UUID) -> None:
         async with self._uow() as uow:
@@ -254,10 +252,17 @@ class EventService:
             return await uow.referrals.in_event(event_id)
 
 
+def is_official(event: Event, series: str) -> bool:
+    """Whether the event is an official one of ``series``: not a draft, and its feature flags name it."""
+    return bool(series) and event.phase != "draft" and series in feature_flags(event.feature_flags_csv)
+
+
 def with_changes(event: Event, changes: dict[str, Any]) -> Event:
     """The event with ``changes`` applied, its phase and legacy flags one consistent state: a new phase sets
     the flags; new flags move the phase; both at once must agree (the database checks it too)."""
     changes = dict(changes)
+    if "custom_validator" in changes:
+        changes["custom_validator"] = changes["custom_validator"] or None  # "" clears it
     phase = changes.pop("phase", None)
     votable = changes.pop("votable", None)
     leaderboard = changes.pop("leaderboard_enabled", None)

@@ -28,6 +28,7 @@ from podium.domain.ports import (
 from podium.domain.rules import normalize_join_code
 from podium.domain.services.access import require_open, shown_to
 from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
+from podium.domain.services.validation import initial_status
 
 PROJECT_NOT_FOUND = "Project not found"
 DEMO_REQUIRED = "Demo URL is required for this event"
@@ -73,7 +74,12 @@ class ProjectService:
                 raise Invalid(PII_REQUIRED)
 
             async def add(join_code: str) -> Project:
-                project = Project(**dataclasses.asdict(new), owner_id=owner.id, join_code=join_code)
+                project = Project(
+                    **dataclasses.asdict(new),
+                    owner_id=owner.id,
+                    join_code=join_code,
+                    validation_status=initial_status(event),
+                )
                 await uow.projects.add(project)
                 return project
 
@@ -140,6 +146,9 @@ class ProjectService:
                 raise NotFound("Event not found")
             require_open(user, event)
             updated = dataclasses.replace(project, **changes)
+            if (updated.repo, updated.demo) != (project.repo, project.demo):
+                # The links the last check judged are gone: the team checks again (HEAD's wizard does).
+                updated.validation_status, updated.validation_message = initial_status(event), ""
             if not event.demo_links_optional and not updated.demo.strip():
                 raise Unprocessable(DEMO_REQUIRED)
             if changes:

@@ -65,36 +65,7 @@ class SuperadminService:
     async def create(self, admin: User, fields: dict[str, Any]) -> EventView:
         """An event owned by the superadmin, with a slug made unique by a random suffix (as HEAD)."""
         require_superadmin(admin)
-        stem = truncate_at_dash(slug_for(fields["name"]), SLUG_STEM_LENGTH)
-        if not stem:
-            raise Unprocessable("Event name must contain at least one letter or digit")
-        phase = fields.get("phase") or "submission"
-        votable, leaderboard = flags_for_phase(phase)
-        async with self._uow() as uow:
-
-            async def add(join_code: str) -> Event:
-                suffix = "".join(secrets.choice(SLUG_SUFFIX_ALPHABET) for _ in range(6))
-                event = Event(
-                    name=fields["name"],
-                    slug=f"{stem}-{suffix}",
-                    join_code=join_code,
-                    owner_id=admin.id,
-                    description=fields.get("description") or "",
-                    demo_links_optional=bool(fields.get("demo_links_optional")),
-                    feature_flags_csv=fields.get("feature_flags_csv") or "",
-                    require_ysws_pii=bool(fields.get("require_ysws_pii")),
-                    phase=phase,
-                    votable=votable,
-                    leaderboard_enabled=leaderboard,
-                )
-                await uow.events.add(event)
-                return event
-
-            event = await with_fresh_join_code(add, also_retry=(SlugTaken,))
-            view = await uow.directory.view(event.id)
-            assert view is not None
-            await uow.commit()
-            return view
+        return await create_event(self._uow, admin, fields)
 
     async def update(
         self, admin: User, event_id: UUID, changes: dict[str, Any], owner_email: str | None
@@ -147,10 +118,48 @@ class SuperadminService:
         return view
 
     async def set_superadmin(self, email: str, granted: bool) -> bool:
-        """Grant or revoke the flag (the command line's use-case: no HTTP route reaches it); False when no
-        user has this email."""
+        """Grant or revoke the flag (the command line's use-case: no HTTP route reaches it but HEAD's
+        test-only one, ``e2e.E2eFixtures.promote``); False when no user has this email."""
         async with self._uow() as uow:
             found = await uow.directory.set_superadmin(normalize_email(email), granted)
             if found:
                 await uow.commit()
         return found
+
+
+async def create_event(uow_factory: UnitOfWorkFactory, owner: User, fields: dict[str, Any]) -> EventView:
+    """An event owned by ``owner`` from HEAD's ``EventCreate`` fields, with a slug made unique by a random
+    suffix (as HEAD): the superadmin's creation, and HEAD's test-only one."""
+    stem = truncate_at_dash(slug_for(fields["name"]), SLUG_STEM_LENGTH)
+    if not stem:
+        raise Unprocessable("Event name must contain at least one letter or digit")
+    phase = fields.get("phase") or "submission"
+    votable, leaderboard = flags_for_phase(phase)
+    async with uow_factory() as uow:
+
+        async def add(join_code: str) -> Event:
+            suffix = "".join(secrets.choice(SLUG_SUFFIX_ALPHABET) for _ in range(6))
+            event = Event(
+                name=fields["name"],
+                slug=f"{stem}-{suffix}",
+                join_code=join_code,
+                owner_id=owner.id,
+                description=fields.get("description") or "",
+                demo_links_optional=bool(fields.get("demo_links_optional")),
+                feature_flags_csv=fields.get("feature_flags_csv") or "",
+                require_ysws_pii=bool(fields.get("require_ysws_pii")),
+                repo_validation=fields.get("repo_validation") or "none",
+                demo_validation=fields.get("demo_validation") or "none",
+                custom_validator=fields.get("custom_validator") or None,
+                phase=phase,
+                votable=votable,
+                leaderboard_enabled=leaderboard,
+            )
+            await uow.events.add(event)
+            return event
+
+        event = await with_fresh_join_code(add, also_retry=(SlugTaken,))
+        view = await uow.directory.view(event.id)
+        assert view is not None
+        await uow.commit()
+        return view

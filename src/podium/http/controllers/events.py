@@ -11,7 +11,7 @@ from litestar.params import FromQuery, JSONBody, PathParameter, QueryParameter
 
 from podium.domain.limits import SLUG_MAX
 from podium.domain.models import User
-from podium.domain.services.events import EventService
+from podium.domain.services.events import ALREADY_ATTENDING, EventService
 from podium.domain.services.voting import VotingService
 from podium.http.auth import requires_user
 from podium.http.controllers.auth import client_address
@@ -101,12 +101,12 @@ class EventsController(Controller):
         user: NamedDependency[User],
         events: NamedDependency[EventService],
     ) -> Attended:
-        """Attend an official event of the current series by its id, no join code needed (400 "Already
-        attending this event" the second time; 403 for an event outside the series)."""
+        """Attend an official event of the current series by its id, no join code needed (HEAD's answer the
+        second time: 200 "Already attending this event"; 403 for an event outside the series)."""
         series = state.container.settings.active_event_series
         uuid = uuid_param(event_id, "event_id")
-        await events.attend_official(user, uuid, series)
-        return Attended(message="Successfully joined event", event_id=uuid)
+        joined = await events.attend_official(user, uuid, series)
+        return Attended(message="Successfully joined event" if joined else ALREADY_ATTENDING, event_id=uuid)
 
     @delete(
         "/{event_id:str}/votes/{project_id:str}",

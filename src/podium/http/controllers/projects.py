@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
+from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, delete, get, post, put
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from podium.domain.errors import UpstreamFailed
 from podium.domain.models import User
 from podium.domain.services.projects import NewProject, ProjectService
+from podium.domain.services.validation import ValidationService
 from podium.http.auth import requires_user
 from podium.http.controllers.auth import client_address
 from podium.http.params import IdPath, uuid_param
@@ -23,6 +26,7 @@ from podium.http.schemas import (
     ProjectPrivate,
     ProjectPublic,
     ProjectUpdate,
+    ValidationResult,
 )
 
 
@@ -39,10 +43,11 @@ class ProjectsController(Controller):
 
     @get("/mine", operation_id="get_projects_projects_mine_get", guards=[requires_user])
     async def mine(
-        self, user: NamedDependency[User], projects: NamedDependency[ProjectService]
+        self, state: State, user: NamedDependency[User], projects: NamedDependency[ProjectService]
     ) -> list[ProjectPrivate]:
         """Projects the caller owns, then those they collaborate on."""
-        return [ProjectPrivate.of(v) for v in await projects.mine(user)]
+        frontend = state.container.settings.frontend
+        return [ProjectPrivate.of(v, frontend) for v in await projects.mine(user)]
 
     @post("/", operation_id="create_project_projects__post", status_code=200, guards=[requires_user])
     async def create(
@@ -67,6 +72,25 @@ class ProjectsController(Controller):
         await projects.join(user, join_code, client_address(request))
         return Message(message="Successfully joined project")
 
+    @post(
+        "/validate",
+        operation_id="validate_project_projects_validate_post",
+        status_code=200,
+        guards=[requires_user],
+    )
+    async def validate(
+        self,
+        project_id: Annotated[UUID, QueryParameter(description="Project ID to validate")],
+        user: NamedDependency[User],
+        validation: NamedDependency[ValidationService],
+    ) -> ValidationResult:
+        """Check the project (owner or collaborator) against its event's validation settings and keep the
+        outcome on it (``validation_status``/``validation_message`` on ``/projects/mine``). A validator
+        that is slow, down or rate-limiting gives a "could not check" warning, never an error; a caller
+        asking too often gets 429."""
+        outcome = await validation.validate(user, project_id)
+        return ValidationResult(valid=outcome.valid, message=outcome.message)
+
     @post("/check/start", operation_id="start_project_check_projects_check_start_post", status_code=200)
     async def start_check(
         self, data: JSONBody[ProjectCheckRequest], projects: NamedDependency[ProjectService]
@@ -82,21 +106,24 @@ class ProjectsController(Controller):
 
     @get("/{project_id:str}", operation_id="get_project_endpoint_projects__project_id__get")
     async def get_project(
-        self, project_id: IdPath, projects: NamedDependency[ProjectService]
+        self, project_id: IdPath, state: State, projects: NamedDependency[ProjectService]
     ) -> ProjectPublic:
-        return ProjectPublic.of(await projects.get(uuid_param(project_id, "project_id")))
+        view = await projects.get(uuid_param(project_id, "project_id"))
+        return ProjectPublic.of(view, state.container.settings.frontend)
 
     @put("/{project_id:str}", operation_id="update_project_projects__project_id__put", guards=[requires_user])
     async def update(
         self,
         project_id: IdPath,
         data: JSONBody[ProjectUpdate],
+        state: State,
         user: NamedDependency[User],
         projects: NamedDependency[ProjectService],
     ) -> ProjectPublic:
         """Change a project (owner only); the demo rule applies to the merged result."""
         changes = {name: getattr(data, name) for name in data.__struct_fields__}
-        return ProjectPublic.of(await projects.update(user, uuid_param(project_id, "project_id"), changes))
+        view = await projects.update(user, uuid_param(project_id, "project_id"), changes)
+        return ProjectPublic.of(view, state.container.settings.frontend)
 
     @delete(
         "/{project_id:str}",

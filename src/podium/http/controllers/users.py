@@ -11,7 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from podium.domain.models import User
 from podium.domain.rules import is_valid_email
 from podium.domain.services.users import UserService
-from podium.http.auth import requires_user
+from podium.http.auth import requires_human, requires_user
 from podium.http.params import IdPath, uuid_param
 from podium.http.schemas import (
     UserCreated,
@@ -27,7 +27,7 @@ class UsersController(Controller):
     path = "/users"
     tags = ["users"]
 
-    @get("/exists", operation_id="user_exists_users_exists_get")
+    @get("/exists", operation_id="user_exists_users_exists_get", guards=[requires_human])
     async def exists(
         self,
         email: Annotated[str, QueryParameter(max_length=320, format=OpenAPIFormat.EMAIL)],
@@ -60,7 +60,7 @@ class UsersController(Controller):
         """Someone's public profile."""
         return UserPublic.of(await users.public(uuid_param(user_id, "user_id")))
 
-    @post("/", operation_id="create_user_users__post", status_code=200)
+    @post("/", operation_id="create_user_users__post", status_code=200, guards=[requires_human])
     async def sign_up(self, data: JSONBody[UserSignup], users: NamedDependency[UserService]) -> UserCreated:
         """Open sign-up. The email is trimmed and lower-cased."""
         profile = {

@@ -30,6 +30,18 @@ PROJECT_FIELDS = fields_of(Project)
 PROJECTS = ProjectModel.__table__
 PROJECT_COLUMNS = columns_of(PROJECTS, Project)
 to_project = mapper(Project, PROJECT_FIELDS)
+# What ``update`` writes: a project's own fields and its validation outcome (never its owner or event).
+PROJECT_UPDATABLE = (
+    "id",
+    "name",
+    "repo",
+    "image_url",
+    "demo",
+    "description",
+    "hours_spent",
+    "validation_status",
+    "validation_message",
+)
 
 _PROJECT_BY_ID = select(*PROJECT_COLUMNS).where(
     PROJECTS.c.id == bindparam("key"), exists().where(EVENTS.c.id == PROJECTS.c.event_id, LIVE)
@@ -134,7 +146,7 @@ class PostgresProjects:
 
     async def update(self, project: Project) -> None:
         repository = await self._orm.repository(ProjectRepository)
-        values = values_of(project, ("id", "name", "repo", "image_url", "demo", "description", "hours_spent"))
+        values = values_of(project, PROJECT_UPDATABLE)
         await repository.update(ProjectModel(**values), auto_refresh=False)
 
     async def delete(self, project_id: UUID) -> None:

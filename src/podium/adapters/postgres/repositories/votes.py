@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from uuid import UUID
 
-from sqlalchemy import Uuid, any_, bindparam, delete, exists, func, insert, select, true
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Uuid,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    true,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -16,7 +29,7 @@ from podium.adapters.postgres.models import (
     VoteModel,
 )
 from podium.adapters.postgres.repositories.rows import values_of
-from podium.domain.models import Ballot, Referral, Vote, VoteCandidate, VoteQuotaUse
+from podium.domain.models import Ballot, BallotFacts, Referral, Vote, VoteCandidate, VoteQuotaUse
 
 # The vote's checks in two statements whatever the number of projects asked for (issue 6).
 _QUOTA_USE = select(
@@ -58,6 +71,22 @@ _ADD_VOTE = insert(VoteModel).values(
     project_id=bindparam("project_id"),
     event_id=bindparam("event_id"),
 )
+# The vote's lock, facts and insert in one round trip (migration 0011 says what the function does).
+_CAST_BALLOT = (
+    text("SELECT * FROM public.podium_cast_ballot(:event_id, :voter_id, :project_ids, :vote_ids)")
+    .bindparams(bindparam("project_ids", type_=ARRAY(Uuid)), bindparam("vote_ids", type_=ARRAY(Uuid)))
+    .columns(
+        event_found=Boolean,
+        votable=Boolean,
+        attending=Boolean,
+        cast_count=Integer,
+        project_count=Integer,
+        candidate_id=Uuid,
+        candidate_event_id=Uuid,
+        already_voted=Boolean,
+        is_member=Boolean,
+    )
+)
 _VOTE_IDS_OF_VOTER = select(VoteModel.id).where(VoteModel.voter_id == bindparam("key")).order_by(VoteModel.id)
 _VOTE_IDS_OF_VOTERS = (
     select(VoteModel.voter_id, VoteModel.id)
@@ -79,6 +108,23 @@ class PostgresVotes:
             if row.id is not None
         }
         return Ballot(VoteQuotaUse(cast=rows[0].cast, project_count=rows[0].project_count), candidates)
+
+    async def cast(self, event_id: UUID, voter_id: UUID, votes: Sequence[Vote]) -> BallotFacts:
+        params = {
+            "event_id": event_id,
+            "voter_id": voter_id,
+            "project_ids": [v.project_id for v in votes],
+            "vote_ids": [v.id for v in votes],
+        }
+        rows = (await self._db.execute(_CAST_BALLOT, params)).all()
+        first = rows[0]
+        candidates = {
+            row.candidate_id: VoteCandidate(row.candidate_event_id, row.already_voted, row.is_member)
+            for row in rows
+            if row.candidate_id is not None
+        }
+        ballot = Ballot(VoteQuotaUse(cast=first.cast_count, project_count=first.project_count), candidates)
+        return BallotFacts(first.event_found, first.votable, first.attending, ballot)
 
     async def add_many(self, votes: Sequence[Vote]) -> None:
         rows = [values_of(v, ("id", "voter_id", "project_id", "event_id")) for v in votes]

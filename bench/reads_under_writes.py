@@ -1,0 +1,131 @@
+"""What a steady stream of changes costs the cached lists' readers (issue 26, goal 4).
+
+    uv run python -m bench.reads_under_writes                       # 1× (6,000 votes), 0 / 4 / 50 changes/s
+    uv run python -m bench.reads_under_writes --scale 3 --rates 0,4  # 18,000 votes
+
+A throw-away PostgreSQL seeded with ``bench/seed.py`` at ``--scale``, ``podium serve`` (one worker, the
+exact listing cache on), then wrk (32 connections) on each read scenario for ``--duration`` seconds while a
+writer changes one project's description ``rate`` times a second (each change moves the event's listing
+version, as a vote does, without growing the event). Printed: req/s per scenario and rate, and each
+rate's req/s ÷ the same scenario's at rate 0. The goal: ≥ 0.8 at 4 and 50 changes/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from bench.load import SCENARIOS, run_wrk
+from bench.pg import Cluster, free_port, throwaway_cluster
+from bench.run import JWT_SECRET, _podium, drain, migrate, server
+from bench.seed import seed
+
+DATABASE = "podium_reads"
+READS = ("leaderboard", "listing", "admin_leaderboard", "admin_votes")
+
+
+@contextlib.contextmanager
+def changes(cluster: Cluster, project_id: str, rate: float) -> Iterator[dict[str, int]]:
+    """Change a project's row ``rate`` times a second until the block ends (nothing when rate is 0)."""
+    count = {"writes": 0}
+    if rate <= 0:
+        yield count
+        return
+    done = threading.Event()
+
+    async def run() -> None:
+        connection = await asyncpg.connect(cluster.dsn(DATABASE))
+        try:
+            tick = time.monotonic()
+            while not done.is_set():
+                await connection.execute(
+                    "UPDATE projects SET description = md5(random()::text) WHERE id = $1", project_id
+                )
+                count["writes"] += 1
+                tick += 1 / rate
+                await asyncio.sleep(max(0.0, tick - time.monotonic()))
+        finally:
+            await connection.close()
+
+    thread = threading.Thread(target=lambda: asyncio.run(run()), daemon=True)
+    thread.start()
+    try:
+        yield count
+    finally:
+        done.set()
+        thread.join(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--scale", type=int, default=1)
+    parser.add_argument("--rates", default="0,4,50", help="changes per second, comma-separated")
+    parser.add_argument("--scenarios", default=",".join(READS))
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (at most 30)")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--pg", choices=("auto", "pg15", "embedded"), default="auto")
+    args = parser.parse_args()
+    rates = [float(r) for r in args.rates.split(",")]
+    names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+    duration = min(args.duration, 30.0)
+    rows: dict[tuple[str, float], float] = {}
+    with throwaway_cluster(args.pg) as cluster:
+        cluster.create_database(DATABASE)
+        migrate(cluster, DATABASE)
+        with tempfile.TemporaryDirectory(prefix="podium-reads-bench-") as out:
+            info: dict[str, Any] = asyncio.run(
+                seed(
+                    cluster.dsn(DATABASE), scale=args.scale, attend_pool=100, out=Path(out), secret=JWT_SECRET
+                )
+            )
+            port = free_port()
+            env = {
+                **os.environ,
+                "PODIUM_DATABASE_URL": cluster.sqlalchemy_url(DATABASE),
+                "PODIUM_JWT_SECRET": JWT_SECRET,
+                "PODIUM_LOG_LEVEL": "WARNING",
+            }
+            cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+            with server(cmd, env, "reads-under-writes", port) as (base, _sid):
+                for name in names:
+                    requests = SCENARIOS[name].build(info)
+                    for rate in rates:
+                        # The previous run's abandoned requests are worked off first (as bench.run does).
+                        settle = drain(base, info["event_id"])
+                        with changes(cluster, info["project_ids"][0], rate) as count:
+                            result = run_wrk(
+                                base,
+                                requests,
+                                once=False,
+                                duration=duration,
+                                connections=args.connections,
+                                threads=2,
+                            )
+                        rows[name, rate] = result["requests"] / (result["duration_us"] / 1e6)
+                        statuses = result.get("statuses", {})
+                        print(
+                            f"{name:<18} {rate:>5g} changes/s ({count['writes']} made): "
+                            f"{rows[name, rate]:8.1f} req/s, statuses {statuses} (settled in {settle:.1f} s)",
+                            flush=True,
+                        )
+    print(f"\nscale {args.scale}×: req/s ÷ the same read with no changes")
+    for name in names:
+        zero = rows.get((name, 0.0))
+        ratios = [f"{rate:g}/s {rows[name, rate] / zero:.2f}" for rate in rates if zero and rate]
+        print(f"{name:<18} " + "  ".join(ratios))
+
+
+if __name__ == "__main__":
+    main()
