@@ -130,7 +130,7 @@ class EventModel(Base):
     # No default: a writer that gives only the legacy flags (the backfill) gets the phase they mean.
     phase: Mapped[str] = mapped_column(String(20))
     require_ysws_pii: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
-    # Which checks a submitted project gets (migration 0010).
+    # Which checks a submitted project gets (migration 0011).
     repo_validation: Mapped[str] = mapped_column(String(16), default="none", server_default=text("'none'"))
     demo_validation: Mapped[str] = mapped_column(String(16), default="none", server_default=text("'none'"))
     custom_validator: Mapped[str | None] = mapped_column(String(CUSTOM_VALIDATOR_MAX), nullable=True)
@@ -163,7 +163,7 @@ class ProjectModel(Base):
     # Points are count(votes) + legacy_points; legacy_points is written only by the Airtable backfill.
     legacy_points: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     cached_auto_quality: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
-    # The last validation's outcome (migration 0010).
+    # The last validation's outcome (migration 0011).
     validation_status: Mapped[str] = mapped_column(
         String(16), default="pending", server_default=text("'pending'")
     )

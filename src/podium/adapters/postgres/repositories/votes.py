@@ -71,7 +71,7 @@ _ADD_VOTE = insert(VoteModel).values(
     project_id=bindparam("project_id"),
     event_id=bindparam("event_id"),
 )
-# The vote's lock, facts and insert in one round trip (migration 0011 says what the function does).
+# The vote's lock, facts and insert in one round trip (migration 0012 says what the function does).
 _CAST_BALLOT = (
     text("SELECT * FROM public.podium_cast_ballot(:event_id, :voter_id, :project_ids, :vote_ids)")
     .bindparams(bindparam("project_ids", type_=ARRAY(Uuid)), bindparam("vote_ids", type_=ARRAY(Uuid)))

@@ -14,8 +14,8 @@ SECURITY INVOKER (the default): it runs with the caller's rights, touching only 
 writes anyway; its tables are schema-qualified and the search path pinned (as migration 0009 does for every
 function), so no object of another schema can stand in for them.
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-07 14:40:00
 """
 
@@ -25,8 +25,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0008"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
