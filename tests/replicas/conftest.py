@@ -49,10 +49,11 @@ class Replicated:
             await connection.close()
 
     async def caught_up(self, seconds: float = 10.0) -> None:
-        """Wait until the replica has replayed everything the primary has written so far."""
+        """Wait until the replica has replayed everything the primary has written so far, including WAL
+        still in the primary's buffers (a page pruned by a read, say, is written out only later)."""
         primary = await asyncpg.connect(self.primary.dsn(DATABASE))
         try:
-            target = await primary.fetchval("SELECT pg_current_wal_lsn()::text")
+            target = await primary.fetchval("SELECT pg_current_wal_insert_lsn()::text")
         finally:
             await primary.close()
         for _ in range(int(seconds / 0.02)):

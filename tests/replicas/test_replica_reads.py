@@ -50,20 +50,39 @@ async def test_public_reads_are_answered_by_a_replica_that_has_caught_up(
     await replicated.caught_up()
     before = Counter(stats(client).reads)
 
-    assert (await _get(client, f"/events/{event.id}"))["name"] == "Replica Jam"
-    assert await _get(client, f"/events/id/{event.slug}") == event.id
-    assert (await _get(client, f"/projects/{project['id']}"))["name"] == "Alpha"
-    assert (await _get(client, f"/users/{owner.id}"))["display_name"] == owner.display_name
-    assert await _board(client, event.id) == [("Alpha", 0)]
+    # Each public read is answered by the replica once it has caught up. A read of rows just written may
+    # prune their page on the primary (a few bytes of WAL, written out later): a read that starts then is
+    # rightly sent to the primary ("behind"). Such a read is asked again after the replica caught up; any
+    # other reason (an error, a replica skipped) fails the test.
+    async def on_replica(path: str, params: dict[str, str] | None = None) -> Any:
+        for _ in range(3):
+            await replicated.caught_up()
+            reads, fallbacks = Counter(stats(client).reads), Counter(stats(client).fallbacks)
+            response = await client.get(path, params=params)
+            assert response.status_code == 200, response.text
+            # Answered by the replica, or by the exact listing cache (no database read at all).
+            if Counter(stats(client).reads) - reads in ({replicated_name(client): 1}, Counter()):
+                return response.json()
+            assert set(Counter(stats(client).fallbacks) - fallbacks) == {"behind"}, (
+                path,
+                Counter(stats(client).reads) - reads,
+            )
+        raise AssertionError(f"{path} was never answered by the caught-up replica")
 
-    served = Counter(stats(client).reads) - before
-    assert served == {replicated_name(client): 5}
+    assert (await on_replica(f"/events/{event.id}"))["name"] == "Replica Jam"
+    assert await on_replica(f"/events/id/{event.slug}") == event.id
+    assert (await on_replica(f"/projects/{project['id']}"))["name"] == "Alpha"
+    assert (await on_replica(f"/users/{owner.id}"))["display_name"] == owner.display_name
+    board = await on_replica(f"/events/{event.id}/projects", {"leaderboard": "true"})
+    assert [(p["name"], p["points"]) for p in board] == [("Alpha", 0)]
+    assert (Counter(stats(client).reads) - before)[replicated_name(client)] >= 4
+    after = Counter(stats(client).reads)
     # The caller's own profile and a login stay on the primary: no public read is counted for them.
     assert (await client.get("/users/current", headers=owner.headers)).status_code == 200
     link = mint(owner.email, "magic_link", minutes=20)
     assert (await client.get("/verify", params={"token": link})).status_code == 200
     assert (await client.get("/verify", params={"token": link})).status_code == 400  # consumed at once
-    assert Counter(stats(client).reads) - before == served
+    assert Counter(stats(client).reads) == after
 
 
 def _samples(page: str) -> dict[tuple[str, str], float]:

@@ -36,7 +36,7 @@ async def test_the_fanout_is_measured_after_every_ready_stream_has_its_message()
     lists = Lists()
     live = LiveListings(cast(ProjectListingCache, lists), _listener, LiveSettings(min_interval=0))
     event = uuid4()
-    streams = [await live.open(event, True, None) for _ in range(50)]
+    streams = [await live.open(event, True, None, client=f"192.0.2.{n}") for n in range(50)]
     for stream in streams:
         assert (await anext(stream)).startswith(b"retry:")
         assert (await anext(stream)).startswith(b"id: 1\n")
