@@ -609,6 +609,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
     p.add_argument("--attend-pool", type=int, default=20_000)
+    p.add_argument(
+        "--vote-pool",
+        type=int,
+        default=20_000,
+        help="attendees of the event who have not voted, beyond the seed's 3,000 per scale: the vote "
+        "scenarios send each voter once, and the floor would run out of 3,000 in about two seconds",
+    )
     p.add_argument("--pg", choices=("auto", "pg15", "embedded"), default="auto")
     p.add_argument("--no-ceiling", dest="ceiling", action="store_false")
     p.add_argument("--no-floor", dest="floor", action="store_false")
@@ -697,6 +704,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         cluster.dsn(database),
                         scale=scale,
                         attend_pool=args.attend_pool,
+                        vote_pool=args.vote_pool,
                         out=RESULTS / f"seed-x{scale}",
                         secret=JWT_SECRET,
                     )

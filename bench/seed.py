@@ -7,7 +7,10 @@ in three, referrals for a third of the attendees, and 20 small side events that 
 Every constraint of the schema and of the vote rules holds: unique (voter, project), a vote's project is
 in the vote's event, voters attend, nobody votes for a project they own or collaborate on, ≤ 3 votes each.
 
-It also creates a pool of users who attend nothing (the attend scenario joins them to the event), mints
+It also creates a pool of users who attend nothing (the attend scenario joins them to the event), and
+optionally (``--vote-pool``) more attendees of the event who have not voted: the vote scenarios send each
+voter once, and 3,000 voters last a vote floor at 1,500 req/s two seconds, so ``bench.run`` adds 20,000.
+It mints
 access tokens for everyone a scenario acts as, and writes what the load scenarios need to
 ``<out>/seed.json`` plus one token file per pool (a token a line, so ``wrk``'s Lua can read them).
 
@@ -150,7 +153,9 @@ WORDS = (
 )
 
 
-def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, dict[str, Any]]:
+def build(
+    scale: int, attend_pool: int, rng: random.Random, vote_pool: int = 0
+) -> tuple[Dataset, dict[str, Any]]:
     """The rows of every table, plus the ids the scenarios need."""
     n_projects, n_attendees, n_votes = 300 * scale, 5000 * scale, 6000 * scale
     n_voters = n_votes // 3
@@ -282,7 +287,11 @@ def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, di
                 )
             )
 
-    voters_without_votes = list(range(n_voters, n_attendees))
+    # The vote pool last, so the rows above (and their random ids) are the same whatever its size.
+    attendees += [user("voter", i) for i in range(vote_pool)]
+    for uid, _ in attendees[n_attendees:]:
+        ds.attendees.append((new_id(), event_id, uid))
+    voters_without_votes = list(range(n_voters, len(attendees)))
     info: dict[str, Any] = {
         "scale": scale,
         "event_id": str(event_id),
@@ -291,10 +300,11 @@ def build(scale: int, attend_pool: int, rng: random.Random) -> tuple[Dataset, di
         "admin": admin_email,
         "counts": {
             "projects": n_projects,
-            "attendees": n_attendees,
+            "attendees": len(attendees),
             "votes": n_votes,
             "voters_without_votes": len(voters_without_votes),
             "attend_pool": attend_pool,
+            "vote_pool": vote_pool,
             "users": len(ds.users),
         },
         "_emails": {
@@ -359,10 +369,17 @@ def write_outputs(out: Path, info: dict[str, Any], secret: str) -> dict[str, Any
 
 
 async def seed(
-    dsn: str, *, scale: int, attend_pool: int, out: Path, secret: str, rng_seed: int = 6
+    dsn: str,
+    *,
+    scale: int,
+    attend_pool: int,
+    out: Path,
+    secret: str,
+    rng_seed: int = 6,
+    vote_pool: int = 0,
 ) -> dict[str, Any]:
     t0 = time.perf_counter()
-    ds, info = build(scale, attend_pool, random.Random(rng_seed))
+    ds, info = build(scale, attend_pool, random.Random(rng_seed), vote_pool)
     t1 = time.perf_counter()
     await load(dsn, ds)
     t2 = time.perf_counter()
@@ -383,10 +400,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--dsn", required=True, help="asyncpg URL of a database migrated to head")
     p.add_argument("--scale", type=int, default=1)
     p.add_argument("--attend-pool", type=int, default=20_000, help="users who attend nothing yet")
+    p.add_argument(
+        "--vote-pool", type=int, default=0, help="more attendees of the event who have not voted yet"
+    )
     p.add_argument("--secret", required=True, help="PODIUM_JWT_SECRET of the server under test")
     p.add_argument("--out", type=Path, default=Path("bench/results/seed"))
     a = p.parse_args(argv)
-    info = asyncio.run(seed(a.dsn, scale=a.scale, attend_pool=a.attend_pool, out=a.out, secret=a.secret))
+    info = asyncio.run(
+        seed(
+            a.dsn,
+            scale=a.scale,
+            attend_pool=a.attend_pool,
+            vote_pool=a.vote_pool,
+            out=a.out,
+            secret=a.secret,
+        )
+    )
     print(json.dumps({"counts": info["counts"], "timings_s": info["timings_s"], "out": str(a.out)}))
 
 
