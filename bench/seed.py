@@ -10,8 +10,7 @@ in the vote's event, voters attend, nobody votes for a project they own or colla
 It also creates a pool of users who attend nothing (the attend scenario joins them to the event), and
 optionally (``--vote-pool``) more attendees of the event who have not voted: the vote scenarios send each
 voter once, and 3,000 voters last a vote floor at 1,500 req/s two seconds, so ``bench.run`` adds 20,000.
-It mints
-access tokens for everyone a scenario acts as, and writes what the load scenarios need to
+It mints access tokens for everyone a scenario acts as, and writes what the load scenarios need to
 ``<out>/seed.json`` plus one token file per pool (a token a line, so ``wrk``'s Lua can read them).
 
     uv run python -m bench.seed --dsn postgresql://user@127.0.0.1:5433/podium --secret S --out DIR
