@@ -36,7 +36,7 @@ from podium.adapters.postgres.urls import parse_database_url
 from podium.adapters.review_checks import HttpProjectChecks
 from podium.adapters.tokens import JwtCodec
 from podium.adapters.turnstile import TurnstileSiteverify
-from podium.config import Settings, custom_validator_urls
+from podium.config import Settings
 from podium.domain.backfill import SourceTable
 from podium.domain.ports import LinkValidator, Mailer
 from podium.domain.services.auth import AuthPolicy, AuthService
@@ -58,6 +58,7 @@ from podium.domain.services.validation import (
     custom_key,
 )
 from podium.domain.services.voting import VotingService
+from podium.settings_checks import custom_validator_urls
 
 log = logging.getLogger(__name__)
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import math
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Literal, get_args, get_type_hints
-from urllib.parse import urlsplit
 
 from podium.adapters.postgres.urls import DatabaseUrl, DatabaseUrlError, parse_database_url
 
@@ -258,7 +255,9 @@ class Settings:
     jwt_secret_generated: bool = field(default=False, compare=False)
 
     def __post_init__(self) -> None:
-        _check(self)
+        from podium.settings_checks import check  # it reads Settings' fields: imported once built
+
+        check(self)
 
     @property
     def is_production(self) -> bool:
@@ -307,159 +306,17 @@ class Settings:
         return cls(**values)  # type: ignore[arg-type]
 
 
-def _check(settings: Settings) -> None:
-    """Refuse, before anything is served, settings that would fail later or leak credentials."""
-    hints = get_type_hints(Settings)
-    for f in fields(settings):
-        if hints[f.name] in (int, float):
-            _check_range(f.name, getattr(settings, f.name))
-    if settings.log_level.upper() not in LOG_LEVELS:
-        levels = ", ".join(LOG_LEVELS)
-        raise SettingsError(f"PODIUM_LOG_LEVEL: expected one of {levels}, got {settings.log_level!r}")
-    if not settings.host.strip():
-        raise SettingsError("PODIUM_HOST: an interface to bind is required")
-    for name in URL_SETTINGS:
-        if name in OPTIONAL_URL_SETTINGS and not getattr(settings, name):
-            continue
-        url = urlsplit(getattr(settings, name))
-        if url.scheme not in ("http", "https") or not url.hostname:
-            raise SettingsError(f"{_env(name)}: expected an http(s) URL, got {getattr(settings, name)!r}")
-    _check_database_urls(settings)
-    _check_replicas(settings)
-    custom_validator_urls(settings.custom_validators)
-    if bool(settings.hackclub_client_id) != bool(settings.hackclub_client_secret):
-        raise SettingsError(
-            "PODIUM_HACKCLUB_CLIENT_ID and PODIUM_HACKCLUB_CLIENT_SECRET go together: set both to enable "
-            "Hack Club login, or neither."
-        )
-    _check_trusted_proxies(settings.trusted_proxies)
-    if settings.sentry_dsn:
-        dsn = urlsplit(settings.sentry_dsn)
-        if dsn.scheme not in ("http", "https") or not dsn.hostname or not dsn.username:
-            raise SettingsError("PODIUM_SENTRY_DSN: expected a Sentry DSN, https://<key>@<host>/<project id>")
-    if settings.mailer == "loops" and not settings.loops_api_key:
-        raise SettingsError("PODIUM_MAILER=loops needs PODIUM_LOOPS_API_KEY (the Loops transactional key).")
-    if settings.is_production:
-        _check_production(settings)
-
-
 def parsed_database_url(settings: Settings, name: str, url: str | None = None) -> DatabaseUrl:
     """The setting ``name`` (or ``url``, one of its entries) parsed; a :class:`SettingsError` names it."""
     value = url if url is not None else getattr(settings, name)
     try:
-        return parse_database_url(value, _env(name))
+        return parse_database_url(value, env_name(name))
     except DatabaseUrlError as exc:
         raise SettingsError(str(exc)) from exc
 
 
-def _check_database_urls(settings: Settings) -> None:
-    for name in ("database_url", "database_direct_url"):
-        if getattr(settings, name):
-            parsed_database_url(settings, name)
-    if settings.database_direct_url and not settings.database_url:
-        raise SettingsError(
-            "PODIUM_DATABASE_DIRECT_URL needs PODIUM_DATABASE_URL (the embedded server is always direct)."
-        )
-
-
-def _check_replicas(settings: Settings) -> None:
-    if not settings.database_replica_urls:
-        return
-    if not settings.database_url:
-        raise SettingsError(
-            "PODIUM_DATABASE_REPLICA_URLS needs PODIUM_DATABASE_URL: the replicas are copies of that primary "
-            "(the embedded server has none)."
-        )
-    for index, url in enumerate(settings.database_replica_urls):
-        # The URL may carry a password: the parser's messages never echo it; name the entry too.
-        try:
-            parse_database_url(url, f"PODIUM_DATABASE_REPLICA_URLS (entry {index + 1})")
-        except DatabaseUrlError as exc:
-            raise SettingsError(str(exc)) from exc
-
-
-def _check_trusted_proxies(entries: tuple[str, ...]) -> None:
-    for entry in entries:
-        try:
-            ipaddress.ip_network(entry, strict=False)
-        except ValueError:
-            raise SettingsError(
-                "PODIUM_TRUSTED_PROXIES: expected comma-separated IP addresses or networks (CIDR) of your "
-                f"reverse proxies, got {entry!r}"
-                + (' ("*" would let any client choose its own address)' if entry == "*" else "")
-            ) from None
-
-
-def custom_validator_urls(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``PODIUM_CUSTOM_VALIDATORS`` as ``{name: url}``; a malformed entry is a ``SettingsError``."""
-    validators: dict[str, str] = {}
-    for pair in pairs:
-        name, _, url = (part.strip() for part in pair.partition("="))
-        parts = urlsplit(url)
-        if not name or parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SettingsError(f"PODIUM_CUSTOM_VALIDATORS: expected name=http(s)://url pairs, got {pair!r}")
-        validators[name] = url
-    return validators
-
-
-def _check_production(settings: Settings) -> None:
-    if settings.enable_test_endpoints:
-        raise SettingsError(
-            "PODIUM_ENABLE_TEST_ENDPOINTS must not be set when PODIUM_ENV=production: its routes let anyone "
-            "make themselves a superadmin and delete users."
-        )
-    if not settings.jwt_secret:
-        raise SettingsError(
-            "PODIUM_JWT_SECRET is required when PODIUM_ENV=production "
-            "(it signs every login token; set it to a long random string)."
-        )
-    if settings.mailer == "auto" and not settings.loops_api_key:
-        raise SettingsError(
-            "PODIUM_LOOPS_API_KEY is required when PODIUM_ENV=production: without it every magic link (a "
-            "login credential) is written to the log. Set it, or set PODIUM_MAILER=console to log links "
-            "on purpose."
-        )
-    host = urlsplit(settings.production_url).hostname or ""
-    if _is_local(host):
-        raise SettingsError(
-            "PODIUM_PRODUCTION_URL must be the frontend's public URL when PODIUM_ENV=production (every "
-            f"emailed magic link starts with it); got {settings.production_url!r}."
-        )
-
-
-URL_SETTINGS = (
-    "production_url",
-    "loops_api_url",
-    "review_factory_url",
-    "airtable_endpoint_url",
-    "github_api_url",
-    "itch_base_url",
-    "hackclub_auth_url",
-    "hackclub_redirect_uri",
-    "turnstile_siteverify_url",
-)
-OPTIONAL_URL_SETTINGS = frozenset({"itch_base_url", "hackclub_redirect_uri"})
-
-
-def _is_local(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_unspecified
-
-
-def _check_range(name: str, value: float) -> None:
-    if name not in RANGES:
-        raise SettingsError(f"{_env(name)} has no accepted range; add one to podium.config.RANGES")
-    low, high = RANGES[name]
-    if not (math.isfinite(value) and low <= value <= high):
-        raise SettingsError(f"{_env(name)}: expected a number from {low:,} to {high:,}, got {value!r}")
-
-
-def _env(name: str) -> str:
+def env_name(name: str) -> str:
+    """The environment variable of the setting ``name``."""
     return PREFIX + name.upper()
 
 
@@ -468,7 +325,6 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def _parse(name: str, hint: object, raw: str) -> object:
-    env_name = PREFIX + name.upper()
     try:
         if hint is bool:
             lowered = raw.strip().lower()
@@ -492,4 +348,4 @@ def _parse(name: str, hint: object, raw: str) -> object:
             raise ValueError(f"expected one of {', '.join(map(str, allowed))}, got {raw!r}")
         return raw
     except ValueError as exc:
-        raise SettingsError(f"{env_name}: {exc}") from exc
+        raise SettingsError(f"{env_name(name)}: {exc}") from exc
