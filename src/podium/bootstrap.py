@@ -109,9 +109,10 @@ class Container:
             ),
         )
         disposable = MailCheckerList() if settings.blocks_disposable_emails else None
+        codec = JwtCodec(settings.jwt_secret, settings.jwt_algorithm)  # logins' tokens and OAuth's state
         self.auth = AuthService(
             uow,
-            JwtCodec(settings.jwt_secret, settings.jwt_algorithm),
+            codec,
             _mailer(settings),
             limiter,
             AuthPolicy(
@@ -139,8 +140,7 @@ class Container:
             limiter,
             ValidationPolicy(settings.validate_rate_limit, settings.validate_rate_window_seconds),
         )
-        self.e2e = E2eFixtures(uow, E2eTestData(self.engine))
-        codec = JwtCodec(settings.jwt_secret, settings.jwt_algorithm)
+        self.e2e = E2eFixtures(uow, E2eTestData(self.engine), self.superadmin)
         self.oauth = OAuthLogin(
             uow, _hackclub(settings), codec, self.auth.magic_link_token, disposable=disposable
         )

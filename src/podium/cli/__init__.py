@@ -34,10 +34,9 @@ class _Podium(click.Group):
         settings = None
         with contextlib.suppress(SettingsError):  # the command itself reports it, naming the setting
             settings = Settings.from_env()
-        url = settings.direct_database_url if settings is not None else None
-        if url is None or settings is None:
+        if settings is None or not settings.direct_database_url:
             return super().invoke(ctx)
-        with told_in_one_line(url, direct_setting(settings)):
+        with told_in_one_line(settings.direct_database_url, direct_setting(settings)):
             return super().invoke(ctx)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from podium.adapters.airtable.manifest import MANIFEST
 from podium.cli.common import load_settings
 from podium.cli.output import ProgressDisplay, announce, default_instead, refuse_if_committable, timestamp
 from podium.cli.writeback import write_back
@@ -45,8 +46,9 @@ def export(directory: Path | None, formats: tuple[str, ...], force: bool) -> Non
     settings = load_settings()
     if directory is None:
         directory = settings.data_dir / "airtable-snapshots" / timestamp()
-    refuse_if_committable(directory / "manifest.json", "The snapshot folder", default_instead(settings))
-    if (directory / "manifest.json").exists() and not force:
+    manifest = directory / MANIFEST
+    refuse_if_committable(manifest, "The snapshot folder", default_instead(settings))
+    if manifest.exists() and not force:
         raise click.UsageError(
             f"{directory} already holds a complete snapshot: choose a new folder (e.g. with the date and "
             "time), or add --force to replace it."

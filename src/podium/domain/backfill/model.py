@@ -347,11 +347,12 @@ class BackfillResult:
         ]
 
     def to_json(self) -> dict[str, Any]:
+        review, new = self.needs_review, self.new_for_review
         return {
             "dry_run": self.dry_run,
             "exit_status": self.exit_status,
-            "new_for_review": len(self.new_for_review),
-            "reported_before": len(self.needs_review) - len(self.new_for_review),
+            "new_for_review": len(new),
+            "reported_before": len(review) - len(new),
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "tables": {str(table): outcome.to_json() for table, outcome in self.tables.items()},
             "issue_counts": [count.to_json() for count in self.reason_counts()],

@@ -111,8 +111,9 @@ async def run_backfill(
     # Exit 3 only for what no earlier run reported; a real run remembers what it reports.
     reported = {issue.key for issue in result.needs_review}
     result.known = reported & await store.reported_issues()
-    if not dry_run and reported - result.known:
-        await store.remember_reported(sorted(reported - result.known))
+    new = reported - result.known
+    if not dry_run and new:
+        await store.remember_reported(sorted(new))
     for table, count in (await store.count_rows()).items():
         result.tables[table].stored = count
     result.elapsed_seconds = clock() - started

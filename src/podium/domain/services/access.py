@@ -5,7 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden
-from podium.domain.models import Event, User
+from podium.domain.models import Event, ListingState, User
 from podium.domain.ports import LockPurpose, UnitOfWork
 
 SUPERADMIN_ONLY = "Superadmin access required"
@@ -18,7 +18,7 @@ def require_superadmin(user: User) -> None:
         raise Forbidden(SUPERADMIN_ONLY)
 
 
-def organises(user: User, event: Event) -> bool:
+def organises(user: User, event: Event | ListingState) -> bool:
     """The event's owner, or a superadmin: who sees an event in every phase and may change it."""
     return event.owner_id == user.id or user.is_superadmin
 
@@ -36,7 +36,7 @@ async def owned_event(uow: UnitOfWork, user: User, event_id: UUID, lock: LockPur
     return event
 
 
-def shown_to(user: User | None, event: Event) -> bool:
+def shown_to(user: User | None, event: Event | ListingState) -> bool:
     """Whether ``user`` (None: anyone) may see the event and what is in it: a draft is its organisers'
     alone (PRODUCT §7), on every path; a soft-deleted event is nobody's (the repositories never return it)."""
     return event.phase != "draft" or (user is not None and organises(user, event))

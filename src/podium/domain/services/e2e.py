@@ -6,15 +6,16 @@ from __future__ import annotations
 from podium.domain.errors import Invalid
 from podium.domain.models import EventView, User
 from podium.domain.ports import E2eData, UnitOfWorkFactory
-from podium.domain.services.superadmin import create_event
+from podium.domain.services.superadmin import SuperadminService, create_event
 
 NO_SERIES = "No active event series configured"
 
 
 class E2eFixtures:
-    def __init__(self, uow: UnitOfWorkFactory, data: E2eData) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, data: E2eData, superadmin: SuperadminService) -> None:
         self._uow = uow
         self._data = data
+        self._superadmin = superadmin
 
     async def create_event(self, owner: User, name: str, description: str, series: str) -> EventView:
         """An official event of the active series, owned by the caller, open for voting, with demo links
@@ -32,9 +33,7 @@ class E2eFixtures:
 
     async def promote(self, user: User) -> None:
         """Make the caller a superadmin."""
-        async with self._uow() as uow:
-            await uow.directory.set_superadmin(user.email, True)
-            await uow.commit()
+        await self._superadmin.set_superadmin(user.email, True)
 
     async def cleanup(self) -> dict[str, int]:
         """Remove the suite's users and everything they own."""

@@ -80,10 +80,6 @@ class OAuthLogin:
         self._disposable = disposable
         self._clock = clock
 
-    @property
-    def configured(self) -> bool:
-        return self._provider is not None
-
     def ensure_configured(self) -> None:
         """404 unless the provider is configured (the routes do not exist otherwise)."""
         self._require()

@@ -110,8 +110,7 @@ class ProjectService:
         return [
             v
             for v in views
-            if (state := states.get(v.project.event_id)) is not None
-            and (state.phase != "draft" or state.owner_id == user.id or user.is_superadmin)
+            if (state := states.get(v.project.event_id)) is not None and shown_to(user, state)
         ]
 
     async def join(self, user: User, join_code: str, client: str | None = None) -> None:

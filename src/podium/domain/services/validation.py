@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Literal
 from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, NotFound, RateLimited
@@ -99,7 +100,9 @@ class ValidationService:
         valid = all(o.verdict == "passed" for o in outcomes)
         return Validation(valid, " | ".join(messages))
 
-    async def _check(self, kind: str, custom: str | None, url: str, part: str) -> CheckOutcome | None:
+    async def _check(
+        self, kind: str, custom: str | None, url: str, part: Literal["repo", "demo"]
+    ) -> CheckOutcome | None:
         if kind == "none" or not url.strip():
             return None
         key = custom_key(custom or "") if kind == "custom" else kind
@@ -107,7 +110,7 @@ class ValidationService:
         if validator is None:
             what = f"custom validator {custom!r}" if kind == "custom" else f"{kind} validator"
             return CheckOutcome("unknown", f"Could not check the {part}: no {what} is configured")
-        return await validator.check(url.strip(), "repo" if part == "repo" else "demo")
+        return await validator.check(url.strip(), part)
 
     async def _limit(self, user: User) -> None:
         if self._limiter is None:
