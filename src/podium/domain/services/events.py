@@ -137,8 +137,7 @@ class EventService:
         if not series:
             return []
         async with self._uow(read_only=True) as uow:
-            views = await uow.directory.flagged(series)
-        return [v for v in views if is_official(v.event, series)]
+            return await official_views(uow, series)
 
     async def attend_official(self, user: User, event_id: UUID, series: str) -> bool:
         """Join an official event of the active series by its id, no code needed. False when the caller
@@ -250,6 +249,11 @@ class EventService:
         async with self._uow(read_only=True) as uow:
             await owned_event(uow, user, event_id)
             return await uow.referrals.in_event(event_id)
+
+
+async def official_views(uow: UnitOfWork, series: str) -> list[EventView]:
+    """The events of ``series`` that are official: flagged with it, and past their draft."""
+    return [v for v in await uow.directory.flagged(series) if is_official(v.event, series)]
 
 
 def is_official(event: Event, series: str) -> bool:

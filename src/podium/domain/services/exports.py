@@ -14,7 +14,7 @@ from podium.domain.models import User
 from podium.domain.ports import ExportKind, Exports, UnitOfWorkFactory
 from podium.domain.rules import neutralise_csv_cell
 from podium.domain.services.access import owned_event, require_superadmin
-from podium.domain.services.events import EVENT_NOT_FOUND, is_official
+from podium.domain.services.events import EVENT_NOT_FOUND, official_views
 
 COLUMNS: dict[ExportKind, tuple[str, ...]] = {
     "leaderboard": ("Rank", "Project", "Points", "Votes", "Legacy points", "Owner", "Collaborators"),
@@ -100,8 +100,8 @@ class ExportService:
         else:
             name = str(series)
             async with self._uow(read_only=True) as uow:
-                flagged = await uow.directory.flagged(name)
-            if not any(is_official(view.event, name) for view in flagged):
+                official = await official_views(uow, name)
+            if not official:
                 raise NotFound(f"No active events found with series '{name}'")
         rows = await _cells(self._exports.ysws_rows(event_id, series))
         return Export(f"{name}-ysws.csv", YSWS_COLUMNS, rows)
