@@ -18,6 +18,7 @@ these. Requests are counted by :class:`podium.http.middleware.RequestLogMiddlewa
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -35,6 +36,8 @@ from prometheus_client import (
 from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
 
 from podium.processes import pid_alive
+
+log = logging.getLogger(__name__)
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "<unmatched>"
@@ -183,6 +186,11 @@ def exposition() -> bytes:
         return generate_latest(summed)
     except (OSError, ValueError):
         # The directory was removed: the service is shutting down. Answer with this worker's own.
+        return generate_latest(REGISTRY)
+    except Exception:
+        # A worker's file read while it is being created or removed (a worker killed or starting): this
+        # scrape gets this worker's own metrics, the next one the sum again; never a 500.
+        log.warning("summing the workers' metrics failed: this worker's own are served", exc_info=True)
         return generate_latest(REGISTRY)
 
 
