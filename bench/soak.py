@@ -95,7 +95,8 @@ def _is_worker(pid: int) -> bool:
 
 
 def snapshot(supervisor: int, db_port: int) -> dict[str, Any]:
-    workers = [pid for pid in _children(supervisor) if _is_worker(pid)]
+    # ``--workers 1`` serves in the supervisor's own process: then it is the one worker.
+    workers = [pid for pid in _children(supervisor) if _is_worker(pid)] or [supervisor]
     return {
         "t": round(time.monotonic(), 1),
         "workers": {
@@ -383,6 +384,8 @@ def _dataset(args: argparse.Namespace) -> Iterator[tuple[Cluster, str, dict[str,
                 cluster.dsn(database),
                 scale=args.scale,
                 attend_pool=max(needed, 2_000),
+                # Fresh voters (three votes each) for the whole run: the event keeps growing to the end.
+                vote_pool=needed // 3 + 1,
                 out=RESULTS / "seed-soak",
                 secret=JWT_SECRET,
             )
