@@ -133,8 +133,11 @@ class Traffic:
         self.attends = joiners
         self.logins = list(reversed(links))
         # Reads and writes on separate pools: a write never queues behind the readers' connections.
-        self.readers_client = httpx.AsyncClient(base_url=base, timeout=30.0)
-        self.client = httpx.AsyncClient(base_url=base, timeout=30.0, limits=httpx.Limits(max_connections=64))
+        # Idle connections are dropped before uvicorn's 5 s keep-alive timeout: with equal timeouts a
+        # request sent on a connection the server is closing fails unanswered (a ReadError, not a loss).
+        limits = httpx.Limits(max_connections=64, keepalive_expiry=2.0)
+        self.readers_client = httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits)
+        self.client = httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits)
 
     async def _send(self, kind: str, method: str, path: str, token: str | None, **kw: Any) -> int:
         headers = dict(kw.pop("headers", {}))
