@@ -7,10 +7,12 @@ through the API at ``--rate`` per second for ``--seconds``. Printed:
 
 * commit → last client: for each vote, from its HTTP answer (the commit is just before) to the moment
   the *last* client has a list at least as new as the vote (the list's version is read right after the
-  answer, so a vote landing meanwhile can only make this longer): p50 / p99 / max;
+  answer, so a vote landing meanwhile can only make this longer): p50 / p99 / max; and the same to the
+  *first* client (the coalescing window and the read, without the fan-out);
 * memory per open stream: the servers' RSS after all streams are open, minus before (one warm-up
   stream open, so the shared list is in the baseline), divided by the streams;
-* CPU per message: the servers' CPU time during the vote phase (votes included) / messages delivered.
+* CPU per message: the servers' CPU time during the vote phase (votes included) / messages delivered;
+  the client processes' CPU time too: they share the machine with the servers.
 
 Bounded: at most 20,000 clients and 120 s of votes. Example (the figures in docs/benchmarks.md):
 
@@ -167,6 +169,7 @@ async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) 
     for transport in transports:
         transport.close()
     last_seen = [0.0] * len(versions)
+    first_seen = [float("inf")] * len(versions)
     missing = [0] * len(versions)
     for stream in streams:
         records = stream.seen
@@ -178,9 +181,11 @@ async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) 
                 missing[i] += 1
             else:
                 last_seen[i] = max(last_seen[i], records[k][1])
+                first_seen[i] = min(first_seen[i], records[k][1])
     pipe.send(
         {
             "last_seen": last_seen,
+            "first_seen": first_seen,
             "missing": missing,
             "messages": sum(len(s.seen) for s in streams),
             "closed_early": sum(1 for s in streams if s.closed),
@@ -354,8 +359,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             client.close()
 
     last = [max(answer["last_seen"][i] for answer in answers) for i in range(len(votes))]
+    first = [min(answer["first_seen"][i] for answer in answers) for i in range(len(votes))]
     missing = sum(sum(answer["missing"]) for answer in answers)
     latencies = [(seen - answered) * 1000 for (answered, _), seen in zip(votes, last, strict=True) if seen]
+    firsts = [
+        (seen - answered) * 1000 for (answered, _), seen in zip(votes, first, strict=True) if seen < 1e300
+    ]
     messages = sum(answer["messages"] for answer in answers)
     return {
         "command": f"python -m bench.live --clients {clients} --seconds {seconds:g} --workers {args.workers} "
@@ -369,9 +378,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "max": round(max(latencies), 1),
             "mean": round(statistics.fmean(latencies), 1),
         },
+        # The first client to have it: the coalescing window and the read, before the fan-out's length.
+        "commit_to_first_client_ms": {
+            "p50": round(_percentile(firsts, 0.5), 1),
+            "p99": round(_percentile(firsts, 0.99), 1),
+        },
         "stream_misses": missing,
         "closed_early": sum(answer["closed_early"] for answer in answers),
         "messages_delivered": messages,
+        "messages_per_stream_per_s": round(messages / max(1, opened) / seconds, 2),
         "memory_per_stream_kb": round((rss_after - rss_before) / max(1, opened) / 1024, 1),
         "server_rss_mb": {"before": round(rss_before / 2**20, 1), "after": round(rss_after / 2**20, 1)},
         "server_cpu_s": round(cpu_after - cpu_before, 2),
