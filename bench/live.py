@@ -202,6 +202,20 @@ def _pid_cpu(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
+def _user_sys(pids: Sequence[int]) -> tuple[float, float]:
+    """User and system CPU seconds of these processes (the system part is mostly socket writes and reads)."""
+    user = system = 0.0
+    for pid in pids:
+        try:
+            raw = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        user += int(fields[11]) / _TICK
+        system += int(fields[12]) / _TICK
+    return user, system
+
+
 def _session_usage(sids: Sequence[int]) -> tuple[float, int]:
     """CPU seconds and RSS bytes of every process in the servers' sessions."""
     cpu, rss = 0.0, 0
@@ -341,6 +355,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _, rss_after = _session_usage(sids)
         cpu_before, _ = _session_usage(sids)
         clients_before = sum(_pid_cpu(process.pid) for process in processes)
+        server_pids = [pid for pid, _ppid, sid, _t, _r in _proc_table() if sid in sids]
+        client_pids = [process.pid for process in processes if process.pid is not None]
+        split_before = _user_sys(server_pids), _user_sys(client_pids)
         box_before = _box_busy()
         votes = asyncio.run(
             _votes(ports, event_id, projects, tokens, args.rate, seconds, cluster.dsn("podium"))
@@ -348,6 +365,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(2.0)  # the last votes' lists reach everyone
         cpu_after, _ = _session_usage(sids)
         clients_cpu = sum(_pid_cpu(process.pid) for process in processes) - clients_before
+        split_after = _user_sys(server_pids), _user_sys(client_pids)
+        system_pct = [
+            round(100 * (after[1] - before[1]) / max(1e-9, sum(after) - sum(before)), 1)
+            for before, after in zip(split_before, split_after, strict=True)
+        ]
         box_after = _box_busy()
         versions = [version for _, version in votes]
         for pipe in pipes:
@@ -392,6 +414,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "server_cpu_s": round(cpu_after - cpu_before, 2),
         "cpu_us_per_message": round((cpu_after - cpu_before) * 1e6 / max(1, messages), 1),
         "client_processes_cpu_s": round(clients_cpu, 2),
+        # The kernel's share (system time) of each side's CPU during the vote phase.
+        "system_cpu_pct": {"server": system_pct[0], "clients": system_pct[1]},
         # The whole machine during the vote phase: other work on it shows here too.
         "machine_cpu_busy_pct": round(
             100 * (box_after[0] - box_before[0]) / max(1, box_after[1] - box_before[1]), 1
