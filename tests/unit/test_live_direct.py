@@ -6,20 +6,12 @@ from __future__ import annotations
 import asyncio
 import random
 from typing import Any, cast
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from podium.http.listing_cache import Listing, ProjectListingCache
 from podium.http.live import CLOSED, LiveListings, LiveSettings, LiveStream, Snapshot
 from podium.http.protocol import BodyWriter, http_chunk
-from tests.unit.test_live_window import Listener
-
-
-class Lists:
-    def __init__(self) -> None:
-        self.version = 1
-
-    async def current(self, event_id: UUID) -> tuple[Listing, bool]:
-        return Listing(self.version, [b"{}"], b"[{}]"), True
+from tests.unit.test_live_window import Listener, Lists
 
 
 class Connection:
