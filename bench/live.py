@@ -7,10 +7,12 @@ through the API at ``--rate`` per second for ``--seconds``. Printed:
 
 * commit → last client: for each vote, from its HTTP answer (the commit is just before) to the moment
   the *last* client has a list at least as new as the vote (the list's version is read right after the
-  answer, so a vote landing meanwhile can only make this longer): p50 / p99 / max;
+  answer, so a vote landing meanwhile can only make this longer): p50 / p99 / max; and the same to the
+  *first* client (the coalescing window and the read, without the fan-out);
 * memory per open stream: the servers' RSS after all streams are open, minus before (one warm-up
   stream open, so the shared list is in the baseline), divided by the streams;
-* CPU per message: the servers' CPU time during the vote phase (votes included) / messages delivered.
+* CPU per message: the servers' CPU time during the vote phase (votes included) / messages delivered;
+  the client processes' CPU time too: they share the machine with the servers.
 
 Bounded: at most 20,000 clients and 120 s of votes. Example (the figures in docs/benchmarks.md):
 
@@ -37,6 +39,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import uvloop
 
 from bench.pg import free_port, throwaway_cluster
 from bench.run import JWT_SECRET, _podium, _proc_table, migrate, server
@@ -55,6 +58,7 @@ MAX_CLIENTS = 20_000
 MAX_SECONDS = 120.0
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
+_TAIL = 64  # longer than an SSE id line: enough of a chunk to read its id
 
 
 async def seed(dsn: str, projects: int, voters: int) -> tuple[str, list[str], list[str]]:
@@ -92,13 +96,19 @@ async def seed(dsn: str, projects: int, voters: int) -> tuple[str, list[str], li
 
 
 class _Stream(asyncio.Protocol):
-    """One stream client: records (version, monotonic time) of each list as it arrives."""
+    """One stream client: records (version, monotonic time) of each list as it arrives.
+
+    Cheap, as these processes share the machine with the servers: it follows the chunked framing and
+    looks only at the first bytes of each chunk (a list is one chunk starting ``id: <version>``), never
+    scanning or copying the (20-60 KB) lists themselves."""
 
     def __init__(self, request: bytes, opened: asyncio.Future[None]) -> None:
         self.request = request
         self.opened = opened
         self.seen: list[tuple[int, float]] = []
-        self.tail = b""
+        self.pending = b""  # an incomplete response head, chunk-size line or chunk start
+        self.in_head = True
+        self.left = 0  # bytes of the current chunk (and its CRLF) still to skip
         self.closed = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -106,19 +116,39 @@ class _Stream(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
-        buffer = self.tail + data
-        start = 0
-        while (at := buffer.find(b"\nid: ", start)) >= 0:
-            end = buffer.find(b"\n", at + 5)
-            if end < 0:
-                break
-            version = int(buffer[at + 5 : end])
-            if not self.seen or version > self.seen[-1][0]:
-                self.seen.append((version, now))
-            start = end
-        self.tail = buffer[max(start, len(buffer) - 64) :]
-        if self.seen and not self.opened.done():
-            self.opened.set_result(None)
+        buffer = self.pending + data if self.pending else data
+        self.pending = b""
+        at, size = 0, len(buffer)
+        while at < size:
+            if self.left:
+                step = min(self.left, size - at)
+                self.left -= step
+                at += step
+                continue
+            if self.in_head:
+                end = buffer.find(b"\r\n\r\n", at)
+                if end < 0:
+                    self.pending = buffer[at:]
+                    return
+                self.in_head = False
+                if b"transfer-encoding: chunked" not in buffer[at:end].lower():
+                    self.left = 1 << 62  # not a stream (an error): ignored, it never counts as open
+                at = end + 4
+                continue
+            line = buffer.find(b"\r\n", at, at + 16)
+            length = int(buffer[at:line], 16) if line >= 0 else 0
+            body, head = line + 2, min(length, _TAIL)
+            if line < 0 or size - body < head:  # the size line or the chunk's first bytes are cut
+                self.pending = buffer[at:]  # short: a size line and less than _TAIL bytes
+                return
+            if buffer.startswith(b"id: ", body):
+                version = int(buffer[body + 4 : buffer.find(b"\n", body, body + head)])
+                if not self.seen or version > self.seen[-1][0]:
+                    self.seen.append((version, now))
+                    if not self.opened.done():
+                        self.opened.set_result(None)
+            at = body
+            self.left = length + 2  # the chunk and its CRLF
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -127,7 +157,7 @@ class _Stream(asyncio.Protocol):
 
 
 def _client_process(targets: list[tuple[int, int]], path: str, pipe: Connection) -> None:
-    asyncio.run(_clients(targets, path, pipe))
+    uvloop.run(_clients(targets, path, pipe))  # the server's loop: the clients' share of the CPU stays small
 
 
 async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) -> None:
@@ -160,6 +190,7 @@ async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) 
     for transport in transports:
         transport.close()
     last_seen = [0.0] * len(versions)
+    first_seen = [float("inf")] * len(versions)
     missing = [0] * len(versions)
     for stream in streams:
         records = stream.seen
@@ -171,9 +202,11 @@ async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) 
                 missing[i] += 1
             else:
                 last_seen[i] = max(last_seen[i], records[k][1])
+                first_seen[i] = min(first_seen[i], records[k][1])
     pipe.send(
         {
             "last_seen": last_seen,
+            "first_seen": first_seen,
             "missing": missing,
             "messages": sum(len(s.seen) for s in streams),
             "closed_early": sum(1 for s in streams if s.closed),
@@ -188,6 +221,20 @@ def _pid_cpu(pid: int | None) -> float:
         return 0.0
     fields = raw[raw.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _user_sys(pids: Sequence[int]) -> tuple[float, float]:
+    """User and system CPU seconds of these processes (the system part is mostly socket writes and reads)."""
+    user = system = 0.0
+    for pid in pids:
+        try:
+            raw = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        user += int(fields[11]) / _TICK
+        system += int(fields[12]) / _TICK
+    return user, system
 
 
 def _session_usage(sids: Sequence[int]) -> tuple[float, int]:
@@ -280,6 +327,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "PODIUM_JWT_SECRET": JWT_SECRET,
                 "PODIUM_LOG_LEVEL": "WARNING",
                 "PODIUM_LIVE_MAX_STREAMS": str(MAX_CLIENTS),
+                # Every client comes from 127.0.0.1: without this, all but 20 are refused (429).
+                "PODIUM_LIVE_MAX_STREAMS_PER_CLIENT": str(MAX_CLIENTS),
                 "PODIUM_LIVE_MIN_INTERVAL_MS": str(args.interval_ms),
             }
             cmd = [*_podium(), "serve", "--port", str(port), "--workers", str(args.workers)]
@@ -321,10 +370,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             processes.append(process)
             pipes.append(parent)
         opened = sum(pipe.recv()["open"] for pipe in pipes)
+        if opened < clients:  # the figures would describe fewer streams than asked for
+            raise SystemExit(f"only {opened} of {clients} streams opened (see the server's log)")
         time.sleep(1.0)
         _, rss_after = _session_usage(sids)
         cpu_before, _ = _session_usage(sids)
         clients_before = sum(_pid_cpu(process.pid) for process in processes)
+        server_pids = [pid for pid, _ppid, sid, _t, _r in _proc_table() if sid in sids]
+        client_pids = [process.pid for process in processes if process.pid is not None]
+        split_before = _user_sys(server_pids), _user_sys(client_pids)
         box_before = _box_busy()
         votes = asyncio.run(
             _votes(ports, event_id, projects, tokens, args.rate, seconds, cluster.dsn("podium"))
@@ -332,6 +386,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(2.0)  # the last votes' lists reach everyone
         cpu_after, _ = _session_usage(sids)
         clients_cpu = sum(_pid_cpu(process.pid) for process in processes) - clients_before
+        split_after = _user_sys(server_pids), _user_sys(client_pids)
+        system_pct = [
+            round(100 * (after[1] - before[1]) / max(1e-9, sum(after) - sum(before)), 1)
+            for before, after in zip(split_before, split_after, strict=True)
+        ]
         box_after = _box_busy()
         versions = [version for _, version in votes]
         for pipe in pipes:
@@ -343,8 +402,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             client.close()
 
     last = [max(answer["last_seen"][i] for answer in answers) for i in range(len(votes))]
+    first = [min(answer["first_seen"][i] for answer in answers) for i in range(len(votes))]
     missing = sum(sum(answer["missing"]) for answer in answers)
     latencies = [(seen - answered) * 1000 for (answered, _), seen in zip(votes, last, strict=True) if seen]
+    firsts = [
+        (seen - answered) * 1000 for (answered, _), seen in zip(votes, first, strict=True) if seen < 1e300
+    ]
     messages = sum(answer["messages"] for answer in answers)
     return {
         "command": f"python -m bench.live --clients {clients} --seconds {seconds:g} --workers {args.workers} "
@@ -358,14 +421,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "max": round(max(latencies), 1),
             "mean": round(statistics.fmean(latencies), 1),
         },
+        # The first client to have it: the coalescing window and the read, before the fan-out's length.
+        "commit_to_first_client_ms": {
+            "p50": round(_percentile(firsts, 0.5), 1),
+            "p99": round(_percentile(firsts, 0.99), 1),
+        },
         "stream_misses": missing,
         "closed_early": sum(answer["closed_early"] for answer in answers),
         "messages_delivered": messages,
+        "messages_per_stream_per_s": round(messages / max(1, opened) / seconds, 2),
         "memory_per_stream_kb": round((rss_after - rss_before) / max(1, opened) / 1024, 1),
         "server_rss_mb": {"before": round(rss_before / 2**20, 1), "after": round(rss_after / 2**20, 1)},
         "server_cpu_s": round(cpu_after - cpu_before, 2),
         "cpu_us_per_message": round((cpu_after - cpu_before) * 1e6 / max(1, messages), 1),
         "client_processes_cpu_s": round(clients_cpu, 2),
+        # The kernel's share (system time) of each side's CPU during the vote phase.
+        "system_cpu_pct": {"server": system_pct[0], "clients": system_pct[1]},
         # The whole machine during the vote phase: other work on it shows here too.
         "machine_cpu_busy_pct": round(
             100 * (box_after[0] - box_before[0]) / max(1, box_after[1] - box_before[1]), 1

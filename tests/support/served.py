@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 import uvicorn
 from litestar import Litestar
 
+from podium.http.protocol import HTTP_PROTOCOL
+
 
 @asynccontextmanager
 async def served(app: Litestar) -> AsyncIterator[str]:
@@ -18,7 +20,10 @@ async def served(app: Litestar) -> AsyncIterator[str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    # The protocol ``podium serve`` runs (header deadline, direct body writes of the live lists).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, http=HTTP_PROTOCOL
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(server.serve())

@@ -5,9 +5,11 @@ One :class:`LiveListings` per worker process. Its listener (one dedicated ``LIST
 on whichever worker or instance. For an event with open streams the change marks its feed stale; the
 feed then reads the list once (through the exact listing cache: one version query, and the full list
 only when it moved), at most once per ``min_interval`` per event, encodes the Server-Sent Events frame
-once per version, and offers that same ``bytes`` object to every subscriber. A subscriber keeps only the
-newest frame (a one-slot buffer): a slow reader skips versions instead of delaying anyone or piling up
-memory, and each stream's own task does its socket writes.
+once per version, and hands that same ``bytes`` object to every subscriber. Under ``podium serve`` it is
+framed as an HTTP chunk once too, and written straight to each connection that can take it at once
+(``protocol.BodyWriter``: the stream has nothing in flight, its client reads): no task wakes per stream.
+Otherwise the subscriber keeps only the newest frame (a one-slot buffer) and the stream's own task sends it
+when the client reads again: a slow reader skips versions instead of delaying anyone or piling up memory.
 
 The listener starts with the first stream (a worker that never serves one holds no extra database
 connection) and then stays until shutdown, so a projector reconnecting does not reopen it.
@@ -33,6 +35,7 @@ from podium.bootstrap import Container
 from podium.domain.errors import Forbidden, NotFound, RateLimited, Unavailable
 from podium.domain.services.events import EVENT_NOT_FOUND, LEADERBOARD_DISABLED
 from podium.http.listing_cache import Listing, ProjectListingCache
+from podium.http.protocol import BodyWriter, http_chunk
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,7 @@ class LiveSettings:
 class Snapshot:
     """One version of an event's list, with its frames built once, on first use, for every stream."""
 
-    __slots__ = ("_board", "_rng", "_shuffled", "listing", "public", "version")
+    __slots__ = ("_board", "_chunks", "_rng", "_shuffled", "listing", "public", "version")
 
     def __init__(self, listing: Listing, public: bool, rng: random.Random) -> None:
         self.listing = listing
@@ -92,6 +95,14 @@ class Snapshot:
         self._rng = rng
         self._board: bytes | None = None
         self._shuffled: bytes | None = None
+        self._chunks: dict[bool, bytes] = {}
+
+    def chunk(self, leaderboard: bool) -> bytes:
+        """The frame framed as an HTTP chunk, for ``BodyWriter``: built once per version."""
+        chunk = self._chunks.get(leaderboard)
+        if chunk is None:
+            chunk = self._chunks[leaderboard] = http_chunk(self.frame(leaderboard))
+        return chunk
 
     def frame(self, leaderboard: bool) -> bytes:
         if leaderboard:
@@ -117,12 +128,27 @@ class Subscriber:
     wrote: bool = False  # sent a list since the last heartbeat tick
     latest: Snapshot | bytes | None = None  # newest undelivered snapshot, or a final frame
     wake: asyncio.Event = field(default_factory=asyncio.Event)
+    writer: BodyWriter | None = None  # writes to the connection directly (under ``podium serve``)
+    busy: bool = True  # the stream's task is sending (or has not reached its loop): nothing direct
 
     def offer(self, item: Snapshot | bytes) -> None:
         if isinstance(self.latest, bytes) and self.latest is not HEARTBEAT:
             return  # a final frame stays final
         self.latest = item
         self.wake.set()
+
+    def send_now(self, snapshot: Snapshot, now: float) -> bool:
+        """Writes the snapshot straight to the connection if it can take it at once and nothing of this
+        stream's is in flight or final; else returns ``False`` (then ``offer`` it)."""
+        writer = self.writer
+        if writer is None or self.busy or (isinstance(self.latest, bytes) and self.latest is not HEARTBEAT):
+            return False
+        if not writer.write(snapshot.chunk(self.leaderboard)):
+            return False
+        self.sent = snapshot.version  # an older snapshot still in the slot is skipped by the task
+        self.listed_at = now
+        self.wrote = True
+        return True
 
     def beat(self) -> None:
         """A heartbeat, unless something else is about to be written anyway."""
@@ -193,17 +219,25 @@ class LiveListings:
         self._closing = False
         self._rng = random.Random()
         self.published = 0  # messages offered (one per version per event), for the benchmark
+        self.written_directly = 0  # lists written to a connection by the feed, not by the stream's task
 
     @property
     def streams(self) -> int:
         return self._streams
 
     async def open(
-        self, event_id: UUID, leaderboard: bool, last_event_id: int | None, client: str = ""
+        self,
+        event_id: UUID,
+        leaderboard: bool,
+        last_event_id: int | None,
+        client: str = "",
+        writer: BodyWriter | None = None,
     ) -> LiveStream:
         """A new stream of the event's list: raises like the plain listing (``NotFound``, ``Forbidden``),
         ``RateLimited`` when ``client`` (its address) already has ``max_streams_per_client`` open here, or
-        ``TooManyStreams``; the returned iterator yields the SSE byte chunks until the stream ends."""
+        ``TooManyStreams``; the returned iterator yields the SSE byte chunks until the stream ends. With
+        the response's ``writer``, later lists are written through it whenever it takes them at once (so
+        the iterator yields only those it declines)."""
         if self._closing:
             raise TooManyStreams(RESTARTING)
         if self._per_client.get(client, 0) >= self.settings.max_streams_per_client:
@@ -213,7 +247,7 @@ class LiveListings:
         self._streams += 1  # reserved now: the checks below wait, and others may arrive meanwhile
         self._per_client[client] = self._per_client.get(client, 0) + 1
         feed: _Feed | None = None
-        subscriber = Subscriber(leaderboard, client)
+        subscriber = Subscriber(leaderboard, client, writer=writer)
         try:
             if self._listener is None:
                 self._listener = self._make_listener(self.notify, self.resync)
@@ -290,7 +324,11 @@ class LiveListings:
             while True:
                 item = subscriber.take()
                 if item is None:
+                    # Everything yielded so far is written (the response asks for the next chunk only
+                    # then): until the task wakes, the feed may write to the connection directly.
+                    subscriber.busy = False
                     await subscriber.wake.wait()
+                    subscriber.busy = True
                 elif item is HEARTBEAT:
                     yield HEARTBEAT
                 elif isinstance(item, bytes):
@@ -362,15 +400,20 @@ class LiveListings:
         if snapshot.version <= feed.published:
             return
         feed.published = snapshot.version
-        feed.published_at = time.monotonic()
+        feed.published_at = now = time.monotonic()
         self.published += 1
+        direct = 0
         for subscriber in feed.subscribers:
             if subscriber.leaderboard and not snapshot.public:
                 subscriber.offer(CLOSED)
             elif snapshot.version > subscriber.sent:
-                subscriber.offer(snapshot)
-        # Each woken stream writes in its own task, all queued before this callback: when it runs, every
-        # stream that was not waiting on a slow client has written the message.
+                if subscriber.send_now(snapshot, now):
+                    direct += 1
+                else:
+                    subscriber.offer(snapshot)
+        self.written_directly += direct
+        # Written here, or by each woken stream in its own task, all queued before this callback: when it
+        # runs, every stream that was not waiting on a slow client has written the message.
         asyncio.get_running_loop().call_soon(_fanned_out, feed, feed.published_at)
 
     @staticmethod

@@ -21,6 +21,7 @@ from podium.http.errors import detail
 from podium.http.live import LiveListings, TooManyStreams
 from podium.http.params import IdPath, uuid_param
 from podium.http.projector import projector_page
+from podium.http.protocol import body_writer
 
 STREAM_HEADERS = {
     "Cache-Control": "no-cache",
@@ -52,6 +53,7 @@ async def live_projects(
             leaderboard,
             _last_event_id(request.headers.get("last-event-id")),
             client_address(request),
+            body_writer(request.scope),
         )
     except TooManyStreams as exc:
         return detail(503, exc.message, {"Retry-After": "5"})
