@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -29,7 +30,16 @@ from podium.adapters.postgres.models import (
     VoteModel,
 )
 from podium.adapters.postgres.repositories.rows import values_of
-from podium.domain.models import Ballot, BallotFacts, Referral, Vote, VoteCandidate, VoteQuotaUse
+from podium.domain.models import (
+    Ballot,
+    BallotFacts,
+    BallotOutcome,
+    BallotTerms,
+    Referral,
+    Vote,
+    VoteCandidate,
+    VoteQuotaUse,
+)
 
 # The vote's checks in two statements whatever the number of projects asked for (issue 6).
 _QUOTA_USE = select(
@@ -87,6 +97,32 @@ _CAST_BALLOT = (
         is_member=Boolean,
     )
 )
+# A ballot on the domain's terms, lock to commit, in one statement (migration 0013 says what it does). Run on
+# the driver's connection: the statement needs nothing of SQLAlchemy's but the pooled connection.
+CAST_BALLOT_ON_TERMS = "SELECT * FROM public.podium_cast_ballot_on_terms($1, $2, $3, $4, $5)"
+
+
+async def cast_on_terms(connection: Any, terms: BallotTerms) -> BallotOutcome:
+    """``Ballots.cast`` on an asyncpg connection (in autocommit, or in a transaction the caller commits)."""
+    rows = await connection.fetch(
+        CAST_BALLOT_ON_TERMS,
+        terms.event_id,
+        terms.voter_id,
+        [v.project_id for v in terms.votes],
+        [v.id for v in terms.votes],
+        list(terms.fewest_projects),
+    )
+    first = rows[0]
+    candidates = {
+        row["candidate_id"]: VoteCandidate(row["candidate_event_id"], row["already_voted"], row["is_member"])
+        for row in rows
+        if row["candidate_id"] is not None
+    }
+    use = VoteQuotaUse(cast=first["cast_count"], project_count=first["project_count"])
+    facts = BallotFacts(first["event_found"], first["votable"], first["attending"], Ballot(use, candidates))
+    return BallotOutcome(facts, first["admitted"])
+
+
 _VOTE_IDS_OF_VOTER = select(VoteModel.id).where(VoteModel.voter_id == bindparam("key")).order_by(VoteModel.id)
 _VOTE_IDS_OF_VOTERS = (
     select(VoteModel.voter_id, VoteModel.id)
