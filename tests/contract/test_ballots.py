@@ -3,6 +3,7 @@ all or nothing and committed when written — the same in memory and on PostgreS
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID, uuid4
 
 import pytest
@@ -12,6 +13,9 @@ from podium.domain.models import (
     BallotFacts,
     BallotOutcome,
     BallotTerms,
+    Event,
+    Project,
+    User,
     Vote,
     VoteCandidate,
     VoteQuotaUse,
@@ -19,6 +23,26 @@ from podium.domain.models import (
 from podium.domain.ports import UnitOfWorkFactory
 from podium.domain.rules import fewest_projects_by_cast
 from tests.factories import EventFactory, ProjectFactory, UserFactory
+
+
+async def _store(
+    uow: UnitOfWorkFactory,
+    rows: list[User | Event | Project],
+    attending: list[tuple[Event, User]],
+    votes: Sequence[Vote] = (),
+) -> None:
+    async with uow() as tx:
+        for row in rows:
+            if isinstance(row, User):
+                assert await tx.users.add(row)
+            elif isinstance(row, Event):
+                await tx.events.add(row)
+            else:
+                await tx.projects.add(row)
+        for event, user in attending:
+            await tx.attendance.add(event.id, user.id)
+        await tx.votes.add_many(votes)
+        await tx.commit()
 
 
 async def test_a_ballot_is_written_and_committed_only_within_its_terms(uow: UnitOfWorkFactory) -> None:
@@ -31,17 +55,8 @@ async def test_a_ballot_is_written_and_committed_only_within_its_terms(uow: Unit
     )
     elsewhere = ProjectFactory.build(event_id=closed.id, owner_id=owner.id)
     earlier = Vote(voter_id=voter.id, project_id=done.id, event_id=event.id)
-    async with uow() as tx:
-        for user in users:
-            assert await tx.users.add(user)
-        for each in (event, closed):
-            await tx.events.add(each)
-        for project in (first, second, mine, done, elsewhere):
-            await tx.projects.add(project)
-        await tx.attendance.add(event.id, voter.id)
-        await tx.attendance.add(closed.id, voter.id)
-        await tx.votes.add_many([earlier])
-        await tx.commit()
+    rows = [*users, event, closed, first, second, mine, done, elsewhere]
+    await _store(uow, rows, [(event, voter), (closed, voter)], [earlier])
 
     def terms(*project_ids: UUID, event_id: UUID = event.id, voter_id: UUID = voter.id) -> BallotTerms:
         votes = tuple(Vote(voter_id=voter_id, project_id=p, event_id=event_id) for p in project_ids)
@@ -88,14 +103,7 @@ async def test_the_quota_thresholds_follow_the_event_s_project_count(
     owner, voter = UserFactory.batch(2)
     event = EventFactory.build(owner_id=owner.id, votable=True)
     made = [ProjectFactory.build(event_id=event.id, owner_id=owner.id) for _ in range(projects)]
-    async with uow() as tx:
-        for user in (owner, voter):
-            await tx.users.add(user)
-        await tx.events.add(event)
-        for project in made:
-            await tx.projects.add(project)
-        await tx.attendance.add(event.id, voter.id)
-        await tx.commit()
+    await _store(uow, [owner, voter, event, *made], [(event, voter)])
     quota = 1 if projects < 4 else 3
     outcomes = []
     for project in made[: quota + 1]:
