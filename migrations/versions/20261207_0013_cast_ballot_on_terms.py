@@ -35,41 +35,34 @@ depends_on: str | Sequence[str] | None = None
 _SIGNATURE = "public.podium_cast_ballot_on_terms(uuid, uuid, uuid[], uuid[], integer[])"
 _CAST_BALLOT_ON_TERMS = """
 CREATE FUNCTION public.podium_cast_ballot_on_terms(
-    p_event uuid, p_voter uuid, p_projects uuid[], p_vote_ids uuid[], p_fewest_projects integer[]
-)
-RETURNS TABLE (
-    event_found boolean, votable boolean, attending boolean, cast_count bigint, project_count bigint,
-    candidate_id uuid, candidate_event_id uuid, already_voted boolean, is_member boolean, admitted boolean
+    p_event uuid, p_voter uuid, p_projects uuid[], p_vote_ids uuid[], p_fewest_projects integer[],
+    OUT event_found boolean, OUT votable boolean, OUT attending boolean, OUT cast_count bigint,
+    OUT project_count bigint, OUT candidate_ids uuid[], OUT candidate_events uuid[],
+    OUT candidates_voted boolean[], OUT candidates_member boolean[], OUT admitted boolean
 )
 LANGUAGE plpgsql VOLATILE SECURITY INVOKER SET search_path = pg_catalog, public, pg_temp AS $$
 #variable_conflict use_column
-DECLARE
-    v_votable boolean;
-    v_attending boolean;
-    v_cast bigint;
-    v_projects bigint;
-    v_ids uuid[];
-    v_events uuid[];
-    v_voted boolean[];
-    v_member boolean[];
-    v_admitted boolean;
 BEGIN
-    SELECT e.votable INTO v_votable FROM public.events e WHERE e.id = p_event AND e.deleted_at IS NULL
+    -- One row whatever happens; the facts of a missing event are all false and empty.
+    event_found := false; votable := false; attending := false; cast_count := 0; project_count := 0;
+    candidate_ids := '{}'; candidate_events := '{}'; candidates_voted := '{}'; candidates_member := '{}';
+    admitted := false;
+    SELECT e.votable INTO votable FROM public.events e WHERE e.id = p_event AND e.deleted_at IS NULL
     FOR KEY SHARE;
     IF NOT FOUND THEN
-        RETURN QUERY SELECT false, false, false, 0::bigint, 0::bigint, NULL::uuid, NULL::uuid, NULL::boolean,
-            NULL::boolean, false;
+        votable := false;
         RETURN;
     END IF;
+    event_found := true;
     PERFORM 1 FROM public.event_attendees a WHERE a.event_id = p_event AND a.user_id = p_voter FOR UPDATE;
-    v_attending := FOUND;
-    -- The facts, read after the lock: the quota use, and each project asked for that exists (locked
-    -- against deletion), with whether the voter voted for it already and whether it is theirs.
-    SELECT count(*) INTO v_cast FROM public.votes v WHERE v.event_id = p_event AND v.voter_id = p_voter;
-    SELECT count(*) INTO v_projects FROM public.projects q WHERE q.event_id = p_event;
-    SELECT coalesce(array_agg(c.id), '{}'), coalesce(array_agg(c.event_id), '{}'),
-           coalesce(array_agg(c.already_voted), '{}'), coalesce(array_agg(c.is_member), '{}')
-    INTO v_ids, v_events, v_voted, v_member
+    attending := FOUND;
+    -- The facts, in one statement read after the lock: the quota use, and each project asked for that
+    -- exists (locked against deletion), whether the voter voted for it already and whether it is theirs.
+    SELECT (SELECT count(*) FROM public.votes v WHERE v.event_id = p_event AND v.voter_id = p_voter),
+           (SELECT count(*) FROM public.projects q WHERE q.event_id = p_event),
+           coalesce(array_agg(c.id), '{}'), coalesce(array_agg(c.event_id), '{}'),
+           coalesce(array_agg(c.voted), '{}'), coalesce(array_agg(c.member), '{}')
+    INTO cast_count, project_count, candidate_ids, candidate_events, candidates_voted, candidates_member
     FROM (
         SELECT p.id, p.event_id,
                EXISTS (SELECT 1 FROM public.votes v WHERE v.project_id = p.id AND v.voter_id = p_voter),
@@ -78,25 +71,21 @@ BEGIN
                )
         FROM public.projects p WHERE p.id = ANY (p_projects)
         FOR KEY SHARE OF p
-    ) AS c (id, event_id, already_voted, is_member);
+    ) AS c (id, event_id, voted, member);
     -- The comparison with the domain's terms (BallotTerms.admits); nothing else is decided here.
-    v_admitted := coalesce(v_votable AND v_attending AND (
+    admitted := coalesce(votable AND attending AND (
         cardinality(p_projects) = 0 OR (
-            cardinality(v_ids) = cardinality(p_projects)
-            AND p_event = ALL (v_events) AND NOT true = ANY (v_voted) AND NOT true = ANY (v_member)
-            AND v_cast < cardinality(p_fewest_projects)
-            AND v_projects >= p_fewest_projects[v_cast + 1]
+            cardinality(candidate_ids) = cardinality(p_projects)
+            AND p_event = ALL (candidate_events)
+            AND NOT true = ANY (candidates_voted) AND NOT true = ANY (candidates_member)
+            AND cast_count < cardinality(p_fewest_projects)
+            AND project_count >= p_fewest_projects[cast_count + 1]
         )
     ), false);
-    IF v_admitted AND cardinality(p_projects) > 0 THEN
+    IF admitted AND cardinality(p_projects) > 0 THEN
         INSERT INTO public.votes (id, voter_id, project_id, event_id)
         SELECT w.id, p_voter, w.project_id, p_event FROM unnest(p_projects, p_vote_ids) AS w (project_id, id);
     END IF;
-    RETURN QUERY
-    SELECT true, v_votable, v_attending, v_cast, v_projects, c.id, c.event_id, c.already_voted, c.is_member,
-           v_admitted
-    FROM (SELECT 1) AS one
-    LEFT JOIN unnest(v_ids, v_events, v_voted, v_member) AS c (id, event_id, already_voted, is_member) ON true;
 END $$
 """
 

@@ -104,7 +104,7 @@ CAST_BALLOT_ON_TERMS = "SELECT * FROM public.podium_cast_ballot_on_terms($1, $2,
 
 async def cast_on_terms(connection: Any, terms: BallotTerms) -> BallotOutcome:
     """``Ballots.cast`` on an asyncpg connection (in autocommit, or in a transaction the caller commits)."""
-    rows = await connection.fetch(
+    row = await connection.fetchrow(
         CAST_BALLOT_ON_TERMS,
         terms.event_id,
         terms.voter_id,
@@ -112,15 +112,19 @@ async def cast_on_terms(connection: Any, terms: BallotTerms) -> BallotOutcome:
         [v.id for v in terms.votes],
         list(terms.fewest_projects),
     )
-    first = rows[0]
+    found = zip(
+        row["candidate_ids"],
+        row["candidate_events"],
+        row["candidates_voted"],
+        row["candidates_member"],
+        strict=True,
+    )
     candidates = {
-        row["candidate_id"]: VoteCandidate(row["candidate_event_id"], row["already_voted"], row["is_member"])
-        for row in rows
-        if row["candidate_id"] is not None
+        project_id: VoteCandidate(event_id, voted, member) for project_id, event_id, voted, member in found
     }
-    use = VoteQuotaUse(cast=first["cast_count"], project_count=first["project_count"])
-    facts = BallotFacts(first["event_found"], first["votable"], first["attending"], Ballot(use, candidates))
-    return BallotOutcome(facts, first["admitted"])
+    use = VoteQuotaUse(cast=row["cast_count"], project_count=row["project_count"])
+    facts = BallotFacts(row["event_found"], row["votable"], row["attending"], Ballot(use, candidates))
+    return BallotOutcome(facts, row["admitted"])
 
 
 _VOTE_IDS_OF_VOTER = select(VoteModel.id).where(VoteModel.voter_id == bindparam("key")).order_by(VoteModel.id)
