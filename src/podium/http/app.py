@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from podium.adapters.postgres.uow import release_before_response
 from podium.bootstrap import Container
 from podium.config import Settings
-from podium.http.auth import current_user, requires_user
+from podium.http.auth import authenticate, current_user, requires_user
 from podium.http.bodies import PodiumRequest
 from podium.http.controllers.admin import EventAdminController, export_router
 from podium.http.controllers.auth import AuthController
@@ -187,10 +187,12 @@ async def _until_schema_current(request: Request[Any, Any, Any]) -> Response[Any
 
 
 def _guarded_operation_ids(app: Litestar) -> set[str]:
-    """The operation ids of the handlers that require a bearer token (the ``requires_user`` guard)."""
+    """The operation ids of the handlers that require a bearer token (the ``requires_user`` guard, or its
+    ``authenticate`` hook)."""
     return {
         handler.operation_id
         for route in app.routes
         for handler in getattr(route, "route_handlers", ())
-        if requires_user in handler.resolve_guards() and isinstance(handler.operation_id, str)
+        if (requires_user in handler.resolve_guards() or handler.resolve_before_request() is authenticate)
+        and isinstance(handler.operation_id, str)
     }

@@ -31,6 +31,14 @@ async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     connection.scope.setdefault("state", {})["user_id"] = str(user.id)
 
 
+async def authenticate(request: Request[Any, Any, Any]) -> None:
+    """``requires_user`` as a route's ``before_request`` hook, for the hottest routes: it runs at the same
+    point (before the body is parsed, so a bad token is still a 401 before any 422) without the copy of
+    the route handler Litestar makes for every guard it calls (~3 % of a vote's CPU). The OpenAPI
+    document marks such routes as needing a token, as it does guarded ones."""
+    await requires_user(request, None)  # type: ignore[arg-type]  # the guard never reads its handler
+
+
 def current_user(request: Request[Any, Any, Any]) -> User:
     """Dependency: the user the guard authenticated."""
     user: User = request.state.user
