@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
@@ -38,6 +39,7 @@ def max_votes_per_user(project_count: int) -> int:
     return max((votes for fewest, votes in VOTE_QUOTA if project_count >= fewest), default=VOTE_QUOTA[0][1])
 
 
+@functools.cache  # a pure function of a small number, asked on every vote
 def fewest_projects_by_cast(ballot_size: int) -> tuple[int, ...]:
     """For a ballot of ``ballot_size`` votes: at index ``c``, the fewest projects an event must have for a
     voter who has cast ``c`` votes already to stay within the quota; past the end, no number suffices.
