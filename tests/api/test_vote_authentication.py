@@ -1,5 +1,6 @@
-"""``POST /events/vote`` authenticates in a ``before_request`` hook rather than a guard (``http.auth.authenticate``):
-still before its body is read, and still documented as needing a token."""
+"""``POST /events/vote`` authenticates in the app's ``before_request`` hook rather than a guard
+(``http.auth.authenticate``): still before its body is read, still documented as needing a token, and
+still behind the schema gate every route has."""
 
 from __future__ import annotations
 
@@ -32,3 +33,15 @@ async def test_a_vote_is_refused_for_its_token_before_its_body_is_read(
     assert (await client.post("/events/vote", json=BAD_BODY, headers=voter.headers)).status_code == 422
     operation = (await client.get("/schema/openapi.json")).json()["paths"]["/events/vote"]["post"]
     assert operation["security"] == [{"HTTPBearer": []}]
+
+
+async def test_the_vote_route_keeps_the_app_s_before_request_hook(client: AsyncTestClient[Any]) -> None:
+    handlers = {
+        h.operation_id: h for route in client.app.routes for h in getattr(route, "route_handlers", ())
+    }
+    hooks = {
+        handlers[name].resolve_before_request()
+        for name in ("vote_events_vote_post", "list_official_events_events_official_get")
+    }
+    assert len(hooks) == 1  # the schema gate's, not a route's own
+    assert None not in hooks

@@ -31,11 +31,16 @@ async def requires_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
     connection.scope.setdefault("state", {})["user_id"] = str(user.id)
 
 
+# A route handler's ``opt`` key: authenticate in the app's ``before_request`` hook instead of a guard.
+AUTHENTICATE = "podium_authenticate"
+
+
 async def authenticate(request: Request[Any, Any, Any]) -> None:
-    """``requires_user`` as a route's ``before_request`` hook, for the hottest routes: it runs at the same
-    point (before the body is parsed, so a bad token is still a 401 before any 422) without the copy of
-    the route handler Litestar makes for every guard it calls (~3 % of a vote's CPU). The OpenAPI
-    document marks such routes as needing a token, as it does guarded ones."""
+    """``requires_user`` for the routes that set ``opt={AUTHENTICATE: True}``, called by the app's
+    ``before_request`` hook: at the same point as a guard (before the body is parsed, so a bad token is
+    still a 401 before any 422) without the copy of the route handler Litestar makes for every guard it
+    calls (~3 % of a vote's CPU). The OpenAPI document marks such routes as needing a token, as it does
+    guarded ones."""
     await requires_user(request, None)  # type: ignore[arg-type]  # the guard never reads its handler
 
 

@@ -13,7 +13,7 @@ from podium.domain.limits import SLUG_MAX
 from podium.domain.models import User
 from podium.domain.services.events import ALREADY_ATTENDING, EventService
 from podium.domain.services.voting import VotingService
-from podium.http.auth import authenticate, requires_user
+from podium.http.auth import AUTHENTICATE, requires_user
 from podium.http.controllers.auth import client_address
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.params import IdPath, uuid_param
@@ -73,7 +73,7 @@ class EventsController(Controller):
         event_id = await events.attend(user, join_code, referral, client_address(request))
         return Attended(message="Successfully joined event", event_id=event_id)
 
-    @post("/vote", operation_id="vote_events_vote_post", status_code=200, before_request=authenticate)
+    @post("/vote", operation_id="vote_events_vote_post", status_code=200, opt={AUTHENTICATE: True})
     async def vote(self, data: JSONBody[CreateVotes], state: State, user: NamedDependency[User]) -> Message:
         """Vote for projects of an event the caller attends, within the quota."""
         # The use-case straight from the container, not as a second dependency: Litestar resolves two or
