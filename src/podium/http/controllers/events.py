@@ -13,7 +13,7 @@ from podium.domain.limits import SLUG_MAX
 from podium.domain.models import User
 from podium.domain.services.events import ALREADY_ATTENDING, EventService
 from podium.domain.services.voting import VotingService
-from podium.http.auth import AUTHENTICATE, requires_user
+from podium.http.auth import AUTHENTICATE
 from podium.http.controllers.auth import client_address
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.params import IdPath, uuid_param
@@ -41,7 +41,7 @@ class EventsController(Controller):
     path = "/events"
     tags = ["events"]
 
-    @get("/", operation_id="get_attending_events_events__get", guards=[requires_user])
+    @get("/", operation_id="get_attending_events_events__get", opt={AUTHENTICATE: True})
     async def mine(self, user: NamedDependency[User], events: NamedDependency[EventService]) -> UserEvents:
         """Events the caller owns (with their join codes) and attends."""
         mine = await events.of_user(user)
@@ -50,7 +50,7 @@ class EventsController(Controller):
             attending_events=[EventPublic.of(v) for v in mine.attending],
         )
 
-    @post("/", operation_id="create_event_events__post", status_code=200, guards=[requires_user])
+    @post("/", operation_id="create_event_events__post", status_code=200, opt={AUTHENTICATE: True})
     async def create(
         self, data: JSONBody[EventCreate], user: NamedDependency[User], events: NamedDependency[EventService]
     ) -> EventCreated:
@@ -60,7 +60,9 @@ class EventsController(Controller):
         )
         return EventCreated(id=created.id, slug=created.slug, join_code=created.join_code)
 
-    @post("/attend", operation_id="attend_event_events_attend_post", status_code=200, guards=[requires_user])
+    @post(
+        "/attend", operation_id="attend_event_events_attend_post", status_code=200, opt={AUTHENTICATE: True}
+    )
     async def attend(
         self,
         request: Request[Any, Any, Any],
@@ -93,7 +95,7 @@ class EventsController(Controller):
         "/{event_id:str}/attend",
         operation_id="attend_event_events__event_id__attend_post",
         status_code=200,
-        guards=[requires_user],
+        opt={AUTHENTICATE: True},
     )
     async def attend_official(
         self,
@@ -113,7 +115,7 @@ class EventsController(Controller):
         "/{event_id:str}/votes/{project_id:str}",
         operation_id="withdraw_vote_events__event_id__votes__project_id__delete",
         status_code=200,
-        guards=[requires_user],
+        opt={AUTHENTICATE: True},
     )
     async def withdraw_vote(
         self,
@@ -146,7 +148,7 @@ class EventsController(Controller):
         """An event's public view."""
         return EventPublic.of(await events.public(uuid_param(event_id, "event_id")))
 
-    @put("/{event_id:str}", operation_id="update_event_events__event_id__put", guards=[requires_user])
+    @put("/{event_id:str}", operation_id="update_event_events__event_id__put", opt={AUTHENTICATE: True})
     async def update(
         self,
         event_id: IdPath,
@@ -163,7 +165,7 @@ class EventsController(Controller):
         "/{event_id:str}",
         operation_id="delete_event_events__event_id__delete",
         status_code=200,
-        guards=[requires_user],
+        opt={AUTHENTICATE: True},
     )
     async def delete(
         self, event_id: IdPath, user: NamedDependency[User], events: NamedDependency[EventService]
