@@ -175,3 +175,21 @@ def test_a_numeric_date_that_is_no_number_is_refused(
 ) -> None:
     with pytest.raises(BadToken):
         codec.decode(codec.encode(_claims(**dates())))
+
+
+def test_a_decoded_token_is_kept_until_its_expiry_and_no_longer() -> None:
+    now = [time.time()]
+    codec = JwtCodec(SECRET, "HS256", kept=1, clock=lambda: now[0])
+    original = _claims()
+    kept, evicted = codec.encode(original), codec.encode(_claims(jti="b"))
+    assert codec.decode(evicted)["jti"] == "b"
+    claims = codec.decode(kept)  # evicts the other: one token kept
+    claims["sub"] = "mallory@example.com"  # a caller's copy: the kept claims are not changed
+    assert codec.decode(kept) == original
+    now[0] += 601  # past ``exp`` by the codec's clock: the kept token is refused from memory ...
+    with pytest.raises(BadToken, match="expired"):
+        codec.decode(kept)
+    # ... while the evicted one is checked afresh (PyJWT's clock still says it is valid).
+    assert codec.decode(evicted)["jti"] == "b"
+    with pytest.raises(BadToken):  # a bad token is never kept, however often it is tried
+        codec.decode(kept[:-2] + "xx")

@@ -7,6 +7,9 @@ import binascii
 import hashlib
 import math
 import re
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -20,6 +23,9 @@ MAX_TOKEN_LENGTH = 4096
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]+")
 # RFC 7519 §2 NumericDate claims: a JSON number, integer or fractional.
 NUMERIC_DATES = ("exp", "nbf", "iat")
+# Tokens whose checked claims are kept: every authenticated request decodes one, and the checks (HMAC,
+# canonical base64url, JSON) cost more than the rest of the guard. ~1 KB each.
+DECODED_TOKENS_KEPT = 4096
 
 
 class JwtCodec:
@@ -34,18 +40,46 @@ class JwtCodec:
     magic link would otherwise be a second link.
     """
 
-    def __init__(self, secret: str, algorithm: str = "HS256") -> None:
+    def __init__(
+        self,
+        secret: str,
+        algorithm: str = "HS256",
+        *,
+        kept: int = DECODED_TOKENS_KEPT,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         if not secret:
             raise ValueError("a JWT secret is required")
         if algorithm not in HMAC_ALGORITHMS:
             raise ValueError(f"the JWT algorithm must be one of {', '.join(HMAC_ALGORITHMS)}")
         self._secret = secret
         self._algorithm = algorithm
+        # The claims of the ``kept`` tokens decoded last (least recently used out first), by their exact
+        # text: a token is only ever accepted until its ``exp``, whichever way it is answered. Nothing
+        # else can make a token invalid (there is no revocation; a deleted user is looked up afresh).
+        self._kept = kept
+        self._decoded: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._clock = clock
 
     def encode(self, claims: dict[str, Any]) -> str:
         return jwt.encode(claims, self._secret, algorithm=self._algorithm)
 
     def decode(self, token: str) -> dict[str, Any]:
+        claims = self._decoded.get(token) if isinstance(token, str) else None
+        if claims is not None:
+            if claims["exp"] <= self._clock():  # as PyJWT: valid strictly before ``exp``
+                del self._decoded[token]
+                raise BadToken("Signature has expired")
+            self._decoded.move_to_end(token)
+            return dict(claims)
+        claims = self._check(token)
+        if self._kept > 0:
+            self._decoded[token] = claims
+            if len(self._decoded) > self._kept:
+                self._decoded.popitem(last=False)
+        return dict(claims)
+
+    def _check(self, token: str) -> dict[str, Any]:
         _signature(token)  # refuses any spelling but the canonical one
         try:
             # A single-element algorithm list is what rejects ``alg: none`` and algorithm confusion.

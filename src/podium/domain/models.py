@@ -169,6 +169,46 @@ class BallotFacts:
 
 
 @dataclass(slots=True, frozen=True)
+class BallotTerms:
+    """A ballot with the facts under which the vote's rules accept it, worked out by the domain before the
+    store looks (``VotingService``): the event found and open for voting, the voter attending it, every
+    project asked for found in the event, not voted for by the voter yet and not theirs, and the voter's
+    votes already cast, ``c``, within the quota: ``c < len(fewest_projects)`` and the event's project count
+    at least ``fewest_projects[c]`` (``rules.fewest_projects_by_cast``). An empty ballot has no quota term.
+
+    The store writes the votes only if the facts it finds under the voter's lock are within these terms
+    (``admits``): it compares; the rules behind the terms are the domain's."""
+
+    event_id: UUID
+    voter_id: UUID
+    votes: tuple[Vote, ...]
+    fewest_projects: tuple[int, ...]
+
+    def admits(self, facts: BallotFacts) -> bool:
+        """Whether ``facts`` are within the terms (what the store checks before it writes)."""
+        if not (facts.event_found and facts.votable and facts.attending):
+            return False
+        if not self.votes:
+            return True
+        candidates = facts.ballot.candidates
+        if len(candidates) != len(self.votes) or any(v.project_id not in candidates for v in self.votes):
+            return False
+        if any(c.event_id != self.event_id or c.already_voted or c.is_member for c in candidates.values()):
+            return False
+        use = facts.ballot.use
+        return use.cast < len(self.fewest_projects) and use.project_count >= self.fewest_projects[use.cast]
+
+
+@dataclass(slots=True, frozen=True)
+class BallotOutcome:
+    """What casting a ballot on its terms found and did: the facts as they were before the write, and
+    whether they were within the terms (then, and only then, the votes were written)."""
+
+    facts: BallotFacts
+    admitted: bool
+
+
+@dataclass(slots=True, frozen=True)
 class Vote:
     voter_id: UUID
     project_id: UUID

@@ -16,6 +16,8 @@ from uuid import UUID
 from podium.domain.models import (
     Ballot,
     BallotFacts,
+    BallotOutcome,
+    BallotTerms,
     Event,
     EventView,
     ListingState,
@@ -277,11 +279,25 @@ class Lookups(Protocol):
 T = TypeVar("T")
 
 
+class Ballots(Protocol):
+    """Casting a ballot as one atomic step of the store, no unit of work needed (the vote's hot path)."""
+
+    async def cast(self, terms: BallotTerms) -> BallotOutcome:
+        """Lock the event against deletion and the voter's attendee row (as ``Attendance.lock_with_event``),
+        read the facts with the lock held (as ``Votes.cast``), and write ``terms.votes`` only if the facts
+        are within the terms (``BallotTerms.admits``) — all or nothing, committed when written. The store
+        decides nothing but that comparison; on PostgreSQL the whole step is one round trip."""
+        ...
+
+
 class UnitOfWorkFactory(Protocol):
-    """The store: units of work, and the point reads that need none."""
+    """The store: units of work, and the point reads that need none, and the one-step ballot."""
 
     @property
     def lookups(self) -> Lookups: ...
+
+    @property
+    def ballots(self) -> Ballots: ...
 
     def __call__(self, *, read_only: bool = False) -> UnitOfWork:
         """A unit of work; a ``read_only`` one only reads (no transaction to open, nothing to commit)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import unicodedata
@@ -28,13 +29,28 @@ def normalize_join_code(code: str) -> str:
     return code.strip().upper()
 
 
+# The vote quota (legacy §4.1): (the fewest projects an event has, the votes each attendee may then cast),
+# by increasing project count. The one statement of the rule: the quota and a ballot's terms derive from it.
+VOTE_QUOTA: tuple[tuple[int, int], ...] = ((0, 1), (4, 2), (20, 3))
+
+
 def max_votes_per_user(project_count: int) -> int:
     """How many projects one attendee may vote for, given how many projects the event has."""
-    if project_count < 4:
-        return 1
-    if project_count < 20:
-        return 2
-    return 3
+    return max((votes for fewest, votes in VOTE_QUOTA if project_count >= fewest), default=VOTE_QUOTA[0][1])
+
+
+@functools.cache  # a pure function of a small number, asked on every vote
+def fewest_projects_by_cast(ballot_size: int) -> tuple[int, ...]:
+    """For a ballot of ``ballot_size`` votes: at index ``c``, the fewest projects an event must have for a
+    voter who has cast ``c`` votes already to stay within the quota; past the end, no number suffices.
+    So ``c + ballot_size <= max_votes_per_user(n)`` exactly when ``c < len(t) and n >= t[c]``."""
+    fewest: list[int] = []
+    for cast in range(max(votes for _fewest, votes in VOTE_QUOTA)):
+        needed = [least for least, votes in VOTE_QUOTA if votes >= cast + ballot_size]
+        if not needed:
+            break
+        fewest.append(min(needed))
+    return tuple(fewest)
 
 
 def truncate_at_dash(slug: str, limit: int = SLUG_MAX) -> str:

@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_503_SERVICE_UNAVAILABLE
 from podium.adapters.postgres.uow import release_before_response
 from podium.bootstrap import Container
 from podium.config import Settings
-from podium.http.auth import current_user, requires_user
+from podium.http.auth import AUTHENTICATE, authenticate, current_user, requires_user
 from podium.http.bodies import PodiumRequest
 from podium.http.controllers.admin import EventAdminController, export_router
 from podium.http.controllers.auth import AuthController
@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         dependencies=dependencies,
         lifespan=[lifespan],
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=_until_schema_current,
+        before_request=_before_request,
         request_class=PodiumRequest,
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_allow_origins),
@@ -176,6 +176,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 UNGATED = ("/health", "/metrics", "/schema")
 
 
+async def _before_request(request: Request[Any, Any, Any]) -> Response[Any] | None:
+    """The one ``before_request`` hook (a route's own would replace it): the routes that ask for it
+    authenticate here (``auth.authenticate``), as a guard would before it; then the schema gate."""
+    if request.route_handler.opt.get(AUTHENTICATE):
+        await authenticate(request)
+    return await _until_schema_current(request)
+
+
 async def _until_schema_current(request: Request[Any, Any, Any]) -> Response[Any] | None:
     """503 while the database's schema is missing or behind (``Container.schema_current``), never a 500."""
     container: Container = request.app.state.container
@@ -187,10 +195,12 @@ async def _until_schema_current(request: Request[Any, Any, Any]) -> Response[Any
 
 
 def _guarded_operation_ids(app: Litestar) -> set[str]:
-    """The operation ids of the handlers that require a bearer token (the ``requires_user`` guard)."""
+    """The operation ids of the handlers that require a bearer token (the ``requires_user`` guard, or
+    ``opt={AUTHENTICATE: True}``)."""
     return {
         handler.operation_id
         for route in app.routes
         for handler in getattr(route, "route_handlers", ())
-        if requires_user in handler.resolve_guards() and isinstance(handler.operation_id, str)
+        if (requires_user in handler.resolve_guards() or handler.opt.get(AUTHENTICATE))
+        and isinstance(handler.operation_id, str)
     }

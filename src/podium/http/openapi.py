@@ -5,7 +5,7 @@ with the legacy 422 ``{"detail": [{"loc", "msg", "type"}]}`` (PRODUCT §3.1), an
 the document must know that. The 400 entries Litestar adds for validation are replaced accordingly.
 
 It also says how to authenticate (the legacy ``HTTPBearer`` scheme, on every operation whose handler is
-guarded by ``requires_user``) and what every other error looks like: ``{"detail": "<message>"}``, the
+marked ``opt={AUTHENTICATE: True}``, see ``http/auth.py``) and what every other error looks like: ``{"detail": "<message>"}``, the
 body of each 4xx/5xx the error mapper writes (401, 403, 404, 409, 429, 503 …), as the ``default``
 response. A domain 422 (a rule, not a field's shape) has a string ``detail``: the 422 schema says so.
 """

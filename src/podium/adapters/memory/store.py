@@ -18,6 +18,8 @@ from podium.adapters.lookups import BatchedLookups
 from podium.adapters.memory.superadmin import MemoryDirectory
 from podium.adapters.memory.votes import MemoryReferrals, MemoryVotes
 from podium.domain.models import (
+    BallotOutcome,
+    BallotTerms,
     Event,
     EventView,
     ListingState,
@@ -327,6 +329,21 @@ def _bump_changed_lists(before: MemoryData, after: MemoryData) -> None:
     after.event_versions = versions
 
 
+class MemoryBallots:
+    """``Ballots`` in memory: ``Votes.cast`` in a unit of work, committed only when the terms admit the facts."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+
+    async def cast(self, terms: BallotTerms) -> BallotOutcome:
+        async with self._store() as uow:
+            facts = await uow.votes.cast(terms.event_id, terms.voter_id, terms.votes)
+            admitted = terms.admits(facts)
+            if admitted and terms.votes:
+                await uow.commit()
+        return BallotOutcome(facts, admitted)
+
+
 @dataclass
 class MemoryStore:
     """The whole in-memory database; call it to get a unit of work (it is a ``UnitOfWorkFactory``)."""
@@ -334,9 +351,11 @@ class MemoryStore:
     data: MemoryData = field(default_factory=MemoryData)
     commits: int = 0
     lookups: BatchedLookups = field(init=False, repr=False)
+    ballots: MemoryBallots = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.lookups = BatchedLookups(self)
+        self.ballots = MemoryBallots(self)
 
     def __call__(self, *, read_only: bool = False) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self, read_only=read_only)

@@ -18,11 +18,12 @@ from contextvars import ContextVar
 from types import TracebackType
 from typing import Self, TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
+import asyncpg
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from podium.adapters.lookups import BatchedLookups
-from podium.adapters.postgres.database import autocommit
+from podium.adapters.postgres.database import TRANSACTION_POOLER, autocommit
 from podium.adapters.postgres.replicas import REPLICA_ERRORS, ReplicaRouter
 from podium.adapters.postgres.repositories import (
     OrmSession,
@@ -34,7 +35,9 @@ from podium.adapters.postgres.repositories import (
     PostgresUsers,
     PostgresVotes,
 )
+from podium.adapters.postgres.repositories.votes import CAST_BALLOT_ON_TERMS, cast_on_terms
 from podium.adapters.postgres.superadmin import PostgresDirectory
+from podium.domain.models import BallotOutcome, BallotTerms
 from podium.mechanisms import enabled
 
 log = logging.getLogger(__name__)
@@ -82,6 +85,29 @@ async def release_before_response() -> None:
         await shared.release_quietly()
 
 
+async def _check_out(engine: AsyncEngine, share: bool) -> tuple[AsyncConnection, _SharedReads | None]:
+    """A connection of ``engine``: with ``share`` (autocommit work), the request's shared one when it is
+    free (checked out on first use, marked busy until given back); else one of its own, after returning
+    the request's shared one to the pool."""
+    shared = _shared_reads.get()
+    if share and shared is not None and not shared.busy:
+        # Autocommit: no transaction state survives from one unit of work to the next.
+        if shared.connection is None:
+            shared.connection = await engine.connect()
+        shared.busy = True
+        return shared.connection, shared
+    await release_shared_connection()
+    return await engine.connect(), None
+
+
+async def _give_back(connection: AsyncConnection, shared: _SharedReads | None) -> None:
+    if shared is not None:
+        shared.busy = False
+        return
+    # Closing returns the connection to the pool, rolling back whatever was not committed.
+    await connection.close()
+
+
 class SqlAlchemyUnitOfWork:
     def __init__(self, engine: AsyncEngine, *, read_only: bool = False, share: bool = True) -> None:
         self._engine = engine
@@ -90,16 +116,8 @@ class SqlAlchemyUnitOfWork:
         self._shared: _SharedReads | None = None
 
     async def _connect(self) -> AsyncConnection:
-        shared = _shared_reads.get()
-        if shared is not None and self._read_only and self._share and not shared.busy:
-            # Autocommit: no transaction state survives from one unit of work to the next.
-            if shared.connection is None:
-                shared.connection = await self._engine.connect()
-            shared.busy = True
-            self._shared = shared
-            return shared.connection
-        await release_shared_connection()
-        return await self._engine.connect()
+        connection, self._shared = await _check_out(self._engine, self._read_only and self._share)
+        return connection
 
     async def __aenter__(self) -> Self:
         self.connection = connection = await self._connect()
@@ -118,17 +136,48 @@ class SqlAlchemyUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self._orm.close()
-        if self._shared is not None:
-            self._shared.busy = False
-            self._shared = None
-            return
-        # Closing returns the connection to the pool, rolling back whatever was not committed.
-        await self.connection.close()
+        shared, self._shared = self._shared, None
+        await _give_back(self.connection, shared)
 
     async def commit(self) -> None:
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
         await self.connection.commit()
+
+
+class PostgresBallots:
+    """``Ballots`` on PostgreSQL: ``podium_cast_ballot_on_terms`` on the driver's (asyncpg) connection in
+    autocommit — the request's shared connection when it holds one —, so the lock, the facts, the write
+    and its commit are one round trip, with no transaction and no ORM machinery around it. Behind a
+    transaction-mode pooler, where every statement must run in a transaction, BEGIN and COMMIT wrap it.
+
+    Driver errors are raised as SQLAlchemy's, as every other statement's are (the HTTP layer maps those);
+    a connection that broke under the statement is invalidated rather than handed back to the pool."""
+
+    def __init__(self, engine: AsyncEngine, *, share: bool) -> None:
+        self._engine = autocommit(engine)
+        self._autocommit = not engine.get_execution_options().get(TRANSACTION_POOLER)
+        self._share = share and self._autocommit
+
+    async def cast(self, terms: BallotTerms) -> BallotOutcome:
+        connection, shared = await _check_out(self._engine, self._share)
+        try:
+            driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+            if self._autocommit:
+                return await cast_on_terms(driver, terms)
+            async with driver.transaction():
+                return await cast_on_terms(driver, terms)
+        except (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError) as exc:
+            await connection.invalidate()
+            if shared is not None:  # no longer the request's to share: closed below
+                shared.connection, shared.busy, shared = None, False, None
+            raise DBAPIError(CAST_BALLOT_ON_TERMS, None, exc, connection_invalidated=True) from exc
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise IntegrityError(CAST_BALLOT_ON_TERMS, None, exc) from exc
+        except asyncpg.PostgresError as exc:
+            raise DBAPIError(CAST_BALLOT_ON_TERMS, None, exc) from exc
+        finally:
+            await _give_back(connection, shared)
 
 
 class SqlAlchemyUnitOfWorkFactory:
@@ -137,6 +186,7 @@ class SqlAlchemyUnitOfWorkFactory:
         self._read_only = autocommit(engine)
         self.lookups = BatchedLookups(self, before_wait=release_shared_connection)
         self._share = enabled("shared_connection")
+        self.ballots = PostgresBallots(engine, share=self._share)
         # Streaming replicas for public reads (``replicas``): None when none is configured.
         self.replicas = replicas
 

@@ -11,7 +11,7 @@ from podium.domain.models import User
 from podium.domain.ports import ExportKind
 from podium.domain.services.events import EventService
 from podium.domain.services.exports import ExportService
-from podium.http.auth import requires_user
+from podium.http.auth import AUTHENTICATE
 from podium.http.csv_stream import csv_response
 from podium.http.listing_cache import OrganiserView, ProjectListingCache
 from podium.http.organiser_schemas import EventAdminUpdate
@@ -32,7 +32,7 @@ class EventAdminController(Controller):
 
     path = "/events/admin/{event_id:str}"
     tags = ["events"]
-    guards = [requires_user]
+    opt = {AUTHENTICATE: True}
 
     @get("/", operation_id="get_event_admin_events_admin__event_id__get")
     async def event(
@@ -131,7 +131,7 @@ def _export_route(kind: ExportKind) -> Any:
 export_router = Router(
     path="/events/admin/{event_id:str}",
     route_handlers=[_export_route(kind) for kind in ("leaderboard", "votes", "attendees", "projects")],
-    guards=[requires_user],
+    opt={AUTHENTICATE: True},
     tags=["events"],
 )
 

@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 
 from podium.domain.models import User
 from podium.domain.services.e2e import E2eFixtures
-from podium.http.auth import requires_user
+from podium.http.auth import AUTHENTICATE
 from podium.http.schemas import Base, EventPrivate, Message, Name, Text
 
 
@@ -30,7 +30,7 @@ class E2eEventsController(Controller):
         "/create",
         operation_id="create_test_event_events_test_create_post",
         status_code=200,
-        guards=[requires_user],
+        opt={AUTHENTICATE: True},
     )
     async def create(
         self,
@@ -60,7 +60,7 @@ class E2eUsersController(Controller):
         "/promote-superadmin",
         operation_id="promote_to_superadmin_users_test_promote_superadmin_post",
         status_code=200,
-        guards=[requires_user],
+        opt={AUTHENTICATE: True},
     )
     async def promote(self, user: NamedDependency[User], e2e: NamedDependency[E2eFixtures]) -> Message:
         """Make the caller a superadmin."""

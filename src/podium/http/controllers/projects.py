@@ -14,7 +14,7 @@ from podium.domain.errors import UpstreamFailed
 from podium.domain.models import User
 from podium.domain.services.projects import NewProject, ProjectService
 from podium.domain.services.validation import ValidationService
-from podium.http.auth import requires_user
+from podium.http.auth import AUTHENTICATE
 from podium.http.controllers.auth import client_address
 from podium.http.params import IdPath, uuid_param
 from podium.http.schemas import (
@@ -41,7 +41,7 @@ class ProjectsController(Controller):
     path = "/projects"
     tags = ["projects"]
 
-    @get("/mine", operation_id="get_projects_projects_mine_get", guards=[requires_user])
+    @get("/mine", operation_id="get_projects_projects_mine_get", opt={AUTHENTICATE: True})
     async def mine(
         self, state: State, user: NamedDependency[User], projects: NamedDependency[ProjectService]
     ) -> list[ProjectPrivate]:
@@ -49,7 +49,7 @@ class ProjectsController(Controller):
         frontend = state.container.settings.frontend
         return [ProjectPrivate.of(v, frontend) for v in await projects.mine(user)]
 
-    @post("/", operation_id="create_project_projects__post", status_code=200, guards=[requires_user])
+    @post("/", operation_id="create_project_projects__post", status_code=200, opt={AUTHENTICATE: True})
     async def create(
         self,
         data: JSONBody[ProjectCreate],
@@ -60,7 +60,7 @@ class ProjectsController(Controller):
         project = await projects.create(user, NewProject(**msgspec.structs.asdict(data)))
         return ProjectCreated(id=project.id, join_code=project.join_code)
 
-    @post("/join", operation_id="join_project_projects_join_post", status_code=200, guards=[requires_user])
+    @post("/join", operation_id="join_project_projects_join_post", status_code=200, opt={AUTHENTICATE: True})
     async def join(
         self,
         request: Request[Any, Any, Any],
@@ -76,7 +76,7 @@ class ProjectsController(Controller):
         "/validate",
         operation_id="validate_project_projects_validate_post",
         status_code=200,
-        guards=[requires_user],
+        opt={AUTHENTICATE: True},
     )
     async def validate(
         self,
@@ -111,7 +111,9 @@ class ProjectsController(Controller):
         view = await projects.get(uuid_param(project_id, "project_id"))
         return ProjectPublic.of(view, state.container.settings.frontend)
 
-    @put("/{project_id:str}", operation_id="update_project_projects__project_id__put", guards=[requires_user])
+    @put(
+        "/{project_id:str}", operation_id="update_project_projects__project_id__put", opt={AUTHENTICATE: True}
+    )
     async def update(
         self,
         project_id: IdPath,
@@ -129,7 +131,7 @@ class ProjectsController(Controller):
         "/{project_id:str}",
         operation_id="delete_project_projects__project_id__delete",
         status_code=200,
-        guards=[requires_user],
+        opt={AUTHENTICATE: True},
     )
     async def delete(
         self,

@@ -14,7 +14,7 @@ from litestar.response import Stream
 from podium.domain.models import User
 from podium.domain.services.exports import ExportService
 from podium.domain.services.superadmin import SuperadminService
-from podium.http.auth import requires_user
+from podium.http.auth import AUTHENTICATE
 from podium.http.csv_stream import csv_response
 from podium.http.organiser_schemas import (
     EventPage,
@@ -40,7 +40,7 @@ Search = Annotated[
 class SuperadminController(Controller):
     path = "/superadmin"
     tags = ["superadmin"]
-    guards = [requires_user]
+    opt = {AUTHENTICATE: True}
 
     @get("/events", operation_id="list_all_events_superadmin_events_get")
     async def events(

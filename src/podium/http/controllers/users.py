@@ -11,7 +11,7 @@ from litestar.params import JSONBody, QueryParameter
 from podium.domain.models import User
 from podium.domain.rules import is_valid_email
 from podium.domain.services.users import UserService
-from podium.http.auth import requires_human, requires_user
+from podium.http.auth import AUTHENTICATE, requires_human
 from podium.http.params import IdPath, uuid_param
 from podium.http.schemas import (
     UserCreated,
@@ -40,13 +40,13 @@ class UsersController(Controller):
             )
         return UserExistsResponse(exists=await users.exists(email))
 
-    @get("/current", operation_id="get_current_user_info_users_current_get", guards=[requires_user])
+    @get("/current", operation_id="get_current_user_info_users_current_get", opt={AUTHENTICATE: True})
     async def current(self, user: NamedDependency[User], users: NamedDependency[UserService]) -> UserPrivate:
         """The caller's own profile (with the ids of their votes)."""
         user, vote_ids = await users.private(user)
         return UserPrivate.of(user, vote_ids)
 
-    @put("/current", operation_id="update_current_user_users_current_put", guards=[requires_user])
+    @put("/current", operation_id="update_current_user_users_current_put", opt={AUTHENTICATE: True})
     async def update_current(
         self, data: JSONBody[UserUpdate], user: NamedDependency[User], users: NamedDependency[UserService]
     ) -> UserPrivate:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -29,7 +30,16 @@ from podium.adapters.postgres.models import (
     VoteModel,
 )
 from podium.adapters.postgres.repositories.rows import values_of
-from podium.domain.models import Ballot, BallotFacts, Referral, Vote, VoteCandidate, VoteQuotaUse
+from podium.domain.models import (
+    Ballot,
+    BallotFacts,
+    BallotOutcome,
+    BallotTerms,
+    Referral,
+    Vote,
+    VoteCandidate,
+    VoteQuotaUse,
+)
 
 # The vote's checks in two statements whatever the number of projects asked for (issue 6).
 _QUOTA_USE = select(
@@ -87,6 +97,36 @@ _CAST_BALLOT = (
         is_member=Boolean,
     )
 )
+# A ballot on the domain's terms, lock to commit, in one statement (migration 0013 says what it does). Run on
+# the driver's connection: the statement needs nothing of SQLAlchemy's but the pooled connection.
+CAST_BALLOT_ON_TERMS = "SELECT * FROM public.podium_cast_ballot_on_terms($1, $2, $3, $4, $5)"
+
+
+async def cast_on_terms(connection: Any, terms: BallotTerms) -> BallotOutcome:
+    """``Ballots.cast`` on an asyncpg connection (in autocommit, or in a transaction the caller commits)."""
+    row = await connection.fetchrow(
+        CAST_BALLOT_ON_TERMS,
+        terms.event_id,
+        terms.voter_id,
+        [v.project_id for v in terms.votes],
+        [v.id for v in terms.votes],
+        list(terms.fewest_projects),
+    )
+    found = zip(
+        row["candidate_ids"],
+        row["candidate_events"],
+        row["candidates_voted"],
+        row["candidates_member"],
+        strict=True,
+    )
+    candidates = {
+        project_id: VoteCandidate(event_id, voted, member) for project_id, event_id, voted, member in found
+    }
+    use = VoteQuotaUse(cast=row["cast_count"], project_count=row["project_count"])
+    facts = BallotFacts(row["event_found"], row["votable"], row["attending"], Ballot(use, candidates))
+    return BallotOutcome(facts, row["admitted"])
+
+
 _VOTE_IDS_OF_VOTER = select(VoteModel.id).where(VoteModel.voter_id == bindparam("key")).order_by(VoteModel.id)
 _VOTE_IDS_OF_VOTERS = (
     select(VoteModel.voter_id, VoteModel.id)
