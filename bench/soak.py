@@ -11,9 +11,14 @@ leaderboard and votes; votes and attends at ``--write-rate`` per second each, on
 verified) at one per second. Midway, ``pg_ctl restart -m fast``.
 
 Reported: each worker's RSS and its open connections to PostgreSQL after warm-up, just before the restart
-and at the end (goal: RSS within +10 % of the warm-up figure); every answer by status (goal: no 500; 503s
-are expected while the database is down); and **acknowledged writes lost**: every vote and attend answered
-200 is looked up in the database at the end (goal: 0). Results: stdout and ``bench/results/soak-<time>.json``.
+and at the end, and every ``--every`` minutes (issue 26's goal: within +3 % of the warm-up figure, and no
+longer growing in the last hour); every answer by status (goal: no 500; 503s are expected while the
+database is down); and **acknowledged writes lost**: every vote and attend answered 200 is looked up in the
+database at the end (goal: 0). Results: stdout and ``bench/results/soak-<time>.json``.
+
+``--memwatch`` also says where the memory is: each serving process records its RSS, Python's live blocks
+and arenas, glibc's bytes in use and free, and its tracked objects every 30 s (bench/memwatch/), and the
+summary shows the lowest of each per ``--every`` window — live data growing, or fragmentation left by peaks.
 """
 
 from __future__ import annotations
@@ -38,6 +43,17 @@ from bench.load import RESULTS, _address
 from bench.pg import Cluster, _run_pg, free_port, throwaway_cluster
 from bench.run import JWT_SECRET, _podium, migrate, server
 from bench.seed import seed
+
+MEMWATCH = Path(__file__).parent / "memwatch"
+# The figures bench/memwatch/sitecustomize.py records, and their unit (RSS is in kB, the rest in bytes).
+MEMWATCH_FIGURES = {
+    "rss_kb": 1024,
+    "py_live": 2**20,
+    "py_arenas": 1,
+    "c_in_use": 2**20,
+    "c_free": 2**20,
+    "c_heap": 2**20,
+}
 
 
 @dataclass
@@ -266,6 +282,9 @@ async def soak(
         "PODIUM_PRODUCTION_URL": "https://bench.podium.invalid",
         # Logins come from many addresses (X-Forwarded-For); keep the per-email limit out of the way.
     }
+    if args.memwatch:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(MEMWATCH), os.environ.get("PYTHONPATH")]))
+        env["PODIUM_MEMWATCH"] = str(args.memwatch_prefix)
     cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
     tally = Tally()
     report: dict[str, Any] = {
@@ -326,7 +345,32 @@ async def soak(
     report["statuses"] = dict(sorted(tally.statuses.items()))
     report["logins_acknowledged"] = tally.acked_logins
     report["writes"] = await lost_writes(cluster.dsn(database), info["event_id"], tally)
+    if args.memwatch:
+        report["memwatch"] = memwatch_windows(args.memwatch_prefix, args.every or 10.0)
     return report
+
+
+def memwatch_windows(prefix: Path, minutes: float) -> dict[str, list[dict[str, float]]]:
+    """Per serving process that took traffic, per window of ``minutes``: the lowest of each figure (between
+    two list builds, so transient peaks do not hide a trend), in MB."""
+    found: dict[str, list[dict[str, float]]] = {}
+    for path in sorted(prefix.parent.glob(prefix.name + ".*")):
+        rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        windows: dict[int, list[dict[str, Any]]] = {}
+        for row in rows:
+            windows.setdefault(int(row["t"] // (minutes * 60)), []).append(row)
+        found[path.suffix[1:]] = [
+            {
+                "from_min": key * minutes,
+                **{
+                    name: round(min(row.get(name, 0) for row in group) / scale, 1)
+                    for name, scale in MEMWATCH_FIGURES.items()
+                },
+                "objects": min(row["objects"] for row in group),
+            }
+            for key, group in sorted(windows.items())
+        ]
+    return found
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -372,6 +416,17 @@ def summary(report: dict[str, Any]) -> str:
     )
     fives = sum(v for k, v in report["statuses"].items() if k.endswith(" 500"))
     lines.append(f"500s: {fives}")
+    for pid, windows in report.get("memwatch", {}).items():
+        lines.append(
+            f"memwatch {pid} (lowest per window, MB): from min / RSS / Python live / Python arenas / "
+            "C in use / C free / C heap"
+        )
+        for w in windows:
+            lines.append(
+                f"{w['from_min']:>8.0f} "
+                + " ".join(f"{w[name]:>9.1f}" for name in MEMWATCH_FIGURES)
+                + f"  objects {w['objects']}"
+            )
     return "\n".join(lines)
 
 
@@ -405,7 +460,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--write-rate", type=float, default=4.0, help="votes per second, and attends per second")
     p.add_argument("--scale", type=int, default=1)
     p.add_argument("--pg", choices=["auto", "pg15", "embedded"], default="auto")
+    p.add_argument(
+        "--memwatch",
+        action="store_true",
+        help="each serving process records where its memory is (bench/memwatch/sitecustomize.py)",
+    )
     args = p.parse_args(argv)
+    args.memwatch_prefix = RESULTS / f"memwatch-{time.strftime('%Y%m%d-%H%M%S')}" / "process"
+    if args.memwatch:
+        args.memwatch_prefix.parent.mkdir(parents=True, exist_ok=True)
     with _dataset(args) as (cluster, database, info):
         votes_possible = 3 * len(info["pool_user_ids"]["voters"])
         if votes_possible < args.write_rate * args.minutes * 60:
