@@ -237,6 +237,22 @@ class EventListingVersionModel(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class ProjectListingMarkModel(Base):
+    """Which projects of an event changed, and in which transaction: written only by the triggers of
+    migration 0015, in the writer's own transaction, whoever the writer is. ``xact`` is the writer's
+    transaction id (xid8, as bigint); one row per (event, project, ``txid % 16``) slot, so concurrent votes
+    for one project rarely wait on one row lock. ``project_id`` is nil for "anything may have changed"
+    (a ``TRUNCATE``). No foreign key to the project: a deleted project's mark tells readers it is gone."""
+
+    __tablename__ = "project_listing_marks"
+    __table_args__ = (Index("ix_project_listing_marks_event_id_xact", "event_id", "xact"),)
+
+    event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    project_id: Mapped[UUID] = mapped_column(primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    xact: Mapped[int] = mapped_column(BigInteger)
+
+
 class ConsumedMagicLinkModel(Base):
     """A magic link that has been exchanged once; kept until it would have expired anyway."""
 

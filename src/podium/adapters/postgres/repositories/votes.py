@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -28,8 +29,10 @@ from podium.adapters.postgres.models import (
     ReferralModel,
     VoteModel,
 )
+from podium.adapters.postgres.repositories.marks import changed_only, changes, since
 from podium.adapters.postgres.repositories.rows import values_of
 from podium.domain.models import Ballot, BallotFacts, Referral, Vote, VoteCandidate, VoteQuotaUse
+from podium.domain.ports import Changes
 
 # The vote's checks in two statements whatever the number of projects asked for (issue 6).
 _QUOTA_USE = select(
@@ -94,6 +97,16 @@ _VOTE_IDS_OF_VOTERS = (
     .order_by(VoteModel.voter_id, VoteModel.id)
 )
 
+_VOTES_IN_EVENT_SINCE = since(
+    "SELECT v.id, v.voter_id, v.project_id, v.event_id FROM public.votes v"
+    f" WHERE v.event_id = :key AND {changed_only('v.project_id')}",
+    "r.id",
+)
+
+
+def _vote(row: Any) -> Vote:
+    return Vote(id=row.id, voter_id=row.voter_id, project_id=row.project_id, event_id=row.event_id)
+
 
 class PostgresVotes:
     def __init__(self, connection: AsyncConnection) -> None:
@@ -151,10 +164,10 @@ class PostgresVotes:
             .where(VoteModel.event_id == event_id)
             .order_by(VoteModel.id)
         )
-        rows = (await self._db.execute(statement)).all()
-        return [
-            Vote(id=r.id, voter_id=r.voter_id, project_id=r.project_id, event_id=r.event_id) for r in rows
-        ]
+        return [_vote(r) for r in (await self._db.execute(statement)).all()]
+
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Vote]:
+        return await changes(self._db, _VOTES_IN_EVENT_SINCE, event_id, since, _vote)
 
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
         return list((await self._db.scalars(_VOTE_IDS_OF_VOTER, {"key": voter_id})).all())
