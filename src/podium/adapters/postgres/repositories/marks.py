@@ -10,6 +10,7 @@ projects read on one side only).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -22,41 +23,60 @@ R = TypeVar("R")
 # The nil project id marks "anything in the event may have changed" (a TRUNCATE).
 EVERYTHING = UUID(int=0)
 
-_SINCE = """
-WITH span AS (
-    SELECT pg_catalog.pg_current_snapshot()::text AS cursor,
-           CASE WHEN CAST(:since AS text) IS NOT NULL THEN ARRAY(
-               SELECT DISTINCT m.project_id FROM public.project_listing_marks m
-               WHERE m.event_id = :key
-                 AND m.xact >= pg_catalog.pg_snapshot_xmin(CAST(:since AS pg_snapshot))::text::bigint
-                 AND NOT pg_catalog.pg_visible_in_snapshot(m.xact::text::xid8, CAST(:since AS pg_snapshot))
-           ) END AS changed
+# Every row, with the cursor of the read.
+_ALL = """
+WITH span AS MATERIALIZED (SELECT pg_catalog.pg_current_snapshot()::text AS cursor, NULL::uuid[] AS changed)
+SELECT span.cursor, span.changed, r.* FROM span LEFT JOIN LATERAL ({rows}) r ON true
+ORDER BY {order}
+"""
+# The rows of the projects marked by a transaction the cursor ``:since`` did not see. Every such transaction
+# has an id at least the snapshot's xmin (older ones had all ended when it was taken): the index's range.
+_CHANGED = """
+WITH span AS MATERIALIZED (
+    SELECT pg_catalog.pg_current_snapshot()::text AS cursor, ARRAY(
+        SELECT DISTINCT m.project_id FROM public.project_listing_marks m
+        WHERE m.event_id = :key
+          AND m.xact >= pg_catalog.pg_snapshot_xmin(CAST(:since AS text)::pg_snapshot)::text::bigint
+          AND NOT pg_catalog.pg_visible_in_snapshot(m.xact::text::xid8, CAST(:since AS text)::pg_snapshot)
+    ) AS changed
 )
 SELECT span.cursor, span.changed, r.* FROM span LEFT JOIN LATERAL ({rows}) r ON true
 ORDER BY {order}
 """
+# Where a query passed to ``since`` narrows its rows to the changed projects (a condition after AND).
+ONLY_CHANGED = "/* only changed */"
 
 
-def changed_only(project: str) -> str:
-    """The condition that keeps the rows of the projects changed since ``:since`` (``project``: the rows'
-    project id), for the WHERE clause of a query passed to ``since``."""
-    return (
-        f"(span.changed IS NULL OR {project} = ANY (span.changed)"
-        f" OR '{EVERYTHING}'::uuid = ANY (span.changed))"
+@dataclass(frozen=True, slots=True)
+class Since:
+    """A read of one event's rows from the cursor ``:since`` on: every row, or the changed projects' rows."""
+
+    every: Any
+    changed: Any
+
+
+def since(rows: str, project: str, order: str) -> Since:
+    """``rows`` (a query of one event's rows, ``:key`` its id, with ``ONLY_CHANGED`` where its WHERE clause
+    can take one more condition) as a ``Since``: ``project`` is the rows' project id, ``order`` sorts them
+    (qualified by ``r.``). Each row also carries the new cursor and the changed projects (one row of NULLs
+    when there are none)."""
+    return Since(
+        text(_ALL.format(rows=rows.replace(ONLY_CHANGED, ""), order=order)),
+        text(
+            _CHANGED.format(
+                rows=rows.replace(ONLY_CHANGED, f"AND {project} = ANY (span.changed)"), order=order
+            )
+        ),
     )
 
 
-def since(rows: str, order: str) -> Any:
-    """``rows`` (a query of one event's rows, ``:key`` its id, filtered with ``changed_only``) with the new
-    cursor and the changed projects on every row (one row of NULLs when none), ordered by ``order``."""
-    return text(_SINCE.format(rows=rows, order=order))
-
-
 async def changes(
-    db: AsyncConnection, statement: Any, event_id: UUID, cursor: str | None, row: Callable[[Any], R]
+    db: AsyncConnection, read: Since, event_id: UUID, cursor: str | None, row: Callable[[Any], R]
 ) -> Changes[R]:
-    rows: Sequence[Any] = (await db.execute(statement, {"key": event_id, "since": cursor})).all()
-    first = rows[0]
-    changed = first.changed
-    projects = None if changed is None or EVERYTHING in changed else frozenset(changed)
-    return Changes(first.cursor, projects, [row(r) for r in rows if r.id is not None])
+    if cursor is not None:
+        rows: Sequence[Any] = (await db.execute(read.changed, {"key": event_id, "since": cursor})).all()
+        changed = rows[0].changed
+        if EVERYTHING not in changed:
+            return Changes(rows[0].cursor, frozenset(changed), [row(r) for r in rows if r.id is not None])
+    rows = (await db.execute(read.every, {"key": event_id})).all()
+    return Changes(rows[0].cursor, None, [row(r) for r in rows if r.id is not None])

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from podium.adapters.postgres.models import ProjectCollaboratorModel, ProjectModel
 from podium.adapters.postgres.repositories.events import EVENTS, LIVE, LIVE_EVENT_OF_PROJECT
-from podium.adapters.postgres.repositories.marks import changed_only, changes, since
+from podium.adapters.postgres.repositories.marks import ONLY_CHANGED, changes, since
 from podium.adapters.postgres.repositories.rows import (
     OrmSession,
     ProjectRepository,
@@ -102,8 +102,9 @@ _PROJECT_VIEW = _project_views(f"p.id = :key AND {LIVE_EVENT_OF_PROJECT}", "p.id
 _PROJECT_VIEWS_IN_EVENT = _project_views("p.event_id = :key", _LEADERBOARD_ORDER)
 _PROJECT_VIEWS_IN_EVENT_SINCE = since(
     _PROJECT_VIEWS.format(
-        columns=_PROJECT_VIEW_COLUMNS, where=f"p.event_id = :key AND {changed_only('p.id')}", order="p.id"
+        columns=_PROJECT_VIEW_COLUMNS, where=f"p.event_id = :key {ONLY_CHANGED}", order="p.id"
     ),
+    "p.id",
     "r.id",
 )
 _PROJECT_VIEWS_OF_MEMBER = _project_views(

@@ -29,7 +29,7 @@ from podium.adapters.postgres.models import (
     ReferralModel,
     VoteModel,
 )
-from podium.adapters.postgres.repositories.marks import changed_only, changes, since
+from podium.adapters.postgres.repositories.marks import ONLY_CHANGED, changes, since
 from podium.adapters.postgres.repositories.rows import values_of
 from podium.domain.models import Ballot, BallotFacts, Referral, Vote, VoteCandidate, VoteQuotaUse
 from podium.domain.ports import Changes
@@ -98,8 +98,8 @@ _VOTE_IDS_OF_VOTERS = (
 )
 
 _VOTES_IN_EVENT_SINCE = since(
-    "SELECT v.id, v.voter_id, v.project_id, v.event_id FROM public.votes v"
-    f" WHERE v.event_id = :key AND {changed_only('v.project_id')}",
+    f"SELECT v.id, v.voter_id, v.project_id, v.event_id FROM public.votes v WHERE v.event_id = :key {ONLY_CHANGED}",
+    "v.project_id",
     "r.id",
 )
 
