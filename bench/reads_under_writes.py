@@ -34,7 +34,7 @@ import asyncpg
 
 from bench.load import SCENARIOS, run_wrk
 from bench.pg import Cluster, free_port, throwaway_cluster
-from bench.run import JWT_SECRET, _podium, drain, migrate, server
+from bench.run import JWT_SECRET, CpuMeter, _podium, drain, migrate, server
 from bench.seed import seed
 
 DATABASE = "podium_reads"
@@ -135,12 +135,14 @@ def main() -> None:
             }
             cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
             writer = Writer(args.writes, info)
-            with server(cmd, env, "reads-under-writes", port) as (base, _sid):
+            with server(cmd, env, "reads-under-writes", port) as (base, sid):
+                meter = CpuMeter(sid, cluster)
                 for name in names:
                     requests = SCENARIOS[name].build(info)
                     for rate in rates:
                         # The previous run's abandoned requests are worked off first (as bench.run does).
                         settle = drain(base, info["event_id"])
+                        meter.reset()
                         with changes(cluster, writer, rate) as count:
                             result = run_wrk(
                                 base,
@@ -150,11 +152,15 @@ def main() -> None:
                                 connections=args.connections,
                                 threads=2,
                             )
+                        app_cpu, pg_cpu, _ = meter.used()
                         rows[name, rate] = result["requests"] / (result["duration_us"] / 1e6)
+                        per_request = 1000 / max(1, result["requests"])
                         statuses = result.get("statuses", {})
                         print(
                             f"{name:<18} {rate:>5g} changes/s ({count['writes']} made): "
-                            f"{rows[name, rate]:8.1f} req/s, statuses {statuses} (settled in {settle:.1f} s)",
+                            f"{rows[name, rate]:8.1f} req/s, CPU/request app {app_cpu * per_request:.2f} ms"
+                            f" postgres {pg_cpu * per_request:.2f} ms, statuses {statuses}"
+                            f" (settled in {settle:.1f} s)",
                             flush=True,
                         )
     print(f"\nscale {args.scale}×, {args.writes}: req/s ÷ the same read with no changes")
