@@ -59,6 +59,8 @@ async def _lists(instance: AsyncTestClient[Any], world: World) -> dict[str, Any]
             ("listing", f"/events/{event.id}/projects", {"leaderboard": "false"}),
             ("organiser leaderboard", f"/events/admin/{event.id}/leaderboard", {}),
             ("organiser votes", f"/events/admin/{event.id}/votes", {}),
+            ("attendees", f"/events/admin/{event.id}/attendees", {}),
+            ("referrals", f"/events/admin/{event.id}/referrals", {}),
         ):
             response = await instance.get(path, params=params, headers=world.owner.headers)
             assert response.status_code == 200, response.text
@@ -110,6 +112,12 @@ async def test_every_kind_of_write_leaves_the_cached_lists_equal_to_fresh_ones(
     event, other = world.event.id, world.other.id
     writes = [
         (NEW_VOTE, {"voter": vera, "project": alpha, "event": event}),
+        ("INSERT INTO referrals (id, content, user_id, event_id) VALUES (gen_random_uuid(), 'a friend', "
+         "CAST(:u AS uuid), CAST(:e AS uuid))", {"u": vera, "e": event}),
+        ("UPDATE users SET display_name = 'Vera V' WHERE id = CAST(:u AS uuid)", {"u": vera}),
+        ("DELETE FROM event_attendees WHERE user_id = CAST(:u AS uuid) AND event_id = CAST(:e AS uuid)",
+         {"u": world.owner.id, "e": event}),
+        ("UPDATE referrals SET content = 'a poster' WHERE user_id = CAST(:u AS uuid)", {"u": vera}),
         (NEW_VOTE, {"voter": wes, "project": alpha, "event": event}),
         (NEW_VOTE, {"voter": xia, "project": beta, "event": event}),
         # A vote moved between projects: never on both, never on neither.
@@ -131,9 +139,12 @@ async def test_every_kind_of_write_leaves_the_cached_lists_equal_to_fresh_ones(
         ("UPDATE events SET name = 'Renamed' WHERE id = CAST(:e AS uuid)", {"e": event}),
         ("DELETE FROM projects WHERE id = CAST(:p AS uuid)", {"p": beta}),
         ("TRUNCATE votes", {}),
+        ("TRUNCATE referrals", {}),
+        ("INSERT INTO event_attendees (event_id, user_id) VALUES (CAST(:e AS uuid), CAST(:u AS uuid))",
+         {"u": world.owner.id, "e": event}),
         (NEW_VOTE, {"voter": xia, "project": gamma, "event": event}),
         # Someone empties the marks by hand: every list is read again whole.
-        ("TRUNCATE project_listing_marks", {}),
+        ("TRUNCATE listing_marks", {}),
         (NEW_VOTE, {"voter": vera, "project": gamma, "event": event}),
     ]  # fmt: skip
     assert await _lists(client, world) == await _lists(fresh, world)
@@ -153,7 +164,7 @@ async def test_every_table_a_card_shows_has_marking_triggers_for_every_kind_of_w
         rows = await connection.execute(
             text(
                 "SELECT c.relname, t.tgtype FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE NOT t.tgisinternal AND t.tgname LIKE '%marks_projects'"
+                "WHERE NOT t.tgisinternal AND t.tgname LIKE '%marks_lists'"
             )
         )
         kinds: dict[str, set[str]] = {}
@@ -166,6 +177,8 @@ async def test_every_table_a_card_shows_has_marking_triggers_for_every_kind_of_w
         "projects": every,
         "votes": every,
         "project_collaborators": every,
+        "event_attendees": every,
+        "referrals": every,
         "users": {"update"},
-        "project_listing_marks": {"truncate"},
+        "listing_marks": {"truncate"},
     }

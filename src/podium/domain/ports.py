@@ -116,6 +116,10 @@ class Attendance(Protocol):
 
     async def remove(self, event_id: UUID, user_id: UUID) -> None: ...
     async def attendees(self, event_id: UUID) -> list[User]: ...
+    async def attendees_since(self, event_id: UUID, since: str | None) -> Changes[User]:
+        """The event's attendees (by id) if the list may have changed since ``since``, else none (``projects``
+        then empty), read together with the cursor of this read in one snapshot."""
+        ...
 
 
 class Projects(Protocol):
@@ -248,6 +252,10 @@ class Exports(Protocol):
 class Referrals(Protocol):
     async def add(self, referral: Referral) -> None: ...
     async def in_event(self, event_id: UUID) -> list[Referral]: ...
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Referral]:
+        """The event's referrals (by id) if the list may have changed since ``since``, else none
+        (``projects`` then empty), read together with the cursor of this read in one snapshot."""
+        ...
 
 
 class DisposableEmails(Protocol):

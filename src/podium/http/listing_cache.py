@@ -24,7 +24,7 @@ from uuid import UUID
 import msgspec
 
 from podium.config import Frontend
-from podium.domain.models import ProjectView, User, Vote, leaderboard_order
+from podium.domain.models import ProjectView, Referral, User, Vote, leaderboard_order
 from podium.domain.ports import Changes
 from podium.domain.services.events import EventService
 from podium.http.list_parts import Part, Parts
@@ -94,6 +94,11 @@ class SharedBuilds(Generic[T]):
         return value
 
 
+def _body(parts: Parts, base: Parts, base_body: bytes) -> bytes:
+    """The body of ``parts``, made from ``base`` (whose body is ``base_body``): the same when nothing changed."""
+    return base_body if parts.fragments is base.fragments else parts.array()
+
+
 def _retrieved(future: asyncio.Future[object]) -> None:
     """A failed build nobody waited for is not an unretrieved exception: its own request raised it."""
     if not future.cancelled():
@@ -101,27 +106,12 @@ def _retrieved(future: asyncio.Future[object]) -> None:
 
 
 class OrganiserView(Enum):
-    """The organiser's lists of an event, each with how to read and encode it."""
+    """The organiser's lists of an event (``_VIEWS``: how to read and encode each)."""
 
     LEADERBOARD = "leaderboard"
     VOTES = "votes"
     ATTENDEES = "attendees"
     REFERRALS = "referrals"
-
-
-def _same_for_every_frontend(encode: Callable[[Any], msgspec.Struct]) -> Callable[[Any, Frontend], Any]:
-    return lambda row, _frontend: encode(row)
-
-
-# Each view rebuilt whole: how to read it (the service checks the organiser again on a miss) and how to
-# encode a row for the deployment's frontend.
-_ORGANISER_VIEWS: dict[
-    OrganiserView,
-    tuple[Callable[[EventService, User, UUID], Awaitable[list[Any]]], Callable[[Any, Frontend], Any]],
-] = {
-    OrganiserView.ATTENDEES: (EventService.attendees, _same_for_every_frontend(UserAttendee.of)),
-    OrganiserView.REFERRALS: (EventService.referrals, _same_for_every_frontend(ReferralResponse.of)),
-}
 
 
 def _public_card(frontend: Frontend) -> Callable[[ProjectView], Part]:
@@ -140,12 +130,25 @@ def _private_card(frontend: Frontend) -> Callable[[ProjectView], Part]:
     )
 
 
+# Rows by id as an int: PostgreSQL's order of uuids, compared in C (a UUID compares in Python), and smaller.
 def _vote_part(_frontend: Frontend) -> Callable[[Vote], Part]:
-    return lambda vote: (vote.project_id, vote.id, _encoder.encode(VoteResponse.of(vote)))
+    return lambda vote: (vote.project_id, vote.id.int, _encoder.encode(VoteResponse.of(vote)))
 
 
-# Each view kept part by part: how to read what changed since a cursor, and a row as a part.
-_INCREMENTAL_VIEWS: dict[
+def _attendee_part(_frontend: Frontend) -> Callable[[User], Part]:
+    return lambda user: (_WHOLE, user.id.int, _encoder.encode(UserAttendee.of(user)))
+
+
+def _referral_part(_frontend: Frontend) -> Callable[[Referral], Part]:
+    return lambda referral: (_WHOLE, referral.id.int, _encoder.encode(ReferralResponse.of(referral)))
+
+
+_WHOLE = UUID(int=0)  # the one group of a list that is read whole when it changes
+
+
+# Each view: how to read what changed since a cursor (the service checks the organiser again on every
+# read that misses), and a row as a part, encoded for the deployment's frontend.
+_VIEWS: dict[
     OrganiserView,
     tuple[
         Callable[[EventService, User, UUID, str | None], Awaitable[Changes[Any]]],
@@ -154,6 +157,8 @@ _INCREMENTAL_VIEWS: dict[
 ] = {
     OrganiserView.LEADERBOARD: (EventService.leaderboard_since, _private_card),
     OrganiserView.VOTES: (EventService.votes_since, _vote_part),
+    OrganiserView.ATTENDEES: (EventService.attendees_since, _attendee_part),
+    OrganiserView.REFERRALS: (EventService.referrals_since, _referral_part),
 }
 
 
@@ -161,7 +166,7 @@ _INCREMENTAL_VIEWS: dict[
 class _OrganiserList:
     version: int
     body: bytes
-    parts: Parts | None  # for the views kept part by part
+    parts: Parts
 
 
 class ProjectListingCache:
@@ -209,24 +214,15 @@ class ProjectListingCache:
     async def _organiser_list(
         self, user: User, event_id: UUID, view: OrganiserView, version: int
     ) -> _OrganiserList:
-        incremental = _INCREMENTAL_VIEWS.get(view)
-        if incremental is None:
-            read, encode = _ORGANISER_VIEWS[view]
-            rows = await read(self._events, user, event_id)
-            return _OrganiserList(
-                version, _encoder.encode([encode(row, self._frontend) for row in rows]), None
-            )
-        read_since, part = incremental
+        read, part = _VIEWS[view]
         # The newest list held when this build starts, and only what changed since its read.
         base = self._organiser.get((event_id, view)) if self._enabled else None
-        since = None if base is None or base.parts is None else base.parts
-        changes = await read_since(self._events, user, event_id, None if since is None else since.cursor)
-        parts = (
-            Parts.of(changes.cursor, map(part(self._frontend), changes.rows))
-            if since is None
-            else since.updated(changes, part(self._frontend))
-        )
-        return _OrganiserList(version, parts.array(), parts)
+        changes = await read(self._events, user, event_id, None if base is None else base.parts.cursor)
+        if base is None:
+            parts = Parts.of(changes.cursor, map(part(self._frontend), changes.rows))
+            return _OrganiserList(version, parts.array(), parts)
+        parts = base.parts.updated(changes, part(self._frontend))
+        return _OrganiserList(version, _body(parts, base.parts, base.body), parts)
 
     async def listing(self, event_id: UUID, leaderboard: bool) -> Listing:
         """The event's current list; raises the domain's errors (unknown event, leaderboard not public)."""
@@ -269,12 +265,11 @@ class ProjectListingCache:
         base = self._entries.get(event_id)
         since = None if base is None else base.parts
         changes = await self._events.ranked_projects_since(event_id, None if since is None else since.cursor)
-        parts = (
-            Parts.of(changes.cursor, map(self._public_card, changes.rows))
-            if since is None
-            else since.updated(changes, self._public_card)
-        )
-        return Listing(version, parts.fragments, parts.array(), parts)
+        if base is None or since is None:
+            parts = Parts.of(changes.cursor, map(self._public_card, changes.rows))
+            return Listing(version, parts.fragments, parts.array(), parts)
+        parts = since.updated(changes, self._public_card)
+        return Listing(version, parts.fragments, _body(parts, since, base.board), parts)
 
     def body(self, listing: Listing, leaderboard: bool) -> bytes:
         return listing.board if leaderboard or not self._enabled else listing.shuffled(self._rng)

@@ -179,6 +179,10 @@ class MemoryAttendance:
         users = [copy.copy(self._data.users[u]) for e, u in self._data.attendance if e == event_id]
         return sorted(users, key=lambda u: str(u.id))
 
+    async def attendees_since(self, event_id: UUID, since: str | None) -> Changes[User]:
+        # No marks kept: every attendee, every time.
+        return Changes("", None, await self.attendees(event_id))
+
 
 class MemoryProjects:
     def __init__(self, data: MemoryData) -> None:

@@ -102,3 +102,7 @@ class MemoryReferrals:
         return sorted(
             (r for r in self._data.referrals.values() if r.event_id == event_id), key=lambda r: str(r.id)
         )
+
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Referral]:
+        # No marks kept: every referral, every time.
+        return Changes("", None, await self.in_event(event_id))

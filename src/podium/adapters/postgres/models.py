@@ -237,18 +237,19 @@ class EventListingVersionModel(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-class ProjectListingMarkModel(Base):
-    """Which projects of an event changed, and in which transaction: written only by the triggers of
-    migration 0015, in the writer's own transaction, whoever the writer is. ``xact`` is the writer's
-    transaction id (xid8, as bigint); one row per (event, project, ``txid % 16``) slot, so concurrent votes
-    for one project rarely wait on one row lock. ``project_id`` is nil for "anything may have changed"
-    (a ``TRUNCATE``). No foreign key to the project: a deleted project's mark tells readers it is gone."""
+class ListingMarkModel(Base):
+    """What changed in an event's lists, and in which transaction: written only by the triggers of
+    migration 0015, in the writer's own transaction, whoever the writer is. ``subject`` is a project (its
+    card or votes changed), a fixed id for the event's attendee or referral list, or nil for "anything may
+    have changed" (a ``TRUNCATE``); no foreign key, so a deleted project's mark tells readers it is gone.
+    ``xact`` is the writer's transaction id (xid8, as bigint); one row per (event, subject, ``txid % 16``)
+    slot, so concurrent votes for one project rarely wait on one row lock."""
 
-    __tablename__ = "project_listing_marks"
-    __table_args__ = (Index("ix_project_listing_marks_event_id_xact", "event_id", "xact"),)
+    __tablename__ = "listing_marks"
+    __table_args__ = (Index("ix_listing_marks_event_id_xact", "event_id", "xact"),)
 
     event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
-    project_id: Mapped[UUID] = mapped_column(primary_key=True)
+    subject: Mapped[UUID] = mapped_column(primary_key=True)
     slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     xact: Mapped[int] = mapped_column(BigInteger)
 

@@ -235,6 +235,12 @@ class EventService:
             await owned_event(uow, user, event_id)
             return await uow.attendance.attendees(event_id)
 
+    async def attendees_since(self, user: User, event_id: UUID, since: str | None) -> Changes[User]:
+        """As ``attendees``, when the list may have changed since the cursor ``since`` (else no rows)."""
+        async with self._uow(read_only=True) as uow:
+            await owned_event(uow, user, event_id)
+            return await uow.attendance.attendees_since(event_id, since)
+
     async def remove_attendee(self, user: User, event_id: UUID, attendee_id: UUID) -> None:
         async with self._uow() as uow:
             await owned_event(uow, user, event_id, "keep")
@@ -267,6 +273,12 @@ class EventService:
         async with self._uow(read_only=True) as uow:
             await owned_event(uow, user, event_id)
             return await uow.referrals.in_event(event_id)
+
+    async def referrals_since(self, user: User, event_id: UUID, since: str | None) -> Changes[Referral]:
+        """As ``referrals``, when the list may have changed since the cursor ``since`` (else no rows)."""
+        async with self._uow(read_only=True) as uow:
+            await owned_event(uow, user, event_id)
+            return await uow.referrals.in_event_since(event_id, since)
 
 
 async def official_views(uow: UnitOfWork, series: str) -> list[EventView]:

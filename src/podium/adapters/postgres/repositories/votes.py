@@ -29,7 +29,14 @@ from podium.adapters.postgres.models import (
     ReferralModel,
     VoteModel,
 )
-from podium.adapters.postgres.repositories.marks import ONLY_CHANGED, changes, since
+from podium.adapters.postgres.repositories.marks import (
+    ONLY_CHANGED,
+    REFERRALS,
+    changes,
+    since,
+    whole_list,
+    whole_list_changes,
+)
 from podium.adapters.postgres.repositories.rows import values_of
 from podium.domain.models import Ballot, BallotFacts, Referral, Vote, VoteCandidate, VoteQuotaUse
 from podium.domain.ports import Changes
@@ -185,6 +192,15 @@ _ADD_REFERRAL = insert(ReferralModel).values(
     user_id=bindparam("user_id"),
     event_id=bindparam("event_id"),
 )
+_REFERRALS_SINCE = whole_list(
+    f"SELECT f.id, f.content, f.user_id, f.event_id FROM public.referrals f WHERE f.event_id = :key {ONLY_CHANGED}",
+    REFERRALS,
+    "r.id",
+)
+
+
+def _referral(row: Any) -> Referral:
+    return Referral(id=row.id, content=row.content, user_id=row.user_id, event_id=row.event_id)
 
 
 class PostgresReferrals:
@@ -200,5 +216,7 @@ class PostgresReferrals:
             .where(ReferralModel.event_id == event_id)
             .order_by(ReferralModel.id)
         )
-        rows = (await self._db.execute(statement)).all()
-        return [Referral(id=r.id, content=r.content, user_id=r.user_id, event_id=r.event_id) for r in rows]
+        return [_referral(r) for r in (await self._db.execute(statement)).all()]
+
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Referral]:
+        return await whole_list_changes(self._db, _REFERRALS_SINCE, event_id, since, _referral, REFERRALS)
