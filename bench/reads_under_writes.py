@@ -117,6 +117,8 @@ def main() -> None:
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
     duration = min(args.duration, 30.0)
     rows: dict[tuple[str, float], float] = {}
+    # (app + PostgreSQL CPU seconds, requests, changes made) per run
+    used: dict[tuple[str, float], tuple[float, int, int]] = {}
     with throwaway_cluster(args.pg) as cluster:
         cluster.create_database(DATABASE)
         migrate(cluster, DATABASE)
@@ -155,6 +157,7 @@ def main() -> None:
                         app_cpu, pg_cpu, _ = meter.used()
                         rows[name, rate] = result["requests"] / (result["duration_us"] / 1e6)
                         per_request = 1000 / max(1, result["requests"])
+                        used[name, rate] = (app_cpu + pg_cpu, result["requests"], count["writes"])
                         statuses = result.get("statuses", {})
                         print(
                             f"{name:<18} {rate:>5g} changes/s ({count['writes']} made): "
@@ -163,11 +166,24 @@ def main() -> None:
                             f" (settled in {settle:.1f} s)",
                             flush=True,
                         )
-    print(f"\nscale {args.scale}×, {args.writes}: req/s ÷ the same read with no changes")
+    print(
+        f"\nscale {args.scale}×, {args.writes}: req/s ÷ the same read with no changes"
+        " [CPU per change: app + PostgreSQL CPU beyond what the reads cost without changes, ÷ changes]"
+    )
     for name in names:
         zero = rows.get((name, 0.0))
-        ratios = [f"{rate:g}/s {rows[name, rate] / zero:.2f}" for rate in rates if zero and rate]
+        ratios = [
+            f"{rate:g}/s {rows[name, rate] / zero:.2f} [{_per_change(used, name, rate):.1f} ms]"
+            for rate in rates
+            if zero and rate
+        ]
         print(f"{name:<18} " + "  ".join(ratios))
+
+
+def _per_change(used: dict[tuple[str, float], tuple[float, int, int]], name: str, rate: float) -> float:
+    base_cpu, base_requests, _ = used[name, 0.0]
+    cpu, requests, writes = used[name, rate]
+    return (cpu - base_cpu / max(1, base_requests) * requests) * 1000 / max(1, writes)
 
 
 if __name__ == "__main__":
