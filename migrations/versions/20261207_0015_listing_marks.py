@@ -11,7 +11,11 @@ in the writer's own transaction. The subject is a project (its card and its vote
 ``votes``, ``project_collaborators``, and ``users`` for the names on cards), or the event's attendee list
 (``event_attendees``, and ``users`` for the attendees' names) or referral list (``referrals``), each
 named by a fixed id below. The slot is the transaction's id modulo 16, as for the version counters:
-concurrent votes for one project rarely wait on one row lock. A ``TRUNCATE`` of those tables (or of this
+concurrent votes for one project rarely wait on one row lock. Each marking trigger fires after the same
+write's version bump of migration 0004 (triggers fire in name order: ``…_bumps_listings`` before
+``…_marks_lists``), so a transaction writes an event's marks of its slot only while it already holds that
+event's counter row of the same slot: the marks add no lock wait and no deadlock the counters did not
+already have (tests/api/test_incremental_lists.py checks the order). A ``TRUNCATE`` of those tables (or of this
 one) marks every event with the nil id, "anything may have changed": readers rebuild their lists.
 
 A reader keeps the snapshot (``pg_current_snapshot()``) of the statement that read its list and later asks
