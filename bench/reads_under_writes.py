@@ -5,9 +5,14 @@
 
 A throw-away PostgreSQL seeded with ``bench/seed.py`` at ``--scale``, ``podium serve`` (one worker, the
 exact listing cache on), then wrk (32 connections) on each read scenario for ``--duration`` seconds while a
-writer changes one project's description ``rate`` times a second (each change moves the event's listing
-version, as a vote does, without growing the event). Printed: req/s per scenario and rate, and each
-rate's req/s ÷ the same scenario's at rate 0. The goal: ≥ 0.8 at 4 and 50 changes/s.
+writer makes ``rate`` changes a second, in SQL. ``--writes votes`` (the default): a vote for a random
+project by a voter of the seed's pool, then its withdrawal, in turn — steady voting that does not grow the
+event; ``--writes description``: one project's description. Each change moves the event's listing version.
+Printed: req/s per scenario and rate, and each rate's req/s ÷ the same scenario's at rate 0. The goal:
+≥ 0.8 at 4 and 50 changes/s.
+
+The server is the ``podium`` of the Python that runs this script: run it with another checkout's
+``.venv/bin/python`` (from this directory) to measure that checkout with the same benchmark.
 """
 
 from __future__ import annotations
@@ -16,27 +21,59 @@ import argparse
 import asyncio
 import contextlib
 import os
+import random
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 
 from bench.load import SCENARIOS, run_wrk
 from bench.pg import Cluster, free_port, throwaway_cluster
-from bench.run import JWT_SECRET, _podium, drain, migrate, server
+from bench.run import JWT_SECRET, CpuMeter, _podium, drain, migrate, server
 from bench.seed import seed
 
 DATABASE = "podium_reads"
 READS = ("leaderboard", "listing", "admin_leaderboard", "admin_votes")
 
 
+class Writer:
+    """One change at a time, as ``--writes`` says."""
+
+    def __init__(self, kind: str, info: dict[str, Any]) -> None:
+        self._kind = kind
+        self._event = info["event_id"]
+        self._projects = info["project_ids"]
+        self._voters = info["pool_user_ids"]["voters"]
+        self._rng = random.Random(26)
+        self._pending: str | None = None
+
+    async def change(self, connection: asyncpg.Connection) -> None:
+        if self._kind == "description":
+            await connection.execute(
+                "UPDATE projects SET description = md5(random()::text) WHERE id = $1", self._projects[0]
+            )
+        elif self._pending is not None:
+            await connection.execute("DELETE FROM votes WHERE id = $1", self._pending)
+            self._pending = None
+        else:
+            self._pending = str(uuid4())
+            await connection.execute(
+                "INSERT INTO votes (id, voter_id, project_id, event_id) VALUES ($1, $2, $3, $4)",
+                self._pending,
+                self._rng.choice(self._voters),
+                self._rng.choice(self._projects),
+                self._event,
+            )
+
+
 @contextlib.contextmanager
-def changes(cluster: Cluster, project_id: str, rate: float) -> Iterator[dict[str, int]]:
-    """Change a project's row ``rate`` times a second until the block ends (nothing when rate is 0)."""
+def changes(cluster: Cluster, writer: Writer, rate: float) -> Iterator[dict[str, int]]:
+    """Make a change ``rate`` times a second until the block ends (nothing when rate is 0)."""
     count = {"writes": 0}
     if rate <= 0:
         yield count
@@ -48,9 +85,7 @@ def changes(cluster: Cluster, project_id: str, rate: float) -> Iterator[dict[str
         try:
             tick = time.monotonic()
             while not done.is_set():
-                await connection.execute(
-                    "UPDATE projects SET description = md5(random()::text) WHERE id = $1", project_id
-                )
+                await writer.change(connection)
                 count["writes"] += 1
                 tick += 1 / rate
                 await asyncio.sleep(max(0.0, tick - time.monotonic()))
@@ -75,12 +110,15 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(READS))
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (at most 30)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--writes", choices=("votes", "description"), default="votes")
     parser.add_argument("--pg", choices=("auto", "pg15", "embedded"), default="auto")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
     duration = min(args.duration, 30.0)
     rows: dict[tuple[str, float], float] = {}
+    # (app + PostgreSQL CPU seconds, requests, changes made) per run
+    used: dict[tuple[str, float], tuple[float, int, int]] = {}
     with throwaway_cluster(args.pg) as cluster:
         cluster.create_database(DATABASE)
         migrate(cluster, DATABASE)
@@ -98,13 +136,16 @@ def main() -> None:
                 "PODIUM_LOG_LEVEL": "WARNING",
             }
             cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-            with server(cmd, env, "reads-under-writes", port) as (base, _sid):
+            writer = Writer(args.writes, info)
+            with server(cmd, env, "reads-under-writes", port) as (base, sid):
+                meter = CpuMeter(sid, cluster)
                 for name in names:
                     requests = SCENARIOS[name].build(info)
                     for rate in rates:
                         # The previous run's abandoned requests are worked off first (as bench.run does).
                         settle = drain(base, info["event_id"])
-                        with changes(cluster, info["project_ids"][0], rate) as count:
+                        meter.reset()
+                        with changes(cluster, writer, rate) as count:
                             result = run_wrk(
                                 base,
                                 requests,
@@ -113,18 +154,36 @@ def main() -> None:
                                 connections=args.connections,
                                 threads=2,
                             )
+                        app_cpu, pg_cpu, _ = meter.used()
                         rows[name, rate] = result["requests"] / (result["duration_us"] / 1e6)
+                        per_request = 1000 / max(1, result["requests"])
+                        used[name, rate] = (app_cpu + pg_cpu, result["requests"], count["writes"])
                         statuses = result.get("statuses", {})
                         print(
                             f"{name:<18} {rate:>5g} changes/s ({count['writes']} made): "
-                            f"{rows[name, rate]:8.1f} req/s, statuses {statuses} (settled in {settle:.1f} s)",
+                            f"{rows[name, rate]:8.1f} req/s, CPU/request app {app_cpu * per_request:.2f} ms"
+                            f" postgres {pg_cpu * per_request:.2f} ms, statuses {statuses}"
+                            f" (settled in {settle:.1f} s)",
                             flush=True,
                         )
-    print(f"\nscale {args.scale}×: req/s ÷ the same read with no changes")
+    print(
+        f"\nscale {args.scale}×, {args.writes}: req/s ÷ the same read with no changes"
+        " [CPU per change: app + PostgreSQL CPU beyond what the reads cost without changes, ÷ changes]"
+    )
     for name in names:
         zero = rows.get((name, 0.0))
-        ratios = [f"{rate:g}/s {rows[name, rate] / zero:.2f}" for rate in rates if zero and rate]
+        ratios = [
+            f"{rate:g}/s {rows[name, rate] / zero:.2f} [{_per_change(used, name, rate):.1f} ms]"
+            for rate in rates
+            if zero and rate
+        ]
         print(f"{name:<18} " + "  ".join(ratios))
+
+
+def _per_change(used: dict[tuple[str, float], tuple[float, int, int]], name: str, rate: float) -> float:
+    base_cpu, base_requests, _ = used[name, 0.0]
+    cpu, requests, writes = used[name, rate]
+    return (cpu - base_cpu / max(1, base_requests) * requests) * 1000 / max(1, writes)
 
 
 if __name__ == "__main__":

@@ -224,6 +224,11 @@ class CpuMeter:
     def reset(self) -> None:
         self.start = self._sample()
 
+    def used(self) -> tuple[float, float, float]:
+        """CPU seconds (server, postgres, wrk) since ``reset``."""
+        end = self._sample()
+        return (end[0] - self.start[0], end[1] - self.start[1], end[2] - self.start[2])
+
     def attach(self, res: Result) -> None:
         end = self._sample()
         n = max(1, res.total_requests)

@@ -340,3 +340,60 @@ async def test_locking_reads_an_event_or_project_like_get_and_none_once_deleted(
         assert await tx.events.lock(event.id, purpose) is None
         assert await tx.events.lock_by_join_code(event.join_code) is None
         assert await tx.events.lock(uuid4(), purpose) is None
+
+
+async def test_reading_what_changed_since_a_cursor_brings_every_list_up_to_date(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """Whatever the change, the rows read since the last cursor, put in place of the changed projects' rows
+    (or of every row, when the store names none), give the lists as read whole."""
+    owner, mate, attendee, bystander = await _people(uow, 4)
+    event = EventFactory.build(owner_id=owner.id)
+    project = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    p2 = ProjectFactory.build(event_id=event.id, owner_id=owner.id)
+    async with uow() as tx:
+        await tx.events.add(event)
+        for p in (project, p2):
+            await tx.projects.add(p)
+        await tx.projects.add_collaborator(project.id, mate.id)
+        for user in (mate, attendee):
+            await tx.attendance.add(event.id, user.id)
+        await tx.votes.add_many([Vote(voter_id=attendee.id, project_id=p2.id, event_id=event.id)])
+        await tx.commit()
+    world = {"owner": owner, "mate": mate, "attendee": attendee, "bystander": bystander, "event": event,
+             "project": project, "p2": p2}  # fmt: skip
+    # Each list: read since a cursor, read whole, a row's key and project (None: the list is one whole).
+    lists: dict[str, tuple[Any, Any, Callable[[Any], Any], Callable[[Any], Any]]] = {
+        "cards": (lambda tx, c: tx.projects.in_event_since(event.id, c), lambda tx: tx.projects.in_event(event.id),
+                  lambda v: v.project.id, lambda v: v.project.id),
+        "votes": (lambda tx, c: tx.votes.in_event_since(event.id, c), lambda tx: tx.votes.in_event(event.id),
+                  lambda v: v.id, lambda v: v.project_id),
+        "attendees": (lambda tx, c: tx.attendance.attendees_since(event.id, c),
+                      lambda tx: tx.attendance.attendees(event.id), lambda u: u.id, lambda _: None),
+        "referrals": (lambda tx, c: tx.referrals.in_event_since(event.id, c),
+                      lambda tx: tx.referrals.in_event(event.id), lambda r: r.id, lambda _: None),
+    }  # fmt: skip
+    held: dict[str, tuple[str, dict[Any, Any]]] = {}
+    async with uow(read_only=True) as tx:
+        for name, (since, _, key, _) in lists.items():
+            first = await since(tx, None)
+            assert first.projects is None
+            held[name] = (first.cursor, {key(row): row for row in first.rows})
+    for change in _CHANGES:
+        async with uow() as tx:
+            await _CHANGES[change](tx, world)
+            await tx.commit()
+        async with uow(read_only=True) as tx:
+            for name, (since, whole, key, project_of) in lists.items():
+                cursor, rows = held[name]
+                changes = await since(tx, cursor)
+                if changes.projects is None:
+                    rows = {}
+                else:
+                    rows = {k: row for k, row in rows.items() if project_of(row) not in changes.projects}
+                rows.update((key(row), row) for row in changes.rows)
+                assert sorted(rows.items()) == sorted((key(row), row) for row in await whole(tx)), (
+                    change,
+                    name,
+                )
+                held[name] = (changes.cursor, rows)

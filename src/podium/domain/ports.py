@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal, Protocol, Self, TypeVar
+from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 from uuid import UUID
 
 from podium.domain.models import (
@@ -27,6 +27,23 @@ from podium.domain.models import (
     User,
     Vote,
 )
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Changes(Generic[R]):
+    """An event's rows of one kind (its projects' cards, its votes) that changed since a ``cursor`` an
+    earlier read returned, so a cache re-reads only those.
+
+    ``cursor`` marks this read: pass it to the next. ``projects`` names every project whose rows may have
+    changed since the cursor passed in, and ``rows`` are those projects' rows now (a named project without
+    rows has left the event, or lost its last vote). ``projects`` is None when the store cannot tell (no
+    cursor passed in, a ``TRUNCATE``, an adapter that keeps no marks): ``rows`` is then every row."""
+
+    cursor: str
+    projects: frozenset[UUID] | None
+    rows: list[R]
 
 
 class Users(Protocol):
@@ -101,6 +118,10 @@ class Attendance(Protocol):
 
     async def remove(self, event_id: UUID, user_id: UUID) -> None: ...
     async def attendees(self, event_id: UUID) -> list[User]: ...
+    async def attendees_since(self, event_id: UUID, since: str | None) -> Changes[User]:
+        """The event's attendees (by id) if the list may have changed since ``since``, else none (``projects``
+        then empty), read together with the cursor of this read in one snapshot."""
+        ...
 
 
 class Projects(Protocol):
@@ -129,6 +150,11 @@ class Projects(Protocol):
 
     async def in_event(self, event_id: UUID) -> list[ProjectView]:
         """Every project of the event, in leaderboard order."""
+        ...
+
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[ProjectView]:
+        """The event's projects that changed since ``since`` (in no particular order), read together with
+        the cursor of this read in one snapshot."""
         ...
 
     async def mine(self, user_id: UUID) -> list[ProjectView]:
@@ -163,6 +189,11 @@ class Votes(Protocol):
         ...
 
     async def in_event(self, event_id: UUID) -> list[Vote]: ...
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Vote]:
+        """The votes of the event's projects that changed since ``since`` (by id), read together with the
+        cursor of this read in one snapshot."""
+        ...
+
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]: ...
     async def ids_by_voters(self, voter_ids: Collection[UUID]) -> dict[UUID, list[UUID]]:
         """Each voter's vote ids (ordered as ``ids_by_voter``); voters without votes are left out."""
@@ -223,6 +254,10 @@ class Exports(Protocol):
 class Referrals(Protocol):
     async def add(self, referral: Referral) -> None: ...
     async def in_event(self, event_id: UUID) -> list[Referral]: ...
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Referral]:
+        """The event's referrals (by id) if the list may have changed since ``since``, else none
+        (``projects`` then empty), read together with the cursor of this read in one snapshot."""
+        ...
 
 
 class DisposableEmails(Protocol):

@@ -5,7 +5,9 @@ the schema's triggers do it (migration 0004), whoever writes — the API, SQL, a
 A read asks the database for that version (one primary-key lookup, shared by the reads that arrive
 together: ``adapters/coalesce``) and reuses the encoded list only when the version is unchanged, so a read that
 starts after a vote's response reflects the vote, on every worker and every instance sharing the
-database. The full list is rebuilt only after a change.
+database. After a change, only the projects the schema marked as changed since the cached list's read
+are read again and re-encoded (``list_parts``; migration 0015): the cost of a vote to the readers does not
+grow with the event. The attendee and referral views are rebuilt whole.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from uuid import UUID
 import msgspec
 
 from podium.config import Frontend
-from podium.domain.models import ProjectView, User
+from podium.domain.models import ProjectView, Referral, User, Vote, leaderboard_order
+from podium.domain.ports import Changes
 from podium.domain.services.events import EventService
+from podium.http.list_parts import Part, Parts
 from podium.http.schemas import ProjectPrivate, ProjectPublic, ReferralResponse, UserAttendee, VoteResponse
 
 _encoder = msgspec.json.Encoder()
@@ -35,6 +39,7 @@ class Listing:
     version: int
     fragments: list[bytes]  # each project's JSON, in leaderboard order
     board: bytes  # the whole leaderboard array
+    parts: Parts | None = None  # what the next version is built from
 
     @property
     def etag(self) -> str:
@@ -89,6 +94,11 @@ class SharedBuilds(Generic[T]):
         return value
 
 
+def _body(parts: Parts, base: Parts, base_body: bytes) -> bytes:
+    """The body of ``parts``, made from ``base`` (whose body is ``base_body``): the same when nothing changed."""
+    return base_body if parts.fragments is base.fragments else parts.array()
+
+
 def _retrieved(future: asyncio.Future[object]) -> None:
     """A failed build nobody waited for is not an unretrieved exception: its own request raised it."""
     if not future.cancelled():
@@ -96,7 +106,7 @@ def _retrieved(future: asyncio.Future[object]) -> None:
 
 
 class OrganiserView(Enum):
-    """The organiser's lists of an event, each with how to read and encode it."""
+    """The organiser's lists of an event (``_VIEWS``: how to read and encode each)."""
 
     LEADERBOARD = "leaderboard"
     VOTES = "votes"
@@ -104,21 +114,59 @@ class OrganiserView(Enum):
     REFERRALS = "referrals"
 
 
-def _same_for_every_frontend(encode: Callable[[Any], msgspec.Struct]) -> Callable[[Any, Frontend], Any]:
-    return lambda row, _frontend: encode(row)
+def _public_card(frontend: Frontend) -> Callable[[ProjectView], Part]:
+    return lambda view: (
+        view.project.id,
+        leaderboard_order(view),
+        _encoder.encode(ProjectPublic.of(view, frontend)),
+    )
 
 
-# Each view: how to read it (the service checks the organiser again on a miss) and how to encode a row
-# for the deployment's frontend.
-_ORGANISER_VIEWS: dict[
+def _private_card(frontend: Frontend) -> Callable[[ProjectView], Part]:
+    return lambda view: (
+        view.project.id,
+        leaderboard_order(view),
+        _encoder.encode(ProjectPrivate.of(view, frontend)),
+    )
+
+
+# Rows by id as an int: PostgreSQL's order of uuids, compared in C (a UUID compares in Python), and smaller.
+def _vote_part(_frontend: Frontend) -> Callable[[Vote], Part]:
+    return lambda vote: (vote.project_id, vote.id.int, _encoder.encode(VoteResponse.of(vote)))
+
+
+def _attendee_part(_frontend: Frontend) -> Callable[[User], Part]:
+    return lambda user: (_WHOLE, user.id.int, _encoder.encode(UserAttendee.of(user)))
+
+
+def _referral_part(_frontend: Frontend) -> Callable[[Referral], Part]:
+    return lambda referral: (_WHOLE, referral.id.int, _encoder.encode(ReferralResponse.of(referral)))
+
+
+_WHOLE = UUID(int=0)  # the one group of a list that is read whole when it changes
+
+
+# Each view: how to read what changed since a cursor (the service checks the organiser again on every
+# read that misses), and a row as a part, encoded for the deployment's frontend.
+_VIEWS: dict[
     OrganiserView,
-    tuple[Callable[[EventService, User, UUID], Awaitable[list[Any]]], Callable[[Any, Frontend], Any]],
+    tuple[
+        Callable[[EventService, User, UUID, str | None], Awaitable[Changes[Any]]],
+        Callable[[Frontend], Callable[[Any], Part]],
+    ],
 ] = {
-    OrganiserView.LEADERBOARD: (EventService.leaderboard, ProjectPrivate.of),
-    OrganiserView.VOTES: (EventService.votes, _same_for_every_frontend(VoteResponse.of)),
-    OrganiserView.ATTENDEES: (EventService.attendees, _same_for_every_frontend(UserAttendee.of)),
-    OrganiserView.REFERRALS: (EventService.referrals, _same_for_every_frontend(ReferralResponse.of)),
+    OrganiserView.LEADERBOARD: (EventService.leaderboard_since, _private_card),
+    OrganiserView.VOTES: (EventService.votes_since, _vote_part),
+    OrganiserView.ATTENDEES: (EventService.attendees_since, _attendee_part),
+    OrganiserView.REFERRALS: (EventService.referrals_since, _referral_part),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class _OrganiserList:
+    version: int
+    body: bytes
+    parts: Parts
 
 
 class ProjectListingCache:
@@ -135,37 +183,46 @@ class ProjectListingCache:
         self._enabled = enabled
         self._max_events = max_events
         self._entries: OrderedDict[UUID, Listing] = OrderedDict()
-        self._organiser: OrderedDict[tuple[UUID, OrganiserView], tuple[int, bytes]] = OrderedDict()
+        self._organiser: OrderedDict[tuple[UUID, OrganiserView], _OrganiserList] = OrderedDict()
         self._rng = random.Random()
         self._builds: SharedBuilds[Listing] = SharedBuilds()
-        self._organiser_builds: SharedBuilds[bytes] = SharedBuilds()
+        self._organiser_builds: SharedBuilds[_OrganiserList] = SharedBuilds()
+        self._public_card = _public_card(frontend)
 
     async def organiser_view(self, user: User, event_id: UUID, view: OrganiserView) -> bytes:
         """The encoded organiser's list; raises ``Forbidden`` unless ``user`` organises the event."""
         if not self._enabled:
-            return await self._encode_organiser_view(user, event_id, view)
+            return (await self._organiser_list(user, event_id, view, -1)).body
         version = await self._events.organiser_version(user, event_id)
         key = (event_id, view)
         cached = self._organiser.get(key)
-        if cached is not None and cached[0] == version:
+        if cached is not None and cached.version == version:
             self._organiser.move_to_end(key)
-            return cached[1]
+            return cached.body
         # Read after the version, so the list is at least as new as the version it is filed under.
-        body = await self._organiser_builds.run(
-            key, version, lambda: self._encode_organiser_view(user, event_id, view)
+        built = await self._organiser_builds.run(
+            key, version, lambda: self._organiser_list(user, event_id, view, version)
         )
         current = self._organiser.get(key)
-        if current is None or current[0] < version:
-            self._organiser[key] = (version, body)
+        if current is None or current.version < version:
+            self._organiser[key] = built
             self._organiser.move_to_end(key)
             while len(self._organiser) > self._max_events * len(OrganiserView):
                 self._organiser.popitem(last=False)
-        return body
+        return built.body
 
-    async def _encode_organiser_view(self, user: User, event_id: UUID, view: OrganiserView) -> bytes:
-        read, encode = _ORGANISER_VIEWS[view]
-        rows = await read(self._events, user, event_id)
-        return _encoder.encode([encode(row, self._frontend) for row in rows])
+    async def _organiser_list(
+        self, user: User, event_id: UUID, view: OrganiserView, version: int
+    ) -> _OrganiserList:
+        read, part = _VIEWS[view]
+        # The newest list held when this build starts, and only what changed since its read.
+        base = self._organiser.get((event_id, view)) if self._enabled else None
+        changes = await read(self._events, user, event_id, None if base is None else base.parts.cursor)
+        if base is None:
+            parts = Parts.of(changes.cursor, map(part(self._frontend), changes.rows))
+            return _OrganiserList(version, parts.array(), parts)
+        parts = base.parts.updated(changes, part(self._frontend))
+        return _OrganiserList(version, _body(parts, base.parts, base.body), parts)
 
     async def listing(self, event_id: UUID, leaderboard: bool) -> Listing:
         """The event's current list; raises the domain's errors (unknown event, leaderboard not public)."""
@@ -194,7 +251,7 @@ class ProjectListingCache:
             self._entries.move_to_end(event_id)
             return cached
         # Read after the version, so the list is at least as new as the version it is filed under.
-        listing = await self._builds.run(event_id, version, lambda: self._ranked(event_id, version))
+        listing = await self._builds.run(event_id, version, lambda: self._refreshed(event_id, version))
         current = self._entries.get(event_id)
         if current is None or current.version < version:
             self._entries[event_id] = listing
@@ -203,8 +260,16 @@ class ProjectListingCache:
                 self._entries.popitem(last=False)
         return listing
 
-    async def _ranked(self, event_id: UUID, version: int) -> Listing:
-        return self._build(version, await self._events.ranked_projects(event_id))
+    async def _refreshed(self, event_id: UUID, version: int) -> Listing:
+        # The newest list held when this build starts, and only what changed since its read.
+        base = self._entries.get(event_id)
+        since = None if base is None else base.parts
+        changes = await self._events.ranked_projects_since(event_id, None if since is None else since.cursor)
+        if base is None or since is None:
+            parts = Parts.of(changes.cursor, map(self._public_card, changes.rows))
+            return Listing(version, parts.fragments, parts.array(), parts)
+        parts = since.updated(changes, self._public_card)
+        return Listing(version, parts.fragments, _body(parts, since, base.board), parts)
 
     def body(self, listing: Listing, leaderboard: bool) -> bytes:
         return listing.board if leaderboard or not self._enabled else listing.shuffled(self._rng)

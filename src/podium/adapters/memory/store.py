@@ -30,7 +30,7 @@ from podium.domain.models import (
     Vote,
     leaderboard_order,
 )
-from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken
+from podium.domain.ports import Changes, JoinCodeTaken, LockPurpose, SlugTaken
 
 
 @dataclass
@@ -181,6 +181,10 @@ class MemoryAttendance:
         users = [copy.copy(self._data.users[u]) for e, u in self._data.attendance if e == event_id]
         return sorted(users, key=lambda u: str(u.id))
 
+    async def attendees_since(self, event_id: UUID, since: str | None) -> Changes[User]:
+        # No marks kept: every attendee, every time.
+        return Changes("", None, await self.attendees(event_id))
+
 
 class MemoryProjects:
     def __init__(self, data: MemoryData) -> None:
@@ -236,6 +240,10 @@ class MemoryProjects:
     async def in_event(self, event_id: UUID) -> list[ProjectView]:
         views = [self._view(p) for p in self._data.projects.values() if p.event_id == event_id]
         return sorted(views, key=leaderboard_order)
+
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[ProjectView]:
+        # No marks kept: every project, every time.
+        return Changes("", None, await self.in_event(event_id))
 
     async def mine(self, user_id: UUID) -> list[ProjectView]:
         owned = [p for p in self._data.projects.values() if p.owner_id == user_id]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from podium.domain.models import Ballot, BallotFacts, Referral, Vote, VoteCandidate, VoteQuotaUse
+from podium.domain.ports import Changes
 
 if TYPE_CHECKING:
     from podium.adapters.memory.store import MemoryData
@@ -74,6 +75,10 @@ class MemoryVotes:
             (v for v in self._data.votes.values() if v.event_id == event_id), key=lambda v: str(v.id)
         )
 
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Vote]:
+        # No marks kept: every vote, every time.
+        return Changes("", None, await self.in_event(event_id))
+
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
         return sorted((v.id for v in self._data.votes.values() if v.voter_id == voter_id), key=str)
 
@@ -97,3 +102,7 @@ class MemoryReferrals:
         return sorted(
             (r for r in self._data.referrals.values() if r.event_id == event_id), key=lambda r: str(r.id)
         )
+
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Referral]:
+        # No marks kept: every referral, every time.
+        return Changes("", None, await self.in_event(event_id))

@@ -22,8 +22,9 @@ DATA_TABLES = (
     "event_attendees",
     "project_collaborators",
 )
-#: Readable (the admin UI shows when an event's lists last changed), never written by hand.
-READ_ONLY_TABLES = ("event_listing_versions",)
+#: Readable (the admin UI shows when an event's lists last changed), never written by hand: the triggers
+#: of migrations 0004 and 0015 write them.
+READ_ONLY_TABLES = ("event_listing_versions", "listing_marks")
 NO_ACCESS_TABLES = (
     "consumed_magic_links",
     "rate_limit_hits",

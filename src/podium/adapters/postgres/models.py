@@ -237,6 +237,23 @@ class EventListingVersionModel(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class ListingMarkModel(Base):
+    """What changed in an event's lists, and in which transaction: written only by the triggers of
+    migration 0015, in the writer's own transaction, whoever the writer is. ``subject`` is a project (its
+    card or votes changed), a fixed id for the event's attendee or referral list, or nil for "anything may
+    have changed" (a ``TRUNCATE``); no foreign key, so a deleted project's mark tells readers it is gone.
+    ``xact`` is the writer's transaction id (xid8, as bigint); one row per (event, subject, ``txid % 16``)
+    slot, so concurrent votes for one project rarely wait on one row lock."""
+
+    __tablename__ = "listing_marks"
+    __table_args__ = (Index("ix_listing_marks_event_id_xact", "event_id", "xact"),)
+
+    event_id: Mapped[UUID] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    subject: Mapped[UUID] = mapped_column(primary_key=True)
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    xact: Mapped[int] = mapped_column(BigInteger)
+
+
 class ConsumedMagicLinkModel(Base):
     """A magic link that has been exchanged once; kept until it would have expired anyway."""
 

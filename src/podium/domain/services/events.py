@@ -10,7 +10,7 @@ from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
 from podium.domain.models import Event, EventView, ListingState, ProjectView, Referral, User, Vote
-from podium.domain.ports import SlugTaken, UnitOfWork, UnitOfWorkFactory
+from podium.domain.ports import Changes, SlugTaken, UnitOfWork, UnitOfWorkFactory
 from podium.domain.rules import feature_flags, flags_for_phase, normalize_join_code, phase_for_flags, slug_for
 from podium.domain.services.access import EVENT_IN_DRAFT, owned_event
 from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
@@ -199,6 +199,12 @@ class EventService:
         may be shown (with ``listing_version``)."""
         return await self._uow.read_public(lambda uow: uow.projects.in_event(event_id))
 
+    async def ranked_projects_since(self, event_id: UUID, since: str | None) -> Changes[ProjectView]:
+        """The event's projects changed since the cursor ``since`` (all of them without one), for a caller
+        that has already checked the list may be shown: what an exact cache needs to bring its list up to
+        date without reading the whole event again."""
+        return await self._uow.read_public(lambda uow: uow.projects.in_event_since(event_id, since))
+
     async def projects(self, event_id: UUID, leaderboard: bool) -> list[ProjectView]:
         """The public project list: the leaderboard (when enabled) or every project in random order."""
         await self.listing_version(event_id, leaderboard)  # the checks
@@ -229,6 +235,12 @@ class EventService:
             await owned_event(uow, user, event_id)
             return await uow.attendance.attendees(event_id)
 
+    async def attendees_since(self, user: User, event_id: UUID, since: str | None) -> Changes[User]:
+        """As ``attendees``, when the list may have changed since the cursor ``since`` (else no rows)."""
+        async with self._uow(read_only=True) as uow:
+            await owned_event(uow, user, event_id)
+            return await uow.attendance.attendees_since(event_id, since)
+
     async def remove_attendee(self, user: User, event_id: UUID, attendee_id: UUID) -> None:
         async with self._uow() as uow:
             await owned_event(uow, user, event_id, "keep")
@@ -240,15 +252,33 @@ class EventService:
             await owned_event(uow, user, event_id)
             return await uow.projects.in_event(event_id)
 
+    async def leaderboard_since(self, user: User, event_id: UUID, since: str | None) -> Changes[ProjectView]:
+        """As ``leaderboard``, only the projects changed since the cursor ``since`` (all without one)."""
+        async with self._uow(read_only=True) as uow:
+            await owned_event(uow, user, event_id)
+            return await uow.projects.in_event_since(event_id, since)
+
     async def votes(self, user: User, event_id: UUID) -> list[Vote]:
         async with self._uow(read_only=True) as uow:
             await owned_event(uow, user, event_id)
             return await uow.votes.in_event(event_id)
 
+    async def votes_since(self, user: User, event_id: UUID, since: str | None) -> Changes[Vote]:
+        """As ``votes``, only the votes of the projects changed since the cursor ``since`` (all without one)."""
+        async with self._uow(read_only=True) as uow:
+            await owned_event(uow, user, event_id)
+            return await uow.votes.in_event_since(event_id, since)
+
     async def referrals(self, user: User, event_id: UUID) -> list[Referral]:
         async with self._uow(read_only=True) as uow:
             await owned_event(uow, user, event_id)
             return await uow.referrals.in_event(event_id)
+
+    async def referrals_since(self, user: User, event_id: UUID, since: str | None) -> Changes[Referral]:
+        """As ``referrals``, when the list may have changed since the cursor ``since`` (else no rows)."""
+        async with self._uow(read_only=True) as uow:
+            await owned_event(uow, user, event_id)
+            return await uow.referrals.in_event_since(event_id, since)
 
 
 async def official_views(uow: UnitOfWork, series: str) -> list[EventView]:

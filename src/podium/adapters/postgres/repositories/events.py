@@ -19,6 +19,12 @@ from podium.adapters.postgres.models import (
     ProjectModel,
     UserModel,
 )
+from podium.adapters.postgres.repositories.marks import (
+    ATTENDEES,
+    ONLY_CHANGED,
+    whole_list,
+    whole_list_changes,
+)
 from podium.adapters.postgres.repositories.rows import (
     EventRepository,
     OrmSession,
@@ -29,9 +35,9 @@ from podium.adapters.postgres.repositories.rows import (
     one,
     values_of,
 )
-from podium.adapters.postgres.repositories.users import USER_COLUMNS, to_user
+from podium.adapters.postgres.repositories.users import USER_COLUMNS, USER_FIELDS, to_user
 from podium.domain.models import Event, EventView, ListingState, User
-from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken
+from podium.domain.ports import Changes, JoinCodeTaken, LockPurpose, SlugTaken
 
 EVENT_FIELDS = fields_of(Event)
 EVENTS = EventModel.__table__
@@ -186,6 +192,13 @@ _ADD_ATTENDEE = (
     .returning(EventAttendeeModel.id)
 )
 
+_ATTENDEES_SINCE = whole_list(
+    f"SELECT {', '.join(f'u.{name}' for name in USER_FIELDS)} FROM public.users u"
+    f" JOIN public.event_attendees a ON a.user_id = u.id WHERE a.event_id = :key {ONLY_CHANGED}",
+    ATTENDEES,
+    "r.id",
+)
+
 
 class PostgresAttendance:
     def __init__(self, connection: AsyncConnection) -> None:
@@ -220,3 +233,6 @@ class PostgresAttendance:
             .order_by(UserModel.id)
         )
         return [to_user(row) for row in (await self._db.execute(statement)).all()]
+
+    async def attendees_since(self, event_id: UUID, since: str | None) -> Changes[User]:
+        return await whole_list_changes(self._db, _ATTENDEES_SINCE, event_id, since, to_user, ATTENDEES)

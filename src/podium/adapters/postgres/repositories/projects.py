@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from podium.adapters.postgres.models import ProjectCollaboratorModel, ProjectModel
 from podium.adapters.postgres.repositories.events import EVENTS, LIVE, LIVE_EVENT_OF_PROJECT
+from podium.adapters.postgres.repositories.marks import ONLY_CHANGED, changes, since
 from podium.adapters.postgres.repositories.rows import (
     OrmSession,
     ProjectRepository,
@@ -24,7 +25,7 @@ from podium.adapters.postgres.repositories.rows import (
     values_of,
 )
 from podium.domain.models import LEADERBOARD_ORDER, Project, ProjectView
-from podium.domain.ports import JoinCodeTaken, LockPurpose
+from podium.domain.ports import Changes, JoinCodeTaken, LockPurpose
 
 PROJECT_FIELDS = fields_of(Project)
 PROJECTS = ProjectModel.__table__
@@ -99,6 +100,13 @@ def _project_views(where: str, order: str) -> Any:
 
 _PROJECT_VIEW = _project_views(f"p.id = :key AND {LIVE_EVENT_OF_PROJECT}", "p.id")
 _PROJECT_VIEWS_IN_EVENT = _project_views("p.event_id = :key", _LEADERBOARD_ORDER)
+_PROJECT_VIEWS_IN_EVENT_SINCE = since(
+    _PROJECT_VIEWS.format(
+        columns=_PROJECT_VIEW_COLUMNS, where=f"p.event_id = :key {ONLY_CHANGED}", order="p.id"
+    ),
+    "p.id",
+    "r.id",
+)
 _PROJECT_VIEWS_OF_MEMBER = _project_views(
     "(p.owner_id = :key OR p.id IN (SELECT project_id FROM project_collaborators WHERE user_id = :key))"
     f" AND {LIVE_EVENT_OF_PROJECT}",
@@ -156,6 +164,9 @@ class PostgresProjects:
 
     async def in_event(self, event_id: UUID) -> list[ProjectView]:
         return await self._views(_PROJECT_VIEWS_IN_EVENT, event_id)
+
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[ProjectView]:
+        return await changes(self._db, _PROJECT_VIEWS_IN_EVENT_SINCE, event_id, since, _project_view)
 
     async def mine(self, user_id: UUID) -> list[ProjectView]:
         return await self._views(_PROJECT_VIEWS_OF_MEMBER, user_id)

@@ -29,6 +29,14 @@ from podium.adapters.postgres.models import (
     ReferralModel,
     VoteModel,
 )
+from podium.adapters.postgres.repositories.marks import (
+    ONLY_CHANGED,
+    REFERRALS,
+    changes,
+    since,
+    whole_list,
+    whole_list_changes,
+)
 from podium.adapters.postgres.repositories.rows import values_of
 from podium.domain.models import (
     Ballot,
@@ -40,6 +48,7 @@ from podium.domain.models import (
     VoteCandidate,
     VoteQuotaUse,
 )
+from podium.domain.ports import Changes
 
 # The vote's checks in two statements whatever the number of projects asked for (issue 6).
 _QUOTA_USE = select(
@@ -134,6 +143,16 @@ _VOTE_IDS_OF_VOTERS = (
     .order_by(VoteModel.voter_id, VoteModel.id)
 )
 
+_VOTES_IN_EVENT_SINCE = since(
+    f"SELECT v.id, v.voter_id, v.project_id, v.event_id FROM public.votes v WHERE v.event_id = :key {ONLY_CHANGED}",
+    "v.project_id",
+    "r.id",
+)
+
+
+def _vote(row: Any) -> Vote:
+    return Vote(id=row.id, voter_id=row.voter_id, project_id=row.project_id, event_id=row.event_id)
+
 
 class PostgresVotes:
     def __init__(self, connection: AsyncConnection) -> None:
@@ -191,10 +210,10 @@ class PostgresVotes:
             .where(VoteModel.event_id == event_id)
             .order_by(VoteModel.id)
         )
-        rows = (await self._db.execute(statement)).all()
-        return [
-            Vote(id=r.id, voter_id=r.voter_id, project_id=r.project_id, event_id=r.event_id) for r in rows
-        ]
+        return [_vote(r) for r in (await self._db.execute(statement)).all()]
+
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Vote]:
+        return await changes(self._db, _VOTES_IN_EVENT_SINCE, event_id, since, _vote)
 
     async def ids_by_voter(self, voter_id: UUID) -> list[UUID]:
         return list((await self._db.scalars(_VOTE_IDS_OF_VOTER, {"key": voter_id})).all())
@@ -212,6 +231,15 @@ _ADD_REFERRAL = insert(ReferralModel).values(
     user_id=bindparam("user_id"),
     event_id=bindparam("event_id"),
 )
+_REFERRALS_SINCE = whole_list(
+    f"SELECT f.id, f.content, f.user_id, f.event_id FROM public.referrals f WHERE f.event_id = :key {ONLY_CHANGED}",
+    REFERRALS,
+    "r.id",
+)
+
+
+def _referral(row: Any) -> Referral:
+    return Referral(id=row.id, content=row.content, user_id=row.user_id, event_id=row.event_id)
 
 
 class PostgresReferrals:
@@ -227,5 +255,7 @@ class PostgresReferrals:
             .where(ReferralModel.event_id == event_id)
             .order_by(ReferralModel.id)
         )
-        rows = (await self._db.execute(statement)).all()
-        return [Referral(id=r.id, content=r.content, user_id=r.user_id, event_id=r.event_id) for r in rows]
+        return [_referral(r) for r in (await self._db.execute(statement)).all()]
+
+    async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Referral]:
+        return await whole_list_changes(self._db, _REFERRALS_SINCE, event_id, since, _referral, REFERRALS)

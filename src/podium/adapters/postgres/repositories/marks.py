@@ -1,0 +1,102 @@
+"""Reads of what changed in an event since a cursor, from the marks of migration 0015.
+
+The cursor is the PostgreSQL snapshot (``pg_current_snapshot()``) of the statement that read the rows, as
+text. The next read asks for the marks of the transactions that snapshot did not see: a transaction that
+committed after it, whatever its id. Marks, cursor and rows come from one statement, hence one snapshot,
+so the rows are exactly as of the new cursor (never a torn state, such as a vote moved between two
+projects read on one side only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from podium.domain.ports import Changes
+
+R = TypeVar("R")
+# The subjects of the marks that are not projects (migration 0015): "anything in the event may have changed"
+# (a TRUNCATE), the event's attendee list, its referral list.
+EVERYTHING = UUID(int=0)
+ATTENDEES = UUID(int=1)
+REFERRALS = UUID(int=2)
+
+# Every row, with the cursor of the read.
+_ALL = """
+WITH span AS MATERIALIZED (SELECT pg_catalog.pg_current_snapshot()::text AS cursor, NULL::uuid[] AS changed)
+SELECT span.cursor, span.changed, r.* FROM span LEFT JOIN LATERAL ({rows}) r ON true
+ORDER BY {order}
+"""
+# The rows of the subjects marked by a transaction the cursor ``:since`` did not see. Every such transaction
+# has an id at least the snapshot's xmin (older ones had all ended when it was taken): the index's range.
+_CHANGED = """
+WITH span AS MATERIALIZED (
+    SELECT pg_catalog.pg_current_snapshot()::text AS cursor, ARRAY(
+        SELECT DISTINCT m.subject FROM public.listing_marks m
+        WHERE m.event_id = :key
+          AND m.xact >= pg_catalog.pg_snapshot_xmin(CAST(:since AS text)::pg_snapshot)::text::bigint
+          AND NOT pg_catalog.pg_visible_in_snapshot(m.xact::text::xid8, CAST(:since AS text)::pg_snapshot)
+    ) AS changed
+)
+SELECT span.cursor, span.changed, r.* FROM span LEFT JOIN LATERAL ({rows}) r ON true
+ORDER BY {order}
+"""
+# Where a query passed to ``since`` narrows its rows to the changed subjects (a condition after AND).
+ONLY_CHANGED = "/* only changed */"
+
+
+@dataclass(frozen=True, slots=True)
+class Since:
+    """A read of one event's rows from the cursor ``:since`` on: every row, or the changed subjects' rows."""
+
+    every: Any
+    changed: Any
+
+
+def since(rows: str, subject: str, order: str) -> Since:
+    """``rows`` (a query of one event's rows, ``:key`` its id, with ``ONLY_CHANGED`` where its WHERE clause
+    can take one more condition) as a ``Since``: ``subject`` is the rows' subject (their project id, or a
+    list's fixed id), ``order`` sorts them (qualified by ``r.``). Each row also carries the new cursor and
+    the changed subjects (one row of NULLs when no row is read)."""
+    changed = rows.replace(ONLY_CHANGED, f"AND {subject} = ANY (span.changed)")
+    return Since(
+        text(_ALL.format(rows=rows.replace(ONLY_CHANGED, ""), order=order)),
+        text(_CHANGED.format(rows=changed, order=order)),
+    )
+
+
+def whole_list(rows: str, subject: UUID, order: str) -> Since:
+    """As ``since`` for a list that is read whole whenever its ``subject`` is marked."""
+    return since(rows, f"'{subject}'::uuid", order)
+
+
+async def changes(
+    db: AsyncConnection, read: Since, event_id: UUID, cursor: str | None, row: Callable[[Any], R]
+) -> Changes[R]:
+    if cursor is not None:
+        rows: Sequence[Any] = (await db.execute(read.changed, {"key": event_id, "since": cursor})).all()
+        changed = rows[0].changed
+        if EVERYTHING not in changed:
+            return Changes(rows[0].cursor, frozenset(changed), [row(r) for r in rows if r.id is not None])
+    rows = (await db.execute(read.every, {"key": event_id})).all()
+    return Changes(rows[0].cursor, None, [row(r) for r in rows if r.id is not None])
+
+
+async def whole_list_changes(
+    db: AsyncConnection,
+    read: Since,
+    event_id: UUID,
+    cursor: str | None,
+    row: Callable[[Any], R],
+    subject: UUID,
+) -> Changes[R]:
+    """A list read by ``whole_list``: every row if ``subject`` changed since ``cursor``, else none."""
+    found = await changes(db, read, event_id, cursor, row)
+    if found.projects is not None and subject not in found.projects:
+        return Changes(found.cursor, frozenset(), [])
+    return Changes(found.cursor, None, found.rows)

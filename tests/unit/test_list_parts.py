@@ -1,0 +1,67 @@
+"""A list brought up to date project by project equals the same list built whole (``list_parts.Parts``)."""
+
+from __future__ import annotations
+
+import json
+import random
+from uuid import UUID
+
+import pytest
+
+from podium.domain.ports import Changes
+from podium.http.list_parts import Part, Parts
+
+Row = tuple[UUID, int, str]  # (project, key, value)
+
+
+def _part(row: Row) -> Part:
+    project, key, value = row
+    return project, key, json.dumps([key, value]).encode()
+
+
+def _whole(cursor: str, rows: dict[int, Row]) -> Parts:
+    return Parts.of(cursor, map(_part, rows.values()))
+
+
+@pytest.mark.parametrize("rows_changed", [1, 3, 40], ids=["one", "a few", "most (sorted again)"])
+def test_updated_equals_built_whole_whatever_moves_between_projects(rows_changed: int) -> None:
+    rng = random.Random(rows_changed)
+    projects = [UUID(int=rng.getrandbits(128)) for _ in range(8)]
+    rows = {key: (rng.choice(projects), key, "v0") for key in rng.sample(range(1000), 60)}
+    parts = _whole("c0", rows)
+    for step in range(1, 40):
+        changed: set[UUID] = set()
+        for _ in range(rows_changed):
+            action = rng.choice(("add", "drop", "move", "edit"))
+            if action == "add" or not rows:
+                key = rng.choice([k for k in range(1000) if k not in rows])
+                rows[key] = (rng.choice(projects), key, f"v{step}")
+                changed.add(rows[key][0])
+            else:
+                key = rng.choice(list(rows))
+                project, _, value = rows[key]
+                changed.add(project)
+                if action == "drop":
+                    del rows[key]
+                elif action == "move":
+                    rows[key] = (rng.choice(projects), key, value)
+                    changed.add(rows[key][0])
+                else:
+                    rows[key] = (project, key, f"v{step}")
+        fresh = [row for row in rows.values() if row[0] in changed]
+        before = parts.array()
+        updated = parts.updated(Changes(f"c{step}", frozenset(changed), fresh), _part)
+        assert parts.array() == before  # the list served so far never changes
+        whole = _whole(f"c{step}", rows)
+        assert (updated.keys, updated.fragments) == (whole.keys, whole.fragments)
+        assert updated.cursor == whole.cursor
+        assert json.loads(updated.array()) == [[key, rows[key][2]] for key in sorted(rows)]
+        parts = updated
+
+
+def test_an_unknown_set_of_changes_rebuilds_the_whole_list() -> None:
+    project = UUID(int=1)
+    parts = Parts.of("c0", [_part((project, 1, "a")), _part((project, 2, "b"))])
+    rebuilt = parts.updated(Changes("c1", None, [(project, 3, "c")]), _part)
+    assert json.loads(rebuilt.array()) == [[3, "c"]]
+    assert Parts.of("c2", []).array() == b"[]"
