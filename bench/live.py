@@ -12,7 +12,13 @@ through the API at ``--rate`` per second for ``--seconds``. Printed:
 * memory per open stream: the servers' RSS after all streams are open, minus before (one warm-up
   stream open, so the shared list is in the baseline), divided by the streams;
 * CPU per message: the servers' CPU time during the vote phase (votes included) / messages delivered;
-  the client processes' CPU time too: they share the machine with the servers.
+  the client processes' CPU time too: they share the machine with the servers;
+* bytes per message: the list chunks' bodies as sent (compressed or not), per list delivered.
+
+``--encoding deflate`` (the default: browsers accept it) has the clients send ``Accept-Encoding:
+deflate``; each list is then a chunk compressed on its own, and a client inflates only its first bytes
+(a fresh raw inflater per list, stopped after 64 bytes) to read the version. ``--encoding identity``
+sends none: the lists arrive as they are.
 
 Bounded: at most 20,000 clients and 120 s of votes. Example (the figures in docs/benchmarks.md):
 
@@ -31,6 +37,7 @@ import statistics
 import sys
 import time
 import uuid
+import zlib
 from collections.abc import Sequence
 from contextlib import ExitStack
 from multiprocessing.connection import Connection
@@ -59,6 +66,7 @@ MAX_SECONDS = 120.0
 _TICK = os.sysconf("SC_CLK_TCK")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 _TAIL = 64  # longer than an SSE id line: enough of a chunk to read its id
+_DEFLATED_HEAD = 1024  # compressed bytes that hold a list's first _TAIL (its block header comes first)
 
 
 async def seed(dsn: str, projects: int, voters: int) -> tuple[str, list[str], list[str]]:
@@ -100,7 +108,8 @@ class _Stream(asyncio.Protocol):
 
     Cheap, as these processes share the machine with the servers: it follows the chunked framing and
     looks only at the first bytes of each chunk (a list is one chunk starting ``id: <version>``), never
-    scanning or copying the (20-60 KB) lists themselves."""
+    scanning or copying the (20-60 KB) lists themselves. A compressed stream's lists are each compressed
+    on their own (a byte-aligned piece): their first bytes inflate alone."""
 
     def __init__(self, request: bytes, opened: asyncio.Future[None]) -> None:
         self.request = request
@@ -108,8 +117,11 @@ class _Stream(asyncio.Protocol):
         self.seen: list[tuple[int, float]] = []
         self.pending = b""  # an incomplete response head, chunk-size line or chunk start
         self.in_head = True
+        self.deflated = False
+        self.zlib_header = 0  # the 2-byte zlib header still to skip (it opens the first chunk)
         self.left = 0  # bytes of the current chunk (and its CRLF) still to skip
         self.closed = False
+        self.list_bytes = 0  # the list chunks' bodies, as sent
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport.write(self.request)  # type: ignore[attr-defined]
@@ -131,18 +143,28 @@ class _Stream(asyncio.Protocol):
                     self.pending = buffer[at:]
                     return
                 self.in_head = False
-                if b"transfer-encoding: chunked" not in buffer[at:end].lower():
+                response_head = buffer[at:end].lower()
+                if b"transfer-encoding: chunked" not in response_head:
                     self.left = 1 << 62  # not a stream (an error): ignored, it never counts as open
+                if b"content-encoding: deflate" in response_head:
+                    self.deflated, self.zlib_header = True, 2
                 at = end + 4
                 continue
             line = buffer.find(b"\r\n", at, at + 16)
             length = int(buffer[at:line], 16) if line >= 0 else 0
-            body, head = line + 2, min(length, _TAIL)
+            body, head = line + 2, min(length, _DEFLATED_HEAD if self.deflated else _TAIL)
             if line < 0 or size - body < head:  # the size line or the chunk's first bytes are cut
-                self.pending = buffer[at:]  # short: a size line and less than _TAIL bytes
+                self.pending = buffer[at:]  # short: a size line and the chunk's first bytes at most
                 return
-            if buffer.startswith(b"id: ", body):
-                version = int(buffer[body + 4 : buffer.find(b"\n", body, body + head)])
+            if self.deflated:
+                start, self.zlib_header = body + self.zlib_header, 0
+                text = zlib.decompressobj(-15).decompress(buffer[start : body + head], _TAIL)
+            else:
+                text = buffer[body : body + head]
+            newline = text.find(b"\n")
+            if text.startswith(b"id: ") and newline > 0:
+                version = int(text[4:newline])
+                self.list_bytes += length
                 if not self.seen or version > self.seen[-1][0]:
                     self.seen.append((version, now))
                     if not self.opened.done():
@@ -156,21 +178,23 @@ class _Stream(asyncio.Protocol):
             self.opened.set_exception(ConnectionError("stream closed before its first list"))
 
 
-def _client_process(targets: list[tuple[int, int]], path: str, pipe: Connection) -> None:
-    uvloop.run(_clients(targets, path, pipe))  # the server's loop: the clients' share of the CPU stays small
+def _client_process(targets: list[tuple[int, int]], path: str, encoding: str, pipe: Connection) -> None:
+    # The server's loop: the clients' share of the CPU stays small.
+    uvloop.run(_clients(targets, path, encoding, pipe))
 
 
-async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) -> None:
+async def _clients(targets: list[tuple[int, int]], path: str, encoding: str, pipe: Connection) -> None:
     """``targets``: (port, count) pairs. Tells the parent when every stream has its first list, then on
     ``stop`` (with the votes' versions) answers, per version, when the last stream had it."""
     loop = asyncio.get_running_loop()
     streams: list[_Stream] = []
     transports = []
     opened = []
+    accept = "Accept-Encoding: deflate\r\n" if encoding == "deflate" else ""
     for port, count in targets:
         request = (
-            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n\r\n".encode()
-        )
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept: text/event-stream\r\n{accept}\r\n"
+        ).encode()
         for n in range(count):
             future: asyncio.Future[None] = loop.create_future()
             transport, protocol = await loop.create_connection(
@@ -209,6 +233,8 @@ async def _clients(targets: list[tuple[int, int]], path: str, pipe: Connection) 
             "first_seen": first_seen,
             "missing": missing,
             "messages": sum(len(s.seen) for s in streams),
+            "list_bytes": sum(s.list_bytes for s in streams),
+            "deflated": sum(1 for s in streams if s.deflated),
             "closed_early": sum(1 for s in streams if s.closed),
         }
     )
@@ -364,7 +390,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             targets[0] = (ports[0], targets[0][1] + count - sum(c for _, c in targets))
             parent, child = multiprocessing.Pipe()
             process = multiprocessing.Process(
-                target=_client_process, args=(targets, path, child), daemon=True
+                target=_client_process, args=(targets, path, args.encoding, child), daemon=True
             )
             process.start()
             processes.append(process)
@@ -409,10 +435,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         (seen - answered) * 1000 for (answered, _), seen in zip(votes, first, strict=True) if seen < 1e300
     ]
     messages = sum(answer["messages"] for answer in answers)
+    deflated = sum(answer["deflated"] for answer in answers)
+    if deflated != (opened if args.encoding == "deflate" else 0):
+        raise SystemExit(f"{deflated} of {opened} streams were compressed, asked for {args.encoding}")
     return {
         "command": f"python -m bench.live --clients {clients} --seconds {seconds:g} --workers {args.workers} "
         f"--instances {args.instances} --rate {args.rate:g} --projects {args.projects} "
-        f"--interval-ms {args.interval_ms}",
+        f"--interval-ms {args.interval_ms} --encoding {args.encoding}",
         "streams_open": opened,
         "votes": len(votes),
         "commit_to_last_client_ms": {
@@ -430,11 +459,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "closed_early": sum(answer["closed_early"] for answer in answers),
         "messages_delivered": messages,
         "messages_per_stream_per_s": round(messages / max(1, opened) / seconds, 2),
+        "bytes_per_message": round(sum(answer["list_bytes"] for answer in answers) / max(1, messages)),
         "memory_per_stream_kb": round((rss_after - rss_before) / max(1, opened) / 1024, 1),
         "server_rss_mb": {"before": round(rss_before / 2**20, 1), "after": round(rss_after / 2**20, 1)},
         "server_cpu_s": round(cpu_after - cpu_before, 2),
         "cpu_us_per_message": round((cpu_after - cpu_before) * 1e6 / max(1, messages), 1),
         "client_processes_cpu_s": round(clients_cpu, 2),
+        "client_cpu_us_per_message": round(clients_cpu * 1e6 / max(1, messages), 1),
         # The kernel's share (system time) of each side's CPU during the vote phase.
         "system_cpu_pct": {"server": system_pct[0], "clients": system_pct[1]},
         # The whole machine during the vote phase: other work on it shows here too.
@@ -455,6 +486,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--interval-ms", type=int, default=300, help="PODIUM_LIVE_MIN_INTERVAL_MS")
     p.add_argument("--profile", type=Path, help="write a cProfile of each instance to PROFILE.<n>")
     p.add_argument("--client-processes", type=int, default=2, help="processes running the clients")
+    p.add_argument(
+        "--encoding",
+        choices=("deflate", "identity"),
+        default="deflate",
+        help="the clients accept deflate (as browsers do) or send no Accept-Encoding",
+    )
     args = p.parse_args(argv)
     print(json.dumps(run(args), indent=1))
 

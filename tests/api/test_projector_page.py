@@ -35,6 +35,7 @@ async def test_the_projector_page_shows_the_leaderboard_once_public_and_each_vot
     await submit(client, owner, event, "Alpha")
     beta = await submit(client, owner, event, "Beta & Co")
     refused: list[str] = []
+    streams: list[str | None] = []
 
     async def loopback_only(route: Route) -> None:
         if urlsplit(route.request.url).hostname == "127.0.0.1":
@@ -48,6 +49,13 @@ async def test_the_projector_page_shows_the_leaderboard_once_public_and_each_vot
         try:
             page = await browser.new_page()
             await page.route("**/*", loopback_only)
+            # Chromium's EventSource accepts deflate: the stream it reads is compressed.
+            page.on(
+                "response",
+                lambda r: (
+                    streams.append(r.headers.get("content-encoding")) if r.ok and "/live?" in r.url else None
+                ),
+            )
             await page.goto(f"{base}/live/{event.slug}")
             await expect(page.locator("h1")).to_have_text("Closing <Ceremony>")
             status = page.locator("#status")
@@ -69,6 +77,8 @@ async def test_the_projector_page_shows_the_leaderboard_once_public_and_each_vot
             )
             assert voted.status_code == 200
             await expect(rows.first).to_have_text(re.compile(r"1\s*Beta & Co\s*1"), timeout=1_000)
+            assert streams, "no live stream opened"
+            assert set(streams) == {"deflate"}, streams
         finally:
             await browser.close()
     assert refused == [], "the projector page asked for something off this machine"

@@ -11,6 +11,10 @@ framed as an HTTP chunk once too, and written straight to each connection that c
 Otherwise the subscriber keeps only the newest frame (a one-slot buffer) and the stream's own task sends it
 when the client reads again: a slow reader skips versions instead of delaying anyone or piling up memory.
 
+A stream whose request accepts ``deflate`` is compressed (``http/deflate``): each version's frame is
+compressed once, on its own, and those same bytes go to every such stream, as do the fixed frames'
+(compressed once at import); each stream only keeps the running checksum it ends with.
+
 The listener starts with the first stream (a worker that never serves one holds no extra database
 connection) and then stays until shutdown, so a projector reconnecting does not reopen it.
 """
@@ -34,6 +38,7 @@ from podium.adapters.postgres.notifications import ListingChangeListener, listen
 from podium.bootstrap import Container
 from podium.domain.errors import Forbidden, NotFound, RateLimited, Unavailable
 from podium.domain.services.events import EVENT_NOT_FOUND, LEADERBOARD_DISABLED
+from podium.http.deflate import ADLER_START, HEADER, Piece, adler32_combine, piece, trailer
 from podium.http.listing_cache import Listing, ProjectListingCache
 from podium.http.protocol import BodyWriter, http_chunk
 
@@ -58,6 +63,9 @@ CLOSED = _event("closed", LEADERBOARD_DISABLED)  # the leaderboard stopped being
 GONE = _event("gone", EVENT_NOT_FOUND)  # the event was deleted
 SHUTDOWN = b": server shutting down, reconnect\n\n"
 IDLE = b": idle timeout, reconnect\n\n"
+# Every fixed frame compressed once, for the streams that accept deflate.
+FIXED = {frame: piece(frame) for frame in (OPENING, HEARTBEAT, CLOSED, GONE, SHUTDOWN, IDLE)}
+OPENING_DEFLATED = HEADER + FIXED[OPENING].data  # a compressed stream's first bytes
 
 
 class TooManyStreams(Unavailable):
@@ -86,7 +94,7 @@ class LiveSettings:
 class Snapshot:
     """One version of an event's list, with its frames built once, on first use, for every stream."""
 
-    __slots__ = ("_board", "_chunks", "_rng", "_shuffled", "listing", "public", "version")
+    __slots__ = ("_board", "_chunks", "_pieces", "_rng", "_shuffled", "listing", "public", "version")
 
     def __init__(self, listing: Listing, public: bool, rng: random.Random) -> None:
         self.listing = listing
@@ -95,14 +103,24 @@ class Snapshot:
         self._rng = rng
         self._board: bytes | None = None
         self._shuffled: bytes | None = None
-        self._chunks: dict[bool, bytes] = {}
+        self._chunks: dict[tuple[bool, bool], bytes] = {}
+        self._pieces: dict[bool, Piece] = {}
 
-    def chunk(self, leaderboard: bool) -> bytes:
-        """The frame framed as an HTTP chunk, for ``BodyWriter``: built once per version."""
-        chunk = self._chunks.get(leaderboard)
+    def chunk(self, leaderboard: bool, deflate: bool) -> bytes:
+        """The frame (compressed or not) framed as an HTTP chunk, for ``BodyWriter``: built once per
+        version."""
+        chunk = self._chunks.get((leaderboard, deflate))
         if chunk is None:
-            chunk = self._chunks[leaderboard] = http_chunk(self.frame(leaderboard))
+            body = self.piece(leaderboard).data if deflate else self.frame(leaderboard)
+            chunk = self._chunks[leaderboard, deflate] = http_chunk(body)
         return chunk
+
+    def piece(self, leaderboard: bool) -> Piece:
+        """The frame compressed on its own: once per version, for every stream that accepts deflate."""
+        compressed = self._pieces.get(leaderboard)
+        if compressed is None:
+            compressed = self._pieces[leaderboard] = piece(self.frame(leaderboard))
+        return compressed
 
     def frame(self, leaderboard: bool) -> bytes:
         if leaderboard:
@@ -130,6 +148,8 @@ class Subscriber:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     writer: BodyWriter | None = None  # writes to the connection directly (under ``podium serve``)
     busy: bool = True  # the stream's task is sending (or has not reached its loop): nothing direct
+    deflate: bool = False  # the body is a zlib stream of the compressed frames (Content-Encoding: deflate)
+    adler: int = ADLER_START  # the Adler-32 of every frame sent so far, when compressed
 
     def offer(self, item: Snapshot | bytes) -> None:
         if isinstance(self.latest, bytes) and self.latest is not HEARTBEAT:
@@ -143,8 +163,10 @@ class Subscriber:
         writer = self.writer
         if writer is None or self.busy or (isinstance(self.latest, bytes) and self.latest is not HEARTBEAT):
             return False
-        if not writer.write(snapshot.chunk(self.leaderboard)):
+        if not writer.write(snapshot.chunk(self.leaderboard, self.deflate)):
             return False
+        if self.deflate:
+            self._sent(snapshot.piece(self.leaderboard))
         self.sent = snapshot.version  # an older snapshot still in the slot is skipped by the task
         self.listed_at = now
         self.wrote = True
@@ -160,6 +182,34 @@ class Subscriber:
         item, self.latest = self.latest, None
         self.wake.clear()
         return item
+
+    def opening(self) -> bytes:
+        if not self.deflate:
+            return OPENING
+        self._sent(FIXED[OPENING])
+        return OPENING_DEFLATED
+
+    def fixed(self, frame: bytes) -> bytes:
+        """A fixed frame as this stream sends it (compressed once at import, when it is compressed)."""
+        if not self.deflate:
+            return frame
+        self._sent(FIXED[frame])
+        return FIXED[frame].data
+
+    def final(self, frame: bytes) -> bytes:
+        """The stream's last frame: a compressed body then ends, with the checksum of all it carried."""
+        body = self.fixed(frame)
+        return body + trailer(self.adler) if self.deflate else body
+
+    def listed(self, snapshot: Snapshot) -> bytes:
+        if not self.deflate:
+            return snapshot.frame(self.leaderboard)
+        compressed = snapshot.piece(self.leaderboard)
+        self._sent(compressed)
+        return compressed.data
+
+    def _sent(self, compressed: Piece) -> None:
+        self.adler = adler32_combine(self.adler, compressed.adler, compressed.size)
 
 
 class LiveStream:
@@ -232,12 +282,14 @@ class LiveListings:
         last_event_id: int | None,
         client: str = "",
         writer: BodyWriter | None = None,
+        deflate: bool = False,
     ) -> LiveStream:
         """A new stream of the event's list: raises like the plain listing (``NotFound``, ``Forbidden``),
         ``RateLimited`` when ``client`` (its address) already has ``max_streams_per_client`` open here, or
         ``TooManyStreams``; the returned iterator yields the SSE byte chunks until the stream ends. With
         the response's ``writer``, later lists are written through it whenever it takes them at once (so
-        the iterator yields only those it declines)."""
+        the iterator yields only those it declines). With ``deflate``, the body is compressed (a zlib stream,
+        for ``Content-Encoding: deflate``)."""
         if self._closing:
             raise TooManyStreams(RESTARTING)
         if self._per_client.get(client, 0) >= self.settings.max_streams_per_client:
@@ -247,7 +299,7 @@ class LiveListings:
         self._streams += 1  # reserved now: the checks below wait, and others may arrive meanwhile
         self._per_client[client] = self._per_client.get(client, 0) + 1
         feed: _Feed | None = None
-        subscriber = Subscriber(leaderboard, client, writer=writer)
+        subscriber = Subscriber(leaderboard, client, writer=writer, deflate=deflate)
         try:
             if self._listener is None:
                 self._listener = self._make_listener(self.notify, self.resync)
@@ -316,9 +368,9 @@ class LiveListings:
         self, feed: _Feed, subscriber: Subscriber, snapshot: Snapshot, last_event_id: int | None
     ) -> AsyncGenerator[bytes, None]:
         try:
-            yield OPENING
+            yield subscriber.opening()
             if last_event_id != snapshot.version:
-                yield snapshot.frame(subscriber.leaderboard)
+                yield subscriber.listed(snapshot)
             subscriber.sent = max(subscriber.sent, snapshot.version)
             subscriber.listed_at = time.monotonic()
             while True:
@@ -330,15 +382,15 @@ class LiveListings:
                     await subscriber.wake.wait()
                     subscriber.busy = True
                 elif item is HEARTBEAT:
-                    yield HEARTBEAT
+                    yield subscriber.fixed(HEARTBEAT)
                 elif isinstance(item, bytes):
-                    yield item
+                    yield subscriber.final(item)
                     return
                 elif item.version > subscriber.sent:
                     subscriber.sent = item.version
                     subscriber.listed_at = time.monotonic()
                     subscriber.wrote = True
-                    yield item.frame(subscriber.leaderboard)
+                    yield subscriber.listed(item)
         finally:
             self._leave(subscriber, feed)
 

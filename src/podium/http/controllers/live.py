@@ -17,6 +17,7 @@ from podium.domain.limits import SLUG_MAX
 from podium.domain.services.events import EventService
 from podium.http.controllers.auth import client_address
 from podium.http.controllers.events import SLUG_PATTERN, SlugPath
+from podium.http.deflate import accepts_deflate
 from podium.http.errors import detail
 from podium.http.live import LiveListings, TooManyStreams
 from podium.http.params import IdPath, uuid_param
@@ -27,7 +28,10 @@ STREAM_HEADERS = {
     "Cache-Control": "no-cache",
     # nginx buffers proxied responses unless told not to; a buffered stream arrives in lumps.
     "X-Accel-Buffering": "no",
+    # Compressed or not by the request's Accept-Encoding: a cache must not answer one with the other.
+    "Vary": "Accept-Encoding",
 }
+DEFLATED_HEADERS = {**STREAM_HEADERS, "Content-Encoding": "deflate"}
 
 
 def _last_event_id(value: str | None) -> int | None:
@@ -46,7 +50,9 @@ async def live_projects(
 ) -> Response[Any]:
     """The event's project list as a Server-Sent Events stream: the current list at once (unless
     ``Last-Event-ID`` names its version), then the new list after every change; the SSE ``id`` is the
-    list's version. Same access rules as ``GET /events/{event_id}/projects``."""
+    list's version. Same access rules as ``GET /events/{event_id}/projects``. Compressed (``deflate``,
+    each version once for every stream) when the request's ``Accept-Encoding`` accepts it."""
+    deflate = accepts_deflate(request.headers.getall("accept-encoding", []))
     try:
         chunks = await live.open(
             uuid_param(event_id, "event_id"),
@@ -54,10 +60,12 @@ async def live_projects(
             _last_event_id(request.headers.get("last-event-id")),
             client_address(request),
             body_writer(request.scope),
+            deflate,
         )
     except TooManyStreams as exc:
         return detail(503, exc.message, {"Retry-After": "5"})
-    return Stream(chunks, media_type="text/event-stream", headers=STREAM_HEADERS)
+    headers = DEFLATED_HEADERS if deflate else STREAM_HEADERS
+    return Stream(chunks, media_type="text/event-stream", headers=headers)
 
 
 @get("/live/{slug:str}", include_in_schema=False)
