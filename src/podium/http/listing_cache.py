@@ -1,13 +1,16 @@
 """An exact, in-process cache of an event's lists: the public ones and the organiser's (PRODUCT §3.19).
 
 Every change that can alter a list bumps the event's listing version inside the change's own transaction:
-the schema's triggers do it (migration 0004), whoever writes — the API, SQL, an admin UI, the backfill.
-A read asks the database for that version (one primary-key lookup, shared by the reads that arrive
-together: ``adapters/coalesce``) and reuses the encoded list only when the version is unchanged, so a read that
-starts after a vote's response reflects the vote, on every worker and every instance sharing the
-database. After a change, only the projects the schema marked as changed since the cached list's read
-are read again and re-encoded (``list_parts``; migration 0015): the cost of a vote to the readers does not
-grow with the event. The attendee and referral views are rebuilt whole.
+the schema's triggers do it (migration 0004), whoever writes — the API, SQL, an admin UI, the backfill —
+and marks what it changed (migration 0015). A read of a list not cached yet asks for the version (one
+primary-key lookup, shared by the reads that arrive together: ``adapters/coalesce``) and builds the list.
+A read of a cached list sends one statement instead: what was marked since the cached list's read, those
+projects' rows, and the event's listing state (version, leaderboard, owner, phase), all from one snapshot;
+only the changed rows are re-encoded (``list_parts``), so the cost of a vote to the readers does not grow
+with the event. That refresh is shared by the reads that arrive together and sent after every one of them
+began (``Batched``), so a read that starts after a vote's response reflects the vote, on every worker and
+every instance sharing the database; each read then checks the state itself (unknown event, hidden
+leaderboard, not the organiser), cached or not. The attendee and referral views are rebuilt whole.
 """
 
 from __future__ import annotations
