@@ -34,7 +34,7 @@ import asyncpg
 
 from bench.load import SCENARIOS, run_wrk
 from bench.pg import Cluster, free_port, throwaway_cluster
-from bench.run import JWT_SECRET, CpuMeter, _podium, drain, migrate, server
+from bench.run import JWT_SECRET, STATS_SQL, CpuMeter, _podium, drain, migrate, server
 from bench.seed import seed
 
 DATABASE = "podium_reads"
@@ -122,6 +122,7 @@ def main() -> None:
     with throwaway_cluster(args.pg) as cluster:
         cluster.create_database(DATABASE)
         migrate(cluster, DATABASE)
+        cluster.psql(DATABASE, "create extension if not exists pg_stat_statements")
         with tempfile.TemporaryDirectory(prefix="podium-reads-bench-") as out:
             info: dict[str, Any] = asyncio.run(
                 seed(
@@ -144,6 +145,7 @@ def main() -> None:
                     for rate in rates:
                         # The previous run's abandoned requests are worked off first (as bench.run does).
                         settle = drain(base, info["event_id"])
+                        asyncio.run(_statements(cluster, "select pg_stat_statements_reset()"))
                         meter.reset()
                         with changes(cluster, writer, rate) as count:
                             result = run_wrk(
@@ -155,6 +157,14 @@ def main() -> None:
                                 threads=2,
                             )
                         app_cpu, pg_cpu, _ = meter.used()
+                        # The server's statements only: the writer's are its votes' INSERT and DELETE.
+                        sql = sum(
+                            int(r["calls"])
+                            for r in asyncio.run(_statements(cluster, STATS_SQL))
+                            if not r["query"].startswith(
+                                ("INSERT INTO votes (id,", "DELETE FROM votes WHERE id = $1")
+                            )
+                        )
                         rows[name, rate] = result["requests"] / (result["duration_us"] / 1e6)
                         per_request = 1000 / max(1, result["requests"])
                         used[name, rate] = (app_cpu + pg_cpu, result["requests"], count["writes"])
@@ -162,7 +172,8 @@ def main() -> None:
                         print(
                             f"{name:<18} {rate:>5g} changes/s ({count['writes']} made): "
                             f"{rows[name, rate]:8.1f} req/s, CPU/request app {app_cpu * per_request:.2f} ms"
-                            f" postgres {pg_cpu * per_request:.2f} ms, statuses {statuses}"
+                            f" postgres {pg_cpu * per_request:.2f} ms, SQL/request {sql / max(1, result['requests']):.2f},"
+                            f" statuses {statuses}"
                             f" (settled in {settle:.1f} s)",
                             flush=True,
                         )
@@ -178,6 +189,14 @@ def main() -> None:
             if zero and rate
         ]
         print(f"{name:<18} " + "  ".join(ratios))
+
+
+async def _statements(cluster: Cluster, sql: str) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(cluster.dsn(DATABASE))
+    try:
+        return list(await connection.fetch(sql))
+    finally:
+        await connection.close()
 
 
 def _per_change(used: dict[tuple[str, float], tuple[float, int, int]], name: str, rate: float) -> float:

@@ -6,7 +6,9 @@ scenario's ratio; docs/benchmarks.md keeps the table. The variable is read once,
 mechanisms act at start-up (``gc.freeze``).
 
 - ``coalesced_reads``: concurrent point reads of one kind (listing versions, users by email, vote ids)
-  answered by one query (``adapters/coalesce.py``, ``adapters/lookups.py``);
+  answered by one query (``adapters/coalesce.py``, ``adapters/lookups.py``), and a cached list brought up
+  to date by one query shared by its concurrent readers (``http/listing_cache.py``; without it, a version
+  lookup and then the read of what changed);
 - ``shared_connection``: the read-only units of work of one request share one autocommit connection,
   returned to the pool before the body is sent (``adapters/postgres/uow.py``);
 - ``gc_freeze``: objects allocated at start-up moved out of the collector's reach (``http/app.py``).

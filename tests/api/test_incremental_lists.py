@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -194,3 +195,66 @@ async def test_every_listed_table_has_marking_triggers_that_fire_after_the_versi
         "users": {"update"},
         "listing_marks": {"truncate"},
     }
+
+
+def _paths(world: World) -> list[tuple[str, dict[str, str]]]:
+    event = world.event.id
+    return [
+        (f"/events/{event}/projects", {"leaderboard": "true"}),
+        (f"/events/{event}/projects", {"leaderboard": "false"}),
+        *(
+            (f"/events/admin/{event}/{view}", {})
+            for view in ("leaderboard", "votes", "attendees", "referrals")
+        ),
+    ]
+
+
+async def test_a_cached_list_is_brought_up_to_date_and_checked_by_one_statement(
+    client: AsyncTestClient[Any], engine: AsyncEngine, world: World
+) -> None:
+    """Once a list is cached, a read after a change costs what a read with none does: one statement reads
+    what changed with the event's state (the version, who may see it), no version lookup before it."""
+    await _lists(client, world, both=False)  # cached
+    sent: list[str] = []
+    app_engine = client.app.state.container.engine.sync_engine
+    listener = lambda _conn, _cursor, statement, *_: sent.append(statement)  # noqa: E731
+    sqlalchemy_event.listen(app_engine, "before_cursor_execute", listener)
+    try:
+        vera, alpha, event = world.voters[0].id, world.projects[0]["id"], world.event.id
+        for path, params in _paths(world):
+            costs = []
+            for change in (None, NEW_VOTE, "DELETE FROM votes WHERE voter_id = CAST(:voter AS uuid)"):
+                if change is not None:
+                    await _sql(engine, change, voter=vera, project=alpha, event=event)
+                start = len(sent)
+                response = await client.get(path, params=params, headers=world.owner.headers)
+                assert response.status_code == 200, response.text
+                # The version lookup reads the counters; the read of what changed, the marks.
+                costs.append(sum("listing_marks" in s or "event_listing_versions" in s for s in sent[start:]))
+            assert costs == [1, 1, 1], path
+    finally:
+        sqlalchemy_event.remove(app_engine, "before_cursor_execute", listener)
+
+
+async def test_a_cached_list_is_shown_only_to_whom_it_may_be_shown(
+    client: AsyncTestClient[Any], engine: AsyncEngine, world: World, sign_up: SignUp
+) -> None:
+    """The check is made on every read against the same read as the rows, cached or not: a stranger never
+    sees an organiser's list, a hidden leaderboard or a deleted event's lists."""
+    stranger = await sign_up("Sam")
+    await _lists(client, world, both=False)  # cached
+    organiser_paths = [(path, params) for path, params in _paths(world) if "/admin/" in path]
+    for path, params in organiser_paths:
+        response = await client.get(path, params=params, headers=stranger.headers)
+        assert response.status_code == 403, path
+    await _sql(
+        engine, "UPDATE events SET leaderboard_enabled = false WHERE id = CAST(:e AS uuid)", e=world.event.id
+    )
+    leaderboard, listing = _paths(world)[:2]
+    assert (await client.get(leaderboard[0], params=leaderboard[1])).status_code == 403
+    assert (await client.get(listing[0], params=listing[1])).status_code == 200
+    await _sql(engine, "UPDATE events SET deleted_at = now() WHERE id = CAST(:e AS uuid)", e=world.event.id)
+    assert (await client.get(listing[0], params=listing[1])).status_code == 404
+    for path, params in organiser_paths:
+        response = await client.get(path, params=params, headers=world.owner.headers)
+        assert response.status_code == 403, path

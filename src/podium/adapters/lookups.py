@@ -42,6 +42,9 @@ class BatchedLookups:
         await self._before_wait()
         return await self._listings.get(event_id)
 
+    async def release(self) -> None:
+        await self._before_wait()
+
     async def _users_by_email(self, emails: Collection[str]) -> dict[str, User]:
         async with self._store(read_only=True) as uow:
             return await uow.users.get_many_by_email(emails)

@@ -39,11 +39,16 @@ class Changes(Generic[R]):
     ``cursor`` marks this read: pass it to the next. ``projects`` names every project whose rows may have
     changed since the cursor passed in, and ``rows`` are those projects' rows now (a named project without
     rows has left the event, or lost its last vote). ``projects`` is None when the store cannot tell (no
-    cursor passed in, a ``TRUNCATE``, an adapter that keeps no marks): ``rows`` is then every row."""
+    cursor passed in, a ``TRUNCATE``, an adapter that keeps no marks): ``rows`` is then every row.
+
+    ``state`` is the event's listing state as of the same read, when the store reads it with the rows (so
+    a cache needs no second round trip to check who may see them); None when it does not, or the event is
+    gone."""
 
     cursor: str
     projects: frozenset[UUID] | None
     rows: list[R]
+    state: ListingState | None = None
 
 
 class Users(Protocol):
@@ -308,6 +313,10 @@ class Lookups(Protocol):
     async def vote_ids_by_voter(self, voter_id: UUID) -> list[UUID]: ...
     async def listing_state(self, event_id: UUID) -> ListingState | None:
         """The event's listing version and whether its leaderboard is public; None if it does not exist."""
+        ...
+
+    async def release(self) -> None:
+        """Give back whatever connection the caller holds, before it waits on work run on another."""
         ...
 
 

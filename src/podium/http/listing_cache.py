@@ -1,13 +1,16 @@
 """An exact, in-process cache of an event's lists: the public ones and the organiser's (PRODUCT §3.19).
 
 Every change that can alter a list bumps the event's listing version inside the change's own transaction:
-the schema's triggers do it (migration 0004), whoever writes — the API, SQL, an admin UI, the backfill.
-A read asks the database for that version (one primary-key lookup, shared by the reads that arrive
-together: ``adapters/coalesce``) and reuses the encoded list only when the version is unchanged, so a read that
-starts after a vote's response reflects the vote, on every worker and every instance sharing the
-database. After a change, only the projects the schema marked as changed since the cached list's read
-are read again and re-encoded (``list_parts``; migration 0015): the cost of a vote to the readers does not
-grow with the event. The attendee and referral views are rebuilt whole.
+the schema's triggers do it (migration 0004), whoever writes — the API, SQL, an admin UI, the backfill —
+and marks what it changed (migration 0015). A read of a list not cached yet asks for the version (one
+primary-key lookup, shared by the reads that arrive together: ``adapters/coalesce``) and builds the list.
+A read of a cached list sends one statement instead: what was marked since the cached list's read, those
+projects' rows, and the event's listing state (version, leaderboard, owner, phase), all from one snapshot;
+only the changed rows are re-encoded (``list_parts``), so the cost of a vote to the readers does not grow
+with the event. That refresh is shared by the reads that arrive together and sent after every one of them
+began (``Batched``), so a read that starts after a vote's response reflects the vote, on every worker and
+every instance sharing the database; each read then checks the state itself (unknown event, hidden
+leaderboard, not the organiser), cached or not. The attendee and referral views are rebuilt whole.
 """
 
 from __future__ import annotations
@@ -18,20 +21,23 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 import msgspec
 
+from podium import mechanisms
+from podium.adapters.coalesce import Batched
 from podium.config import Frontend
-from podium.domain.models import ProjectView, Referral, User, Vote, leaderboard_order
+from podium.domain.models import ListingState, ProjectView, Referral, User, Vote, leaderboard_order
 from podium.domain.ports import Changes
-from podium.domain.services.events import EventService
+from podium.domain.services.events import EventService, organiser_version_of, public_version
 from podium.http.list_parts import Part, Parts
 from podium.http.schemas import ProjectPrivate, ProjectPublic, ReferralResponse, UserAttendee, VoteResponse
 
 _encoder = msgspec.json.Encoder()
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +103,44 @@ class SharedBuilds(Generic[T]):
 def _body(parts: Parts, base: Parts, base_body: bytes) -> bytes:
     """The body of ``parts``, made from ``base`` (whose body is ``base_body``): the same when nothing changed."""
     return base_body if parts.fragments is base.fragments else parts.array()
+
+
+# A refresh's outcome: the event's state and the list as of one read, or what the read raised.
+_Refreshed = tuple[ListingState | None, T | None] | BaseException
+
+
+async def _each(keys: list[K], refresh: Callable[[K], Awaitable[_Refreshed[T]]]) -> list[_Refreshed[T]]:
+    """One refresh per distinct key (concurrently), answered to every caller of that key; a failure is
+    its own callers' alone."""
+    distinct = list(dict.fromkeys(keys))
+    outcomes = await asyncio.gather(*map(refresh, distinct), return_exceptions=True)
+    by_key = dict(zip(distinct, outcomes, strict=True))
+    return [by_key[key] for key in keys]
+
+
+class _Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=_Versioned)
+
+
+def _file(entries: OrderedDict[K, V], key: K, value: V, limit: int, *, newest: bool = False) -> None:
+    """Keep ``value`` unless a newer list is held (with ``newest``: one read no earlier, even at the same
+    version, so the next refresh starts from the newest cursor); the least recently used go past ``limit``."""
+    current = entries.get(key)
+    if current is None or current.version < value.version or (newest and current.version == value.version):
+        entries[key] = value
+        entries.move_to_end(key)
+        while len(entries) > limit:
+            entries.popitem(last=False)
+
+
+def _outcome(refreshed: _Refreshed[T]) -> tuple[ListingState | None, T | None]:
+    if isinstance(refreshed, BaseException):
+        raise refreshed
+    return refreshed
 
 
 def _retrieved(future: asyncio.Future[object]) -> None:
@@ -188,13 +232,26 @@ class ProjectListingCache:
         self._builds: SharedBuilds[Listing] = SharedBuilds()
         self._organiser_builds: SharedBuilds[_OrganiserList] = SharedBuilds()
         self._public_card = _public_card(frontend)
+        # A cached list is brought up to date by one query, shared by the reads that arrive together.
+        self._coalesce = mechanisms.enabled("coalesced_reads")
+        self._public_refreshes: Batched[UUID, _Refreshed[Listing]] = Batched(
+            lambda keys: _each(keys, self._public_refresh)
+        )
+        self._organiser_refreshes: Batched[tuple[UUID, OrganiserView], _Refreshed[_OrganiserList]] = Batched(
+            lambda keys: _each(keys, self._organiser_refresh)
+        )
 
     async def organiser_view(self, user: User, event_id: UUID, view: OrganiserView) -> bytes:
         """The encoded organiser's list; raises ``Forbidden`` unless ``user`` organises the event."""
         if not self._enabled:
             return (await self._organiser_list(user, event_id, view, -1)).body
-        version = await self._events.organiser_version(user, event_id)
         key = (event_id, view)
+        if self._coalesce and key in self._organiser:
+            state, fresh = _outcome(await self._shared_refresh(self._organiser_refreshes, key))
+            organiser_version_of(state, user)  # checked against the same read as the rows
+            assert fresh is not None
+            return fresh.body
+        version = await self._events.organiser_version(user, event_id)
         cached = self._organiser.get(key)
         if cached is not None and cached.version == version:
             self._organiser.move_to_end(key)
@@ -203,12 +260,7 @@ class ProjectListingCache:
         built = await self._organiser_builds.run(
             key, version, lambda: self._organiser_list(user, event_id, view, version)
         )
-        current = self._organiser.get(key)
-        if current is None or current.version < version:
-            self._organiser[key] = built
-            self._organiser.move_to_end(key)
-            while len(self._organiser) > self._max_events * len(OrganiserView):
-                self._organiser.popitem(last=False)
+        _file(self._organiser, key, built, self._max_events * len(OrganiserView))
         return built.body
 
     async def _organiser_list(
@@ -232,8 +284,59 @@ class ProjectListingCache:
             return Listing(
                 -1, [], _encoder.encode([ProjectPublic.of(view, self._frontend) for view in views])
             )
+        if self._coalesce and event_id in self._entries:
+            state, fresh = _outcome(await self._shared_refresh(self._public_refreshes, event_id))
+            public_version(state, leaderboard)  # checked against the same read as the rows
+            assert fresh is not None
+            return fresh
         version = await self._events.listing_version(event_id, leaderboard)
         return await self._at(event_id, version)
+
+    async def _shared_refresh(self, refreshes: Batched[K, _Refreshed[T]], key: K) -> _Refreshed[T]:
+        # The shared query runs on a connection of its own: give back the request's first.
+        await self._events.release_connection()
+        return await refreshes.submit(key)
+
+    async def _public_refresh(self, event_id: UUID) -> tuple[ListingState | None, Listing | None]:
+        """The cached list brought up to date by one read of what changed since it, with the event's state
+        as of that read (the caller checks it): runs after every read it answers began, so it reflects
+        every change any of them must see."""
+        base = self._entries.get(event_id)
+        since = None if base is None else base.parts
+        changes = await self._events.public_changes(event_id, None if since is None else since.cursor)
+        state = changes.state
+        if state is None:
+            return None, None
+        if base is None or since is None:
+            parts = Parts.of(changes.cursor, map(self._public_card, changes.rows))
+            listing = Listing(state.version, parts.fragments, parts.array(), parts)
+        else:
+            parts = since.updated(changes, self._public_card)
+            listing = Listing(state.version, parts.fragments, _body(parts, since, base.board), parts)
+        _file(self._entries, event_id, listing, self._max_events, newest=True)
+        return state, listing
+
+    async def _organiser_refresh(
+        self, key: tuple[UUID, OrganiserView]
+    ) -> tuple[ListingState | None, _OrganiserList | None]:
+        """As ``_public_refresh``, for one of the organiser's lists (the caller checks who reads it)."""
+        event_id, view = key
+        base = self._organiser.get(key)
+        changes = await self._events.organiser_changes(
+            view.value, event_id, None if base is None else base.parts.cursor
+        )
+        state = changes.state
+        if state is None:
+            return None, None
+        part = _VIEWS[view][1](self._frontend)
+        if base is None:
+            parts = Parts.of(changes.cursor, map(part, changes.rows))
+            built = _OrganiserList(state.version, parts.array(), parts)
+        else:
+            parts = base.parts.updated(changes, part)
+            built = _OrganiserList(state.version, _body(parts, base.parts, base.body), parts)
+        _file(self._organiser, key, built, self._max_events * len(OrganiserView), newest=True)
+        return state, built
 
     async def current(self, event_id: UUID) -> tuple[Listing, bool]:
         """The event's current list in leaderboard order, and whether its leaderboard may be shown (the
@@ -252,12 +355,7 @@ class ProjectListingCache:
             return cached
         # Read after the version, so the list is at least as new as the version it is filed under.
         listing = await self._builds.run(event_id, version, lambda: self._refreshed(event_id, version))
-        current = self._entries.get(event_id)
-        if current is None or current.version < version:
-            self._entries[event_id] = listing
-            self._entries.move_to_end(event_id)
-            while len(self._entries) > self._max_events:
-                self._entries.popitem(last=False)
+        _file(self._entries, event_id, listing, self._max_events)
         return listing
 
     async def _refreshed(self, event_id: UUID, version: int) -> Listing:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unprocessable
 from podium.domain.models import Event, EventView, ListingState, ProjectView, Referral, User, Vote
 from podium.domain.ports import Changes, SlugTaken, UnitOfWork, UnitOfWorkFactory
 from podium.domain.rules import feature_flags, flags_for_phase, normalize_join_code, phase_for_flags, slug_for
-from podium.domain.services.access import EVENT_IN_DRAFT, owned_event
+from podium.domain.services.access import EVENT_IN_DRAFT, organises, owned_event
 from podium.domain.services.join_codes import JoinCodeGuard, with_fresh_join_code
+
+R = TypeVar("R")
 
 EVENT_NOT_FOUND = "Event not found"
 LEADERBOARD_DISABLED = "Leaderboard is not enabled"
@@ -181,18 +184,12 @@ class EventService:
     async def listing_state(self, event_id: UUID) -> ListingState:
         """The version of the event's lists and whether its leaderboard may be shown (one tiny query,
         shared with concurrent callers); an unknown event is ``NotFound``."""
-        state = await self._uow.lookups.listing_state(event_id)
-        if state is None or state.phase == "draft":
-            raise NotFound(EVENT_NOT_FOUND)
-        return state
+        return public_state(await self._uow.lookups.listing_state(event_id))
 
     async def listing_version(self, event_id: UUID, leaderboard: bool) -> int:
         """The version of the event's public project list, checking it may be shown: one tiny query
         (shared with concurrent callers), so an exact cache can tell whether what it holds is current."""
-        state = await self.listing_state(event_id)
-        if leaderboard and not state.leaderboard_enabled:
-            raise Forbidden(LEADERBOARD_DISABLED)
-        return state.version
+        return public_version(await self._uow.lookups.listing_state(event_id), leaderboard)
 
     async def ranked_projects(self, event_id: UUID) -> list[ProjectView]:
         """Every project of the event in leaderboard order, for a caller that has already checked the list
@@ -204,6 +201,26 @@ class EventService:
         that has already checked the list may be shown: what an exact cache needs to bring its list up to
         date without reading the whole event again."""
         return await self._uow.read_public(lambda uow: uow.projects.in_event_since(event_id, since))
+
+    async def release_connection(self) -> None:
+        """Give back the connection the caller holds, before waiting on a read run on another."""
+        await self._uow.lookups.release()
+
+    async def public_changes(self, event_id: UUID, since: str | None) -> Changes[ProjectView]:
+        """As ``ranked_projects_since``, with the event's listing state as of the same read
+        (``changes.state``, None for an unknown event): for a cache that checks it (``public_version``)
+        before showing the rows, so that one round trip both refreshes and checks."""
+        return await self._uow.read_public(
+            lambda uow: _with_state(uow, event_id, uow.projects.in_event_since(event_id, since))
+        )
+
+    async def organiser_changes(self, view: str, event_id: UUID, since: str | None) -> Changes[Any]:
+        """What changed in the organiser's ``view`` (``ORGANISER_VIEWS``) since the cursor ``since``, with
+        the event's listing state as of the same read: for a cache that checks the reader organises the
+        event (``organiser_version_of``) before showing the rows, so that one round trip does both."""
+        read = ORGANISER_VIEWS[view]
+        async with self._uow(read_only=True) as uow:
+            return await _with_state(uow, event_id, read(uow, event_id, since))
 
     async def projects(self, event_id: UUID, leaderboard: bool) -> list[ProjectView]:
         """The public project list: the leaderboard (when enabled) or every project in random order."""
@@ -218,10 +235,7 @@ class EventService:
     async def organiser_version(self, user: User, event_id: UUID) -> int:
         """The version of the event's lists, checking the user organises it: one tiny query (shared with
         concurrent callers), so an exact cache of the organiser's views can tell whether it is current."""
-        state = await self._uow.lookups.listing_state(event_id)
-        if state is None or (state.owner_id != user.id and not user.is_superadmin):
-            raise Forbidden(BAD_ACCESS)
-        return state.version
+        return organiser_version_of(await self._uow.lookups.listing_state(event_id), user)
 
     async def private(self, user: User, event_id: UUID) -> EventView:
         async with self._uow(read_only=True) as uow:
@@ -279,6 +293,48 @@ class EventService:
         async with self._uow(read_only=True) as uow:
             await owned_event(uow, user, event_id)
             return await uow.referrals.in_event_since(event_id, since)
+
+
+def public_state(state: ListingState | None) -> ListingState:
+    """``state`` if anyone may see the event's lists, else ``NotFound`` (unknown, or still a draft)."""
+    if state is None or state.phase == "draft":
+        raise NotFound(EVENT_NOT_FOUND)
+    return state
+
+
+def public_version(state: ListingState | None, leaderboard: bool) -> int:
+    """The version of the public project list of the event in ``state``, checking it may be shown."""
+    state = public_state(state)
+    if leaderboard and not state.leaderboard_enabled:
+        raise Forbidden(LEADERBOARD_DISABLED)
+    return state.version
+
+
+def organiser_version_of(state: ListingState | None, user: User) -> int:
+    """The version of the lists of the event in ``state``, checking ``user`` organises it (an unknown
+    event and someone else's alike are BAD_ACCESS)."""
+    if state is None or not organises(user, state):
+        raise Forbidden(BAD_ACCESS)
+    return state.version
+
+
+async def _with_state(uow: UnitOfWork, event_id: UUID, read: Awaitable[Changes[R]]) -> Changes[R]:
+    """``read``'s changes with the event's listing state: a store that does not read it with the rows
+    (or an event that is gone) is asked for it in the same unit of work."""
+    changes = await read
+    if changes.state is None:
+        state = (await uow.events.listing_states((event_id,))).get(event_id)
+        changes = dataclasses.replace(changes, state=state)
+    return changes
+
+
+# The organiser's lists an exact cache keeps (``organiser_changes``), by name.
+ORGANISER_VIEWS: dict[str, Callable[[UnitOfWork, UUID, str | None], Awaitable[Changes[Any]]]] = {
+    "leaderboard": lambda uow, event_id, since: uow.projects.in_event_since(event_id, since),
+    "votes": lambda uow, event_id, since: uow.votes.in_event_since(event_id, since),
+    "attendees": lambda uow, event_id, since: uow.attendance.attendees_since(event_id, since),
+    "referrals": lambda uow, event_id, since: uow.referrals.in_event_since(event_id, since),
+}
 
 
 async def official_views(uow: UnitOfWork, series: str) -> list[EventView]:

@@ -17,6 +17,7 @@ from uuid import UUID
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from podium.domain.models import ListingState
 from podium.domain.ports import Changes
 
 R = TypeVar("R")
@@ -26,15 +27,29 @@ EVERYTHING = UUID(int=0)
 ATTENDEES = UUID(int=1)
 REFERRALS = UUID(int=2)
 
+# The event's listing state as of the same snapshot (what ``listing_states`` reads; no row for an event
+# that is gone): a cache checks who may see the rows with no second round trip.
+_STATE = """
+state AS MATERIALIZED (
+    SELECT (SELECT COALESCE(sum(v.version), 0) FROM public.event_listing_versions v WHERE v.event_id = e.id)
+               AS listing_version,
+           e.leaderboard_enabled AS listing_leaderboard, e.owner_id AS listing_owner, e.phase AS listing_phase
+    FROM public.events e WHERE e.id = :key AND e.deleted_at IS NULL
+)"""
+_COLUMNS = (
+    "span.cursor, span.changed, state.listing_version, state.listing_leaderboard, state.listing_owner,"
+    " state.listing_phase, r.*"
+)
 # Every row, with the cursor of the read.
-_ALL = """
-WITH span AS MATERIALIZED (SELECT pg_catalog.pg_current_snapshot()::text AS cursor, NULL::uuid[] AS changed)
-SELECT span.cursor, span.changed, r.* FROM span LEFT JOIN LATERAL ({rows}) r ON true
-ORDER BY {order}
+_ALL = f"""
+WITH span AS MATERIALIZED (SELECT pg_catalog.pg_current_snapshot()::text AS cursor, NULL::uuid[] AS changed),
+{_STATE}
+SELECT {_COLUMNS} FROM span LEFT JOIN state ON true LEFT JOIN LATERAL ({{rows}}) r ON true
+ORDER BY {{order}}
 """
 # The rows of the subjects marked by a transaction the cursor ``:since`` did not see. Every such transaction
 # has an id at least the snapshot's xmin (older ones had all ended when it was taken): the index's range.
-_CHANGED = """
+_CHANGED = f"""
 WITH span AS MATERIALIZED (
     SELECT pg_catalog.pg_current_snapshot()::text AS cursor, ARRAY(
         SELECT DISTINCT m.subject FROM public.listing_marks m
@@ -42,9 +57,10 @@ WITH span AS MATERIALIZED (
           AND m.xact >= pg_catalog.pg_snapshot_xmin(CAST(:since AS text)::pg_snapshot)::text::bigint
           AND NOT pg_catalog.pg_visible_in_snapshot(m.xact::text::xid8, CAST(:since AS text)::pg_snapshot)
     ) AS changed
-)
-SELECT span.cursor, span.changed, r.* FROM span LEFT JOIN LATERAL ({rows}) r ON true
-ORDER BY {order}
+),
+{_STATE}
+SELECT {_COLUMNS} FROM span LEFT JOIN state ON true LEFT JOIN LATERAL ({{rows}}) r ON true
+ORDER BY {{order}}
 """
 # Where a query passed to ``since`` narrows its rows to the changed subjects (a condition after AND).
 ONLY_CHANGED = "/* only changed */"
@@ -82,9 +98,22 @@ async def changes(
         rows: Sequence[Any] = (await db.execute(read.changed, {"key": event_id, "since": cursor})).all()
         changed = rows[0].changed
         if EVERYTHING not in changed:
-            return Changes(rows[0].cursor, frozenset(changed), [row(r) for r in rows if r.id is not None])
+            return Changes(
+                rows[0].cursor,
+                frozenset(changed),
+                [row(r) for r in rows if r.id is not None],
+                _state(rows[0]),
+            )
     rows = (await db.execute(read.every, {"key": event_id})).all()
-    return Changes(rows[0].cursor, None, [row(r) for r in rows if r.id is not None])
+    return Changes(rows[0].cursor, None, [row(r) for r in rows if r.id is not None], _state(rows[0]))
+
+
+def _state(first: Any) -> ListingState | None:
+    if first.listing_version is None:
+        return None
+    return ListingState(
+        first.listing_version, first.listing_leaderboard, first.listing_owner, first.listing_phase
+    )
 
 
 async def whole_list_changes(
@@ -98,5 +127,5 @@ async def whole_list_changes(
     """A list read by ``whole_list``: every row if ``subject`` changed since ``cursor``, else none."""
     found = await changes(db, read, event_id, cursor, row)
     if found.projects is not None and subject not in found.projects:
-        return Changes(found.cursor, frozenset(), [])
-    return Changes(found.cursor, None, found.rows)
+        return Changes(found.cursor, frozenset(), [], found.state)
+    return Changes(found.cursor, None, found.rows, found.state)
