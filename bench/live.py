@@ -483,7 +483,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes per instance")
     p.add_argument("--instances", type=int, default=1, help="separate servers on the same database")
     p.add_argument("--projects", type=int, default=40, help="projects in the event")
-    p.add_argument("--interval-ms", type=int, default=300, help="PODIUM_LIVE_MIN_INTERVAL_MS")
+    p.add_argument(
+        "--interval-ms", type=int, default=100, help="PODIUM_LIVE_MIN_INTERVAL_MS (the server default)"
+    )
     p.add_argument("--profile", type=Path, help="write a cProfile of each instance to PROFILE.<n>")
     p.add_argument("--client-processes", type=int, default=2, help="processes running the clients")
     p.add_argument(
