@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
+from tests.support.triggers import trigger_actions
 
 ADMIN_UI_ROLE = "podium_test_admin_ui"
 DATA_TABLES = "users, events, projects, votes, project_collaborators, event_attendees, referrals"
@@ -209,10 +210,7 @@ async def test_every_listed_table_has_triggers_for_every_kind_of_write(engine: A
         )
         kinds: dict[str, set[str]] = {}
         for table, tgtype in rows:
-            # pg_trigger.tgtype bits: 4 insert, 8 delete, 16 update, 32 truncate.
-            names = {name for bit, name in ((4, "insert"), (8, "delete"), (16, "update"), (32, "truncate"))
-                     if tgtype & bit}  # fmt: skip
-            kinds.setdefault(table, set()).update(names)
+            kinds.setdefault(table, set()).update(trigger_actions(tgtype))
     every = {"insert", "delete", "update", "truncate"}
     assert kinds == {
         "projects": every,

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
+from tests.support.triggers import trigger_actions
 
 NEW_VOTE = (
     "INSERT INTO votes (id, voter_id, project_id, event_id) "
@@ -176,8 +177,7 @@ async def test_every_listed_table_has_marking_triggers_that_fire_after_the_versi
         kinds: dict[str, set[str]] = {}
         fired: dict[tuple[str, str], list[str]] = {}
         for table, name, tgtype in rows:
-            actions = {action for bit, action in ((4, "insert"), (8, "delete"), (16, "update"), (32, "truncate"))
-                       if tgtype & bit}  # fmt: skip
+            actions = trigger_actions(tgtype)
             for action in actions:
                 fired.setdefault((table, action), []).append(name)
             if name.endswith("marks_lists"):
