@@ -25,6 +25,23 @@ def podium(*args: str) -> list[str]:
     return [sys.executable, "-m", "podium", *args]
 
 
+# The fake stops on Ctrl-C as an operator's would: SIGINT at its default, unblocked. A test process may hand a
+# child a SIGINT it ignores or blocks (both survive exec: seen once per full suite under load, never alone).
+_AS_FROM_A_SHELL = (
+    "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+    "signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+)
+
+
+def _signals(pid: int) -> str:
+    """The child's blocked / ignored / caught signal masks, for a failure message."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return "gone"
+    return " ".join(line for line in lines if line.startswith(("SigBlk", "SigIgn", "SigCgt", "State")))
+
+
 @pytest.fixture
 def fake_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
     """Start the fake as a subprocess and parse the settings it prints."""
@@ -32,7 +49,12 @@ def fake_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[st
     with (
         errors.open("w") as stderr,
         subprocess.Popen(
-            podium("airtable", "fake-server", "--scale", "small"),
+            [
+                sys.executable,
+                "-c",
+                _AS_FROM_A_SHELL,
+                *podium("airtable", "fake-server", "--scale", "small")[1:],
+            ],
             stdout=subprocess.PIPE,
             stderr=stderr,
             text=True,
@@ -95,4 +117,8 @@ def test_the_runbook_rehearsal_runs_against_the_fake_server(
     assert list((tmp_path / "data" / "backfill-reports").glob("*-dry-run.json"))
 
     server.send_signal(signal.SIGINT)
-    assert server.wait(timeout=30) == 0
+    try:
+        code = server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"the fake server did not stop on SIGINT: {_signals(server.pid)}")
+    assert code == 0
