@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from podium.bootstrap import Container
 from podium.config import Settings
 from podium.http.listing_cache import ProjectListingCache
-from podium.http.live import OPENING, LiveListings, LiveSettings, LiveStream
+from podium.http.live import LiveListings, LiveSettings, LiveStream
+from podium.http.live_frames import OPENING
 from tests.integration.test_schema_constraints import _seed, _vote
 
 pytestmark = pytest.mark.usefixtures("clean_database")

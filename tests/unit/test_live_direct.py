@@ -9,7 +9,8 @@ from typing import Any, cast
 from uuid import uuid4
 
 from podium.http.listing_cache import Listing, ProjectListingCache
-from podium.http.live import CLOSED, LiveListings, LiveSettings, LiveStream, Snapshot
+from podium.http.live import LiveListings, LiveSettings, LiveStream
+from podium.http.live_frames import CLOSED, Snapshot
 from podium.http.protocol import BodyWriter, http_chunk
 from tests.unit.test_live_window import Listener, Lists
 
