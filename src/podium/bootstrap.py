@@ -38,7 +38,7 @@ from podium.adapters.tokens import JwtCodec
 from podium.adapters.turnstile import TurnstileSiteverify
 from podium.config import Settings
 from podium.domain.backfill import SourceTable
-from podium.domain.ports import LinkValidator, Mailer
+from podium.domain.ports import Mailer
 from podium.domain.services.auth import AuthPolicy, AuthService
 from podium.domain.services.e2e import E2eFixtures
 from podium.domain.services.events import EventService
@@ -58,6 +58,7 @@ from podium.domain.services.validation import (
     custom_key,
 )
 from podium.domain.services.voting import VotingService
+from podium.domain.web_services import LinkValidator
 from podium.settings_checks import custom_validator_urls
 
 log = logging.getLogger(__name__)

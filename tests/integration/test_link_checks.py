@@ -12,7 +12,7 @@ from podium.adapters.link_checks.custom import CustomValidator
 from podium.adapters.link_checks.github import GithubRepoValidator
 from podium.adapters.link_checks.itch import ItchPageValidator
 from podium.adapters.link_checks.reachable import ReachableValidator
-from podium.domain.ports import CheckOutcome
+from podium.domain.web_services import CheckOutcome
 from tests.support.fake_http import FakeHttpServer, unused_local_url
 
 PLAYABLE = b'<html><body><div class="game_frame game_loaded"><iframe></iframe></div></body></html>'

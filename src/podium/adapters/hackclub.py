@@ -9,7 +9,8 @@ from urllib.parse import urlencode
 
 import msgspec
 
-from podium.domain.ports import ProviderIdentity, UpstreamError
+from podium.domain.ports import UpstreamError
+from podium.domain.web_services import ProviderIdentity
 
 log = logging.getLogger(__name__)
 SCOPES = "email name"

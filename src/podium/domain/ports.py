@@ -419,25 +419,7 @@ class UpstreamError(Exception):
     """The external service failed or answered with an error."""
 
 
-# Issue 25: what Podium HEAD's client needs beyond the legacy API.
-
-CheckVerdict = Literal["passed", "failed", "unknown"]
-
-
-@dataclass(frozen=True, slots=True)
-class CheckOutcome:
-    """One validator's answer about one link: ``passed``, ``failed`` (the message says what to fix), or
-    ``unknown`` when the service could not be asked (slow, down, rate-limiting: the message says so)."""
-
-    verdict: CheckVerdict
-    message: str = ""
-
-
-class LinkValidator(Protocol):
-    """A service that judges a project's repository or demo link (GitHub, itch.io, the demo itself, an
-    event's custom validator). Never raises for the service's failures: those are ``unknown``."""
-
-    async def check(self, url: str, part: Literal["repo", "demo"]) -> CheckOutcome: ...
+# Issue 25: what Podium HEAD's client needs beyond the legacy API (its web services: web_services.py).
 
 
 class E2eData(Protocol):
@@ -445,31 +427,4 @@ class E2eData(Protocol):
 
     async def remove(self) -> dict[str, int]:
         """Delete them all, in one transaction; the counts per table."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class ProviderIdentity:
-    """Who an identity provider says signed in: a verified email and the names it gave."""
-
-    email: str
-    first_name: str = ""
-    last_name: str = ""
-
-
-class IdentityProvider(Protocol):
-    """An OAuth 2 authorization-code provider (Hack Club's): where to send the browser, and who came back."""
-
-    def authorization_url(self, state: str, code_challenge: str, redirect_uri: str) -> str: ...
-
-    async def identity(self, code: str, code_verifier: str, redirect_uri: str) -> ProviderIdentity:
-        """Exchange the code and fetch the identity; ``UpstreamError`` when the provider refuses or fails."""
-        ...
-
-
-class HumanCheck(Protocol):
-    """A CAPTCHA provider's verification of a browser's token (Cloudflare Turnstile's siteverify)."""
-
-    async def verify(self, token: str, client: str | None) -> bool:
-        """True when the provider accepts the token; ``UpstreamError`` when it cannot be asked."""
         ...

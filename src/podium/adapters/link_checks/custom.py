@@ -9,7 +9,7 @@ from typing import Literal
 import msgspec
 
 from podium.adapters.link_checks.http import NotChecked, request
-from podium.domain.ports import CheckOutcome
+from podium.domain.web_services import CheckOutcome
 
 
 class Verdict(msgspec.Struct):

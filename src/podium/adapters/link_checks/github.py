@@ -6,7 +6,7 @@ import re
 from typing import Literal
 
 from podium.adapters.link_checks.http import NotChecked, request
-from podium.domain.ports import CheckOutcome
+from podium.domain.web_services import CheckOutcome
 
 GITHUB_REPO = re.compile(
     r"^(?:https?://)?(?:www\.)?github\.com/(?P<owner>[A-Za-z0-9_-]+)/(?P<repo>[A-Za-z0-9_.-]+)", re.IGNORECASE

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from podium.domain.ports import CheckOutcome
+from podium.domain.web_services import CheckOutcome
 
 if TYPE_CHECKING:  # httpx is loaded on first use: start-up stays fast
     import httpx

@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 from typing import Literal
 
 from podium.adapters.link_checks.http import NotChecked, request
-from podium.domain.ports import CheckOutcome
+from podium.domain.web_services import CheckOutcome
 
 ITCH_PAGE = re.compile(
     r"^(?:https?://)?(?P<user>[A-Za-z0-9_-]+)\.itch\.io/(?P<game>[A-Za-z0-9_-]+)", re.IGNORECASE

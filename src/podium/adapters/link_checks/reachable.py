@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from podium.adapters.link_checks.http import NotChecked, request
-from podium.domain.ports import CheckOutcome
+from podium.domain.web_services import CheckOutcome
 
 
 class ReachableValidator:

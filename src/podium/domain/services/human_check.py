@@ -4,7 +4,8 @@ request must carry a token the provider accepts; without one, nothing is checked
 from __future__ import annotations
 
 from podium.domain.errors import Forbidden, Unavailable
-from podium.domain.ports import HumanCheck, UpstreamError
+from podium.domain.ports import UpstreamError
+from podium.domain.web_services import HumanCheck
 
 CHECK_REQUIRED = "Security check required — please complete the CAPTCHA and try again"
 CHECK_FAILED = "Security check failed — please refresh the page and try again"

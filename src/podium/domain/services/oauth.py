@@ -20,15 +20,9 @@ from dataclasses import dataclass
 from podium.domain.errors import Invalid, NotFound, UpstreamFailed
 from podium.domain.limits import USER_FIELD_LIMITS
 from podium.domain.models import User
-from podium.domain.ports import (
-    BadToken,
-    DisposableEmails,
-    IdentityProvider,
-    TokenCodec,
-    UnitOfWorkFactory,
-    UpstreamError,
-)
+from podium.domain.ports import BadToken, DisposableEmails, TokenCodec, UnitOfWorkFactory, UpstreamError
 from podium.domain.rules import DISPOSABLE_EMAIL, is_valid_email, normalize_email
+from podium.domain.web_services import IdentityProvider
 
 OAUTH_STATE = "oauth_state"
 STATE_MINUTES = 10

@@ -15,7 +15,8 @@ from uuid import UUID
 
 from podium.domain.errors import BAD_ACCESS, Forbidden, NotFound, RateLimited
 from podium.domain.models import Event, Project, User
-from podium.domain.ports import CheckOutcome, LinkValidator, RateLimiter, UnitOfWorkFactory
+from podium.domain.ports import RateLimiter, UnitOfWorkFactory
+from podium.domain.web_services import CheckOutcome, LinkValidator
 
 PROJECT_NOT_FOUND = "Project not found"
 TOO_MANY_VALIDATIONS = "Too many validation requests, please try again later"
