@@ -10,11 +10,19 @@ leaderboard and votes; votes and attends at ``--write-rate`` per second each, on
 (every vote a new voter/project pair, every attend a new user from its own address); logins (magic links
 verified) at one per second. Midway, ``pg_ctl restart -m fast``.
 
+The votes are kept, so the event grows all along (from 6,000 to ~34,800 votes in two hours at 1×), and the
+cached lists, which carry every vote (PRODUCT §3.15), grow with it. ``--steady SECONDS`` withdraws each
+acknowledged vote that long after it (the API's ``DELETE /events/{id}/votes/{project}``): the same voting,
+refreshing and re-encoding on an event whose size stays put, so what still grows is not the data — the leak
+test of issue 26's goal 3:
+
+    uv run python -m bench.soak --minutes 120 --workers 2 --readers 2 --every 20 --steady 10 --memwatch
+
 Reported: each worker's RSS and its open connections to PostgreSQL after warm-up, just before the restart
 and at the end, and every ``--every`` minutes (issue 26's goal: within +3 % of the warm-up figure, and no
 longer growing in the last hour); every answer by status (goal: no 500; 503s are expected while the
 database is down); and **acknowledged writes lost**: every vote and attend answered 200 is looked up in the
-database at the end (goal: 0). Results: stdout and ``bench/results/soak-<time>.json``.
+database at the end, and every withdrawal answered 200 must have left no vote (goal: 0). Results: stdout and ``bench/results/soak-<time>.json``.
 
 ``--memwatch`` also says where the memory is: each serving process records its RSS, Python's live blocks
 and arenas, glibc's bytes in use and free, and its tracked objects every 30 s (bench/memwatch/), and the
@@ -60,6 +68,7 @@ MEMWATCH_FIGURES = {
 class Tally:
     statuses: Counter[str] = field(default_factory=Counter)  # "read 200", "vote 503", …
     acked_votes: list[tuple[str, str]] = field(default_factory=list)  # (voter id, project id)
+    acked_withdrawals: set[tuple[str, str]] = field(default_factory=set)  # (voter id, project id)
     acked_attends: list[str] = field(default_factory=list)  # user ids
     acked_logins: int = 0
 
@@ -123,8 +132,9 @@ def snapshot(supervisor: int, db_port: int) -> dict[str, Any]:
 
 
 class Traffic:
-    def __init__(self, base: str, info: dict[str, Any], tally: Tally) -> None:
+    def __init__(self, base: str, info: dict[str, Any], tally: Tally, *, hold: float = 0.0) -> None:
         self.base, self.info, self.tally = base, info, tally
+        self.hold = hold  # seconds before an acknowledged vote is withdrawn (0: never)
         tokens = {pool: Path(path).read_text().split() for pool, path in info["token_files"].items()}
         self.readers, self.admin = tokens["readers"], tokens["admin"][0]
         event = info["event_id"]
@@ -202,8 +212,14 @@ class Traffic:
             return
         token, user_id, project = self.votes[i]
         body = {"projects": [project], "event": self.info["event_id"]}
-        if await self._send("vote", "POST", "/events/vote", token, json=body) == 200:
-            self.tally.acked_votes.append((user_id, project))
+        if await self._send("vote", "POST", "/events/vote", token, json=body) != 200:
+            return
+        self.tally.acked_votes.append((user_id, project))
+        if self.hold > 0:
+            await asyncio.sleep(self.hold)
+            path = f"/events/{self.info['event_id']}/votes/{project}"
+            if await self._send("withdraw", "DELETE", path, token) == 200:
+                self.tally.acked_withdrawals.add((user_id, project))
 
     async def attend(self, i: int) -> None:
         if i >= len(self.attends):
@@ -260,9 +276,12 @@ async def lost_writes(dsn: str, event_id: str, tally: Tally) -> dict[str, int]:
         }
     finally:
         await connection.close()
+    kept = [pair for pair in tally.acked_votes if pair not in tally.acked_withdrawals]
     return {
         "votes_acknowledged": len(tally.acked_votes),
-        "votes_lost": sum(1 for pair in tally.acked_votes if pair not in votes),
+        "votes_lost": sum(1 for pair in kept if pair not in votes),
+        "withdrawals_acknowledged": len(tally.acked_withdrawals),
+        "withdrawals_lost": sum(1 for pair in tally.acked_withdrawals if pair in votes),
         "attends_acknowledged": len(tally.acked_attends),
         "attends_lost": sum(1 for user in tally.acked_attends if user not in attendees),
     }
@@ -292,10 +311,11 @@ async def soak(
         "workers": args.workers,
         "readers": args.readers,
         "write_rate": args.write_rate,
+        "steady_hold_s": args.steady,
         "snapshots": {},
     }
     with server(cmd, env, "soak", port) as (base, supervisor):
-        traffic = Traffic(base, info, tally)
+        traffic = Traffic(base, info, tally, hold=args.steady)
         duration = args.minutes * 60
         start = time.monotonic()
         end = start + duration
@@ -377,7 +397,10 @@ def summary(report: dict[str, Any]) -> str:
     lines = [
         f"soak: {report['minutes']} min, serve --workers {report['workers']}, {report['readers']} readers, "
         f"{report['write_rate']} votes/s + attends/s, database restarted midway "
-        f"({report.get('restart_s', '?')} s)"
+        f"({report.get('restart_s', '?')} s)",
+        f"each acknowledged vote withdrawn {report['steady_hold_s']} s later: the event's votes stay flat"
+        if report.get("steady_hold_s")
+        else "votes kept: the event grows all along",
     ]
     snaps = report["snapshots"]
     base = snaps.get("after_warmup", {}).get("workers", {})
@@ -411,6 +434,7 @@ def summary(report: dict[str, Any]) -> str:
     w = report["writes"]
     lines.append(
         f"acknowledged writes lost: {w['votes_lost']} of {w['votes_acknowledged']} votes, "
+        f"{w['withdrawals_lost']} of {w['withdrawals_acknowledged']} withdrawals, "
         f"{w['attends_lost']} of {w['attends_acknowledged']} attends; logins answered 200: "
         f"{report['logins_acknowledged']}"
     )
@@ -459,6 +483,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--readers", type=int, default=4, help="clients reading back to back")
     p.add_argument("--write-rate", type=float, default=4.0, help="votes per second, and attends per second")
     p.add_argument("--scale", type=int, default=1)
+    p.add_argument(
+        "--steady",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="withdraw each acknowledged vote this long after it (the API's DELETE): steady voting on an "
+        "event that does not grow; 0 (the default): votes are kept and the event grows all along",
+    )
     p.add_argument("--pg", choices=["auto", "pg15", "embedded"], default="auto")
     p.add_argument(
         "--memwatch",
