@@ -47,11 +47,16 @@ async def _store(
         await tx.commit()
 
 
-async def test_a_ballot_is_written_and_committed_only_within_its_terms(uow: UnitOfWorkFactory) -> None:
+Scene = tuple[User, User, Event, Event, tuple[Project, Project, Project, Project, Project], Vote]
+
+
+async def _scene(uow: UnitOfWorkFactory) -> Scene:
+    """A voter and a stranger; an event open for voting and a closed one, both attended by the voter; in the
+    open event four projects (a quota of 2), ``first``, ``second``, ``mine`` (the voter's own) and ``done``
+    (voted for already, ``earlier``), and ``elsewhere`` in the closed one."""
     owner, voter, stranger = users = UserFactory.batch(3)
     event = EventFactory.build(owner_id=owner.id, votable=True)
     closed = EventFactory.build(owner_id=owner.id, votable=False)
-    # Four projects (a quota of 2): one the voter's own, one voted for already.
     first, second, mine, done = (
         ProjectFactory.build(event_id=event.id, owner_id=o.id) for o in (owner, owner, voter, owner)
     )
@@ -59,6 +64,11 @@ async def test_a_ballot_is_written_and_committed_only_within_its_terms(uow: Unit
     earlier = Vote(voter_id=voter.id, project_id=done.id, event_id=event.id)
     rows = [*users, event, closed, first, second, mine, done, elsewhere]
     await _store(uow, rows, [(event, voter), (closed, voter)], [earlier])
+    return voter, stranger, event, closed, (first, second, mine, done, elsewhere), earlier
+
+
+async def test_a_ballot_is_written_and_committed_only_within_its_terms(uow: UnitOfWorkFactory) -> None:
+    voter, stranger, event, closed, (first, second, mine, done, elsewhere), earlier = await _scene(uow)
 
     def terms(*project_ids: UUID, event_id: UUID = event.id, voter_id: UUID = voter.id) -> BallotTerms:
         votes = tuple(Vote(voter_id=voter_id, project_id=p, event_id=event_id) for p in project_ids)
@@ -123,17 +133,7 @@ async def test_a_ballot_mixing_writable_votes_with_others_writes_none_and_a_dele
 ) -> None:
     """The facts of every kind of candidate in one ballot, all reported, none written; the refusals of an
     empty ballot; an event deleted since is one never found."""
-    owner, voter, stranger = users = UserFactory.batch(3)
-    event = EventFactory.build(owner_id=owner.id, votable=True)
-    closed = EventFactory.build(owner_id=owner.id, votable=False)
-    first, second, mine, done = (
-        ProjectFactory.build(event_id=event.id, owner_id=o.id) for o in (owner, owner, voter, owner)
-    )
-    elsewhere = ProjectFactory.build(event_id=closed.id, owner_id=owner.id)
-    earlier = Vote(voter_id=voter.id, project_id=done.id, event_id=event.id)
-    await _store(
-        uow, [*users, event, closed, first, second, mine, done, elsewhere], [(event, voter)], [earlier]
-    )
+    voter, stranger, event, closed, (first, _second, mine, done, elsewhere), earlier = await _scene(uow)
 
     def cast(
         event_id: UUID, voter_id: UUID, *project_ids: UUID, fewest: tuple[int, ...] = (0, 0)
@@ -161,7 +161,7 @@ async def test_a_ballot_mixing_writable_votes_with_others_writes_none_and_a_dele
         BallotFacts(True, True, False, Ballot(VoteQuotaUse(0, 4), {})), admitted=False
     )
     assert await uow.ballots.cast(cast(closed.id, voter.id)) == BallotOutcome(
-        BallotFacts(True, False, False, Ballot(VoteQuotaUse(0, 1), {})), admitted=False
+        BallotFacts(True, False, True, Ballot(VoteQuotaUse(0, 1), {})), admitted=False
     )
     # A ballot that would be admitted, once its event is deleted, finds no event and writes nothing.
     async with uow() as tx:
