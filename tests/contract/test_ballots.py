@@ -3,6 +3,8 @@ all or nothing and committed when written — the same in memory and on PostgreS
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from uuid import UUID, uuid4
 
@@ -45,11 +47,16 @@ async def _store(
         await tx.commit()
 
 
-async def test_a_ballot_is_written_and_committed_only_within_its_terms(uow: UnitOfWorkFactory) -> None:
+Scene = tuple[User, User, Event, Event, tuple[Project, Project, Project, Project, Project], Vote]
+
+
+async def _scene(uow: UnitOfWorkFactory) -> Scene:
+    """A voter and a stranger; an event open for voting and a closed one, both attended by the voter; in the
+    open event four projects (a quota of 2), ``first``, ``second``, ``mine`` (the voter's own) and ``done``
+    (voted for already, ``earlier``), and ``elsewhere`` in the closed one."""
     owner, voter, stranger = users = UserFactory.batch(3)
     event = EventFactory.build(owner_id=owner.id, votable=True)
     closed = EventFactory.build(owner_id=owner.id, votable=False)
-    # Four projects (a quota of 2): one the voter's own, one voted for already.
     first, second, mine, done = (
         ProjectFactory.build(event_id=event.id, owner_id=o.id) for o in (owner, owner, voter, owner)
     )
@@ -57,6 +64,11 @@ async def test_a_ballot_is_written_and_committed_only_within_its_terms(uow: Unit
     earlier = Vote(voter_id=voter.id, project_id=done.id, event_id=event.id)
     rows = [*users, event, closed, first, second, mine, done, elsewhere]
     await _store(uow, rows, [(event, voter), (closed, voter)], [earlier])
+    return voter, stranger, event, closed, (first, second, mine, done, elsewhere), earlier
+
+
+async def test_a_ballot_is_written_and_committed_only_within_its_terms(uow: UnitOfWorkFactory) -> None:
+    voter, stranger, event, closed, (first, second, mine, done, elsewhere), earlier = await _scene(uow)
 
     def terms(*project_ids: UUID, event_id: UUID = event.id, voter_id: UUID = voter.id) -> BallotTerms:
         votes = tuple(Vote(voter_id=voter_id, project_id=p, event_id=event_id) for p in project_ids)
@@ -114,3 +126,53 @@ async def test_the_quota_thresholds_follow_the_event_s_project_count(
             ).admitted
         )
     assert outcomes == [True] * quota + [False]
+
+
+async def test_a_ballot_mixing_writable_votes_with_others_writes_none_and_a_deleted_event_is_missing(
+    uow: UnitOfWorkFactory,
+) -> None:
+    """The facts of every kind of candidate in one ballot, all reported, none written; the refusals of an
+    empty ballot; an event deleted since is one never found."""
+    voter, stranger, event, closed, (first, _second, mine, done, elsewhere), earlier = await _scene(uow)
+
+    def cast(
+        event_id: UUID, voter_id: UUID, *project_ids: UUID, fewest: tuple[int, ...] = (0, 0)
+    ) -> BallotTerms:
+        votes = tuple(Vote(voter_id=voter_id, project_id=p, event_id=event_id) for p in project_ids)
+        return BallotTerms(event_id, voter_id, votes, fewest)
+
+    async def stored() -> list[Vote]:
+        async with uow(read_only=True) as tx:
+            return await tx.votes.in_event(event.id)
+
+    # Within any quota, one vote that cannot be written refuses the ballot: nothing of it is written.
+    mixed = cast(event.id, voter.id, first.id, mine.id, done.id, elsewhere.id, uuid4(), fewest=(0, 0, 0))
+    candidates = {
+        first.id: VoteCandidate(event.id, already_voted=False, is_member=False),
+        mine.id: VoteCandidate(event.id, already_voted=False, is_member=True),
+        done.id: VoteCandidate(event.id, already_voted=True, is_member=False),
+        elsewhere.id: VoteCandidate(closed.id, already_voted=False, is_member=False),
+    }
+    found = BallotFacts(True, True, True, Ballot(VoteQuotaUse(1, 4), candidates))
+    assert await uow.ballots.cast(mixed) == BallotOutcome(found, admitted=False)
+    assert await stored() == [earlier]
+    # An empty ballot by someone who does not attend, or for an event not open for voting.
+    assert await uow.ballots.cast(cast(event.id, stranger.id)) == BallotOutcome(
+        BallotFacts(True, True, False, Ballot(VoteQuotaUse(0, 4), {})), admitted=False
+    )
+    assert await uow.ballots.cast(cast(closed.id, voter.id)) == BallotOutcome(
+        BallotFacts(True, False, True, Ballot(VoteQuotaUse(0, 1), {})), admitted=False
+    )
+    # A ballot that would be admitted, once its event is deleted, finds no event and writes nothing.
+    async with uow() as tx:
+        await tx.directory.save(
+            dataclasses.replace(event, deleted_at=dt.datetime(2026, 12, 7, tzinfo=dt.UTC))
+        )
+        await tx.commit()
+    missing = BallotOutcome(BallotFacts(False, False, False, Ballot(VoteQuotaUse(0, 0), {})), admitted=False)
+    for terms in (
+        cast(event.id, voter.id, first.id, fewest=fewest_projects_by_cast(1)),
+        cast(event.id, voter.id),
+    ):
+        assert await uow.ballots.cast(terms) == missing
+    assert await stored() == [earlier]

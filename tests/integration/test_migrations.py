@@ -119,3 +119,33 @@ async def test_migration_0008_maps_the_legacy_flags_to_phases(fresh_url: str) ->
         "none": ("submission", False, False),
     }
     assert superadmins == 0
+
+
+async def _function(url: str, signature: str) -> tuple[object, ...] | None:
+    """The function's whole definition as PostgreSQL keeps it (body, volatility, security, search path),
+    its rights and its owner; None when there is no such function."""
+    engine = create_async_engine(url)
+    async with engine.connect() as connection:
+        row = (
+            await connection.execute(
+                text("SELECT pg_get_functiondef(p.oid), p.proacl::text[], pg_get_userbyid(p.proowner)"
+                     " FROM pg_proc p WHERE p.oid = to_regprocedure(:signature)"),
+                {"signature": signature},
+            )
+        ).first()  # fmt: skip
+    await engine.dispose()
+    return None if row is None else tuple(row)
+
+
+async def test_migration_0016_drops_the_old_ballot_function_and_its_downgrade_restores_it(
+    fresh_url: str,
+) -> None:
+    """``podium_cast_ballot`` (0012) is gone at the head, and back as 0012 made it below 0016."""
+    signature = "public.podium_cast_ballot(uuid, uuid, uuid[], uuid[])"
+    await asyncio.to_thread(upgrade, fresh_url, "0015")
+    made = await _function(fresh_url, signature)
+    assert made is not None
+    await asyncio.to_thread(upgrade, fresh_url)
+    assert await _function(fresh_url, signature) is None
+    await asyncio.to_thread(downgrade, fresh_url, "0015")
+    assert await _function(fresh_url, signature) == made

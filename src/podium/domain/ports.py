@@ -15,7 +15,6 @@ from uuid import UUID
 
 from podium.domain.models import (
     Ballot,
-    BallotFacts,
     BallotOutcome,
     BallotTerms,
     Event,
@@ -180,15 +179,6 @@ class Votes(Protocol):
         ...
 
     async def add_many(self, votes: Sequence[Vote]) -> None: ...
-    async def cast(self, event_id: UUID, voter_id: UUID, votes: Sequence[Vote]) -> BallotFacts:
-        """A vote's lock, read and write in one call (one round trip on PostgreSQL): lock the event against
-        deletion and the voter's attendee row for the transaction (as ``Attendance.lock_with_event``), read
-        the facts with the lock held (as ``ballot`` for the ``votes``' projects), then write the ``votes``
-        the store's constraints accept (their project is in the event, no vote by this voter for it yet).
-        The facts are from before the write and nothing is decided here: the caller commits only if its
-        rules accept them, else leaving the unit of work undoes the write."""
-        ...
-
     async def withdraw(self, event_id: UUID, voter_id: UUID, project_id: UUID) -> bool:
         """Delete the voter's vote for the project of this event; False when there was none."""
         ...
@@ -328,9 +318,10 @@ class Ballots(Protocol):
 
     async def cast(self, terms: BallotTerms) -> BallotOutcome:
         """Lock the event against deletion and the voter's attendee row (as ``Attendance.lock_with_event``),
-        read the facts with the lock held (as ``Votes.cast``), and write ``terms.votes`` only if the facts
-        are within the terms (``BallotTerms.admits``) — all or nothing, committed when written. The store
-        decides nothing but that comparison; on PostgreSQL the whole step is one round trip."""
+        read the facts with the lock held (as ``Votes.ballot`` for the votes' projects), and write
+        ``terms.votes`` only if the facts are within the terms (``BallotTerms.admits``) — all or nothing,
+        committed when written. The store decides nothing but that comparison; on PostgreSQL the whole step
+        is one round trip."""
         ...
 
 

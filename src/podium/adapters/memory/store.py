@@ -18,6 +18,8 @@ from podium.adapters.lookups import BatchedLookups
 from podium.adapters.memory.superadmin import MemoryDirectory
 from podium.adapters.memory.votes import MemoryReferrals, MemoryVotes
 from podium.domain.models import (
+    Ballot,
+    BallotFacts,
     BallotOutcome,
     BallotTerms,
     Event,
@@ -28,6 +30,7 @@ from podium.domain.models import (
     Referral,
     User,
     Vote,
+    VoteQuotaUse,
     leaderboard_order,
 )
 from podium.domain.ports import Changes, JoinCodeTaken, LockPurpose, SlugTaken
@@ -338,16 +341,27 @@ def _bump_changed_lists(before: MemoryData, after: MemoryData) -> None:
 
 
 class MemoryBallots:
-    """``Ballots`` in memory: ``Votes.cast`` in a unit of work, committed only when the terms admit the facts."""
+    """``Ballots`` in memory: in one unit of work (one at a time touches memory data, so nothing to lock)
+    the event and attendance, the facts of the votes' projects, and the votes written and committed only
+    when the terms admit the facts."""
 
     def __init__(self, store: MemoryStore) -> None:
         self._store = store
 
     async def cast(self, terms: BallotTerms) -> BallotOutcome:
         async with self._store() as uow:
-            facts = await uow.votes.cast(terms.event_id, terms.voter_id, terms.votes)
+            event, attending = await uow.attendance.lock_with_event(terms.event_id, terms.voter_id)
+            if event is None:
+                return BallotOutcome(
+                    BallotFacts(False, False, False, Ballot(VoteQuotaUse(0, 0), {})), admitted=False
+                )
+            ballot = await uow.votes.ballot(
+                terms.event_id, terms.voter_id, [v.project_id for v in terms.votes]
+            )
+            facts = BallotFacts(True, event.votable, attending, ballot)
             admitted = terms.admits(facts)
             if admitted and terms.votes:
+                await uow.votes.add_many(terms.votes)
                 await uow.commit()
         return BallotOutcome(facts, admitted)
 

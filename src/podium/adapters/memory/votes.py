@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from podium.domain.models import Ballot, BallotFacts, Referral, Vote, VoteCandidate, VoteQuotaUse
+from podium.domain.models import Ballot, Referral, Vote, VoteCandidate, VoteQuotaUse
 from podium.domain.ports import Changes
 
 if TYPE_CHECKING:
@@ -38,21 +38,6 @@ class MemoryVotes:
 
     def _voted(self, voter_id: UUID) -> set[UUID]:
         return {v.project_id for v in self._data.votes.values() if v.voter_id == voter_id}
-
-    async def cast(self, event_id: UUID, voter_id: UUID, votes: Sequence[Vote]) -> BallotFacts:
-        # One unit of work at a time touches memory data, so there is nothing to lock.
-        event = self._data.events.get(event_id)
-        if event is None or event.deleted_at is not None:
-            return BallotFacts(False, False, False, Ballot(VoteQuotaUse(0, 0), {}))
-        attending = (event_id, voter_id) in self._data.attendance
-        ballot = await self.ballot(event_id, voter_id, [v.project_id for v in votes])
-        voted = self._voted(voter_id)
-        for vote in votes:
-            project = self._data.projects.get(vote.project_id)
-            if project is not None and project.event_id == event_id and vote.project_id not in voted:
-                self._data.votes[vote.id] = vote
-                voted.add(vote.project_id)
-        return BallotFacts(True, event.votable, attending, ballot)
 
     async def add_many(self, votes: Sequence[Vote]) -> None:
         for vote in votes:

@@ -7,8 +7,6 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
-    Boolean,
-    Integer,
     Uuid,
     any_,
     bindparam,
@@ -17,7 +15,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -90,22 +87,6 @@ _ADD_VOTE = insert(VoteModel).values(
     project_id=bindparam("project_id"),
     event_id=bindparam("event_id"),
 )
-# The vote's lock, facts and insert in one round trip (migration 0012 says what the function does).
-_CAST_BALLOT = (
-    text("SELECT * FROM public.podium_cast_ballot(:event_id, :voter_id, :project_ids, :vote_ids)")
-    .bindparams(bindparam("project_ids", type_=ARRAY(Uuid)), bindparam("vote_ids", type_=ARRAY(Uuid)))
-    .columns(
-        event_found=Boolean,
-        votable=Boolean,
-        attending=Boolean,
-        cast_count=Integer,
-        project_count=Integer,
-        candidate_id=Uuid,
-        candidate_event_id=Uuid,
-        already_voted=Boolean,
-        is_member=Boolean,
-    )
-)
 # A ballot on the domain's terms, lock to commit, in one statement (migration 0013 says what it does). Run on
 # the driver's connection: the statement needs nothing of SQLAlchemy's but the pooled connection.
 CAST_BALLOT_ON_TERMS = "SELECT * FROM public.podium_cast_ballot_on_terms($1, $2, $3, $4, $5)"
@@ -167,23 +148,6 @@ class PostgresVotes:
             if row.id is not None
         }
         return Ballot(VoteQuotaUse(cast=rows[0].cast, project_count=rows[0].project_count), candidates)
-
-    async def cast(self, event_id: UUID, voter_id: UUID, votes: Sequence[Vote]) -> BallotFacts:
-        params = {
-            "event_id": event_id,
-            "voter_id": voter_id,
-            "project_ids": [v.project_id for v in votes],
-            "vote_ids": [v.id for v in votes],
-        }
-        rows = (await self._db.execute(_CAST_BALLOT, params)).all()
-        first = rows[0]
-        candidates = {
-            row.candidate_id: VoteCandidate(row.candidate_event_id, row.already_voted, row.is_member)
-            for row in rows
-            if row.candidate_id is not None
-        }
-        ballot = Ballot(VoteQuotaUse(cast=first.cast_count, project_count=first.project_count), candidates)
-        return BallotFacts(first.event_found, first.votable, first.attending, ballot)
 
     async def add_many(self, votes: Sequence[Vote]) -> None:
         rows = [values_of(v, ("id", "voter_id", "project_id", "event_id")) for v in votes]
