@@ -49,7 +49,7 @@ import httpx
 import uvloop
 
 from bench.pg import free_port, throwaway_cluster
-from bench.run import JWT_SECRET, _podium, _proc_table, migrate, server
+from bench.run import JWT_SECRET, migrate, podium_command, proc_table, server
 from bench.seed import (
     ATTENDEE_COLUMNS,
     DESCRIPTION,
@@ -266,7 +266,7 @@ def _user_sys(pids: Sequence[int]) -> tuple[float, float]:
 def _session_usage(sids: Sequence[int]) -> tuple[float, int]:
     """CPU seconds and RSS bytes of every process in the servers' sessions."""
     cpu, rss = 0.0, 0
-    for pid, _ppid, sid, ticks, reaped in _proc_table():
+    for pid, _ppid, sid, ticks, reaped in proc_table():
         if sid in sids:
             cpu += (ticks + reaped) / _TICK
             try:
@@ -357,7 +357,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "PODIUM_LIVE_MAX_STREAMS_PER_CLIENT": str(MAX_CLIENTS),
                 "PODIUM_LIVE_MIN_INTERVAL_MS": str(args.interval_ms),
             }
-            cmd = [*_podium(), "serve", "--port", str(port), "--workers", str(args.workers)]
+            cmd = [*podium_command(), "serve", "--port", str(port), "--workers", str(args.workers)]
             if args.profile:  # one worker, in-process: cProfile writes the file when it exits
                 cmd = [
                     sys.executable,
@@ -402,7 +402,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _, rss_after = _session_usage(sids)
         cpu_before, _ = _session_usage(sids)
         clients_before = sum(_pid_cpu(process.pid) for process in processes)
-        server_pids = [pid for pid, _ppid, sid, _t, _r in _proc_table() if sid in sids]
+        server_pids = [pid for pid, _ppid, sid, _t, _r in proc_table() if sid in sids]
         client_pids = [process.pid for process in processes if process.pid is not None]
         split_before = _user_sys(server_pids), _user_sys(client_pids)
         box_before = _box_busy()
