@@ -49,22 +49,12 @@ import httpx
 import uvloop
 
 from bench.pg import free_port, throwaway_cluster
-from bench.run import JWT_SECRET, migrate, podium_command, proc_table, server
-from bench.seed import (
-    ATTENDEE_COLUMNS,
-    DESCRIPTION,
-    EVENT_COLUMNS,
-    PROJECT_COLUMNS,
-    USER_COLUMNS,
-    access_token,
-    copy,
-    join_code,
-)
+from bench.run import JWT_SECRET, migrate, podium_command, proc_table, resident_bytes, server
+from bench.seed import DESCRIPTION, Dataset, access_token, copy_into, join_code
 
 MAX_CLIENTS = 20_000
 MAX_SECONDS = 120.0
 _TICK = os.sysconf("SC_CLK_TCK")
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 _TAIL = 64  # longer than an SSE id line: enough of a chunk to read its id
 _DEFLATED_HEAD = 1024  # compressed bytes that hold a list's first _TAIL (its block header comes first)
 
@@ -91,15 +81,7 @@ async def seed(dsn: str, projects: int, voters: int) -> tuple[str, list[str], li
             (pid, f"Project {j:03d}", f"https://github.com/b/{j}", "https://i.invalid/x.png", "https://d.invalid",
              DESCRIPTION.format(n=j), join_code("Q", j), 10, 0, None, owner, event_id)
         )  # fmt: skip
-    connection = await asyncpg.connect(dsn)
-    try:
-        async with connection.transaction():
-            await copy(connection, "users", USER_COLUMNS, users)
-            await copy(connection, "events", EVENT_COLUMNS, [event])
-            await copy(connection, "projects", PROJECT_COLUMNS, project_rows)
-            await copy(connection, "event_attendees", ATTENDEE_COLUMNS, attendees)
-    finally:
-        await connection.close()
+    await copy_into(dsn, Dataset(users=users, events=[event], projects=project_rows, attendees=attendees))
     return str(event_id), ids, tokens
 
 
@@ -269,10 +251,7 @@ def _session_usage(sids: Sequence[int]) -> tuple[float, int]:
     for pid, _ppid, sid, ticks, reaped in proc_table():
         if sid in sids:
             cpu += (ticks + reaped) / _TICK
-            try:
-                rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
-            except OSError:
-                continue
+            rss += resident_bytes(pid)
     return cpu, rss
 
 

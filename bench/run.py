@@ -177,6 +177,7 @@ class StatementStats:
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
 def proc_table() -> list[tuple[int, int, int, int, int]]:
@@ -200,6 +201,14 @@ def proc_table() -> list[tuple[int, int, int, int, int]]:
             )
         )
     return out
+
+
+def resident_bytes(pid: int) -> int:
+    """A process's resident set in bytes, from /proc (0 once it has exited)."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+    except OSError:
+        return 0
 
 
 class CpuMeter:
