@@ -12,10 +12,13 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
+
+import pytest
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,19 @@ class FakeHttpServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+
+
+def fake_http_fixture(scope: Literal["function", "module"] = "function") -> Any:
+    """A fixture of a running ``FakeHttpServer``, named after the variable it is assigned to in a test
+    module: ``github = fake_http_fixture("module")``. A module-scoped one is shared by the module's tests
+    (``reset`` it in a per-test fixture)."""
+
+    @pytest.fixture(scope=scope)
+    def fake_http() -> Iterator[FakeHttpServer]:
+        with FakeHttpServer() as server:
+            yield server
+
+    return fake_http
 
 
 def unused_local_url() -> str:
