@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections import deque
@@ -19,6 +18,7 @@ from types import TracebackType
 from typing import Any, Literal, Self
 
 import pytest
+from bench.pg import free_port
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,4 @@ def fake_http_fixture(scope: Literal["function", "module"] = "function") -> Any:
 
 def unused_local_url() -> str:
     """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
