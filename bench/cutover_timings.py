@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import jwt
 from click.testing import CliRunner
 from sqlalchemy import text
 
+from bench.pg import free_port
 from podium.adapters.postgres.database import create_engine, upgrade
 from podium.adapters.postgres.embedded import EmbeddedPostgres
 from podium.cli import main as podium_main
@@ -145,9 +145,7 @@ def run(url: str, fresh_url: str, data: Path) -> None:
         step("3 backup (empty database)", lambda: cli(env, "db", "backup", str(data / "before.dump")).strip())
         step("4 backfill (snapshot)", lambda: cli(env, "backfill", "--from-snapshot", str(snapshot),
                                                   expect=(0, 3)).splitlines()[-2])  # fmt: skip
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
+        port = free_port()
         serve_env = {**os.environ, **env, "PODIUM_PORT": str(port)}
         with (data / "serve.log").open("wb") as log:
             server = subprocess.Popen(

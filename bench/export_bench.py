@@ -42,7 +42,7 @@ async def _measure(url: str, event_id: str, kind: str) -> dict[str, object]:
     from podium.config import Settings
     from podium.domain.models import User
     from podium.domain.services.exports import ExportService
-    from podium.http.csv_stream import _body
+    from podium.http.csv_stream import csv_chunks
 
     engine = create_engine(Settings(database_url=url, jwt_secret="bench"), url)
     service = ExportService(SqlAlchemyUnitOfWorkFactory(engine), PostgresExports(engine))
@@ -57,7 +57,7 @@ async def _measure(url: str, event_id: str, kind: str) -> dict[str, object]:
     else:
         export = await service.event_export(admin, UUID(event_id), kind)  # type: ignore[arg-type]
     size = lines = 0
-    async for chunk in _body(export):  # each chunk is dropped once counted, as a socket would send it
+    async for chunk in csv_chunks(export):  # each chunk is dropped once counted, as a socket would send it
         size += len(chunk)
         lines += chunk.count(b"\r\n")
     seconds = time.perf_counter() - started

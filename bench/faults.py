@@ -20,7 +20,6 @@ import contextlib
 import itertools
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,17 +32,12 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+from bench.pg import free_port
 from podium.adapters.postgres.database import upgrade
 from podium.adapters.postgres.embedded import EmbeddedPostgres
 
 JWT_SECRET = "podium-faults-secret-not-for-production-0123456789"
 TRANSPORT_ERROR = 0  # the status recorded when no HTTP answer came back (timeout, reset, refused)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -49,22 +49,12 @@ import httpx
 import uvloop
 
 from bench.pg import free_port, throwaway_cluster
-from bench.run import JWT_SECRET, _podium, _proc_table, migrate, server
-from bench.seed import (
-    ATTENDEE_COLUMNS,
-    DESCRIPTION,
-    EVENT_COLUMNS,
-    PROJECT_COLUMNS,
-    USER_COLUMNS,
-    access_token,
-    copy,
-    join_code,
-)
+from bench.run import JWT_SECRET, migrate, podium_command, proc_table, resident_bytes, server
+from bench.seed import DESCRIPTION, Dataset, access_token, copy_into, join_code
 
 MAX_CLIENTS = 20_000
 MAX_SECONDS = 120.0
 _TICK = os.sysconf("SC_CLK_TCK")
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 _TAIL = 64  # longer than an SSE id line: enough of a chunk to read its id
 _DEFLATED_HEAD = 1024  # compressed bytes that hold a list's first _TAIL (its block header comes first)
 
@@ -91,15 +81,7 @@ async def seed(dsn: str, projects: int, voters: int) -> tuple[str, list[str], li
             (pid, f"Project {j:03d}", f"https://github.com/b/{j}", "https://i.invalid/x.png", "https://d.invalid",
              DESCRIPTION.format(n=j), join_code("Q", j), 10, 0, None, owner, event_id)
         )  # fmt: skip
-    connection = await asyncpg.connect(dsn)
-    try:
-        async with connection.transaction():
-            await copy(connection, "users", USER_COLUMNS, users)
-            await copy(connection, "events", EVENT_COLUMNS, [event])
-            await copy(connection, "projects", PROJECT_COLUMNS, project_rows)
-            await copy(connection, "event_attendees", ATTENDEE_COLUMNS, attendees)
-    finally:
-        await connection.close()
+    await copy_into(dsn, Dataset(users=users, events=[event], projects=project_rows, attendees=attendees))
     return str(event_id), ids, tokens
 
 
@@ -266,13 +248,10 @@ def _user_sys(pids: Sequence[int]) -> tuple[float, float]:
 def _session_usage(sids: Sequence[int]) -> tuple[float, int]:
     """CPU seconds and RSS bytes of every process in the servers' sessions."""
     cpu, rss = 0.0, 0
-    for pid, _ppid, sid, ticks, reaped in _proc_table():
+    for pid, _ppid, sid, ticks, reaped in proc_table():
         if sid in sids:
             cpu += (ticks + reaped) / _TICK
-            try:
-                rss += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
-            except OSError:
-                continue
+            rss += resident_bytes(pid)
     return cpu, rss
 
 
@@ -357,7 +336,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "PODIUM_LIVE_MAX_STREAMS_PER_CLIENT": str(MAX_CLIENTS),
                 "PODIUM_LIVE_MIN_INTERVAL_MS": str(args.interval_ms),
             }
-            cmd = [*_podium(), "serve", "--port", str(port), "--workers", str(args.workers)]
+            cmd = [*podium_command(), "serve", "--port", str(port), "--workers", str(args.workers)]
             if args.profile:  # one worker, in-process: cProfile writes the file when it exits
                 cmd = [
                     sys.executable,
@@ -402,7 +381,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         _, rss_after = _session_usage(sids)
         cpu_before, _ = _session_usage(sids)
         clients_before = sum(_pid_cpu(process.pid) for process in processes)
-        server_pids = [pid for pid, _ppid, sid, _t, _r in _proc_table() if sid in sids]
+        server_pids = [pid for pid, _ppid, sid, _t, _r in proc_table() if sid in sids]
         client_pids = [process.pid for process in processes if process.pid is not None]
         split_before = _user_sys(server_pids), _user_sys(client_pids)
         box_before = _box_busy()

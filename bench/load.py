@@ -112,7 +112,7 @@ def _attends(seed: dict[str, Any]) -> list[Request]:
     # Each joiner comes from its own address (X-Forwarded-For, which uvicorn trusts from 127.0.0.1), as
     # users on the internet do; from one address the per-client join limit would answer 429.
     return [
-        Request("POST", path, token, headers=(("X-Forwarded-For", _address(i)),))
+        Request("POST", path, token, headers=(("X-Forwarded-For", client_address(i)),))
         for i, token in enumerate(_tokens(seed, "joiners"))
     ]
 
@@ -121,12 +121,13 @@ def _verifies(seed: dict[str, Any]) -> list[Request]:
     # The login path: each magic link once, from its own address (the per-client login limit).
     links = Path(seed["magic_link_file"]).read_text().split()
     return [
-        Request("GET", f"/verify?token={link}", headers=(("X-Forwarded-For", _address(i)),))
+        Request("GET", f"/verify?token={link}", headers=(("X-Forwarded-For", client_address(i)),))
         for i, link in enumerate(links)
     ]
 
 
-def _address(i: int) -> str:
+def client_address(i: int) -> str:
+    """The ``i``-th distinct client address a scenario sends as ``X-Forwarded-For`` (10.x.y.z)."""
     return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}"
 
 

@@ -118,7 +118,7 @@ class Cluster:
         self.psql("postgres", f'CREATE DATABASE "{name}"')
 
 
-def _run_pg(cmd: list[str], *, as_user: str | None, cwd: Path, check: bool = True) -> None:
+def run_pg(cmd: list[str], *, as_user: str | None, cwd: Path, check: bool = True) -> None:
     """Run a PostgreSQL tool, as ``as_user`` when given (PostgreSQL refuses to run as root)."""
     pw = pwd.getpwnam(as_user) if as_user is not None else None
     subprocess.run(
@@ -161,7 +161,7 @@ def throwaway_cluster(
     superuser = "bench"
     started = False
     try:
-        _run_pg(
+        run_pg(
             [
                 str(bin_dir / "initdb"),
                 "-D",
@@ -183,7 +183,7 @@ def throwaway_cluster(
         opts = " ".join(f"-c {k}={v}" for k, v in {**chosen, **(settings or {})}.items())
         opts += f" -c listen_addresses=127.0.0.1 -p {port} -k {tmp}"
         started = True
-        _run_pg(
+        run_pg(
             [
                 str(bin_dir / "pg_ctl"),
                 "-D",
@@ -203,7 +203,7 @@ def throwaway_cluster(
         yield Cluster("127.0.0.1", port, superuser, data, bin_dir)
     finally:
         if started:
-            _run_pg(
+            run_pg(
                 [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "-t", "60", "stop"],
                 as_user=as_user,
                 cwd=tmp,
@@ -253,7 +253,7 @@ def streaming_replica(primary: Cluster, *, keep: bool = False) -> Iterator[Clust
     bin_dir = primary.bin_dir
     started = False
     try:
-        _run_pg(
+        run_pg(
             [
                 str(bin_dir / "pg_basebackup"),
                 "-h",
@@ -280,7 +280,7 @@ def streaming_replica(primary: Cluster, *, keep: bool = False) -> Iterator[Clust
         yield replica
     finally:
         if started:
-            _run_pg(
+            run_pg(
                 [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "-t", "60", "stop"],
                 as_user=as_user,
                 cwd=tmp,
@@ -307,7 +307,7 @@ def stop_replica(replica: Cluster, mode: str = "immediate") -> None:
 def _pg_ctl(cluster: Cluster, *args: str) -> None:
     as_user = "postgres" if os.geteuid() == 0 else None
     command = [str(cluster.bin_dir / "pg_ctl"), "-D", str(cluster.data_dir), *args]
-    _run_pg(command, as_user=as_user, cwd=cluster.data_dir.parent)
+    run_pg(command, as_user=as_user, cwd=cluster.data_dir.parent)
 
 
 PGBOUNCER = Path("/usr/sbin/pgbouncer")

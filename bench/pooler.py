@@ -27,7 +27,7 @@ import asyncpg
 
 from bench.load import SCENARIOS, comparison_parser, measure
 from bench.pg import Bouncer, Cluster, free_port, pgbouncer, throwaway_cluster
-from bench.run import JWT_SECRET, ROOT, _podium, migrate, server
+from bench.run import JWT_SECRET, ROOT, migrate, podium_command, server
 from bench.seed import seed
 
 DATABASES = {"direct": "podium_pooler_bench_direct", "pgbouncer": "podium_pooler_bench_pooled"}
@@ -87,7 +87,7 @@ def _measure(
                     "PODIUM_DATABASE_POOLER": "transaction",
                 }
             port = free_port()
-            command = [*_podium(), "serve", "--port", str(port), "--workers", "1"]
+            command = [*podium_command(), "serve", "--port", str(port), "--workers", "1"]
             with server(
                 command, env, f"pooler-bench-{path}-{'cache' if cache else 'nocache'}", port, cwd=ROOT
             ) as (

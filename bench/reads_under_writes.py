@@ -34,7 +34,7 @@ import asyncpg
 
 from bench.load import SCENARIOS, run_wrk
 from bench.pg import Cluster, free_port, throwaway_cluster
-from bench.run import JWT_SECRET, STATS_SQL, CpuMeter, _podium, drain, migrate, server
+from bench.run import JWT_SECRET, STATS_SQL, CpuMeter, drain, migrate, podium_command, server
 from bench.seed import seed
 
 DATABASE = "podium_reads"
@@ -136,7 +136,7 @@ def main() -> None:
                 "PODIUM_JWT_SECRET": JWT_SECRET,
                 "PODIUM_LOG_LEVEL": "WARNING",
             }
-            cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+            cmd = [*podium_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
             writer = Writer(args.writes, info)
             with server(cmd, env, "reads-under-writes", port) as (base, sid):
                 meter = CpuMeter(sid, cluster)

@@ -34,7 +34,7 @@ import asyncpg
 
 from bench.load import SCENARIOS, comparison_parser, measure
 from bench.pg import Cluster, free_port, streaming_replica, throwaway_cluster
-from bench.run import JWT_SECRET, ROOT, _podium, migrate, server
+from bench.run import JWT_SECRET, ROOT, migrate, podium_command, server
 from bench.seed import seed
 
 DATABASE = "podium_replica_bench"
@@ -161,7 +161,7 @@ def _measure_all(
         if with_replica:
             env["PODIUM_DATABASE_REPLICA_URLS"] = replica_url
         port = free_port()
-        command = [*_podium(), "serve", "--port", str(port), "--workers", "1"]
+        command = [*podium_command(), "serve", "--port", str(port), "--workers", "1"]
         name = f"replica-bench-{label}-{'cache' if cache else 'nocache'}"
         with server(command, env, name, port, cwd=ROOT) as (base, _):
             for scenario_name, mode in runs:

@@ -64,7 +64,8 @@ VENV_BIN = Path(sys.executable).parent
 JWT_SECRET = "podium-bench-secret-not-for-production-0123456789"
 
 
-def _podium() -> list[str]:
+def podium_command() -> list[str]:
+    """The command that runs this checkout's ``podium`` CLI (the venv's script, else ``uv run``)."""
     script = VENV_BIN / "podium"
     return [str(script)] if script.exists() else ["uv", "run", "podium"]
 
@@ -125,7 +126,7 @@ def migrate(cluster: Cluster, database: str) -> str:
         "PODIUM_JWT_SECRET": JWT_SECRET,
     }
     r = subprocess.run(
-        [*_podium(), "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+        [*podium_command(), "db", "upgrade"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     if r.returncode != 0:
         raise RuntimeError(f"podium db upgrade failed:\n{r.stdout}\n{r.stderr}")
@@ -176,9 +177,10 @@ class StatementStats:
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
+_PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _proc_table() -> list[tuple[int, int, int, int, int]]:
+def proc_table() -> list[tuple[int, int, int, int, int]]:
     """(pid, ppid, session, utime+stime, cutime+cstime) in ticks for every process, from /proc."""
     out = []
     for entry in os.listdir("/proc"):
@@ -201,6 +203,14 @@ def _proc_table() -> list[tuple[int, int, int, int, int]]:
     return out
 
 
+def resident_bytes(pid: int) -> int:
+    """A process's resident set in bytes, from /proc (0 once it has exited)."""
+    try:
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * _PAGE
+    except OSError:
+        return 0
+
+
 class CpuMeter:
     """CPU seconds used by the server under test (its session) and by the PostgreSQL cluster."""
 
@@ -211,7 +221,7 @@ class CpuMeter:
 
     def _sample(self) -> tuple[float, float, float]:
         server = pg = 0
-        for pid, ppid, sid, ticks, reaped in _proc_table():
+        for pid, ppid, sid, ticks, reaped in proc_table():
             if sid == self.server_sid:
                 server += ticks + reaped
             elif pid == self.postmaster:
@@ -343,7 +353,7 @@ def run_api(
         "PODIUM_MAILER": "console",
         "PODIUM_PRODUCTION_URL": "https://bench.podium.invalid",
     }
-    cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
+    cmd = [*podium_command(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
     dsn, event = cluster.dsn(database), seed_info["event_id"]
 
     def check(base: str, scenario: Scenario, res: Result) -> None:
@@ -541,7 +551,7 @@ def ratios(report: dict[str, Any]) -> list[str]:
 
 def cold_start(timeout: float = 60.0) -> dict[str, Any]:
     """``podium serve`` on the embedded default: seconds to a 200 from /health, fresh then existing data."""
-    out: dict[str, Any] = {"command": " ".join([*_podium(), "serve"])}
+    out: dict[str, Any] = {"command": " ".join([*podium_command(), "serve"])}
     tmp = Path(tempfile.mkdtemp(prefix="podium-bench-cold-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
     env |= {"PODIUM_JWT_SECRET": JWT_SECRET, "PODIUM_LOG_LEVEL": "WARNING"}
@@ -551,7 +561,7 @@ def cold_start(timeout: float = 60.0) -> dict[str, Any]:
             LOGS.mkdir(parents=True, exist_ok=True)
             with (LOGS / f"cold-start-{label[:-2]}.log").open("wb") as log:
                 proc = subprocess.Popen(
-                    [*_podium(), "serve", "--port", str(port)],
+                    [*podium_command(), "serve", "--port", str(port)],
                     env=env,
                     cwd=tmp,
                     stdout=log,

@@ -329,20 +329,35 @@ async def copy(
         await conn.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
+async def copy_dataset(conn: asyncpg.Connection, ds: Dataset) -> None:
+    """Every table of ``ds`` in one transaction (COPY), each after the tables its rows point at."""
+    async with conn.transaction():
+        await copy(conn, "users", USER_COLUMNS, ds.users)
+        await copy(conn, "events", EVENT_COLUMNS, ds.events)
+        await copy(conn, "projects", PROJECT_COLUMNS, ds.projects)
+        await copy(conn, "event_attendees", ATTENDEE_COLUMNS, ds.attendees)
+        await copy(conn, "project_collaborators", COLLABORATOR_COLUMNS, ds.collaborators)
+        await copy(conn, "votes", VOTE_COLUMNS, ds.votes)
+        await copy(conn, "referrals", REFERRAL_COLUMNS, ds.referrals)
+
+
+async def copy_into(dsn: str, ds: Dataset) -> None:
+    """``ds`` into the database at ``dsn``, over a connection of its own (a bench script's small world)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await copy_dataset(conn, ds)
+    finally:
+        await conn.close()
+
+
 async def load(dsn: str, ds: Dataset) -> None:
+    """The benchmark dataset into an empty database, then ``ANALYZE``."""
     conn = await asyncpg.connect(dsn)
     try:
         existing = await conn.fetchval("select count(*) from users")
         if existing:
             raise SystemExit(f"refusing to seed: the database already has {existing} users")
-        async with conn.transaction():
-            await copy(conn, "users", USER_COLUMNS, ds.users)
-            await copy(conn, "events", EVENT_COLUMNS, ds.events)
-            await copy(conn, "projects", PROJECT_COLUMNS, ds.projects)
-            await copy(conn, "event_attendees", ATTENDEE_COLUMNS, ds.attendees)
-            await copy(conn, "project_collaborators", COLLABORATOR_COLUMNS, ds.collaborators)
-            await copy(conn, "votes", VOTE_COLUMNS, ds.votes)
-            await copy(conn, "referrals", REFERRAL_COLUMNS, ds.referrals)
+        await copy_dataset(conn, ds)
         await conn.execute("analyze")
     finally:
         await conn.close()

@@ -47,9 +47,9 @@ from typing import Any
 import asyncpg
 import httpx
 
-from bench.load import RESULTS, _address
-from bench.pg import Cluster, _run_pg, free_port, throwaway_cluster
-from bench.run import JWT_SECRET, _podium, migrate, server
+from bench.load import RESULTS, client_address
+from bench.pg import Cluster, free_port, run_pg, throwaway_cluster
+from bench.run import JWT_SECRET, migrate, podium_command, server
 from bench.seed import seed
 
 MEMWATCH = Path(__file__).parent / "memwatch"
@@ -226,14 +226,14 @@ class Traffic:
             return
         token, user_id = self.attends[i]
         path = f"/events/attend?join_code={self.info['event_join_code']}&referral=soak"
-        headers = {"X-Forwarded-For": _address(i)}
+        headers = {"X-Forwarded-For": client_address(i)}
         if await self._send("attend", "POST", path, token, headers=headers) == 200:
             self.tally.acked_attends.append(user_id)
 
     async def login(self, i: int) -> None:
         if i >= len(self.logins):
             return
-        headers = {"X-Forwarded-For": _address(100_000 + i)}
+        headers = {"X-Forwarded-For": client_address(100_000 + i)}
         if await self._send("login", "GET", f"/verify?token={self.logins[i]}", None, headers=headers) == 200:
             self.tally.acked_logins += 1
 
@@ -255,7 +255,7 @@ def restart_database(cluster: Cluster) -> float:
         "60",
         "restart",
     ]
-    _run_pg(cmd, as_user=as_user, cwd=cluster.data_dir.parent)
+    run_pg(cmd, as_user=as_user, cwd=cluster.data_dir.parent)
     return time.monotonic() - t0
 
 
@@ -304,7 +304,16 @@ async def soak(
     if args.memwatch:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(MEMWATCH), os.environ.get("PYTHONPATH")]))
         env["PODIUM_MEMWATCH"] = str(args.memwatch_prefix)
-    cmd = [*_podium(), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(args.workers)]
+    cmd = [
+        *podium_command(),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(args.workers),
+    ]
     tally = Tally()
     report: dict[str, Any] = {
         "minutes": args.minutes,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import socket
@@ -25,16 +24,12 @@ import time
 import uuid
 from collections.abc import Sequence
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 from bench.pg import free_port, throwaway_cluster
-from bench.run import JWT_SECRET, migrate, server
-from bench.seed import EVENT_COLUMNS, PROJECT_COLUMNS, USER_COLUMNS, access_token, copy, join_code
+from bench.run import JWT_SECRET, migrate, proc_table, resident_bytes, server
+from bench.seed import Dataset, access_token, copy_into, join_code
 
-_PAGE = os.sysconf("SC_PAGE_SIZE")
 DESCRIPTION_CHARS = 4000
 
 
@@ -64,27 +59,13 @@ async def seed(dsn: str, megabytes: float) -> tuple[str, str]:
          "https://d.invalid", body, join_code("E", j), 10, 0, None, owner, event_id)
         for j in range(count)
     ]  # fmt: skip
-    connection = await asyncpg.connect(dsn)
-    try:
-        async with connection.transaction():
-            await copy(connection, "users", USER_COLUMNS, users)
-            await copy(connection, "events", EVENT_COLUMNS, [event])
-            await copy(connection, "projects", PROJECT_COLUMNS, projects)
-    finally:
-        await connection.close()
+    await copy_into(dsn, Dataset(users=users, events=[event], projects=projects))
     return str(event_id), access_token(email, JWT_SECRET, int(time.time()) + 3600)
 
 
 def _session_rss(sid: int) -> int:
     """Resident bytes of every process in the server's session (the supervisor and its workers)."""
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            if os.getsid(int(entry)) == sid:
-                total += int(Path(f"/proc/{entry}/statm").read_text().split()[1]) * _PAGE
-    return total
+    return sum(resident_bytes(pid) for pid, _ppid, session, _ticks, _reaped in proc_table() if session == sid)
 
 
 def _stalled_client(port: int, request: bytes) -> socket.socket:

@@ -26,7 +26,8 @@ MECHANISMS = ("coalesced_reads", "shared_connection", "gc_freeze")
 VARIABLE = "PODIUM_BENCH_WITHOUT"
 
 
-def _switched_off(raw: str) -> frozenset[str]:
+def switched_off(raw: str) -> frozenset[str]:
+    """The mechanisms a ``PODIUM_BENCH_WITHOUT`` value names (comma-separated); an unknown name is refused."""
     names = frozenset(part.strip() for part in raw.split(",") if part.strip())
     unknown = sorted(names - set(MECHANISMS))
     if unknown:
@@ -36,7 +37,7 @@ def _switched_off(raw: str) -> frozenset[str]:
     return names
 
 
-OFF = _switched_off(os.environ.get(VARIABLE, ""))
+OFF = switched_off(os.environ.get(VARIABLE, ""))
 
 
 def enabled(name: str) -> bool:

@@ -22,8 +22,8 @@ from podium.config import (
 
 
 def check(settings: Settings) -> None:
-    """Refuse settings that cannot work, naming the variable: formats, ranges, production's must-haves."""
-    """Refuse, before anything is served, settings that would fail later or leak credentials."""
+    """Refuse, before anything is served, settings that cannot work or would leak credentials, naming the
+    variable: formats, ranges, production's must-haves."""
     hints = get_type_hints(Settings)
     for f in fields(settings):
         if hints[f.name] in (int, float):

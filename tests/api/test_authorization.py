@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from podium.adapters.postgres.uow import SqlAlchemyUnitOfWorkFactory
 from podium.domain.services.superadmin import SuperadminService
 from tests.api.conftest import EventSetup, Person, SignUp, attend, mint, submit
+from tests.support.openapi import operations_of
 
 Client = AsyncTestClient[Any]
 
@@ -253,9 +254,7 @@ def test_the_table_covers_every_legacy_operation() -> None:
 
 
 async def test_the_table_covers_every_operation_of_the_api(client: Client) -> None:
-    from tests.api.test_openapi_compat import _operations
-
-    ours = set(_operations((await client.get("/schema/openapi.json")).json()))
+    ours = set(operations_of((await client.get("/schema/openapi.json")).json()))
     unguarded = {("GET", "/health"), ("GET", "/metrics")}
     covered = {(method, path.rstrip("/") or "/") for method, path in (n.split(" ", 1) for n in OPERATIONS)}
     assert ours - unguarded == covered

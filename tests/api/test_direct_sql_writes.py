@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
-from tests.support.triggers import trigger_actions
+from tests.support.triggers import actions_by_table, triggers_named
 
 ADMIN_UI_ROLE = "podium_test_admin_ui"
 DATA_TABLES = "users, events, projects, votes, project_collaborators, event_attendees, referrals"
@@ -201,16 +201,7 @@ async def test_votes_truncated_in_sql_leave_every_project_at_zero(
 
 async def test_every_listed_table_has_triggers_for_every_kind_of_write(engine: AsyncEngine) -> None:
     """A new listed table, or a trigger dropped by hand, fails here before it fails an organiser."""
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            text(
-                "SELECT c.relname, t.tgtype FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE NOT t.tgisinternal AND t.tgname LIKE '%bumps_listings'"
-            )
-        )
-        kinds: dict[str, set[str]] = {}
-        for table, tgtype in rows:
-            kinds.setdefault(table, set()).update(trigger_actions(tgtype))
+    kinds = actions_by_table(await triggers_named(engine, "%bumps_listings"))
     every = {"insert", "delete", "update", "truncate"}
     assert kinds == {
         "projects": every,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,17 +16,14 @@ import pytest
 from podium.config import Settings
 from podium.domain.services.oauth import pkce_challenge
 from podium.http.app import create_app
-from tests.support.fake_http import FakeHttpServer, unused_local_url
+from tests.support.fake_http import FakeHttpServer, fake_http_fixture, unused_local_url
 from tests.support.served import served
 
 FRONTEND = "https://podium.example"
 ME = {"identity": {"primary_email": "Ada@Example.com", "first_name": "Ada", "last_name": "Lovelace"}}
 
 
-@pytest.fixture(scope="module")
-def provider() -> Iterator[FakeHttpServer]:
-    with FakeHttpServer() as server:
-        yield server
+provider = fake_http_fixture("module")
 
 
 @pytest.fixture(scope="module")

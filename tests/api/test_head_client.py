@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from uuid import uuid4
@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
-from tests.support.fake_http import FakeHttpServer
+from tests.support.fake_http import FakeHttpServer, fake_http_fixture
 
 Client = AsyncTestClient[Any]
 SERIES = "test-series"
@@ -152,16 +152,8 @@ async def test_a_test_event_needs_an_active_series(settings: Settings, sign_up: 
 # Project validation.
 
 
-@pytest.fixture(scope="module")
-def github() -> Iterator[FakeHttpServer]:
-    with FakeHttpServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def itch() -> Iterator[FakeHttpServer]:
-    with FakeHttpServer() as server:
-        yield server
+github = fake_http_fixture("module")
+itch = fake_http_fixture("module")
 
 
 @pytest.fixture(scope="module")

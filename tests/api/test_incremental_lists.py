@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
-from tests.support.triggers import trigger_actions
+from tests.support.triggers import actions_by_table, triggers_named
 
 NEW_VOTE = (
     "INSERT INTO votes (id, voter_id, project_id, event_id) "
@@ -167,21 +167,12 @@ async def test_every_listed_table_has_marking_triggers_that_fire_after_the_versi
     marking trigger fires after the same write's version bump (triggers fire in name order): a transaction
     marks an event's rows of its slot only once it holds that event's counter row of the same slot, so the
     marks add no lock wait and no deadlock to what the counters already had."""
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            text(
-                "SELECT c.relname, t.tgname, t.tgtype FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-                "WHERE NOT t.tgisinternal AND (t.tgname LIKE '%marks_lists' OR t.tgname LIKE '%bumps_listings')"
-            )
-        )
-        kinds: dict[str, set[str]] = {}
-        fired: dict[tuple[str, str], list[str]] = {}
-        for table, name, tgtype in rows:
-            actions = trigger_actions(tgtype)
-            for action in actions:
-                fired.setdefault((table, action), []).append(name)
-            if name.endswith("marks_lists"):
-                kinds.setdefault(table, set()).update(actions)
+    triggers = await triggers_named(engine, "%marks_lists", "%bumps_listings")
+    fired: dict[tuple[str, str], list[str]] = {}
+    for trigger in triggers:
+        for action in trigger.actions:
+            fired.setdefault((trigger.table, action), []).append(trigger.name)
+    kinds = actions_by_table(trigger for trigger in triggers if trigger.name.endswith("marks_lists"))
     for (table, action), names in fired.items():
         if table in kinds and table != "listing_marks" and action in kinds[table]:
             assert sorted(names) == [f"{table}_{action}_bumps_listings", f"{table}_{action}_marks_lists"]

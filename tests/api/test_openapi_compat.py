@@ -14,12 +14,10 @@ from litestar.testing import AsyncTestClient
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import attend, mint, submit
+from tests.support.openapi import Doc, operations_of
 
 # The legacy backend's /openapi.json at b91dcd2 (the compatibility baseline), vendored unchanged.
 LEGACY_OPENAPI = Path(__file__).parent / "data" / "legacy-openapi.json"
-METHODS = ("get", "put", "post", "delete", "patch")
-
-Doc = dict[str, Any]
 
 
 def _legacy_document() -> Doc:
@@ -27,21 +25,7 @@ def _legacy_document() -> Doc:
     return document
 
 
-def _normalise(path: str) -> str:
-    """Litestar serves ``/users`` and ``/users/`` alike; FastAPI declared the slashed form."""
-    return path.rstrip("/") or "/"
-
-
-def _operations(document: Doc) -> dict[tuple[str, str], Doc]:
-    return {
-        (method.upper(), _normalise(path)): operation
-        for path, item in document["paths"].items()
-        for method, operation in item.items()
-        if method in METHODS
-    }
-
-
-LEGACY = _operations(_legacy_document())
+LEGACY = operations_of(_legacy_document())
 OPERATIONS = sorted(LEGACY)
 
 
@@ -56,7 +40,7 @@ async def ours(settings: Settings) -> Doc:
 
 @pytest.fixture(scope="module")
 def our_operations(ours: Doc) -> dict[tuple[str, str], Doc]:
-    return _operations(ours)
+    return operations_of(ours)
 
 
 def _resolve(schema: Doc, document: Doc) -> Doc:

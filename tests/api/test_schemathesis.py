@@ -8,7 +8,6 @@ headers and body schema (schemathesis's default checks). Bounded: a few examples
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import httpx
 import pytest
 import schemathesis
 import uvicorn
+from bench.pg import free_port
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -41,9 +41,7 @@ REFUSES_VALID_DATA = {
 def fuzzed_api(pg_server: PostgresForTests, settings: Settings) -> Iterator[str]:
     database_url = pg_server.create_database()
     app = create_app(replace(settings, database_url=database_url))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
     )

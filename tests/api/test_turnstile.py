@@ -4,7 +4,7 @@ fake of Cloudflare's siteverify accepts; without one, nothing is checked (the re
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -13,16 +13,13 @@ from litestar.testing import AsyncTestClient
 
 from podium.config import Settings
 from podium.http.app import create_app
-from tests.support.fake_http import FakeHttpServer
+from tests.support.fake_http import FakeHttpServer, fake_http_fixture
 
 Client = AsyncTestClient[Any]
 SIGNUP = {"email": "ada@example.com", "first_name": "Ada"}
 
 
-@pytest.fixture(scope="module")
-def siteverify() -> Iterator[FakeHttpServer]:
-    with FakeHttpServer() as server:
-        yield server
+siteverify = fake_http_fixture("module")
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from bench.pg import free_port
 from click.testing import CliRunner, Result
 
 from podium.adapters.airtable.csv_snapshot import read_csv_tables
@@ -32,7 +33,7 @@ from tests.api.test_smoke_command import every_row
 from tests.backfill.test_cli import environment
 from tests.backfill.test_write_back import backfill_into, canonical, differences, v2_changes
 from tests.conftest import TEST_SECRET, PostgresForTests
-from tests.integration.test_serve_command import _free_port, _wait_healthy
+from tests.support.served import wait_healthy
 
 pytestmark = pytest.mark.postgres
 
@@ -47,7 +48,7 @@ def fake(small_base: SyntheticBase) -> Iterator[FakeAirtable]:
 def served(pg_server: PostgresForTests, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """`podium serve` on a fresh database of the embedded server, as the operator starts it."""
     url = pg_server.create_database("podium_cutover_day")
-    port = _free_port()
+    port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")},
            "PODIUM_DATABASE_URL": url, "PODIUM_JWT_SECRET": TEST_SECRET, "PODIUM_PORT": str(port),
            "PODIUM_LOG_LEVEL": "WARNING", "PODIUM_DATA_DIR": str(tmp_path / "serve-data")}  # fmt: skip
@@ -55,7 +56,7 @@ def served(pg_server: PostgresForTests, tmp_path: Path) -> Iterator[tuple[str, s
     with log_path.open("wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "podium", "serve"], env=env, stdout=log, stderr=log)
     try:
-        _wait_healthy(f"http://127.0.0.1:{port}/health", process)
+        wait_healthy(f"http://127.0.0.1:{port}/health", process)
         yield url, f"http://127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGTERM)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from podium.adapters.postgres.backfill_store import PostgresBackfillStore
 from podium.adapters.postgres.database import create_engine
-from podium.adapters.postgres.embedded import _bin_dir
+from podium.adapters.postgres.embedded import bin_dir
 from podium.cli import main
 from podium.config import Settings
 from podium.domain.backfill import run_backfill
@@ -95,7 +95,7 @@ def test_the_compose_init_script_creates_mathesars_database_once(pg_server: Post
     server = pg_server.server
     env = {
         **os.environ,
-        "PATH": f"{_bin_dir()}:{os.environ['PATH']}",
+        "PATH": f"{bin_dir()}:{os.environ['PATH']}",
         "PGHOST": str(server.socket_dir),
         "PGUSER": "postgres",
         "PGDATABASE": "postgres",
@@ -108,7 +108,7 @@ def test_the_compose_init_script_creates_mathesars_database_once(pg_server: Post
         assert done.returncode == 0, done.stderr
         assert "mathesar_django_test is ready" in done.stdout
     listed = subprocess.run(
-        [str(_bin_dir() / "psql"), "-tAc", "SELECT count(*) FROM pg_database WHERE datname = 'mathesar_django_test'"],
+        [str(bin_dir() / "psql"), "-tAc", "SELECT count(*) FROM pg_database WHERE datname = 'mathesar_django_test'"],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert listed.stdout.strip() == "1"

@@ -4,8 +4,6 @@ down, rate-limiting, erroring — as a clear "could not check", never an excepti
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from podium.adapters.link_checks.custom import CustomValidator
@@ -13,17 +11,14 @@ from podium.adapters.link_checks.github import GithubRepoValidator
 from podium.adapters.link_checks.itch import ItchPageValidator
 from podium.adapters.link_checks.reachable import ReachableValidator
 from podium.domain.web_services import CheckOutcome
-from tests.support.fake_http import FakeHttpServer, unused_local_url
+from tests.support.fake_http import FakeHttpServer, fake_http_fixture, unused_local_url
 
 PLAYABLE = b'<html><body><div class="game_frame game_loaded"><iframe></iframe></div></body></html>'
 DOWNLOAD_ONLY = b'<html><body><div class="game_info">Download</div></body></html>'
 TIMEOUT = 0.3
 
 
-@pytest.fixture(scope="module")
-def fake() -> Iterator[FakeHttpServer]:
-    with FakeHttpServer() as server:
-        yield server
+fake = fake_http_fixture("module")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.integration.test_schema_constraints import _seed
+from tests.support.schema_rows import seed_two_events
 
 pytestmark = pytest.mark.usefixtures("clean_database")
 CHANNEL = "podium_listings"
@@ -34,7 +34,7 @@ async def _drain(received: asyncio.Queue[str], settle: float = 0.3) -> list[str]
 async def test_each_transaction_announces_each_changed_event_once_at_commit(
     engine: AsyncEngine, database_url: str
 ) -> None:
-    ids = await _seed(engine)
+    ids = await seed_two_events(engine)
     listener, received = await _listen(database_url)
     writer = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
@@ -72,7 +72,7 @@ async def test_attendance_and_referrals_move_the_version_without_announcing(
 ) -> None:
     """Only the organiser's lists show them and nothing streams those; a NOTIFY would serialise every
     attend's commit (migration 0006, bench/notify_cost.py)."""
-    ids = await _seed(engine)
+    ids = await seed_two_events(engine)
     listener, received = await _listen(database_url)
     writer = await asyncpg.connect(database_url.replace("postgresql+asyncpg", "postgresql"))
     try:

@@ -17,7 +17,7 @@ from podium.config import Settings
 from podium.http.listing_cache import ProjectListingCache
 from podium.http.live import LiveListings, LiveSettings, LiveStream
 from podium.http.live_frames import OPENING
-from tests.integration.test_schema_constraints import _seed, _vote
+from tests.support.schema_rows import insert_vote, seed_two_events
 
 pytestmark = pytest.mark.usefixtures("clean_database")
 
@@ -76,14 +76,14 @@ async def test_every_stream_gets_the_same_frame_read_once_per_change(
     hub: tuple[LiveListings, list[ManualListener]], engine: AsyncEngine
 ) -> None:
     live, listeners = hub
-    ids = await _seed(engine)
+    ids = await seed_two_events(engine)
     streams = [await live.open(ids["event_a"], False, None) for _ in range(5)]
     first = [await _next_list(stream) for stream in streams]
     assert len(listeners) == 1  # one listener per process, however many streams
     assert all(frame is first[0] for frame in first)  # the judging order too is shuffled once, shared
 
     CountingCache.reads = 0
-    await _vote(engine, ids["voter"], ids["project_a"], ids["event_a"])
+    await insert_vote(engine, ids["voter"], ids["project_a"], ids["event_a"])
     listeners[0].on_change(ids["event_a"])
     listeners[0].on_change(ids["event_b"])  # no stream: nothing read
     second = [await _next_list(stream) for stream in streams]
@@ -100,7 +100,7 @@ async def test_a_stream_not_reading_keeps_only_the_newest_list(
     hub: tuple[LiveListings, list[ManualListener]], engine: AsyncEngine
 ) -> None:
     live, listeners = hub
-    ids = await _seed(engine)
+    ids = await seed_two_events(engine)
     stream = await live.open(ids["event_a"], False, None)
     assert await anext(stream) == OPENING
     await _next_list(stream)
@@ -124,7 +124,7 @@ async def test_streams_dropped_before_being_read_leave_no_count(
     hub: tuple[LiveListings, list[ManualListener]], engine: AsyncEngine
 ) -> None:
     live, _ = hub
-    ids = await _seed(engine)
+    ids = await seed_two_events(engine)
     stream = await live.open(ids["event_a"], False, None)
     assert live.streams == 1
     del stream

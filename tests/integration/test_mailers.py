@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -11,17 +10,14 @@ import pytest
 from podium.adapters.mail.console import ConsoleMailer
 from podium.adapters.mail.loops import LoopsMailer
 from podium.domain.ports import DeliveryFailed
-from tests.support.fake_http import FakeHttpServer, unused_local_url
+from tests.support.fake_http import FakeHttpServer, fake_http_fixture, unused_local_url
 
 API_KEY = "loops-test-key-abc123"
 TRANSACTIONAL_ID = "cmg1hjhed4xyi0r0ijvfyyqa1"
 LINK = "http://localhost:5173/login?token=abc.def.ghi&redirect=/events/x"
 
 
-@pytest.fixture
-def loops() -> Iterator[FakeHttpServer]:
-    with FakeHttpServer() as server:
-        yield server
+loops = fake_http_fixture()
 
 
 def _mailer(url: str, client: httpx.AsyncClient | None = None, timeout: float = 10.0) -> LoopsMailer:

@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from podium.adapters.review_checks import HttpProjectChecks
 from podium.domain.ports import UpstreamError
-from tests.support.fake_http import FakeHttpServer, unused_local_url
+from tests.support.fake_http import FakeHttpServer, fake_http_fixture, unused_local_url
 
 TOKEN = "review-token-xyz"
 CHECK = {"check_id": "c-123", "status": "pending", "created_at": "2025-01-01T00:00:00Z", "result": None}
 
 
-@pytest.fixture
-def service() -> Iterator[FakeHttpServer]:
-    with FakeHttpServer() as server:
-        yield server
+service = fake_http_fixture()
 
 
 def _checks(url: str, client: httpx.AsyncClient | None = None, timeout: float = 30.0) -> HttpProjectChecks:

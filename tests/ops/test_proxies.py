@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from bench.faults import free_port
+from bench.pg import free_port
 
 from tests.conftest import PostgresForTests
 from tests.ops.conftest import StartServe

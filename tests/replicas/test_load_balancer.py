@@ -23,7 +23,8 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from bench.faults import Serve, free_port, start_serve
+from bench.faults import Serve, start_serve
+from bench.pg import free_port
 
 from tests.conftest import TEST_SECRET
 from tests.replicas.conftest import DATABASE, Replicated

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self
+
+import pytest
+from bench.pg import free_port
 
 
 @dataclass(frozen=True)
@@ -129,9 +132,19 @@ class FakeHttpServer:
         self._thread.join(timeout=5)
 
 
+def fake_http_fixture(scope: Literal["function", "module"] = "function") -> Any:
+    """A fixture of a running ``FakeHttpServer``, named after the variable it is assigned to in a test
+    module: ``github = fake_http_fixture("module")``. A module-scoped one is shared by the module's tests
+    (``reset`` it in a per-test fixture)."""
+
+    @pytest.fixture(scope=scope)
+    def fake_http() -> Iterator[FakeHttpServer]:
+        with FakeHttpServer() as server:
+            yield server
+
+    return fake_http
+
+
 def unused_local_url() -> str:
     """A URL on 127.0.0.1 where nothing listens (connection refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"

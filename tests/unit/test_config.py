@@ -338,11 +338,11 @@ def test_serve_gives_uvicorn_the_worker_healthcheck_timeout(monkeypatch: pytest.
     # uvicorn's own 5 s killed workers that were still importing on a saturated box, over and over.
     import uvicorn
 
-    from podium.cli.serve import _run_uvicorn
+    from podium.cli.serve import run_uvicorn
 
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.update(kwargs))
-    _run_uvicorn("127.0.0.1", 8000, 2, Settings.from_env({"PODIUM_WORKER_HEALTHCHECK_SECONDS": "45"}))
+    run_uvicorn("127.0.0.1", 8000, 2, Settings.from_env({"PODIUM_WORKER_HEALTHCHECK_SECONDS": "45"}))
     assert seen["timeout_worker_healthcheck"] == 45
     assert Settings.from_env({}).worker_healthcheck_seconds == 30
 

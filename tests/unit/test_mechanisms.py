@@ -13,13 +13,13 @@ from podium.adapters.coalesce import CoalescedReads
 
 
 def test_no_mechanism_is_off_unless_asked() -> None:
-    assert mechanisms._switched_off("") == frozenset()
-    assert mechanisms._switched_off(" gc_freeze , coalesced_reads ") == {"gc_freeze", "coalesced_reads"}
+    assert mechanisms.switched_off("") == frozenset()
+    assert mechanisms.switched_off(" gc_freeze , coalesced_reads ") == {"gc_freeze", "coalesced_reads"}
 
 
 def test_an_unknown_mechanism_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(ValueError, match="unknown mechanism\\(s\\) gc_frezze; known: coalesced_reads"):
-        mechanisms._switched_off("gc_frezze")
+        mechanisms.switched_off("gc_frezze")
 
 
 @pytest.mark.parametrize("off", [frozenset(), frozenset({"coalesced_reads"})], ids=["coalescing", "not"])

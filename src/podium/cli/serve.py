@@ -64,12 +64,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
                 # The embedded server: workers are separate processes that read their settings from the
                 # environment.
                 os.environ["PODIUM_DATABASE_URL"] = url
-            _run_uvicorn(host or settings.host, port or settings.port, workers, settings)
+            run_uvicorn(host or settings.host, port or settings.port, workers, settings)
     finally:
         log.info("podium serve stopped", extra={"uptime_s": round(time.monotonic() - started, 2)})
 
 
-def _run_uvicorn(host: str, port: int, workers: int, settings: Settings) -> None:
+def run_uvicorn(host: str, port: int, workers: int, settings: Settings) -> None:
+    """uvicorn serving the app with ``workers`` processes, configured from ``settings``; returns once it stops."""
     import uvicorn
 
     from podium.http.protocol import HTTP_PROTOCOL

@@ -21,7 +21,9 @@ BOM = "\ufeff"
 CHUNK_CHARS = 32_768
 
 
-async def _body(export: Export) -> AsyncIterator[bytes]:
+async def csv_chunks(export: Export) -> AsyncIterator[bytes]:
+    """The export as CSV (a BOM, the header, then the rows), in chunks of about ``CHUNK_CHARS``; the rows'
+    iterator is closed however the stream ends."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
@@ -42,7 +44,7 @@ async def _body(export: Export) -> AsyncIterator[bytes]:
 
 def csv_response(export: Export) -> Stream:
     return Stream(
-        _body(export),
+        csv_chunks(export),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", export.filename)}"'

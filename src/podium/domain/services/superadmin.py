@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+from podium.domain.clock import utcnow
 from podium.domain.errors import NotFound, Unprocessable
 from podium.domain.models import Event, EventView, User
 from podium.domain.ports import SlugTaken, UnitOfWorkFactory
@@ -39,12 +40,8 @@ class Page(Generic[T]):
         return math.ceil(self.total / self.size)
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class SuperadminService:
-    def __init__(self, uow: UnitOfWorkFactory, now: Callable[[], dt.datetime] = _utcnow) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, now: Callable[[], dt.datetime] = utcnow) -> None:
         self._uow = uow
         self._now = now
 
