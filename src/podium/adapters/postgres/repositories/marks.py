@@ -5,6 +5,12 @@ text. The next read asks for the marks of the transactions that snapshot did not
 committed after it, whatever its id. Marks, cursor and rows come from one statement, hence one snapshot,
 so the rows are exactly as of the new cursor (never a torn state, such as a vote moved between two
 projects read on one side only).
+
+On a streaming replica a snapshot lists no running transaction (PostgreSQL keeps them in a part of the
+snapshot ``pg_current_snapshot()`` does not show): its text would claim every transaction below its xmax had
+ended, and a change committed later by one of them would never be re-read. There the cursor is cut to
+``xmin:xmin:`` — every transaction from the oldest one still running on counts as unseen — so the next read
+re-reads a little more, never less.
 """
 
 from __future__ import annotations
@@ -36,13 +42,20 @@ state AS MATERIALIZED (
            e.leaderboard_enabled AS listing_leaderboard, e.owner_id AS listing_owner, e.phase AS listing_phase
     FROM public.events e WHERE e.id = :key AND e.deleted_at IS NULL
 )"""
+# The cursor of this statement's snapshot (``_CURSOR`` in a FROM clause names it ``cursor``).
+_CURSOR = """(
+    SELECT CASE WHEN pg_catalog.pg_is_in_recovery()
+                THEN pg_catalog.pg_snapshot_xmin(s)::text || ':' || pg_catalog.pg_snapshot_xmin(s)::text || ':'
+                ELSE s::text END AS cursor
+    FROM pg_catalog.pg_current_snapshot() AS s
+)"""
 _COLUMNS = (
     "span.cursor, span.changed, state.listing_version, state.listing_leaderboard, state.listing_owner,"
     " state.listing_phase, r.*"
 )
 # Every row, with the cursor of the read.
 _ALL = f"""
-WITH span AS MATERIALIZED (SELECT pg_catalog.pg_current_snapshot()::text AS cursor, NULL::uuid[] AS changed),
+WITH span AS MATERIALIZED (SELECT c.cursor, NULL::uuid[] AS changed FROM {_CURSOR} c),
 {_STATE}
 SELECT {_COLUMNS} FROM span LEFT JOIN state ON true LEFT JOIN LATERAL ({{rows}}) r ON true
 ORDER BY {{order}}
@@ -51,12 +64,13 @@ ORDER BY {{order}}
 # has an id at least the snapshot's xmin (older ones had all ended when it was taken): the index's range.
 _CHANGED = f"""
 WITH span AS MATERIALIZED (
-    SELECT pg_catalog.pg_current_snapshot()::text AS cursor, ARRAY(
+    SELECT c.cursor, ARRAY(
         SELECT DISTINCT m.subject FROM public.listing_marks m
         WHERE m.event_id = :key
           AND m.xact >= pg_catalog.pg_snapshot_xmin(CAST(:since AS text)::pg_snapshot)::text::bigint
           AND NOT pg_catalog.pg_visible_in_snapshot(m.xact::text::xid8, CAST(:since AS text)::pg_snapshot)
     ) AS changed
+    FROM {_CURSOR} c
 ),
 {_STATE}
 SELECT {_COLUMNS} FROM span LEFT JOIN state ON true LEFT JOIN LATERAL ({{rows}}) r ON true
