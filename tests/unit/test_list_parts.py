@@ -65,3 +65,15 @@ def test_an_unknown_set_of_changes_rebuilds_the_whole_list() -> None:
     rebuilt = parts.updated(Changes("c1", None, [(project, 3, "c")]), _part)
     assert json.loads(rebuilt.array()) == [[3, "c"]]
     assert Parts.of("c2", []).array() == b"[]"
+
+
+def test_a_change_to_what_the_list_never_held_keeps_the_same_list() -> None:
+    project, other_list, empty_project = UUID(int=1), UUID(int=2), UUID(int=3)
+    parts = Parts.of("c0", [_part((project, 1, "a")), _part((project, 2, "b"))])
+    for named in (frozenset(), frozenset({other_list}), frozenset({other_list, empty_project})):
+        same = parts.updated(Changes("c1", named, []), _part)
+        assert same.fragments is parts.fragments  # no new body to join
+        assert same.cursor == "c1"
+    # A project the list holds that has no rows any more is a change: its rows go.
+    emptied = parts.updated(Changes("c2", frozenset({project, other_list}), []), _part)
+    assert emptied.array() == b"[]"

@@ -47,7 +47,9 @@ class Parts:
         """This list with ``changes`` applied: the changed projects' rows replaced by their new ones."""
         if changes.projects is None:
             return Parts.of(changes.cursor, map(part, changes.rows))
-        if not changes.projects:  # nothing changed since this list's read: the same list, a newer cursor
+        if not changes.rows and self.projects.keys().isdisjoint(changes.projects):
+            # Nothing this list holds changed (nothing at all, or only what it never held: another list of
+            # the event, such as its attendees, or a project with no rows here): the same list, a newer cursor.
             return Parts(changes.cursor, self.keys, self.fragments, self.projects)
         fresh: dict[UUID, dict[Hashable, bytes]] = {project: {} for project in changes.projects}
         for project, key, fragment in map(part, changes.rows):
