@@ -4,10 +4,12 @@ still behind the schema gate every route has."""
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from podium.http.auth import AUTHENTICATE
 from tests.api.conftest import SignUp, mint
 
 BAD_BODY = {"event": "not-an-id", "projects": "none"}
@@ -45,3 +47,18 @@ async def test_the_vote_route_keeps_the_app_s_before_request_hook(client: AsyncT
     }
     assert len(hooks) == 1  # the schema gate's, not a route's own
     assert None not in hooks
+
+
+async def test_every_route_that_needs_a_user_authenticates_in_the_app_s_one_hook(
+    client: AsyncTestClient[Any],
+) -> None:
+    """A route, controller or router ``before_request`` of its own would replace the app's, and with it the
+    authentication: every route that asks for it still runs the app's hook, and every handler that takes
+    the ``user`` asks for it."""
+    handlers = [h for route in client.app.routes for h in getattr(route, "route_handlers", ())]
+    asking = [h for h in handlers if h.opt.get(AUTHENTICATE)]
+    assert len(asking) > 30
+    assert {h.resolve_before_request() for h in asking} == {client.app.before_request}
+    taking_user = [h for h in handlers if "user" in inspect.signature(h.fn).parameters]
+    assert taking_user
+    assert [h.operation_id for h in taking_user if not h.opt.get(AUTHENTICATE)] == []
