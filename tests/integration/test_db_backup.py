@@ -122,9 +122,11 @@ def test_backup_change_restore_gives_back_every_row(pg_server: PostgresForTests,
     assert asyncio.run(_sums(empty)) == before
 
 
-def test_the_embedded_default_is_backed_up_too(pg_server: PostgresForTests, tmp_path: Path) -> None:
+def test_the_embedded_default_is_backed_up_too(
+    pg_server: PostgresForTests, tmp_path: Path, server_tmp: Path
+) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")}
-    env.update(PODIUM_DATA_DIR=str(tmp_path / "embedded"), PODIUM_LOG_LEVEL="WARNING")
+    env.update(PODIUM_DATA_DIR=str(server_tmp / "embedded"), PODIUM_LOG_LEVEL="WARNING")
     file = tmp_path / "embedded.dump"
     upgraded = CliRunner().invoke(main, ["db", "upgrade"], env=env)
     assert upgraded.exit_code == 0, upgraded.output

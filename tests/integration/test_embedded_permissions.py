@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from podium.adapters.postgres.embedded import EmbeddedPostgres
+from podium.adapters.postgres.embedded import EmbeddedPostgres, EmbeddedPostgresError
 
 
 def mode(path: Path) -> int:
@@ -46,3 +46,24 @@ def test_the_server_starts_from_a_private_home_and_opens_its_parents_for_travers
         assert mode(home / "clone" / ".data" / "postgres") == 0o700
     finally:
         server.stop(mode="immediate")
+
+
+def test_a_server_whose_folders_were_made_private_again_is_not_taken_for_stopped(home: Path) -> None:
+    """pytest makes /tmp/pytest-of-<user> 0700 again at each start: a server under it, run as another user,
+    must not then look stopped (stop() would leave it running)."""
+    server = EmbeddedPostgres(home / "clone" / ".data" / "postgres")
+    server.start()
+    try:
+        home.chmod(0o700)
+        if os.geteuid() == 0:
+            with pytest.raises(EmbeddedPostgresError, match="Permission denied"):
+                server.is_running()
+            with pytest.raises(EmbeddedPostgresError, match="Permission denied"):
+                server.stop()
+        else:
+            # Run as its owner, the server's tools still enter the folder.
+            assert server.is_running()
+    finally:
+        home.chmod(0o701)
+        server.stop(mode="immediate")
+    assert not server.is_running()

@@ -14,9 +14,9 @@ from podium.adapters.postgres.embedded import EmbeddedPostgres
 from tests.support.served import wait_healthy
 
 
-def test_serve_runs_on_an_embedded_database_and_stops_it_on_sigterm(tmp_path: Path) -> None:
+def test_serve_runs_on_an_embedded_database_and_stops_it_on_sigterm(tmp_path: Path, server_tmp: Path) -> None:
     port = free_port()
-    data_dir = tmp_path / "data"
+    data_dir = server_tmp / "data"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PODIUM_")},
         "PODIUM_DATA_DIR": str(data_dir),

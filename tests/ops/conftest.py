@@ -22,7 +22,7 @@ from podium.cli import EMBEDDED_DATABASE
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import Person, mint
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, server_folder
 
 StartServe = Callable[..., Serve]
 
@@ -67,16 +67,18 @@ def children_of(pid: int) -> list[int]:
 
 
 @pytest.fixture(scope="session")
-def ops_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def ops_data_dir() -> Iterator[Path]:
     """A ``PODIUM_DATA_DIR`` whose embedded cluster (``postgres/``) is initialised and migrated once.
 
     It is not the session's test server: the tests here crash, kill and restart it. Each test leaves
-    it stopped.
+    it stopped. Outside pytest's base folder, which any pytest run starting meanwhile makes private
+    again (``tests.conftest.server_folder``).
     """
-    data_dir = tmp_path_factory.mktemp("ops") / "data"
-    with private_postgres(data_dir / "postgres", EMBEDDED_DATABASE):
-        pass
-    return data_dir
+    with server_folder("podium-ops-") as root:
+        data_dir = root / "data"
+        with private_postgres(data_dir / "postgres", EMBEDDED_DATABASE):
+            pass
+        yield data_dir
 
 
 def app_client(settings: Settings, **changes: Any) -> AsyncTestClient[Any]:

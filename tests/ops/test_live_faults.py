@@ -56,9 +56,9 @@ async def _public_event(client: Any, projects: int = 1) -> tuple[str, str, list[
 
 
 async def test_a_stream_survives_a_database_restart_and_gets_the_lists_after_it(
-    settings: Settings, tmp_path: Path
+    settings: Settings, server_tmp: Path
 ) -> None:
-    with private_postgres(tmp_path / "pg", "podium") as server:
+    with private_postgres(server_tmp / "pg", "podium") as server:
         own = replace(settings, database_url=server.url("podium"), live_heartbeat_seconds=0.5)
         async with AsyncTestClient(app=create_app(own)) as api, served(create_app(own)) as base:
             event_id, voter, (project,) = await _public_event(api)

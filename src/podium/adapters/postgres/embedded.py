@@ -45,6 +45,8 @@ SUPERUSER = "postgres"
 OWNER_FILE = "podium-owner.json"
 # Unix socket paths are limited to ~107 bytes; long data paths fall back to a short directory in /tmp.
 _SOCKET_PATH_LIMIT = 100
+# `pg_ctl status`'s exit status when it cannot access the data directory (3: no server running).
+PG_CTL_NO_DATA_DIRECTORY = 4
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -186,9 +188,14 @@ class EmbeddedPostgres:
         (self.data_dir / OWNER_FILE).write_text(json.dumps({"pid": pid, "started": _process_start(pid)}))
 
     def is_running(self) -> bool:
+        """Whether a server runs in the data directory; an error when ``pg_ctl`` cannot reach it."""
         if not (self.data_dir / "PG_VERSION").exists():
             return False
         result = self._run("pg_ctl", "-D", str(self.data_dir), "status", check=False)
+        if result.returncode == PG_CTL_NO_DATA_DIRECTORY:
+            # The directory exists but the server's user cannot enter it: a folder above it made private
+            # again since the start, say. "Not running" would make stop() leave a running server behind.
+            raise EmbeddedPostgresError(f"pg_ctl status failed: {result.stderr.strip()}")
         return result.returncode == 0
 
     def create_database(self, name: str) -> None:
