@@ -229,6 +229,7 @@ class Settings:
     live_min_interval_ms: int = 100
     live_max_streams: int = 5000
     # Open live streams per client address and worker: one client cannot take every stream of a worker.
+    # A client is an IPv4 address or an IPv6 /64 (domain.clients.client_key), as for every per-client limit.
     live_max_streams_per_client: int = 20
     live_idle_timeout_seconds: int = 3600
     live_heartbeat_seconds: float = 15.0

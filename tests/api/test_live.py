@@ -157,8 +157,8 @@ async def test_streams_beyond_the_limit_get_a_clear_503(
 async def test_one_client_cannot_take_every_stream(
     client: AsyncTestClient[Any], settings: Settings, sign_up: SignUp, create_event: Any
 ) -> None:
-    """Issue 22 item 5: streams are counted per client address too; one past its share is a 429 for that
-    client only, and a stream it closes gives the place back."""
+    """Issue 22 item 5: streams are counted per client address too (an IPv6 client is its /64); one past
+    its share is a 429 for that client only, and a stream it closes gives the place back."""
     event, _, _ = await _event_with_two_projects(client, sign_up, create_event)
     limited = create_app(replace(settings, live_max_streams=10, live_max_streams_per_client=2))
     path, params = f"/events/{event.id}/projects/live", {"leaderboard": "true"}
@@ -182,6 +182,19 @@ async def test_one_client_cannot_take_every_stream(
                 assert response.status_code == 200
         async with stream(base, event.id) as again:  # the first client's streams closed: room again
             await again.next_list()
+        # One IPv6 host is its /64 (through a proxy it names, as uvicorn trusts 127.0.0.1): a new address
+        # per stream does not pass the cap; the next /64 is another client.
+        v6 = [{"X-Forwarded-For": f"2001:db8:1:2::{n}"} for n in (1, 2, 3)]
+        async with stream(base, event.id, headers=v6[0]) as one, stream(base, event.id, headers=v6[1]) as two:
+            await one.next_list()
+            await two.next_list()
+            async with (
+                httpx.AsyncClient(base_url=base) as http,
+                http.stream("GET", path, params=params, headers=v6[2]) as refused,
+            ):
+                assert refused.status_code == 429
+            async with stream(base, event.id, headers={"X-Forwarded-For": "2001:db8:1:3::1"}) as other_64:
+                await other_64.next_list()
 
 
 async def test_an_idle_stream_gets_heartbeats_then_ends(

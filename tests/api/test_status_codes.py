@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 from litestar.testing import AsyncTestClient
@@ -19,6 +20,7 @@ from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, mint, submit
 from tests.conftest import TEST_SECRET
+from tests.support.served import served
 
 BAD_ACCESS = "You don't have permission to do this"
 UNKNOWN = "00000000-0000-4000-8000-000000000000"
@@ -228,6 +230,30 @@ async def test_login_is_rate_limited_per_client_address(settings: Settings, clea
     assert statuses == [404, 404, 404, 429]
     # verify has its own budget per client.
     assert_detail(response, 400, "Invalid token")
+
+
+async def test_the_addresses_of_one_ipv6_64_share_one_login_budget(
+    settings: Settings, clean_database: object
+) -> None:
+    """One IPv6 host holds a /64 and may take a new address per request: the per-client login limit
+    counts the /64 (served by uvicorn, which trusts ``X-Forwarded-For`` from 127.0.0.1, like a proxy)."""
+    tight = replace(settings, login_rate_limit=100, login_ip_rate_limit=3)
+
+    async def login(http: httpx.AsyncClient, address: str, n: int) -> int:
+        response = await http.post(
+            "/request-login",
+            params={"redirect": ""},
+            json={"email": f"v6-{n}@example.com"},
+            headers={"X-Forwarded-For": address},
+        )
+        return response.status_code
+
+    async with served(create_app(tight)) as base, httpx.AsyncClient(base_url=base, timeout=30.0) as http:
+        addresses = ["2001:db8:1:2::a", "2001:db8:1:2:ffff::b", "2001:db8:1:2::c", "2001:db8:1:2::d"]
+        statuses = [await login(http, address, n) for n, address in enumerate(addresses)]
+        assert statuses == [404, 404, 404, 429]
+        assert await login(http, "2001:db8:1:3::a", 9) == 404  # the next /64 is another client
+        assert await login(http, "192.0.2.1", 10) == 404  # and so is an IPv4 address
 
 
 # Users (legacy §2.2, PRODUCT §3.7).

@@ -34,6 +34,7 @@ from uuid import UUID
 
 from podium.adapters.postgres.notifications import ListingChangeListener, listen_connection
 from podium.bootstrap import Container
+from podium.domain.clients import client_key
 from podium.domain.errors import Forbidden, NotFound, RateLimited, Unavailable
 from podium.domain.services.events import LEADERBOARD_DISABLED
 from podium.http.listing_cache import Listing, ProjectListingCache
@@ -152,6 +153,7 @@ class LiveListings:
         for ``Content-Encoding: deflate``)."""
         if self._closing:
             raise TooManyStreams(RESTARTING)
+        client = client_key(client)  # one IPv6 host is one /64: a new address per stream is the same client
         if self._per_client.get(client, 0) >= self.settings.max_streams_per_client:
             raise RateLimited(TOO_MANY_CLIENT_STREAMS, CLIENT_RETRY_AFTER)
         if self._streams >= self.settings.max_streams:

@@ -1,9 +1,9 @@
 """The brake on guessing join codes (event attendance and project collaboration).
 
 A join code is the only secret between a stranger and an event, so lookups are counted per user and
-per client address. Every lookup counts, not only failed ones: the ``RateLimiter`` port can only count
-a hit, and counting failures alone would leave an oracle once the limit is reached (a wrong guess
-answered 429, the right one 200). The limits are sized so a real attendee never meets them.
+per client address (an IPv6 client is its /64: ``client_key``). Every lookup counts, not only failed
+ones: the ``RateLimiter`` port can only count a hit, and counting failures alone would leave an oracle
+once the limit is reached (a wrong guess answered 429, the right one 200). The limits are sized so a real attendee never meets them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from podium.domain.clients import client_key
 from podium.domain.errors import Invalid, RateLimited
 from podium.domain.models import User
 from podium.domain.ports import JoinCodeTaken, RateLimiter
@@ -61,7 +62,7 @@ class JoinCodeGuard:
         policy = self._policy
         limits = {f"{action}:user:{user.id}": policy.attempts_per_user}
         if client:
-            limits[f"{action}:client:{client}"] = policy.attempts_per_client
+            limits[f"{action}:client:{client_key(client)}"] = policy.attempts_per_client
         # The user first: a user over their own limit no longer spends the address's (a venue's NAT).
         retry_after = await self._limiter.hit_all(limits, policy.window_seconds)
         if retry_after is not None:
