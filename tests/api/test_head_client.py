@@ -17,6 +17,7 @@ from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
 from tests.support.fake_http import FakeHttpServer, fake_http_fixture
+from tests.support.links import NOT_URLS
 
 Client = AsyncTestClient[Any]
 SERIES = "test-series"
@@ -318,18 +319,6 @@ async def test_without_checks_a_project_is_valid_at_once_and_validation_is_rate_
     answers = [(await _validate(client, owner, project["id"])).status_code for _ in range(5)]
     assert answers == [200, 200, 200, 200, 429]
     assert github.requests == []
-
-
-NOT_URLS = [
-    "http://[::1",
-    f"http://{'a' * 64}.com/",
-    "http://a..b/",
-    "http://./",
-    "http://a\u2100b.com/",
-    "http://1.1.1.1/a\x01b",
-    "https://1.1.1.1:0x50/",
-    "http://1.1.1.1:99999/",
-]
 
 
 async def test_a_demo_link_that_is_not_a_url_is_a_warning_never_a_500(

@@ -18,6 +18,7 @@ from podium.adapters.link_checks.itch import ItchPageValidator
 from podium.adapters.link_checks.reachable import ReachableValidator
 from podium.domain.web_services import CheckOutcome
 from tests.support.fake_http import FakeHttpServer, fake_http_fixture, unused_local_url
+from tests.support.links import NOT_URLS
 
 PLAYABLE = b'<html><body><div class="game_frame game_loaded"><iframe></iframe></div></body></html>'
 DOWNLOAD_ONLY = b'<html><body><div class="game_info">Download</div></body></html>'
@@ -245,19 +246,7 @@ async def test_headers_are_not_sent_to_a_redirect_on_another_host(service: FakeH
     assert redirected.path == "/elsewhere"
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "http://[::1",
-        f"http://{'a' * 64}.com/",
-        "http://a..b/",
-        "http://./",
-        "http://a\u2100b.com/",
-        "http://1.1.1.1/a\x01b",
-        "https://1.1.1.1:0x50/",
-        "http://1.1.1.1:99999/",
-    ],
-)
+@pytest.mark.parametrize("url", NOT_URLS)
 async def test_a_link_that_is_not_a_url_says_so(url: str) -> None:
     for validator in (
         ReachableValidator(timeout=TIMEOUT),
