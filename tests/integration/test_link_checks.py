@@ -7,7 +7,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
+import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -190,6 +193,50 @@ async def test_the_vetted_address_is_asked_for_the_links_own_host(service: FakeH
     )
     assert await validator.check(f"http://demo.example:{_port(service)}/x", "demo") == CheckOutcome("passed")
     assert service.requests[-1].headers["host"] == f"demo.example:{_port(service)}"
+
+
+@pytest.fixture(scope="module")
+def demo_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate (and its key) for demo.example only."""
+    folder = tmp_path_factory.mktemp("tls")
+    key, cert = folder / "key.pem", folder / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+         "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=demo.example",
+         "-addext", "subjectAltName=DNS:demo.example"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+async def test_tls_to_the_vetted_address_names_the_links_host(
+    demo_certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The certificate is verified against the link's name (SNI), not the address connected to.
+    cert, key = demo_certificate
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    names: list[str | None] = []
+    context.sni_callback = lambda _socket, name, _context: names.append(name)
+    heads: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        validator = ReachableValidator(
+            timeout=2, allow_private=True, resolver=ChangingResolver(["127.0.0.1"])
+        )
+        outcome = await validator.check(f"https://demo.example:{port}/play", "demo")
+    assert outcome == CheckOutcome("passed")
+    assert names == ["demo.example"]
+    assert f"host: demo.example:{port}".encode() in heads[0].lower()
 
 
 @pytest.mark.parametrize(
