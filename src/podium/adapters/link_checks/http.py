@@ -84,6 +84,10 @@ def not_a_url(part: str) -> NotChecked:
     return NotChecked(CheckOutcome("failed", f"The {part} link is not a valid URL"))
 
 
+def no_such_host(part: str, host: str) -> NotChecked:
+    return NotChecked(CheckOutcome("failed", f"The {part} link's host {host} does not exist"))
+
+
 async def request(
     method: str,
     url: str,
@@ -222,7 +226,7 @@ async def _send(
         except httpx.ConnectError:
             if index == len(addresses) - 1:
                 raise
-    raise NotChecked(CheckOutcome("failed", f"The {part} link's host {url.host} does not exist"))
+    raise no_such_host(part, url.host)
 
 
 def _turn() -> asyncio.Semaphore:
@@ -243,9 +247,9 @@ async def _resolve(
         found = await asyncio.get_running_loop().run_in_executor(_lookups, resolver, host, port)
         addresses = [ipaddress.ip_address(address) for address in found]
     except (OSError, ValueError) as exc:
-        raise NotChecked(CheckOutcome("failed", f"The {part} link's host {url.host} does not exist")) from exc
+        raise no_such_host(part, url.host) from exc
     if not addresses:
-        raise NotChecked(CheckOutcome("failed", f"The {part} link's host {url.host} does not exist"))
+        raise no_such_host(part, url.host)
     return addresses
 
 
