@@ -17,6 +17,7 @@ from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, submit
 from tests.support.fake_http import FakeHttpServer, fake_http_fixture
+from tests.support.links import NOT_URLS
 
 Client = AsyncTestClient[Any]
 SERIES = "test-series"
@@ -318,3 +319,30 @@ async def test_without_checks_a_project_is_valid_at_once_and_validation_is_rate_
     answers = [(await _validate(client, owner, project["id"])).status_code for _ in range(5)]
     assert answers == [200, 200, 200, 200, 429]
     assert github.requests == []
+
+
+async def test_a_demo_link_that_is_not_a_url_is_a_warning_never_a_500(
+    validating: Client, sign_up: SignUp, create_event: Any
+) -> None:
+    client = validating
+    owner, mate = await sign_up("Olive"), await sign_up("Mo")
+    event = await create_event(owner)
+    patched = await client.patch(
+        f"/events/admin/{event.id}", json={"demo_validation": "reachable"}, headers=owner.headers
+    )
+    assert patched.status_code == 200, patched.text
+    for person in (owner, mate):
+        await attend(client, person, event)
+    project = await submit(client, owner, event)
+    joined = await client.post(
+        "/projects/join", params={"join_code": project["join_code"]}, headers=mate.headers
+    )
+    assert joined.status_code == 200, joined.text
+    for n, url in enumerate(NOT_URLS):  # owner and mate in turn: 4 checks each within the rate limit
+        changed = await client.put(f"/projects/{project['id']}", json={"demo": url}, headers=owner.headers)
+        assert changed.status_code == 200, (url, changed.text)
+        checked = await _validate(client, (owner, mate)[n % 2], project["id"])
+        assert (checked.status_code, checked.json()) == (
+            200,
+            {"valid": False, "message": "The demo link is not a valid URL"},
+        ), url

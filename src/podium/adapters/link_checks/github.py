@@ -38,6 +38,7 @@ class GithubRepoValidator:
                 part=part,
                 service="GitHub",
                 timeout=self._timeout,
+                allow_private=True,  # the deployment's API address; the link only names the repository
                 headers=headers,
             )
         except NotChecked as exc:

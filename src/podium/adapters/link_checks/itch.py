@@ -6,7 +6,7 @@ import re
 from html.parser import HTMLParser
 from typing import Literal
 
-from podium.adapters.link_checks.http import NotChecked, request
+from podium.adapters.link_checks.http import NotChecked, Resolver, request, system_resolver
 from podium.domain.web_services import CheckOutcome
 
 ITCH_PAGE = re.compile(
@@ -35,11 +35,15 @@ def has_game_frame(html: str) -> bool:
 
 class ItchPageValidator:
     """``LinkValidator`` that fetches the itch.io page; with ``base_url``, ``https://USER.itch.io/GAME``
-    is fetched from ``{base_url}/USER/GAME`` instead (a mirror, or a test's fake)."""
+    is fetched from ``{base_url}/USER/GAME`` instead (a mirror, or a test's fake). Without ``base_url`` only
+    public addresses are fetched, redirects too; the mirror the deployment configured may be private."""
 
-    def __init__(self, base_url: str = "", *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, base_url: str = "", *, timeout: float = 10.0, resolver: Resolver = system_resolver
+    ) -> None:
         self._base_url = base_url.rstrip("/")
         self._timeout = timeout
+        self._resolver = resolver
 
     async def check(self, url: str, part: Literal["repo", "demo"]) -> CheckOutcome:
         match = ITCH_PAGE.match(url)
@@ -49,7 +53,14 @@ class ItchPageValidator:
         page = f"{self._base_url}/{user}/{game}" if self._base_url else f"https://{user}.itch.io/{game}"
         try:
             response = await request(
-                "GET", page, part=part, service="itch.io", timeout=self._timeout, follow_redirects=True
+                "GET",
+                page,
+                part=part,
+                service="itch.io",
+                timeout=self._timeout,
+                allow_private=bool(self._base_url),
+                follow_redirects=True,
+                resolver=self._resolver,
             )
         except NotChecked as exc:
             return exc.outcome

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from podium.adapters.link_checks.http import NotChecked, request
+from podium.adapters.link_checks.http import NotChecked, Resolver, request, system_resolver
 from podium.domain.web_services import CheckOutcome
 
 
@@ -12,9 +12,12 @@ class ReachableValidator:
     """``LinkValidator`` that fetches the link itself. Only public addresses are fetched unless
     ``allow_private`` (tests, an intranet deployment): a user's link must not probe the server's network."""
 
-    def __init__(self, *, timeout: float = 10.0, allow_private: bool = False) -> None:
+    def __init__(
+        self, *, timeout: float = 10.0, allow_private: bool = False, resolver: Resolver = system_resolver
+    ) -> None:
         self._timeout = timeout
         self._allow_private = allow_private
+        self._resolver = resolver
 
     async def check(self, url: str, part: Literal["repo", "demo"]) -> CheckOutcome:
         if not url.lower().startswith(("http://", "https://")):
@@ -29,6 +32,7 @@ class ReachableValidator:
                 allow_private=self._allow_private,
                 follow_redirects=True,
                 max_body_bytes=0,  # the status is the answer
+                resolver=self._resolver,
             )
         except NotChecked as exc:
             return exc.outcome
