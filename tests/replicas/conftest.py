@@ -7,6 +7,7 @@ binaries (``bench.pg``); both servers are stopped and their folders removed at t
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -18,7 +19,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from podium.adapters.postgres.database import upgrade
-from podium.adapters.postgres.replicas import ReplicaStats
+from podium.adapters.postgres.replicas import LAG_RECHECK_SECONDS, ReplicaStats
 from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import create_event, sign_up  # noqa: F401 (fixtures, on this folder's client)
@@ -109,3 +110,44 @@ def stats(client: AsyncTestClient[Any] | Litestar) -> ReplicaStats:
     router = app.state.container.uow.replicas
     assert router is not None
     return router.stats
+
+
+async def on_replica(
+    client: AsyncTestClient[Any],
+    replicated: Replicated,
+    path: str,
+    params: dict[str, str] | None = None,
+    *,
+    cache: bool = True,
+) -> Any:
+    """GET ``path`` once the replica has caught up; it must be answered by the replica (or, with ``cache``,
+    by the exact listing cache: no database read at all).
+
+    Two reasons may rightly send such a read to the primary, and then it is asked again, once the replica
+    has caught up and is not skipped any more:
+
+    * "behind": the read began after WAL the replica had not replayed yet. A first read of rows just
+      written may prune their page on the primary (a few bytes of WAL, written out later).
+    * "lagging": the replica's last probe found WAL received but not replayed while its last replayed
+      commit was older than PODIUM_REPLICA_MAX_LAG_MS (podium.adapters.postgres.replicas: the lag is that
+      commit's age). On a quiet primary any new WAL, replayed late on a busy box, makes the probe see that,
+      and the replica is skipped for LAG_RECHECK_SECONDS: the probing read says "behind", the next ones
+      "lagging".
+
+    Any other reason (an error, a replica down) fails the test, and so does a replica never used.
+    """
+    replica = client.app.state.container.uow.replicas.replicas[0]
+    for _ in range(5):
+        await replicated.caught_up()
+        for _ in range(int((LAG_RECHECK_SECONDS + 1) / 0.02)):
+            if not replica.skipped_now():
+                break
+            await asyncio.sleep(0.02)
+        reads, fallbacks = Counter(stats(client).reads), Counter(stats(client).fallbacks)
+        response = await client.get(path, params=params)
+        assert response.status_code == 200, response.text
+        read_by = Counter(stats(client).reads) - reads
+        if read_by == {replica.name: 1} or (cache and read_by == Counter()):
+            return response.json()
+        assert set(Counter(stats(client).fallbacks) - fallbacks) <= {"behind", "lagging"}, (path, read_by)
+    raise AssertionError(f"{path} was never answered by the caught-up replica")
