@@ -46,7 +46,7 @@ from podium.domain.services.exports import ExportService
 from podium.domain.services.human_check import HumanGate
 from podium.domain.services.join_codes import JoinCodeGuard, JoinCodePolicy
 from podium.domain.services.oauth import OAuthLogin
-from podium.domain.services.projects import ProjectService
+from podium.domain.services.projects import CheckPolicy, ProjectService
 from podium.domain.services.superadmin import SuperadminService
 from podium.domain.services.users import UserService
 from podium.domain.services.validation import (
@@ -129,7 +129,15 @@ class Container:
         self.users = UserService(uow, disposable)
         self.events = EventService(uow, join_guard=join_guard)
         self.projects = ProjectService(
-            uow, HttpProjectChecks(settings.review_factory_url, settings.review_factory_token), join_guard
+            uow,
+            HttpProjectChecks(settings.review_factory_url, settings.review_factory_token),
+            join_guard,
+            limiter,
+            CheckPolicy(
+                starts_per_client=settings.check_rate_limit,
+                starts_per_project=settings.check_project_rate_limit,
+                window_seconds=settings.check_rate_window_seconds,
+            ),
         )
         self.voting = VotingService(uow)
         self.superadmin = SuperadminService(uow)

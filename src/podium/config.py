@@ -60,6 +60,9 @@ RANGES: dict[str, tuple[float, float]] = {
     "validation_timeout_seconds": (0.1, 120),
     "validate_rate_limit": (1, 1_000_000),
     "validate_rate_window_seconds": (1, MAX_RATE_WINDOW_SECONDS),
+    "check_rate_limit": (1, 1_000_000),
+    "check_project_rate_limit": (1, 1_000_000),
+    "check_rate_window_seconds": (1, MAX_RATE_WINDOW_SECONDS),
     "turnstile_timeout_seconds": (0.1, 120),
     "hackclub_timeout_seconds": (0.1, 120),
 }
@@ -159,6 +162,11 @@ class Settings:
     # Project checks (the external review service).
     review_factory_url: str = "https://review-factory-backend.hackclub.com"
     review_factory_token: str = ""
+    # Anonymous check starts that reach the review service (not cached answers) per client address, and
+    # per project, in one window: one client looping must not get the service token throttled.
+    check_rate_limit: int = 10
+    check_project_rate_limit: int = 5
+    check_rate_window_seconds: int = 60
 
     # Organiser tools (issue 15). The official events are those whose feature flags name this series.
     active_event_series: str = ""

@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from uuid import UUID
 
 import pytest
 
+from podium.adapters.memory.rate_limiter import MemoryRateLimiter
 from podium.adapters.memory.store import MemoryStore
-from podium.domain.errors import BAD_ACCESS, Forbidden, Invalid, NotFound, Unavailable, Unprocessable
+from podium.domain.errors import (
+    BAD_ACCESS,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unavailable,
+    Unprocessable,
+)
 from podium.domain.models import User
 from podium.domain.services.events import EventService
-from podium.domain.services.projects import NewProject, ProjectService
+from podium.domain.services.projects import CheckPolicy, NewProject, ProjectService
 from tests.factories import UserFactory
 
 
@@ -166,3 +176,36 @@ async def test_cached_check_results_come_back_at_once(store: MemoryStore) -> Non
     assert (cached["check_id"], cached["result"]) == ("cached", {"valid": True})
     with pytest.raises(NotFound, match="Cached results should be returned immediately"):
         await projects.poll_check("cached")
+
+
+async def test_check_starts_that_reach_the_service_are_limited_per_client_and_per_project(
+    store: MemoryStore,
+) -> None:
+    owner, _, _, event = await _project_setup(store)
+    checks = FakeChecks()
+    policy = CheckPolicy(starts_per_client=3, starts_per_project=2, window_seconds=60)
+    projects = ProjectService(store, checks, limiter=MemoryRateLimiter(), check_policy=policy)
+    made = [
+        await projects.create(owner, NewProject(name=n, repo=n, image_url="i", event_id=event.id, demo="d"))
+        for n in ("a", "b", "c", "d")
+    ]
+    now = dt.datetime(2026, 11, 25, tzinfo=dt.UTC)
+    store.data.projects[made[2].id].cached_auto_quality = {"valid": True}
+    for _ in range(5):  # cached answers and unknown projects spend nothing
+        assert (await projects.start_check(made[2].id, now, "2001:db8::1"))["check_id"] == "cached"
+        with pytest.raises(NotFound):
+            await projects.start_check(UUID(int=1), now, "2001:db8::1")
+    # Per project: two starts of "a" from two clients, the third (from a third client) is refused.
+    await projects.start_check(made[0].id, now, "2001:db8::1")
+    await projects.start_check(made[0].id, now, "192.0.2.1")
+    with pytest.raises(RateLimited) as refused:
+        await projects.start_check(made[0].id, now, "192.0.2.2")
+    assert refused.value.retry_after >= 1
+    # Per client, an IPv6 client by its /64: its second and third starts (other projects, other addresses
+    # in the /64) are admitted, its fourth is not, though that project ("d") has started only once.
+    await projects.start_check(made[1].id, now, "2001:db8::2")
+    await projects.start_check(made[3].id, now, "2001:db8::3")
+    with pytest.raises(RateLimited, match="Too many project checks"):
+        await projects.start_check(made[3].id, now, "2001:db8::ffff")
+    assert [repo for repo, _, _ in checks.started] == ["a", "a", "b", "d"]
+    assert (await projects.start_check(made[2].id, now, "2001:db8::1"))["check_id"] == "cached"

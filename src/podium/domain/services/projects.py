@@ -8,11 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from podium.domain.clients import client_key
 from podium.domain.errors import (
     BAD_ACCESS,
     Forbidden,
     Invalid,
     NotFound,
+    RateLimited,
     Unavailable,
     Unprocessable,
     UpstreamFailed,
@@ -21,6 +23,7 @@ from podium.domain.models import Project, ProjectView, User
 from podium.domain.ports import (
     LockPurpose,
     ProjectChecks,
+    RateLimiter,
     UnitOfWork,
     UnitOfWorkFactory,
     UpstreamError,
@@ -38,6 +41,17 @@ PII_REQUIRED = (
 )
 UPDATABLE_FIELDS = frozenset({"name", "repo", "image_url", "demo", "description", "hours_spent"})
 CACHED_CHECK_ID = "cached"
+TOO_MANY_CHECKS = "Too many project checks, please try again later"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckPolicy:
+    """Anonymous ``/projects/check/start`` calls that reach the review service (with Podium's own token),
+    per client (an IPv6 client is its /64) and per project, in one window."""
+
+    starts_per_client: int = 10
+    starts_per_project: int = 5
+    window_seconds: int = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,11 +67,18 @@ class NewProject:
 
 class ProjectService:
     def __init__(
-        self, uow: UnitOfWorkFactory, checks: ProjectChecks, join_guard: JoinCodeGuard | None = None
+        self,
+        uow: UnitOfWorkFactory,
+        checks: ProjectChecks,
+        join_guard: JoinCodeGuard | None = None,
+        limiter: RateLimiter | None = None,
+        check_policy: CheckPolicy | None = None,
     ) -> None:
         self._uow = uow
         self._checks = checks
         self._join_guard = join_guard or JoinCodeGuard(None)
+        self._limiter = limiter
+        self._check_policy = check_policy or CheckPolicy()
 
     async def create(self, owner: User, new: NewProject) -> Project:
         """Submit a project to an event the caller attends; it gets a join code for teammates."""
@@ -164,8 +185,12 @@ class ProjectService:
             await uow.projects.delete(project_id)
             await uow.commit()
 
-    async def start_check(self, project_id: UUID, now: dt.datetime) -> dict[str, Any]:
-        """Start an automated quality check, or answer at once from the cached result."""
+    async def start_check(
+        self, project_id: UUID, now: dt.datetime, client: str | None = None
+    ) -> dict[str, Any]:
+        """Start an automated quality check, or answer at once from the cached result. Only the calls that
+        would reach the review service count against the limits (per client, then per project): a cached
+        answer or an unknown project spends nothing; over a limit, ``RateLimited``."""
         self._require_checks()
         async with self._uow(read_only=True) as uow:
             project = await uow.projects.get(project_id)
@@ -179,6 +204,7 @@ class ProjectService:
                 "created_at": now.isoformat(),
                 "result": project.cached_auto_quality,
             }
+        await self._limit_check(project_id, client)
         try:
             return await self._checks.start(project.repo, project.image_url, project.demo)
         except UpstreamError as exc:
@@ -192,6 +218,19 @@ class ProjectService:
             return await self._checks.poll(check_id)
         except UpstreamError as exc:
             raise UpstreamFailed("The project check service failed, please retry later") from exc
+
+    async def _limit_check(self, project_id: UUID, client: str | None) -> None:
+        if self._limiter is None:
+            return
+        policy = self._check_policy
+        limits: dict[str, int] = {}
+        if client:
+            limits[f"check:client:{client_key(client)}"] = policy.starts_per_client
+        # The client first: a client over its own limit no longer spends the project's (its team's checks).
+        limits[f"check:project:{project_id}"] = policy.starts_per_project
+        retry_after = await self._limiter.hit_all(limits, policy.window_seconds)
+        if retry_after is not None:
+            raise RateLimited(TOO_MANY_CHECKS, retry_after)
 
     def _require_checks(self) -> None:
         if not self._checks.configured:

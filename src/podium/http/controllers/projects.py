@@ -93,10 +93,15 @@ class ProjectsController(Controller):
 
     @post("/check/start", operation_id="start_project_check_projects_check_start_post", status_code=200)
     async def start_check(
-        self, data: JSONBody[ProjectCheckRequest], projects: NamedDependency[ProjectService]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ProjectCheckRequest],
+        projects: NamedDependency[ProjectService],
     ) -> CheckStatus:
-        """Start the external quality check of a project (cached results come back at once)."""
-        return _check_status(await projects.start_check(data.id, dt.datetime.now(dt.UTC)))
+        """Start the external quality check of a project (cached results come back at once); starts that
+        reach the check service are limited per client and per project (429)."""
+        now = dt.datetime.now(dt.UTC)
+        return _check_status(await projects.start_check(data.id, now, client_address(request)))
 
     @get("/check/{check_id:str}", operation_id="poll_project_check_projects_check__check_id__get")
     async def poll_check(
