@@ -20,6 +20,7 @@ from podium.config import Settings
 from podium.http.app import create_app
 from tests.api.conftest import EventSetup, Person, SignUp, attend, mint, submit
 from tests.conftest import TEST_SECRET
+from tests.support.fake_http import FakeHttpServer
 from tests.support.served import served
 
 BAD_ACCESS = "You don't have permission to do this"
@@ -1041,6 +1042,51 @@ async def test_project_checks_are_503_when_not_configured(client: Client, projec
     response = await client.post("/projects/check/start", json={**body, "points": 0})
     assert_detail(response, 503, "Project checks are not configured")
     assert_detail(await client.get("/projects/check/some-id"), 503, "Project checks are not configured")
+
+
+async def test_check_starts_from_one_client_are_limited_but_cached_results_still_answer(
+    client: Client, project_scene: Any, settings: Settings, engine: AsyncEngine
+) -> None:
+    """Only the starts that reach the review service (with Podium's token) count: the n+1-th from one client
+    is 429 with Retry-After, while a cached result and an unknown project still answer as before."""
+    fresh, cached = (await project_scene()).project, (await project_scene()).project
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE projects SET cached_auto_quality = '{\"score\": 7}' WHERE id = :id"),
+            {"id": cached["id"]},
+        )
+
+    def body(project: dict[str, Any]) -> dict[str, Any]:
+        keys = ("id", "name", "repo", "image_url", "demo", "description")
+        return {**{key: project.get(key, "") for key in keys}, "points": 0}
+
+    with FakeHttpServer() as service:
+        for n in range(2):
+            service.respond(
+                200, {"check_id": f"c{n}", "status": "pending", "created_at": "2026-12-07T00:00:00Z"}
+            )
+        configured = replace(
+            settings,
+            review_factory_url=service.url,
+            review_factory_token="t",
+            check_rate_limit=2,
+            check_project_rate_limit=100,
+        )
+        async with AsyncTestClient(app=create_app(configured)) as checks:
+            started = [
+                (await checks.post("/projects/check/start", json=body(fresh))).json()["check_id"]
+                for _ in range(2)
+            ]
+            refused = await checks.post("/projects/check/start", json=body(fresh))
+            answered = await checks.post("/projects/check/start", json=body(cached))
+            unknown = await checks.post("/projects/check/start", json={**body(fresh), "id": UNKNOWN})
+        assert started == ["c0", "c1"]
+        assert_detail(refused, 429, "Too many project checks, please try again later")
+        assert int(refused.headers["retry-after"]) > 0
+        assert answered.status_code == 200, answered.text
+        assert (answered.json()["check_id"], answered.json()["result"]) == ("cached", {"score": 7})
+        assert_detail(unknown, 404, "Project not found")
+        assert len(service.requests) == 2
 
 
 async def test_starting_a_check_needs_the_whole_project_body(client: Client) -> None:
