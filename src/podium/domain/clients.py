@@ -34,3 +34,9 @@ def client_key(address: str | None) -> str | None:
         return str(parsed.ipv4_mapped)
     network = ipaddress.IPv6Network((int(parsed), IPV6_CLIENT_PREFIX), strict=False)
     return str(network)
+
+
+def client_limit_key(action: str, address: str) -> str:
+    """The rate limiter's key for ``action`` counted per client (``client_key``): one spelling for every
+    per-client limit, so none counts an IPv6 host address by address."""
+    return f"{action}:client:{client_key(address)}"

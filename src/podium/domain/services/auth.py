@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from podium.domain.clients import client_key
+from podium.domain.clients import client_limit_key
 from podium.domain.clock import utcnow
 from podium.domain.errors import Invalid, NotFound, RateLimited, Unauthenticated, UpstreamFailed
 from podium.domain.limits import EMAIL_MAX
@@ -136,7 +136,7 @@ class AuthService:
         policy = self._policy
         limits: dict[str, int] = {}
         if client is not None:
-            limits[f"{action}:client:{client_key(client)}"] = policy.attempts_per_client
+            limits[client_limit_key(action, client)] = policy.attempts_per_client
         if email:
             limits[f"{action}:email:{email}"] = policy.attempts_per_email
         if not limits:

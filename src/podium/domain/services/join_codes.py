@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from podium.domain.clients import client_key
+from podium.domain.clients import client_limit_key
 from podium.domain.errors import Invalid, RateLimited
 from podium.domain.models import User
 from podium.domain.ports import JoinCodeTaken, RateLimiter
@@ -62,7 +62,7 @@ class JoinCodeGuard:
         policy = self._policy
         limits = {f"{action}:user:{user.id}": policy.attempts_per_user}
         if client:
-            limits[f"{action}:client:{client_key(client)}"] = policy.attempts_per_client
+            limits[client_limit_key(action, client)] = policy.attempts_per_client
         # The user first: a user over their own limit no longer spends the address's (a venue's NAT).
         retry_after = await self._limiter.hit_all(limits, policy.window_seconds)
         if retry_after is not None:

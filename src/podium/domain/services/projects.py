@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from podium.domain.clients import client_key
+from podium.domain.clients import client_limit_key
 from podium.domain.errors import (
     BAD_ACCESS,
     Forbidden,
@@ -225,7 +225,7 @@ class ProjectService:
         policy = self._check_policy
         limits: dict[str, int] = {}
         if client:
-            limits[f"check:client:{client_key(client)}"] = policy.starts_per_client
+            limits[client_limit_key("check", client)] = policy.starts_per_client
         # The client first: a client over its own limit no longer spends the project's (its team's checks).
         limits[f"check:project:{project_id}"] = policy.starts_per_project
         retry_after = await self._limiter.hit_all(limits, policy.window_seconds)
