@@ -43,6 +43,16 @@ def _terms(event_id: UUID, voter_id: UUID, project_id: UUID) -> BallotTerms:
     return BallotTerms(event_id, voter_id, votes, fewest_projects_by_cast(1))
 
 
+async def _ballots_waiting(watcher: asyncpg.Connection) -> int:
+    """Ballot statements waiting on a lock (asked outside the blocker's transaction, whose view of
+    pg_stat_activity is taken once)."""
+    count: int = await watcher.fetchval(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
+        "'%podium_cast_ballot_on_terms%'"
+    )
+    return count
+
+
 async def test_a_ballot_cancelled_mid_statement_does_not_hand_its_connection_on(
     clean_database: AsyncEngine, settings: Settings, database_url: str
 ) -> None:
@@ -62,11 +72,7 @@ async def test_a_ballot_cancelled_mid_statement_does_not_hand_its_connection_on(
         )
         cast = asyncio.create_task(ballots.cast(_terms(event_id, voter_id, project_id)))
         for _ in range(500):  # until the statement is waiting on the lock
-            # (outside the blocker's transaction, whose view of pg_stat_activity is taken once)
-            waiting = await watcher.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE "
-                "'%podium_cast_ballot_on_terms%'"
-            )
+            waiting = await _ballots_waiting(watcher)
             if waiting:
                 break
             await asyncio.sleep(0.01)
@@ -74,6 +80,15 @@ async def test_a_ballot_cancelled_mid_statement_does_not_hand_its_connection_on(
         cast.cancel()
         await asyncio.gather(cast, return_exceptions=True)
         assert cast.cancelled()
+        # asyncpg asks the server to cancel on a connection of its own, in the background: the statement
+        # ends only once the server has seen that request. Release the lock only then, or the statement
+        # may take it and commit first (a cancellation is a request, not a guarantee).
+        for _ in range(500):
+            waiting = await _ballots_waiting(watcher)
+            if not waiting:
+                break
+            await asyncio.sleep(0.01)
+        assert not waiting, "the server never cancelled the ballot's statement"
         await holding.rollback()
 
         # The pool's one connection, at rest: the next ballot is cast.
