@@ -128,6 +128,23 @@ async def test_the_quota_thresholds_follow_the_event_s_project_count(
     assert outcomes == [True] * quota + [False]
 
 
+@pytest.mark.parametrize(
+    ("projects", "count_to", "counted"), [(25, 20, 20), (25, 30, 25), (3, 20, 3), (25, 0, 0)]
+)
+async def test_a_ballot_counts_the_event_s_projects_only_as_far_as_its_terms_say(
+    uow: UnitOfWorkFactory, projects: int, count_to: int, counted: int
+) -> None:
+    """Past the terms' ``count_projects_to`` no project changes a quota: the store stops counting there (a
+    large event is not counted on every vote) and reports what it counted."""
+    owner, voter = UserFactory.batch(2)
+    event = EventFactory.build(owner_id=owner.id, votable=True)
+    made = [ProjectFactory.build(event_id=event.id, owner_id=owner.id) for _ in range(projects)]
+    await _store(uow, [owner, voter, event, *made], [(event, voter)])
+    terms = BallotTerms(event.id, voter.id, (), (), count_projects_to=count_to)
+    outcome = await uow.ballots.cast(terms)
+    assert (outcome.admitted, outcome.facts.ballot.use) == (True, VoteQuotaUse(0, counted))
+
+
 async def test_a_ballot_mixing_writable_votes_with_others_writes_none_and_a_deleted_event_is_missing(
     uow: UnitOfWorkFactory,
 ) -> None:

@@ -149,3 +149,24 @@ async def test_migration_0016_drops_the_old_ballot_function_and_its_downgrade_re
     assert await _function(fresh_url, signature) is None
     await asyncio.to_thread(downgrade, fresh_url, "0015")
     assert await _function(fresh_url, signature) == made
+
+
+async def test_migration_0017_replaces_the_ballot_function_and_its_downgrade_restores_0013s(
+    fresh_url: str,
+) -> None:
+    """At the head only the ballot function that counts projects as far as the terms say is callable; below
+    0017 it is gone and 0013's is back exactly as 0013 made it (definition, rights, owner)."""
+    old = "public.podium_cast_ballot_on_terms(uuid, uuid, uuid[], uuid[], integer[])"
+    new = "public.podium_cast_ballot_on_terms(uuid, uuid, uuid[], uuid[], integer[], integer)"
+    await asyncio.to_thread(upgrade, fresh_url, "0016")
+    made = await _function(fresh_url, old)
+    assert made is not None
+    assert await _function(fresh_url, new) is None
+    await asyncio.to_thread(upgrade, fresh_url)
+    assert await _function(fresh_url, old) is None
+    head = await _function(fresh_url, new)
+    assert head is not None
+    assert head[1:] == made[1:]  # the same rights and owner
+    await asyncio.to_thread(downgrade, fresh_url, "0016")
+    assert await _function(fresh_url, new) is None
+    assert await _function(fresh_url, old) == made

@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from podium.domain.models import Ballot, BallotFacts, BallotTerms, Vote, VoteCandidate, VoteQuotaUse
-from podium.domain.rules import fewest_projects_by_cast, max_votes_per_user
+from podium.domain.rules import QUOTA_PROJECTS_COUNTED_TO, fewest_projects_by_cast, max_votes_per_user
 from podium.domain.services.voting import ballot_refusal
 
 EVENT, ELSEWHERE, VOTER = uuid4(), uuid4(), uuid4()
@@ -48,3 +48,14 @@ def test_the_terms_admit_exactly_the_ballots_the_rules_allow(ballot_size: int) -
         checked += 1
         admitted += allowed
     assert 0 < admitted < checked
+
+
+def test_no_project_past_the_counted_end_changes_a_quota() -> None:
+    """The store counts an event's projects up to ``QUOTA_PROJECTS_COUNTED_TO`` only (the default of every
+    ``BallotTerms``): the quota, and so every refusal's message, is the same as with the whole count."""
+    assert BallotTerms(EVENT, VOTER, (), ()).count_projects_to == QUOTA_PROJECTS_COUNTED_TO
+    for projects in range(200):
+        capped = min(projects, QUOTA_PROJECTS_COUNTED_TO)
+        assert max_votes_per_user(capped) == max_votes_per_user(projects), projects
+    for ballot_size in range(1, 5):
+        assert all(fewest <= QUOTA_PROJECTS_COUNTED_TO for fewest in fewest_projects_by_cast(ballot_size))

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID, uuid4
 
-from podium.domain.rules import feature_flags, max_votes_per_user, phase_for_flags
+from podium.domain.rules import QUOTA_PROJECTS_COUNTED_TO, feature_flags, max_votes_per_user, phase_for_flags
 
 
 def new_id() -> UUID:
@@ -132,7 +132,8 @@ class ListingState:
 
 @dataclass(slots=True, frozen=True)
 class VoteQuotaUse:
-    """How much of their quota a voter has used in an event: votes cast and the event's project count."""
+    """How much of their quota a voter has used in an event: votes cast and the event's project count (in a
+    ballot's facts, counted up to its terms' ``count_projects_to``: past it the quota is the same)."""
 
     cast: int
     project_count: int
@@ -175,6 +176,8 @@ class BallotTerms:
     project asked for found in the event, not voted for by the voter yet and not theirs, and the voter's
     votes already cast, ``c``, within the quota: ``c < len(fewest_projects)`` and the event's project count
     at least ``fewest_projects[c]`` (``rules.fewest_projects_by_cast``). An empty ballot has no quota term.
+    The store counts the event's projects up to ``count_projects_to`` only: no project past it changes any
+    quota, and counting every project of a large event on every vote is work proportional to the event.
 
     The store writes the votes only if the facts it finds under the voter's lock are within these terms
     (``admits``): it compares; the rules behind the terms are the domain's."""
@@ -183,6 +186,7 @@ class BallotTerms:
     voter_id: UUID
     votes: tuple[Vote, ...]
     fewest_projects: tuple[int, ...]
+    count_projects_to: int = QUOTA_PROJECTS_COUNTED_TO
 
     def admits(self, facts: BallotFacts) -> bool:
         """Whether ``facts`` are within the terms (what the store checks before it writes)."""

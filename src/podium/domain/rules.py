@@ -32,6 +32,9 @@ def normalize_join_code(code: str) -> str:
 # The vote quota (legacy §4.1): (the fewest projects an event has, the votes each attendee may then cast),
 # by increasing project count. The one statement of the rule: the quota and a ballot's terms derive from it.
 VOTE_QUOTA: tuple[tuple[int, int], ...] = ((0, 1), (4, 2), (20, 3))
+# Past this many projects no more change anyone's quota: a ballot's store counts an event's projects only so
+# far (``BallotTerms.count_projects_to``), whatever the event's size.
+QUOTA_PROJECTS_COUNTED_TO = max(fewest for fewest, _votes in VOTE_QUOTA)
 
 
 def max_votes_per_user(project_count: int) -> int:

@@ -355,9 +355,11 @@ class MemoryBallots:
                 return BallotOutcome(
                     BallotFacts(False, False, False, Ballot(VoteQuotaUse(0, 0), {})), admitted=False
                 )
-            ballot = await uow.votes.ballot(
+            found = await uow.votes.ballot(
                 terms.event_id, terms.voter_id, [v.project_id for v in terms.votes]
             )
+            use = VoteQuotaUse(found.use.cast, max(min(found.use.project_count, terms.count_projects_to), 0))
+            ballot = Ballot(use, found.candidates)
             facts = BallotFacts(True, event.votable, attending, ballot)
             admitted = terms.admits(facts)
             if admitted and terms.votes:

@@ -89,7 +89,7 @@ _ADD_VOTE = insert(VoteModel).values(
 )
 # A ballot on the domain's terms, lock to commit, in one statement (migration 0013 says what it does). Run on
 # the driver's connection: the statement needs nothing of SQLAlchemy's but the pooled connection.
-CAST_BALLOT_ON_TERMS = "SELECT * FROM public.podium_cast_ballot_on_terms($1, $2, $3, $4, $5)"
+CAST_BALLOT_ON_TERMS = "SELECT * FROM public.podium_cast_ballot_on_terms($1, $2, $3, $4, $5, $6)"
 
 
 async def cast_on_terms(connection: Any, terms: BallotTerms) -> BallotOutcome:
@@ -101,6 +101,7 @@ async def cast_on_terms(connection: Any, terms: BallotTerms) -> BallotOutcome:
         [v.project_id for v in terms.votes],
         [v.id for v in terms.votes],
         list(terms.fewest_projects),
+        terms.count_projects_to,
     )
     found = zip(
         row["candidate_ids"],
