@@ -12,6 +12,7 @@ import pytest
 
 from podium.domain.models import Ballot, Referral, User, Vote, VoteCandidate, VoteQuotaUse
 from podium.domain.ports import JoinCodeTaken, LockPurpose, SlugTaken, UnitOfWork, UnitOfWorkFactory
+from podium.domain.rules import QUOTA_PROJECTS_COUNTED_TO
 from tests.factories import EventFactory, ProjectFactory, UserFactory
 
 
@@ -77,6 +78,25 @@ async def test_event_views_count_projects_for_the_vote_quota(uow: UnitOfWorkFact
         assert [v.event.id for v in await tx.events.attended_by(attendee.id)] == [event.id]
         assert await tx.events.attended_by(owner.id) == []
         assert [u.id for u in await tx.attendance.attendees(event.id)] == [attendee.id]
+
+
+async def test_event_views_count_projects_only_as_far_as_the_quota_needs(uow: UnitOfWorkFactory) -> None:
+    owner, attendee = await _people(uow, 2)
+    large, small = EventFactory.batch(2, owner_id=owner.id)
+    async with uow() as tx:
+        for event, projects in ((large, QUOTA_PROJECTS_COUNTED_TO + 5), (small, 3)):
+            await tx.events.add(event)
+            for _ in range(projects):
+                await tx.projects.add(ProjectFactory.build(event_id=event.id, owner_id=owner.id))
+            assert await tx.attendance.add(event.id, attendee.id)
+        await tx.commit()
+    async with uow(read_only=True) as tx:
+        views = {view.event.id: view for view in await tx.events.attended_by(attendee.id)}
+    assert (views[large.id].project_count, views[large.id].max_votes_per_user) == (
+        QUOTA_PROJECTS_COUNTED_TO,
+        3,
+    )
+    assert (views[small.id].project_count, views[small.id].max_votes_per_user) == (3, 1)
 
 
 async def test_listings_compute_points_and_order_deterministically(uow: UnitOfWorkFactory) -> None:

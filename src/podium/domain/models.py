@@ -68,7 +68,8 @@ class Event:
 
 @dataclass(slots=True)
 class EventView:
-    """An event as shown to people: with the live project count that sets the vote quota."""
+    """An event as shown to people: with the live project count that sets the vote quota (counted up to
+    ``rules.QUOTA_PROJECTS_COUNTED_TO``: past it no project changes the quota)."""
 
     event: Event
     project_count: int

@@ -34,6 +34,7 @@ from podium.domain.models import (
     leaderboard_order,
 )
 from podium.domain.ports import Changes, JoinCodeTaken, LockPurpose, SlugTaken
+from podium.domain.rules import QUOTA_PROJECTS_COUNTED_TO
 
 
 @dataclass
@@ -87,7 +88,7 @@ class MemoryEvents:
 
     def _view(self, event: Event) -> EventView:
         count = sum(1 for p in self._data.projects.values() if p.event_id == event.id)
-        return EventView(copy.copy(event), count)
+        return EventView(copy.copy(event), min(count, QUOTA_PROJECTS_COUNTED_TO))
 
     def _live(self) -> list[Event]:
         """The events that are not soft-deleted: the only ones these ports see."""

@@ -38,6 +38,7 @@ from podium.adapters.postgres.repositories.rows import (
 from podium.adapters.postgres.repositories.users import USER_COLUMNS, USER_FIELDS, to_user
 from podium.domain.models import Event, EventView, ListingState, User
 from podium.domain.ports import Changes, JoinCodeTaken, LockPurpose, SlugTaken
+from podium.domain.rules import QUOTA_PROJECTS_COUNTED_TO
 
 EVENT_FIELDS = fields_of(Event)
 EVENTS = EventModel.__table__
@@ -58,10 +59,17 @@ _EVENT_LOCKED: dict[LockPurpose, Any] = {
 }
 _EVENT_BY_JOIN_CODE_LOCKED = _EVENT_BY_JOIN_CODE.with_for_update(read=True, key_share=True)
 
+# Only as far as any quota needs (rules.QUOTA_PROJECTS_COUNTED_TO): an event's view does not count every
+# project of a large event.
 _PROJECT_COUNT = (
     select(func.count())
-    .select_from(ProjectModel)
-    .where(ProjectModel.event_id == EventModel.id)
+    .select_from(
+        select(ProjectModel.id)
+        .where(ProjectModel.event_id == EventModel.id)
+        .limit(QUOTA_PROJECTS_COUNTED_TO)
+        .correlate(EventModel)
+        .subquery()
+    )
     .scalar_subquery()
 )
 
