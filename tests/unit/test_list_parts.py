@@ -9,6 +9,7 @@ from uuid import UUID
 import pytest
 
 from podium.domain.ports import Changes
+from podium.http import list_parts
 from podium.http.list_parts import Part, Parts
 
 Row = tuple[UUID, int, str]  # (project, key, value)
@@ -23,8 +24,12 @@ def _whole(cursor: str, rows: dict[int, Row]) -> Parts:
     return Parts.of(cursor, map(_part, rows.values()))
 
 
+@pytest.mark.parametrize("segment_rows", [1, 3, 128], ids=["segments of 1", "of 3", "of 128"])
 @pytest.mark.parametrize("rows_changed", [1, 3, 40], ids=["one", "a few", "most (sorted again)"])
-def test_updated_equals_built_whole_whatever_moves_between_projects(rows_changed: int) -> None:
+def test_updated_equals_built_whole_whatever_moves_between_projects(
+    rows_changed: int, segment_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(list_parts, "SEGMENT_ROWS", segment_rows)
     rng = random.Random(rows_changed)
     projects = [UUID(int=rng.getrandbits(128)) for _ in range(8)]
     rows = {key: (rng.choice(projects), key, "v0") for key in rng.sample(range(1000), 60)}
@@ -55,7 +60,10 @@ def test_updated_equals_built_whole_whatever_moves_between_projects(rows_changed
         whole = _whole(f"c{step}", rows)
         assert (updated.keys, updated.fragments) == (whole.keys, whole.fragments)
         assert updated.cursor == whole.cursor
-        assert json.loads(updated.array()) == [[key, rows[key][2]] for key in sorted(rows)]
+        body = updated.array()
+        assert json.loads(body) == [[key, rows[key][2]] for key in sorted(rows)]
+        assert body == b"[" + b",".join(whole.fragments) + b"]"
+        assert updated.array() == body  # joined again from its segments: the same
         parts = updated
 
 
@@ -77,3 +85,16 @@ def test_a_change_to_what_the_list_never_held_keeps_the_same_list() -> None:
     # A project the list holds that has no rows any more is a change: its rows go.
     emptied = parts.updated(Changes("c2", frozenset({project, other_list}), []), _part)
     assert emptied.array() == b"[]"
+
+
+def test_rows_crowding_into_one_segment_still_make_the_whole_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Segments are chosen when a list is built whole; rows that all land between two bounds later grow one
+    segment past its share, and the body stays the whole list in order."""
+    monkeypatch.setattr(list_parts, "SEGMENT_ROWS", 2)
+    rows = {key: (UUID(int=key + 1), key, "a") for key in range(0, 20_000, 1000)}
+    parts = _whole("c0", rows)
+    parts.array()
+    for step, key in enumerate(range(1001, 1041), start=1):  # each row a project of its own
+        rows[key] = (UUID(int=key + 1), key, "b")
+        parts = parts.updated(Changes(f"c{step}", frozenset({rows[key][0]}), [rows[key]]), _part)
+        assert json.loads(parts.array()) == [[k, rows[k][2]] for k in sorted(rows)]

@@ -2,12 +2,18 @@
 
 A change to an event touches one project's card or votes; re-reading and re-encoding only those rows keeps
 the cost of a change to the readers independent of the event's size (issue 26): what remains is copying
-the list of parts and joining them into the body, both in C.
+the list of parts and the body, both in C.
+
+The body is joined from segments of about ``SEGMENT_ROWS`` rows each, each kept joined: a change re-joins
+the segments it touched, then the body from the segments. Joining 18,000 separate rows (an organiser's
+votes at 3× the seed) reads 18,000 objects spread over the heap; the segments are ~140 contiguous blocks.
+A segment is the rows whose keys lie between two bounds, chosen every ``SEGMENT_ROWS`` keys when the list
+is built whole and kept while the list changes (chosen again when one segment outgrows them).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable, Iterable
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -20,20 +26,32 @@ R = TypeVar("R")
 Part = tuple[UUID, Any, bytes]
 # When more rows than this share of the list changed, sorting everything again is cheaper than inserting.
 _RESORT_SHARE = 8
+# Rows per segment of the body when bounds are chosen; a segment that grew past _OUTGROWN times as many has
+# the bounds chosen again.
+SEGMENT_ROWS = 128
+_OUTGROWN = 4
 
 
 class Parts:
     """Immutable: ``updated`` returns a new one, so a body being served never changes under its reader."""
 
-    __slots__ = ("cursor", "fragments", "keys", "projects")
+    __slots__ = ("_bounds", "_segments", "cursor", "fragments", "keys", "projects")
 
     def __init__(
-        self, cursor: str, keys: list[Any], fragments: list[bytes], projects: dict[UUID, list[Any]]
+        self,
+        cursor: str,
+        keys: list[Any],
+        fragments: list[bytes],
+        projects: dict[UUID, list[Any]],
+        segments: tuple[list[Any], list[bytes | None]] | None = None,
     ) -> None:
         self.cursor = cursor  # the store's cursor of the read this list is as of
         self.keys = keys  # sorted
         self.fragments = fragments  # fragments[i] is the row of keys[i]
         self.projects = projects  # each project's keys
+        # The body's segments: each one's lowest key (the first is open below), and each one's rows joined
+        # (None: not joined yet). Only ``array`` fills them in, for this list alone.
+        self._bounds, self._segments = segments if segments is not None else ([], [])
 
     @classmethod
     def of(cls, cursor: str, parts: Iterable[Part]) -> Parts:
@@ -50,7 +68,9 @@ class Parts:
         if not changes.rows and self.projects.keys().isdisjoint(changes.projects):
             # Nothing this list holds changed (nothing at all, or only what it never held: another list of
             # the event, such as its attendees, or a project with no rows here): the same list, a newer cursor.
-            return Parts(changes.cursor, self.keys, self.fragments, self.projects)
+            return Parts(
+                changes.cursor, self.keys, self.fragments, self.projects, (self._bounds, self._segments)
+            )
         fresh: dict[UUID, dict[Hashable, bytes]] = {project: {} for project in changes.projects}
         for project, key, fragment in map(part, changes.rows):
             fresh.setdefault(project, {})[key] = fragment
@@ -58,6 +78,7 @@ class Parts:
         if len(wanted) * _RESORT_SHARE > len(self.keys):
             return self._rebuilt(changes.cursor, fresh)
         keys, fragments, projects = self.keys.copy(), self.fragments.copy(), self.projects.copy()
+        touched: list[Any] = []  # the keys of every row removed, added or replaced
         # Every old row of a changed project goes first (unless it is unchanged), then the new rows come
         # in: a row moved between two changed projects (a vote) is never in the list twice.
         for project in fresh:
@@ -67,6 +88,7 @@ class Parts:
                     del wanted[key]
                 else:
                     del keys[i], fragments[i]
+                    touched.append(key)
         for key, fragment in wanted.items():
             i = bisect_left(keys, key)
             if i < len(keys) and keys[i] == key:  # only if the store named too few projects: stay correct
@@ -74,10 +96,21 @@ class Parts:
             else:
                 keys.insert(i, key)
                 fragments.insert(i, fragment)
+            touched.append(key)
         for project, rows in fresh.items():
             if rows:
                 projects[project] = list(rows)
-        return Parts(changes.cursor, keys, fragments, projects)
+        return Parts(changes.cursor, keys, fragments, projects, self._segments_after(touched))
+
+    def _segments_after(self, touched: list[Any]) -> tuple[list[Any], list[bytes | None]] | None:
+        """The segments of this list once changed at ``touched``: the same bounds, the touched segments to
+        join again (None, chosen afresh, when this list has none yet)."""
+        if not self._bounds:
+            return None
+        segments = self._segments.copy()
+        for key in touched:
+            segments[max(bisect_right(self._bounds, key) - 1, 0)] = None
+        return self._bounds, segments
 
     def _rebuilt(self, cursor: str, fresh: dict[UUID, dict[Hashable, bytes]]) -> Parts:
         kept = (
@@ -93,8 +126,35 @@ class Parts:
         return [self.fragments[bisect_left(self.keys, key)] for key in keys]
 
     def array(self) -> bytes:
-        """The JSON array of every part, in order (joined once, with no copy of the whole body between)."""
-        fragments = self.fragments
-        if len(fragments) < 2:
-            return b"[" + b"".join(fragments) + b"]"
-        return b",".join([b"[" + fragments[0], *fragments[1:-1], fragments[-1] + b"]"])
+        """The JSON array of every part, in order: the segments not joined yet are joined, then the body from
+        the segments (with no copy of the whole body between)."""
+        if not self._bounds or any(
+            segment is None and _size(self._rows_of(i)) > _OUTGROWN * SEGMENT_ROWS
+            for i, segment in enumerate(self._segments)
+        ):
+            self._choose_bounds()
+        joined = []
+        for i, segment in enumerate(self._segments):
+            if segment is None:
+                lo, hi = self._rows_of(i)
+                segment = self._segments[i] = b",".join(self.fragments[lo:hi])
+            if segment:
+                joined.append(segment)
+        if len(joined) < 2:
+            return b"[" + b"".join(joined) + b"]"
+        return b",".join([b"[" + joined[0], *joined[1:-1], joined[-1] + b"]"])
+
+    def _choose_bounds(self) -> None:
+        self._bounds = self.keys[::SEGMENT_ROWS]  # none for an empty list: chosen again once it has rows
+        self._segments = [None] * len(self._bounds)
+
+    def _rows_of(self, segment: int) -> tuple[int, int]:
+        """The index range of the rows of ``segment``."""
+        bounds, keys = self._bounds, self.keys
+        lo = 0 if segment == 0 else bisect_left(keys, bounds[segment])
+        hi = len(keys) if segment + 1 == len(bounds) else bisect_left(keys, bounds[segment + 1])
+        return lo, hi
+
+
+def _size(rows: tuple[int, int]) -> int:
+    return rows[1] - rows[0]
