@@ -24,12 +24,12 @@ def _whole(cursor: str, rows: dict[int, Row]) -> Parts:
     return Parts.of(cursor, map(_part, rows.values()))
 
 
-@pytest.mark.parametrize("segment_rows", [1, 3, 128], ids=["segments of 1", "of 3", "of 128"])
+@pytest.mark.parametrize("segment_bytes", [1, 40, 32 * 1024], ids=["segments of 1 row", "of ~3", "whole"])
 @pytest.mark.parametrize("rows_changed", [1, 3, 40], ids=["one", "a few", "most (sorted again)"])
 def test_updated_equals_built_whole_whatever_moves_between_projects(
-    rows_changed: int, segment_rows: int, monkeypatch: pytest.MonkeyPatch
+    rows_changed: int, segment_bytes: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(list_parts, "SEGMENT_ROWS", segment_rows)
+    monkeypatch.setattr(list_parts, "SEGMENT_BYTES", segment_bytes)
     rng = random.Random(rows_changed)
     projects = [UUID(int=rng.getrandbits(128)) for _ in range(8)]
     rows = {key: (rng.choice(projects), key, "v0") for key in rng.sample(range(1000), 60)}
@@ -90,7 +90,7 @@ def test_a_change_to_what_the_list_never_held_keeps_the_same_list() -> None:
 def test_rows_crowding_into_one_segment_still_make_the_whole_body(monkeypatch: pytest.MonkeyPatch) -> None:
     """Segments are chosen when a list is built whole; rows that all land between two bounds later grow one
     segment past its share, and the body stays the whole list in order."""
-    monkeypatch.setattr(list_parts, "SEGMENT_ROWS", 2)
+    monkeypatch.setattr(list_parts, "SEGMENT_BYTES", 24)  # about two rows
     rows = {key: (UUID(int=key + 1), key, "a") for key in range(0, 20_000, 1000)}
     parts = _whole("c0", rows)
     parts.array()

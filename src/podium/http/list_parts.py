@@ -4,11 +4,12 @@ A change to an event touches one project's card or votes; re-reading and re-enco
 the cost of a change to the readers independent of the event's size (issue 26): what remains is copying
 the list of parts and the body, both in C.
 
-The body is joined from segments of about ``SEGMENT_ROWS`` rows each, each kept joined: a change re-joins
-the segments it touched, then the body from the segments. Joining 18,000 separate rows (an organiser's
-votes at 3× the seed) reads 18,000 objects spread over the heap; the segments are ~140 contiguous blocks.
-A segment is the rows whose keys lie between two bounds, chosen every ``SEGMENT_ROWS`` keys when the list
-is built whole and kept while the list changes (chosen again when one segment outgrows them).
+The body is joined from segments of about ``SEGMENT_BYTES`` each, each kept joined: a change re-joins the
+segments it touched, then the body from the segments. Joining 18,000 separate rows (an organiser's votes
+at 3× the seed) reads 18,000 objects spread over the heap; the segments are ~110 contiguous blocks. A
+segment is the rows whose keys lie between two bounds, chosen when the list is built whole (every so many
+keys: as many rows as make ``SEGMENT_BYTES`` on average) and kept while the list changes (chosen again
+when one segment outgrows its share).
 """
 
 from __future__ import annotations
@@ -26,16 +27,19 @@ R = TypeVar("R")
 Part = tuple[UUID, Any, bytes]
 # When more rows than this share of the list changed, sorting everything again is cheaper than inserting.
 _RESORT_SHARE = 8
-# Rows per segment of the body when bounds are chosen; a segment that grew past _OUTGROWN times as many has
-# the bounds chosen again.
-SEGMENT_ROWS = 128
+# The size of a segment of the body when bounds are chosen; a segment that grew past _OUTGROWN times its
+# rows then has the bounds chosen again.
+SEGMENT_BYTES = 32 * 1024
 _OUTGROWN = 4
+# A list's segments: each one's lowest key (the first is open below), each one's rows joined (None: not
+# joined yet), and the rows a segment had when they were chosen.
+_Segments = tuple[list[Any], list[bytes | None], int]
 
 
 class Parts:
     """Immutable: ``updated`` returns a new one, so a body being served never changes under its reader."""
 
-    __slots__ = ("_bounds", "_segments", "cursor", "fragments", "keys", "projects")
+    __slots__ = ("_bounds", "_rows_each", "_segments", "cursor", "fragments", "keys", "projects")
 
     def __init__(
         self,
@@ -43,15 +47,14 @@ class Parts:
         keys: list[Any],
         fragments: list[bytes],
         projects: dict[UUID, list[Any]],
-        segments: tuple[list[Any], list[bytes | None]] | None = None,
+        segments: _Segments | None = None,
     ) -> None:
         self.cursor = cursor  # the store's cursor of the read this list is as of
         self.keys = keys  # sorted
         self.fragments = fragments  # fragments[i] is the row of keys[i]
         self.projects = projects  # each project's keys
-        # The body's segments: each one's lowest key (the first is open below), and each one's rows joined
-        # (None: not joined yet). Only ``array`` fills them in, for this list alone.
-        self._bounds, self._segments = segments if segments is not None else ([], [])
+        # The body's segments (``_Segments``): only ``array`` fills them in or chooses them.
+        self._bounds, self._segments, self._rows_each = segments if segments is not None else ([], [], 0)
 
     @classmethod
     def of(cls, cursor: str, parts: Iterable[Part]) -> Parts:
@@ -68,9 +71,8 @@ class Parts:
         if not changes.rows and self.projects.keys().isdisjoint(changes.projects):
             # Nothing this list holds changed (nothing at all, or only what it never held: another list of
             # the event, such as its attendees, or a project with no rows here): the same list, a newer cursor.
-            return Parts(
-                changes.cursor, self.keys, self.fragments, self.projects, (self._bounds, self._segments)
-            )
+            same = (self._bounds, self._segments, self._rows_each)
+            return Parts(changes.cursor, self.keys, self.fragments, self.projects, same)
         fresh: dict[UUID, dict[Hashable, bytes]] = {project: {} for project in changes.projects}
         for project, key, fragment in map(part, changes.rows):
             fresh.setdefault(project, {})[key] = fragment
@@ -102,7 +104,7 @@ class Parts:
                 projects[project] = list(rows)
         return Parts(changes.cursor, keys, fragments, projects, self._segments_after(touched))
 
-    def _segments_after(self, touched: list[Any]) -> tuple[list[Any], list[bytes | None]] | None:
+    def _segments_after(self, touched: list[Any]) -> _Segments | None:
         """The segments of this list once changed at ``touched``: the same bounds, the touched segments to
         join again (None, chosen afresh, when this list has none yet)."""
         if not self._bounds:
@@ -110,7 +112,7 @@ class Parts:
         segments = self._segments.copy()
         for key in touched:
             segments[max(bisect_right(self._bounds, key) - 1, 0)] = None
-        return self._bounds, segments
+        return self._bounds, segments, self._rows_each
 
     def _rebuilt(self, cursor: str, fresh: dict[UUID, dict[Hashable, bytes]]) -> Parts:
         kept = (
@@ -129,7 +131,7 @@ class Parts:
         """The JSON array of every part, in order: the segments not joined yet are joined, then the body from
         the segments (with no copy of the whole body between)."""
         if not self._bounds or any(
-            segment is None and _size(self._rows_of(i)) > _OUTGROWN * SEGMENT_ROWS
+            segment is None and _size(self._rows_of(i)) > _OUTGROWN * self._rows_each
             for i, segment in enumerate(self._segments)
         ):
             self._choose_bounds()
@@ -145,7 +147,9 @@ class Parts:
         return b",".join([b"[" + joined[0], *joined[1:-1], joined[-1] + b"]"])
 
     def _choose_bounds(self) -> None:
-        self._bounds = self.keys[::SEGMENT_ROWS]  # none for an empty list: chosen again once it has rows
+        size = sum(map(len, self.fragments))
+        self._rows_each = max(len(self.fragments) * SEGMENT_BYTES // max(size, 1), 1)
+        self._bounds = self.keys[:: self._rows_each]  # none for an empty list: chosen once it has rows
         self._segments = [None] * len(self._bounds)
 
     def _rows_of(self, segment: int) -> tuple[int, int]:
