@@ -42,7 +42,7 @@ DATABASE = "podium_ballots"
 CAST = "SELECT * FROM public.podium_cast_ballot_on_terms($1, $2, $3, $4, $5, $6)"
 SIGNATURE = "public.podium_cast_ballot_on_terms(uuid, uuid, uuid[], uuid[], integer[], integer)"
 CAPPED_COUNT = """(SELECT count(*) FROM (
-               SELECT FROM public.projects q WHERE q.event_id = p_event LIMIT greatest(p_count_projects_to, 0)
+               SELECT FROM public.projects q WHERE q.event_id = p_event LIMIT p_count_projects_to
            ) AS counted)"""
 EVERY_PROJECT = "(SELECT count(*) FROM public.projects q WHERE q.event_id = p_event)"
 _TICK = os.sysconf("SC_CLK_TCK")

@@ -8,8 +8,12 @@ rounds of 500 serial casts) and growing with the event. The count now stops at t
 ``count_projects_to`` (``BallotTerms``; ``rules.QUOTA_PROJECTS_COUNTED_TO``), which the facts report as the
 project count; everything else is 0013's function unchanged, and the comparison with the terms is the same.
 
-The old signature is dropped (nothing may call a function that counts otherwise than the domain says); the
-downgrade drops the new one and re-creates 0013's by running 0013's own upgrade.
+0013's function stays: instances of the previous release call it until a rolling restart has replaced them
+(docs/scaling.md: migrations run before instances are replaced, and the running version must tolerate them),
+and it counts every project, which gives the same quota. A later release drops it, as 0016 dropped 0012's.
+The downgrade drops the new signature only.
+
+A NULL end counts every project (``LIMIT NULL``); a negative one is an error, as any negative LIMIT is.
 
 Revision ID: 0017
 Revises: 0016
@@ -27,9 +31,7 @@ down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_OLD_SIGNATURE = "public.podium_cast_ballot_on_terms(uuid, uuid, uuid[], uuid[], integer[])"
 _SIGNATURE = "public.podium_cast_ballot_on_terms(uuid, uuid, uuid[], uuid[], integer[], integer)"
-_CREATED_BY = "0013"
 _CAST_BALLOT_ON_TERMS = """
 CREATE FUNCTION public.podium_cast_ballot_on_terms(
     p_event uuid, p_voter uuid, p_projects uuid[], p_vote_ids uuid[], p_fewest_projects integer[],
@@ -59,7 +61,7 @@ BEGIN
     -- voter voted for it already and whether it is theirs.
     SELECT (SELECT count(*) FROM public.votes v WHERE v.event_id = p_event AND v.voter_id = p_voter),
            (SELECT count(*) FROM (
-               SELECT FROM public.projects q WHERE q.event_id = p_event LIMIT greatest(p_count_projects_to, 0)
+               SELECT FROM public.projects q WHERE q.event_id = p_event LIMIT p_count_projects_to
            ) AS counted),
            coalesce(array_agg(c.id), '{}'), coalesce(array_agg(c.event_id), '{}'),
            coalesce(array_agg(c.voted), '{}'), coalesce(array_agg(c.member), '{}')
@@ -94,12 +96,7 @@ END $$
 def upgrade() -> None:
     op.execute(_CAST_BALLOT_ON_TERMS)
     op.execute(f"REVOKE EXECUTE ON FUNCTION {_SIGNATURE} FROM PUBLIC")
-    op.execute(f"DROP FUNCTION {_OLD_SIGNATURE}")
 
 
 def downgrade() -> None:
-    script = op.get_context().script
-    if script is None:
-        raise RuntimeError(f"re-creating {_OLD_SIGNATURE} needs migration {_CREATED_BY}'s script")
     op.execute(f"DROP FUNCTION {_SIGNATURE}")
-    script.get_revision(_CREATED_BY).module.upgrade()

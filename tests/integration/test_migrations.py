@@ -151,11 +151,12 @@ async def test_migration_0016_drops_the_old_ballot_function_and_its_downgrade_re
     assert await _function(fresh_url, signature) == made
 
 
-async def test_migration_0017_replaces_the_ballot_function_and_its_downgrade_restores_0013s(
+async def test_migration_0017_adds_the_ballot_function_that_counts_as_far_as_the_terms_say(
     fresh_url: str,
 ) -> None:
-    """At the head only the ballot function that counts projects as far as the terms say is callable; below
-    0017 it is gone and 0013's is back exactly as 0013 made it (definition, rights, owner)."""
+    """At the head the ballot function that counts projects as far as the terms say is callable with 0013's
+    rights and owner, and 0013's stays as it was for the instances of the release before during a rolling
+    restart; below 0017 only 0013's is left."""
     old = "public.podium_cast_ballot_on_terms(uuid, uuid, uuid[], uuid[], integer[])"
     new = "public.podium_cast_ballot_on_terms(uuid, uuid, uuid[], uuid[], integer[], integer)"
     await asyncio.to_thread(upgrade, fresh_url, "0016")
@@ -163,7 +164,7 @@ async def test_migration_0017_replaces_the_ballot_function_and_its_downgrade_res
     assert made is not None
     assert await _function(fresh_url, new) is None
     await asyncio.to_thread(upgrade, fresh_url)
-    assert await _function(fresh_url, old) is None
+    assert await _function(fresh_url, old) == made
     head = await _function(fresh_url, new)
     assert head is not None
     assert head[1:] == made[1:]  # the same rights and owner

@@ -59,3 +59,8 @@ def test_no_project_past_the_counted_end_changes_a_quota() -> None:
         assert max_votes_per_user(capped) == max_votes_per_user(projects), projects
     for ballot_size in range(1, 5):
         assert all(fewest <= QUOTA_PROJECTS_COUNTED_TO for fewest in fewest_projects_by_cast(ballot_size))
+
+
+def test_terms_never_ask_to_count_fewer_than_no_projects() -> None:
+    with pytest.raises(ValueError, match="must not be negative"):
+        BallotTerms(EVENT, VOTER, (), (), count_projects_to=-1)

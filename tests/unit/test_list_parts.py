@@ -98,3 +98,18 @@ def test_rows_crowding_into_one_segment_still_make_the_whole_body(monkeypatch: p
         rows[key] = (UUID(int=key + 1), key, "b")
         parts = parts.updated(Changes(f"c{step}", frozenset({rows[key][0]}), [rows[key]]), _part)
         assert json.loads(parts.array()) == [[k, rows[k][2]] for k in sorted(rows)]
+
+
+def test_a_row_already_gone_is_not_taken_for_its_neighbour(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store that names too few projects (a row moved from P1 to P2, only P2 named; then P2's row goes):
+    when P1 changes next, the row P1 no longer holds is skipped, not its neighbour in the list deleted."""
+    monkeypatch.setattr(list_parts, "SEGMENT_BYTES", 1)  # a segment a row
+    p1, p2, p3 = UUID(int=1), UUID(int=2), UUID(int=3)
+    others = (1, 2, 3, 6, 7, 8, 9, 10, 11, 12)  # enough rows that one change is put in place, not re-sorted
+    parts = _whole("c0", {k: (p3, k, "x") for k in others} | {5: (p1, 5, "a")})
+    parts.array()
+    for step, (named, fresh) in enumerate([({p2}, [(p2, 5, "b")]), ({p2}, []), ({p1}, [])], start=1):
+        parts = parts.updated(Changes(f"c{step}", frozenset(named), fresh), _part)
+        body = parts.array()
+    assert parts.keys == list(others)
+    assert json.loads(body) == [[k, "x"] for k in others]

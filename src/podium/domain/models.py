@@ -189,6 +189,10 @@ class BallotTerms:
     fewest_projects: tuple[int, ...]
     count_projects_to: int = QUOTA_PROJECTS_COUNTED_TO
 
+    def __post_init__(self) -> None:
+        if self.count_projects_to < 0:
+            raise ValueError("count_projects_to must not be negative")
+
     def admits(self, facts: BallotFacts) -> bool:
         """Whether ``facts`` are within the terms (what the store checks before it writes)."""
         if not (facts.event_found and facts.votable and facts.attending):

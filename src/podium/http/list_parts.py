@@ -86,6 +86,8 @@ class Parts:
         for project in fresh:
             for key in projects.pop(project, ()):
                 i = bisect_left(keys, key)
+                if i == len(keys) or keys[i] != key:
+                    continue  # already gone: moved to a project named alone earlier (a store naming too few)
                 if wanted.get(key) == fragments[i]:
                     del wanted[key]
                 else:

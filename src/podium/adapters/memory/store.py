@@ -359,7 +359,7 @@ class MemoryBallots:
             found = await uow.votes.ballot(
                 terms.event_id, terms.voter_id, [v.project_id for v in terms.votes]
             )
-            use = VoteQuotaUse(found.use.cast, max(min(found.use.project_count, terms.count_projects_to), 0))
+            use = VoteQuotaUse(found.use.cast, min(found.use.project_count, terms.count_projects_to))
             ballot = Ballot(use, found.candidates)
             facts = BallotFacts(True, event.votable, attending, ballot)
             admitted = terms.admits(facts)
