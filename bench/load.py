@@ -178,6 +178,11 @@ SCENARIOS: dict[str, Scenario] = {
             "admin_votes", "GET /events/admin/{id}/votes", _get_as("/events/admin/{event}/votes", "admin")
         ),
         Scenario(
+            "admin_attendees",
+            "GET /events/admin/{id}/attendees",
+            _get_as("/events/admin/{event}/attendees", "admin"),
+        ),
+        Scenario(
             "floor_leaderboard",
             "floor: leaderboard (raw ASGI + asyncpg + msgspec)",
             _get(LEADERBOARD),

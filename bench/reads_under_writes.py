@@ -7,7 +7,9 @@ A throw-away PostgreSQL seeded with ``bench/seed.py`` at ``--scale``, ``podium s
 exact listing cache on), then wrk (32 connections) on each read scenario for ``--duration`` seconds while a
 writer makes ``rate`` changes a second, in SQL. ``--writes votes`` (the default): a vote for a random
 project by a voter of the seed's pool, then its withdrawal, in turn — steady voting that does not grow the
-event; ``--writes description``: one project's description. Each change moves the event's listing version.
+event; ``--writes description``: one project's description; ``--writes attends``: an attendee of the seed's
+pool joins, then leaves, in turn (read it with ``--scenarios admin_attendees``, the organiser's attendee list:
+25,000 attendees at 1×). Each change moves the event's listing version.
 Printed: req/s per scenario and rate, and each rate's req/s ÷ the same scenario's at rate 0. The goal:
 ≥ 0.8 at 4 and 50 changes/s.
 
@@ -49,6 +51,7 @@ class Writer:
         self._event = info["event_id"]
         self._projects = info["project_ids"]
         self._voters = info["pool_user_ids"]["voters"]
+        self._joiners = info["pool_user_ids"]["joiners"]
         self._rng = random.Random(26)
         self._pending: str | None = None
 
@@ -57,6 +60,21 @@ class Writer:
             await connection.execute(
                 "UPDATE projects SET description = md5(random()::text) WHERE id = $1", self._projects[0]
             )
+        elif self._kind == "attends":
+            if self._pending is not None:
+                await connection.execute(
+                    "DELETE FROM event_attendees WHERE event_id = $1 AND user_id = $2",
+                    self._event,
+                    self._pending,
+                )
+                self._pending = None
+            else:
+                self._pending = self._rng.choice(self._joiners)
+                await connection.execute(
+                    "INSERT INTO event_attendees (event_id, user_id) VALUES ($1, $2)",
+                    self._event,
+                    self._pending,
+                )
         elif self._pending is not None:
             await connection.execute("DELETE FROM votes WHERE id = $1", self._pending)
             self._pending = None
@@ -110,7 +128,7 @@ def main() -> None:
     parser.add_argument("--scenarios", default=",".join(READS))
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement (at most 30)")
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--writes", choices=("votes", "description"), default="votes")
+    parser.add_argument("--writes", choices=("votes", "description", "attends"), default="votes")
     parser.add_argument("--pg", choices=("auto", "pg15", "embedded"), default="auto")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]

@@ -382,16 +382,17 @@ async def test_reading_what_changed_since_a_cursor_brings_every_list_up_to_date(
         await tx.commit()
     world = {"owner": owner, "mate": mate, "attendee": attendee, "bystander": bystander, "event": event,
              "project": project, "p2": p2}  # fmt: skip
-    # Each list: read since a cursor, read whole, a row's key and project (None: the list is one whole).
+    # Each list: read since a cursor, read whole, a row's key and its subject of change (a vote's project; an
+    # attendee or a referral is its own).
     lists: dict[str, tuple[Any, Any, Callable[[Any], Any], Callable[[Any], Any]]] = {
         "cards": (lambda tx, c: tx.projects.in_event_since(event.id, c), lambda tx: tx.projects.in_event(event.id),
                   lambda v: v.project.id, lambda v: v.project.id),
         "votes": (lambda tx, c: tx.votes.in_event_since(event.id, c), lambda tx: tx.votes.in_event(event.id),
                   lambda v: v.id, lambda v: v.project_id),
         "attendees": (lambda tx, c: tx.attendance.attendees_since(event.id, c),
-                      lambda tx: tx.attendance.attendees(event.id), lambda u: u.id, lambda _: None),
+                      lambda tx: tx.attendance.attendees(event.id), lambda u: u.id, lambda u: u.id),
         "referrals": (lambda tx, c: tx.referrals.in_event_since(event.id, c),
-                      lambda tx: tx.referrals.in_event(event.id), lambda r: r.id, lambda _: None),
+                      lambda tx: tx.referrals.in_event(event.id), lambda r: r.id, lambda r: r.id),
     }  # fmt: skip
     held: dict[str, tuple[str, dict[Any, Any]]] = {}
     async with uow(read_only=True) as tx:

@@ -171,3 +171,31 @@ async def test_migration_0017_adds_the_ballot_function_that_counts_as_far_as_the
     await asyncio.to_thread(downgrade, fresh_url, "0016")
     assert await _function(fresh_url, new) is None
     assert await _function(fresh_url, old) == made
+
+
+async def test_migration_0018_marks_attendees_and_referrals_by_row_and_its_downgrade_restores_0015s(
+    fresh_url: str,
+) -> None:
+    """0018 changes only the bodies of the attendee, referral and user marking functions (owner and rights
+    kept); its downgrade gives back 0015's definitions exactly."""
+    marking = [
+        f"public.podium_{table}_{action}_marks()"
+        for table, actions in (
+            ("event_attendees", ("insert", "update", "delete")),
+            ("referrals", ("insert", "update", "delete")),
+            ("users", ("update",)),
+        )
+        for action in actions
+    ]
+    await asyncio.to_thread(upgrade, fresh_url, "0017")
+    before = [await _function(fresh_url, signature) for signature in marking]
+    await asyncio.to_thread(upgrade, fresh_url)
+    after = [await _function(fresh_url, signature) for signature in marking]
+    for old, new in zip(before, after, strict=True):
+        assert old is not None
+        assert new is not None
+        assert new[1:] == old[1:]  # rights and owner
+        assert new[0] != old[0]
+        assert "00000000-0000-0000-0000-00000000000" not in str(new[0])  # no whole-list subject left
+    await asyncio.to_thread(downgrade, fresh_url, "0017")
+    assert [await _function(fresh_url, signature) for signature in marking] == before

@@ -179,15 +179,13 @@ def _vote_part(_frontend: Frontend) -> Callable[[Vote], Part]:
     return lambda vote: (vote.project_id, vote.id.int, _encoder.encode(VoteResponse.of(vote)))
 
 
+# An attendee and a referral are each their own subject of change (migration 0018).
 def _attendee_part(_frontend: Frontend) -> Callable[[User], Part]:
-    return lambda user: (_WHOLE, user.id.int, _encoder.encode(UserAttendee.of(user)))
+    return lambda user: (user.id, user.id.int, _encoder.encode(UserAttendee.of(user)))
 
 
 def _referral_part(_frontend: Frontend) -> Callable[[Referral], Part]:
-    return lambda referral: (_WHOLE, referral.id.int, _encoder.encode(ReferralResponse.of(referral)))
-
-
-_WHOLE = UUID(int=0)  # the one group of a list that is read whole when it changes
+    return lambda referral: (referral.id, referral.id.int, _encoder.encode(ReferralResponse.of(referral)))
 
 
 # Each view: how to read what changed since a cursor (the service checks the organiser again on every

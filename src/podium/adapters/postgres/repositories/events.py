@@ -22,8 +22,8 @@ from podium.adapters.postgres.models import (
 from podium.adapters.postgres.repositories.marks import (
     ATTENDEES,
     ONLY_CHANGED,
-    whole_list,
-    whole_list_changes,
+    keyed_list_changes,
+    since,
 )
 from podium.adapters.postgres.repositories.rows import (
     EventRepository,
@@ -200,10 +200,11 @@ _ADD_ATTENDEE = (
     .returning(EventAttendeeModel.id)
 )
 
-_ATTENDEES_SINCE = whole_list(
+# Each attendee is its own subject (migration 0018).
+_ATTENDEES_SINCE = since(
     f"SELECT {', '.join(f'u.{name}' for name in USER_FIELDS)} FROM public.users u"
     f" JOIN public.event_attendees a ON a.user_id = u.id WHERE a.event_id = :key {ONLY_CHANGED}",
-    ATTENDEES,
+    "u.id",
     "r.id",
 )
 
@@ -243,4 +244,4 @@ class PostgresAttendance:
         return [to_user(row) for row in (await self._db.execute(statement)).all()]
 
     async def attendees_since(self, event_id: UUID, since: str | None) -> Changes[User]:
-        return await whole_list_changes(self._db, _ATTENDEES_SINCE, event_id, since, to_user, ATTENDEES)
+        return await keyed_list_changes(self._db, _ATTENDEES_SINCE, event_id, since, to_user, ATTENDEES)

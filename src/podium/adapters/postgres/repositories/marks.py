@@ -27,8 +27,9 @@ from podium.domain.models import ListingState
 from podium.domain.ports import Changes
 
 R = TypeVar("R")
-# The subjects of the marks that are not projects (migration 0015): "anything in the event may have changed"
-# (a TRUNCATE), the event's attendee list, its referral list.
+# The subjects of the marks that are not rows (migration 0015): "anything in the event may have changed"
+# (a TRUNCATE), and until migration 0018 the event's attendee list and its referral list (now each
+# attendee and each referral is its own subject).
 EVERYTHING = UUID(int=0)
 ATTENDEES = UUID(int=1)
 REFERRALS = UUID(int=2)
@@ -90,19 +91,14 @@ class Since:
 
 def since(rows: str, subject: str, order: str) -> Since:
     """``rows`` (a query of one event's rows, ``:key`` its id, with ``ONLY_CHANGED`` where its WHERE clause
-    can take one more condition) as a ``Since``: ``subject`` is the rows' subject (their project id, or a
-    list's fixed id), ``order`` sorts them (qualified by ``r.``). Each row also carries the new cursor and
+    can take one more condition) as a ``Since``: ``subject`` is the rows' subject (their project id, or
+    their own id), ``order`` sorts them (qualified by ``r.``). Each row also carries the new cursor and
     the changed subjects (one row of NULLs when no row is read)."""
     changed = rows.replace(ONLY_CHANGED, f"AND {subject} = ANY (span.changed)")
     return Since(
         text(_ALL.format(rows=rows.replace(ONLY_CHANGED, ""), order=order)),
         text(_CHANGED.format(rows=changed, order=order)),
     )
-
-
-def whole_list(rows: str, subject: UUID, order: str) -> Since:
-    """As ``since`` for a list that is read whole whenever its ``subject`` is marked."""
-    return since(rows, f"'{subject}'::uuid", order)
 
 
 async def changes(
@@ -130,16 +126,17 @@ def _state(first: Any) -> ListingState | None:
     )
 
 
-async def whole_list_changes(
+async def keyed_list_changes(
     db: AsyncConnection,
     read: Since,
     event_id: UUID,
     cursor: str | None,
     row: Callable[[Any], R],
-    subject: UUID,
+    whole: UUID,
 ) -> Changes[R]:
-    """A list read by ``whole_list``: every row if ``subject`` changed since ``cursor``, else none."""
+    """A list whose rows are their own subjects (an event's attendees, its referrals: migration 0018) since
+    ``cursor``; read whole when it was marked by ``whole``, its subject before 0018."""
     found = await changes(db, read, event_id, cursor, row)
-    if found.projects is not None and subject not in found.projects:
-        return Changes(found.cursor, frozenset(), [], found.state)
-    return Changes(found.cursor, None, found.rows, found.state)
+    if found.projects is not None and whole in found.projects:
+        return await changes(db, read, event_id, None, row)
+    return found

@@ -30,9 +30,8 @@ from podium.adapters.postgres.repositories.marks import (
     ONLY_CHANGED,
     REFERRALS,
     changes,
+    keyed_list_changes,
     since,
-    whole_list,
-    whole_list_changes,
 )
 from podium.adapters.postgres.repositories.rows import values_of
 from podium.domain.models import (
@@ -196,9 +195,10 @@ _ADD_REFERRAL = insert(ReferralModel).values(
     user_id=bindparam("user_id"),
     event_id=bindparam("event_id"),
 )
-_REFERRALS_SINCE = whole_list(
+# Each referral is its own subject (migration 0018).
+_REFERRALS_SINCE = since(
     f"SELECT f.id, f.content, f.user_id, f.event_id FROM public.referrals f WHERE f.event_id = :key {ONLY_CHANGED}",
-    REFERRALS,
+    "f.id",
     "r.id",
 )
 
@@ -223,4 +223,4 @@ class PostgresReferrals:
         return [_referral(r) for r in (await self._db.execute(statement)).all()]
 
     async def in_event_since(self, event_id: UUID, since: str | None) -> Changes[Referral]:
-        return await whole_list_changes(self._db, _REFERRALS_SINCE, event_id, since, _referral, REFERRALS)
+        return await keyed_list_changes(self._db, _REFERRALS_SINCE, event_id, since, _referral, REFERRALS)
