@@ -33,28 +33,23 @@ SAFE_PATH = "pg_catalog, public, pg_temp"
 ATTENDEES = "00000000-0000-0000-0000-000000000001"
 REFERRALS = "00000000-0000-0000-0000-000000000002"
 
-# Per table and action: the (event, subject) pairs of a set of its rows (``{rows}``), by row, then as 0015.
+# Users' names show on their projects' cards (unchanged) and in the attendee lists of the events they attend.
+_USERS_PROJECTS = (
+    "SELECT p.event_id, p.id FROM public.projects p WHERE p.owner_id IN (SELECT id FROM {rows})"
+    " UNION SELECT p.event_id, p.id FROM public.projects p JOIN public.project_collaborators c"
+    " ON c.project_id = p.id WHERE c.user_id IN (SELECT id FROM {rows})"
+)
+_USERS_ATTENDING = " UNION SELECT a.event_id, {subject} FROM public.event_attendees a WHERE a.user_id IN (SELECT id FROM {{rows}})"
+# Per table: the (event, subject) pairs of a set of its rows (``{rows}``), by row, then as 0015.
 _BY_ROW: dict[str, str] = {
     "event_attendees": "SELECT event_id, user_id FROM {rows}",
     "referrals": "SELECT event_id, id FROM {rows}",
-    "users": (
-        "SELECT p.event_id, p.id FROM public.projects p WHERE p.owner_id IN (SELECT id FROM {rows})"
-        " UNION SELECT p.event_id, p.id FROM public.projects p JOIN public.project_collaborators c"
-        " ON c.project_id = p.id WHERE c.user_id IN (SELECT id FROM {rows})"
-        " UNION SELECT a.event_id, a.user_id FROM public.event_attendees a"
-        " WHERE a.user_id IN (SELECT id FROM {rows})"
-    ),
+    "users": _USERS_PROJECTS + _USERS_ATTENDING.format(subject="a.user_id"),
 }
 _WHOLE_LIST: dict[str, str] = {
     "event_attendees": f"SELECT event_id, '{ATTENDEES}'::uuid FROM {{rows}}",
     "referrals": f"SELECT event_id, '{REFERRALS}'::uuid FROM {{rows}}",
-    "users": (
-        "SELECT p.event_id, p.id FROM public.projects p WHERE p.owner_id IN (SELECT id FROM {rows})"
-        " UNION SELECT p.event_id, p.id FROM public.projects p JOIN public.project_collaborators c"
-        " ON c.project_id = p.id WHERE c.user_id IN (SELECT id FROM {rows})"
-        f" UNION SELECT a.event_id, '{ATTENDEES}'::uuid FROM public.event_attendees a"
-        " WHERE a.user_id IN (SELECT id FROM {rows})"
-    ),
+    "users": _USERS_PROJECTS + _USERS_ATTENDING.format(subject=f"'{ATTENDEES}'::uuid"),
 }
 _ACTIONS: dict[str, tuple[str, ...]] = {
     "event_attendees": ("insert", "update", "delete"),
