@@ -132,18 +132,13 @@ class Parts:
     def array(self) -> bytes:
         """The JSON array of every part, in order: the segments not joined yet are joined, then the body from
         the segments (with no copy of the whole body between)."""
-        if not self._bounds or any(
-            segment is None and _size(self._rows_of(i)) > _OUTGROWN * self._rows_each
-            for i, segment in enumerate(self._segments)
-        ):
+        unjoined = [(i, *self._rows_of(i)) for i, segment in enumerate(self._segments) if segment is None]
+        if not self._bounds or any(hi - lo > _OUTGROWN * self._rows_each for _, lo, hi in unjoined):
             self._choose_bounds()
-        joined = []
-        for i, segment in enumerate(self._segments):
-            if segment is None:
-                lo, hi = self._rows_of(i)
-                segment = self._segments[i] = b",".join(self.fragments[lo:hi])
-            if segment:
-                joined.append(segment)
+            unjoined = [(i, *self._rows_of(i)) for i in range(len(self._bounds))]
+        for i, lo, hi in unjoined:
+            self._segments[i] = b",".join(self.fragments[lo:hi])
+        joined = [segment for segment in self._segments if segment]
         if len(joined) < 2:
             return b"[" + b"".join(joined) + b"]"
         return b",".join([b"[" + joined[0], *joined[1:-1], joined[-1] + b"]"])
@@ -160,7 +155,3 @@ class Parts:
         lo = 0 if segment == 0 else bisect_left(keys, bounds[segment])
         hi = len(keys) if segment + 1 == len(bounds) else bisect_left(keys, bounds[segment + 1])
         return lo, hi
-
-
-def _size(rows: tuple[int, int]) -> int:
-    return rows[1] - rows[0]
