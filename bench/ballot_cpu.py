@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
 import tempfile
 import time
@@ -34,7 +33,7 @@ import asyncpg
 
 from bench.floor import VOTE_SQL
 from bench.pg import throwaway_cluster
-from bench.run import JWT_SECRET, migrate
+from bench.run import JWT_SECRET, cpu_seconds, migrate
 from bench.seed import seed
 from podium.domain.rules import QUOTA_PROJECTS_COUNTED_TO, fewest_projects_by_cast
 
@@ -45,12 +44,6 @@ CAPPED_COUNT = """(SELECT count(*) FROM (
                SELECT FROM public.projects q WHERE q.event_id = p_event LIMIT p_count_projects_to
            ) AS counted)"""
 EVERY_PROJECT = "(SELECT count(*) FROM public.projects q WHERE q.event_id = p_event)"
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
 
 
 async def _measure(
@@ -67,11 +60,11 @@ async def _measure(
                 sql, args = queue.pop()
                 await connection.fetchrow(sql, *args)
 
-        before = sum(map(_cpu_seconds, pids))
+        before = sum(map(cpu_seconds, pids))
         started = time.perf_counter()
         await asyncio.gather(*map(work, pool))
         wall = time.perf_counter() - started
-        return (sum(map(_cpu_seconds, pids)) - before) / len(calls), wall / len(calls)
+        return (sum(map(cpu_seconds, pids)) - before) / len(calls), wall / len(calls)
     finally:
         for connection in pool:
             await connection.close()

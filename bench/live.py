@@ -49,7 +49,7 @@ import httpx
 import uvloop
 
 from bench.pg import free_port, throwaway_cluster
-from bench.run import JWT_SECRET, migrate, podium_command, proc_table, resident_bytes, server
+from bench.run import JWT_SECRET, cpu_seconds, migrate, podium_command, proc_table, resident_bytes, server
 from bench.seed import DESCRIPTION, Dataset, access_token, copy_into, join_code
 
 MAX_CLIENTS = 20_000
@@ -222,15 +222,6 @@ async def _clients(targets: list[tuple[int, int]], path: str, encoding: str, pip
     )
 
 
-def _pid_cpu(pid: int | None) -> float:
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0.0
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
-
-
 def _user_sys(pids: Sequence[int]) -> tuple[float, float]:
     """User and system CPU seconds of these processes (the system part is mostly socket writes and reads)."""
     user = system = 0.0
@@ -380,7 +371,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time.sleep(1.0)
         _, rss_after = _session_usage(sids)
         cpu_before, _ = _session_usage(sids)
-        clients_before = sum(_pid_cpu(process.pid) for process in processes)
+        clients_before = sum(cpu_seconds(process.pid) for process in processes)
         server_pids = [pid for pid, _ppid, sid, _t, _r in proc_table() if sid in sids]
         client_pids = [process.pid for process in processes if process.pid is not None]
         split_before = _user_sys(server_pids), _user_sys(client_pids)
@@ -390,7 +381,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         time.sleep(2.0)  # the last votes' lists reach everyone
         cpu_after, _ = _session_usage(sids)
-        clients_cpu = sum(_pid_cpu(process.pid) for process in processes) - clients_before
+        clients_cpu = sum(cpu_seconds(process.pid) for process in processes) - clients_before
         split_after = _user_sys(server_pids), _user_sys(client_pids)
         system_pct = [
             round(100 * (after[1] - before[1]) / max(1e-9, sum(after) - sum(before)), 1)

@@ -203,6 +203,16 @@ def proc_table() -> list[tuple[int, int, int, int, int]]:
     return out
 
 
+def cpu_seconds(pid: int | None) -> float:
+    """A process's CPU seconds so far (user + system), from /proc (0 once it has exited)."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = raw[raw.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
 def resident_bytes(pid: int) -> int:
     """A process's resident set in bytes, from /proc (0 once it has exited)."""
     try:
