@@ -206,27 +206,28 @@ async def _send(
     import httpx
 
     literal = _literal(url.host)
-    if literal is not None:
-        if not allow_private:
-            _refuse_private([literal], part)
-        return await client.send(client.build_request(method, url, **kwargs), stream=True)
-    addresses = await _resolve(url, part, resolver)
+    addresses = [literal] if literal is not None else await _resolve(url, part, resolver)
     if not allow_private:
         _refuse_private(addresses, part)
+    if literal is not None:  # nothing to pin, and an address is never a TLS server name
+        return await client.send(client.build_request(method, url, **kwargs), stream=True)
     headers = httpx.Headers(kwargs.get("headers"))
     headers["Host"] = url.netloc.decode("ascii")
     extensions = {"sni_hostname": url.raw_host.decode("ascii")}
-    for index, address in enumerate(addresses):
+
+    async def pinned_to(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> httpx.Response:
         pinned = url.copy_with(host=str(address))
         request = client.build_request(
             method, pinned, **{**kwargs, "headers": headers}, extensions=extensions
         )
+        return await client.send(request, stream=True)
+
+    for address in addresses[:-1]:  # the next address when one refuses; the last one's error stands
         try:
-            return await client.send(request, stream=True)
+            return await pinned_to(address)
         except httpx.ConnectError:
-            if index == len(addresses) - 1:
-                raise
-    raise no_such_host(part, url.host)
+            pass
+    return await pinned_to(addresses[-1])
 
 
 def _turn() -> asyncio.Semaphore:
