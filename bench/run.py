@@ -537,7 +537,7 @@ def ratios(report: dict[str, Any]) -> list[str]:
         found.setdefault(line, []).append(ratio)
 
     for (scale, workers, cache, triggers, scenario, round_), rate in rates.items():
-        floor = rates.get((scale, workers, None, None, "floor_vote", 0))
+        floor = rates.get((scale, workers, None, None, "floor_vote", round_))
         if scenario == "vote" and triggers == "on" and floor:
             note(f"x{scale} w{workers} cache {cache}: vote / floor_vote", rate / floor)
         without = rates.get((scale, workers, cache, "off", scenario, round_))
@@ -628,8 +628,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--rounds",
         type=int,
         default=1,
-        help="run every API mode (cache, triggers, --without) this many times, interleaved; ratios are "
-        "medians of per-round ratios (robust to a machine that is busy with other work)",
+        help="run every API mode (cache, triggers, --without) and the floor this many times, interleaved; "
+        "ratios are medians of per-round ratios (robust to a machine that is busy with other work)",
     )
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--threads", type=int, default=2, help="wrk threads")
@@ -743,66 +743,70 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if args.triggers != "on" and api_writes:
                     modes += [(cache, "off", "") for cache in caches]
                 modes += [(caches[0], "on", mechanism) for mechanism in withouts]
-                # Rounds interleave every mode (A, B, C, A, B, C, …) so each ratio compares neighbours.
-                rounds = [(round_, *mode) for round_ in range(args.rounds) for mode in modes]
+                # Rounds interleave every mode and the floor (A, B, C, floor, A, B, C, floor, …) so each
+                # ratio compares neighbours in time.
                 for workers in args.workers:
-                    for round_, cache, triggers, without in rounds if api_reads or api_writes else []:
-                        tag = (
-                            f"x{scale}-w{workers}-cache-{cache}"
-                            + (f"-round-{round_ + 1}" if args.rounds > 1 else "")
-                            + ("-triggers-off" if triggers == "off" else "")
-                            + (f"-without-{without}" if without else "")
-                        )
-                        print(f"== API {tag}", flush=True)
-                        with (
-                            listing_triggers(cluster, database, enabled=triggers == "on"),
-                            one_version_slot(cluster, database, active=without == VERSION_SLOTS),
-                        ):
-                            results = run_api(
-                                cluster,
-                                database,
-                                info,
-                                api_reads + api_writes if triggers == "on" else api_writes,
-                                workers=workers,
-                                cache=cache,
-                                args=args,
-                                tag=tag,
-                                without=without,
+                    for round_ in range(args.rounds):
+                        for cache, triggers, without in modes if api_reads or api_writes else []:
+                            tag = (
+                                f"x{scale}-w{workers}-cache-{cache}"
+                                + (f"-round-{round_ + 1}" if args.rounds > 1 else "")
+                                + ("-triggers-off" if triggers == "off" else "")
+                                + (f"-without-{without}" if without else "")
                             )
-                        run = {
-                            "scale": scale,
-                            "workers": workers,
-                            "cache": cache,
-                            "triggers": triggers,
-                            "without": without,
-                            "round": round_,
-                            "target": "api",
-                            "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
-                            "results": [asdict(r) for r in results],
-                        }
-                        report["runs"].append(run)
-                        title = f"API — scale {scale}×, {workers} worker(s), cache {cache}"
-                        title += ", TRIGGERS OFF" if triggers == "off" else ""
-                        title += f", WITHOUT {without}" if without else ""
-                        title += f", round {round_ + 1}" if args.rounds > 1 else ""
-                        tables.append(format_table(results, title))
-                        save()
-                    if floor_names:
-                        tag = f"x{scale}-w{workers}"
-                        print(f"== floor {tag}", flush=True)
-                        results = run_floor(
-                            cluster, database, info, floor_names, workers=workers, args=args, tag=tag
-                        )
-                        report["runs"].append(
-                            {
+                            print(f"== API {tag}", flush=True)
+                            with (
+                                listing_triggers(cluster, database, enabled=triggers == "on"),
+                                one_version_slot(cluster, database, active=without == VERSION_SLOTS),
+                            ):
+                                results = run_api(
+                                    cluster,
+                                    database,
+                                    info,
+                                    api_reads + api_writes if triggers == "on" else api_writes,
+                                    workers=workers,
+                                    cache=cache,
+                                    args=args,
+                                    tag=tag,
+                                    without=without,
+                                )
+                            run = {
                                 "scale": scale,
                                 "workers": workers,
-                                "target": "floor",
+                                "cache": cache,
+                                "triggers": triggers,
+                                "without": without,
+                                "round": round_,
+                                "target": "api",
+                                "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
                                 "results": [asdict(r) for r in results],
                             }
-                        )
-                        tables.append(format_table(results, f"floor — scale {scale}×, {workers} worker(s)"))
-                        save()
+                            report["runs"].append(run)
+                            title = f"API — scale {scale}×, {workers} worker(s), cache {cache}"
+                            title += ", TRIGGERS OFF" if triggers == "off" else ""
+                            title += f", WITHOUT {without}" if without else ""
+                            title += f", round {round_ + 1}" if args.rounds > 1 else ""
+                            tables.append(format_table(results, title))
+                            save()
+                        if floor_names:
+                            tag = f"x{scale}-w{workers}" + (f"-round-{round_ + 1}" if args.rounds > 1 else "")
+                            print(f"== floor {tag}", flush=True)
+                            results = run_floor(
+                                cluster, database, info, floor_names, workers=workers, args=args, tag=tag
+                            )
+                            report["runs"].append(
+                                {
+                                    "scale": scale,
+                                    "workers": workers,
+                                    "round": round_,
+                                    "target": "floor",
+                                    "results": [asdict(r) for r in results],
+                                }
+                            )
+                            title = f"floor — scale {scale}×, {workers} worker(s)"
+                            title += f", round {round_ + 1}" if args.rounds > 1 else ""
+                            tables.append(format_table(results, title))
+                            save()
 
     if args.cold_start:
         print("== cold start of podium serve (embedded PostgreSQL)", flush=True)
