@@ -2,16 +2,19 @@
 
     uv run python -m bench.reads_under_writes                       # 1× (6,000 votes), 0 / 4 / 50 changes/s
     uv run python -m bench.reads_under_writes --scale 3 --rates 0,4  # 18,000 votes
+    uv run python -m bench.reads_under_writes --scale 3 --scenarios leaderboard --rates 0,50 --rounds 4
 
 A throw-away PostgreSQL seeded with ``bench/seed.py`` at ``--scale``, ``podium serve`` (one worker, the
-exact listing cache on), then wrk (32 connections) on each read scenario for ``--duration`` seconds while a
-writer makes ``rate`` changes a second, in SQL. ``--writes votes`` (the default): a vote for a random
-project by a voter of the seed's pool, then its withdrawal, in turn — steady voting that does not grow the
-event; ``--writes description``: one project's description; ``--writes attends``: an attendee of the seed's
-pool joins, then leaves, in turn (read it with ``--scenarios admin_attendees``, the organiser's attendee list:
-25,000 attendees at 1×). Each change moves the event's listing version.
-Printed: req/s per scenario and rate, and each rate's req/s ÷ the same scenario's at rate 0. The goal:
-≥ 0.8 at 4 and 50 changes/s.
+exact listing cache on), then wrk (32 connections) on each read scenario (after 2 s of discarded warm-up)
+for ``--duration`` seconds while a writer makes ``rate`` changes a second, in SQL. ``--writes votes`` (the
+default): a vote for a random project by a voter of the seed's pool, then its withdrawal, in turn — steady
+voting that does not grow the event; ``--writes description``: one project's description; ``--writes
+attends``: an attendee of the seed's pool joins, then leaves, in turn (read it with ``--scenarios
+admin_attendees``, the organiser's attendee list: 25,000 attendees at 1×). Each change moves the event's
+listing version. Printed: req/s per scenario and rate, and each rate's req/s ÷ the same scenario's at rate 0. The goal:
+≥ 0.8 at 4 and 50 changes/s. With ``--rounds N`` every scenario runs its rates N times in turn (0, 4, 50,
+0, 4, 50, …): each ratio is taken within one round, and the median of the rounds is printed with each
+round's ratio, so a machine whose speed drifts slows both sides of a ratio alike.
 
 The server is the ``podium`` of the Python that runs this script: run it with another checkout's
 ``.venv/bin/python`` (from this directory) to measure that checkout with the same benchmark.
@@ -24,6 +27,7 @@ import asyncio
 import contextlib
 import os
 import random
+import statistics
 import tempfile
 import threading
 import time
@@ -130,13 +134,16 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--writes", choices=("votes", "description", "attends"), default="votes")
     parser.add_argument("--pg", choices=("auto", "pg15", "embedded"), default="auto")
+    parser.add_argument("--rounds", type=int, default=1, help="the rates run this many times, in turn")
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
+    if 0.0 not in rates or len(set(rates)) != len(rates):
+        parser.error("--rates: each rate once, 0 among them (every ratio is against rate 0)")
     names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
     duration = min(args.duration, 30.0)
-    rows: dict[tuple[str, float], float] = {}
-    # (app + PostgreSQL CPU seconds, requests, changes made) per run
-    used: dict[tuple[str, float], tuple[float, int, int]] = {}
+    # req/s, and (app + PostgreSQL CPU seconds, requests, changes made), per scenario, rate and round
+    rows: dict[tuple[str, float, int], float] = {}
+    used: dict[tuple[str, float, int], tuple[float, int, int]] = {}
     with throwaway_cluster(args.pg) as cluster:
         cluster.create_database(DATABASE)
         migrate(cluster, DATABASE)
@@ -160,7 +167,10 @@ def main() -> None:
                 meter = CpuMeter(sid, cluster)
                 for name in names:
                     requests = SCENARIOS[name].build(info)
-                    for rate in rates:
+                    # Discarded: the first seconds of a read (its list built and cached, the server's
+                    # caches warm) would otherwise count against the first round's rate 0.
+                    run_wrk(base, requests, once=False, duration=2.0, connections=args.connections, threads=2)
+                    for round_, rate in ((r, rate) for r in range(args.rounds) for rate in rates):
                         # The previous run's abandoned requests are worked off first (as bench.run does).
                         settle = drain(base, info["event_id"])
                         asyncio.run(_statements(cluster, "select pg_stat_statements_reset()"))
@@ -183,13 +193,14 @@ def main() -> None:
                                 ("INSERT INTO votes (id,", "DELETE FROM votes WHERE id = $1")
                             )
                         )
-                        rows[name, rate] = result["requests"] / (result["duration_us"] / 1e6)
+                        key = (name, rate, round_)
+                        rows[key] = result["requests"] / (result["duration_us"] / 1e6)
                         per_request = 1000 / max(1, result["requests"])
-                        used[name, rate] = (app_cpu + pg_cpu, result["requests"], count["writes"])
+                        used[key] = (app_cpu + pg_cpu, result["requests"], count["writes"])
                         statuses = result.get("statuses", {})
                         print(
                             f"{name:<18} {rate:>5g} changes/s ({count['writes']} made): "
-                            f"{rows[name, rate]:8.1f} req/s, CPU/request app {app_cpu * per_request:.2f} ms"
+                            f"{rows[key]:8.1f} req/s, CPU/request app {app_cpu * per_request:.2f} ms"
                             f" postgres {pg_cpu * per_request:.2f} ms, SQL/request {sql / max(1, result['requests']):.2f},"
                             f" statuses {statuses}"
                             f" (settled in {settle:.1f} s)",
@@ -199,14 +210,19 @@ def main() -> None:
         f"\nscale {args.scale}×, {args.writes}: req/s ÷ the same read with no changes"
         " [CPU per change: app + PostgreSQL CPU beyond what the reads cost without changes, ÷ changes]"
     )
+    if args.rounds > 1:
+        print("(the median of the rounds, then each round's ratio)")
     for name in names:
-        zero = rows.get((name, 0.0))
-        ratios = [
-            f"{rate:g}/s {rows[name, rate] / zero:.2f} [{_per_change(used, name, rate):.1f} ms]"
-            for rate in rates
-            if zero and rate
-        ]
-        print(f"{name:<18} " + "  ".join(ratios))
+        summary = []
+        for rate in rates:
+            rounds = range(args.rounds)
+            ratios = [rows[name, rate, r] / rows[name, 0.0, r] for r in rounds if rate and rows[name, 0.0, r]]
+            if not ratios:
+                continue
+            per_change = statistics.median(_per_change(used, name, rate, r) for r in rounds)
+            each = f" ({', '.join(f'{ratio:.2f}' for ratio in ratios)})" if len(ratios) > 1 else ""
+            summary.append(f"{rate:g}/s {statistics.median(ratios):.2f}{each} [{per_change:.1f} ms]")
+        print(f"{name:<18} " + "  ".join(summary))
 
 
 async def _statements(cluster: Cluster, sql: str) -> list[asyncpg.Record]:
@@ -217,9 +233,11 @@ async def _statements(cluster: Cluster, sql: str) -> list[asyncpg.Record]:
         await connection.close()
 
 
-def _per_change(used: dict[tuple[str, float], tuple[float, int, int]], name: str, rate: float) -> float:
-    base_cpu, base_requests, _ = used[name, 0.0]
-    cpu, requests, writes = used[name, rate]
+def _per_change(
+    used: dict[tuple[str, float, int], tuple[float, int, int]], name: str, rate: float, round_: int
+) -> float:
+    base_cpu, base_requests, _ = used[name, 0.0, round_]
+    cpu, requests, writes = used[name, rate, round_]
     return (cpu - base_cpu / max(1, base_requests) * requests) * 1000 / max(1, writes)
 
 
