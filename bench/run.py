@@ -7,9 +7,10 @@
 Steps: (1) wrk's own ceiling against a canned-response server; (2) a throw-away PostgreSQL cluster
 (Debian's 15 if installed, else the embedded wheel's) on a free loopback port in a temp directory;
 (3) per scale: a database migrated with ``podium db upgrade`` and seeded by ``bench.seed``; (4) per worker
-count and cache mode: ``podium serve --workers N`` with ``PODIUM_DATABASE_URL`` (and
-``PODIUM_LEADERBOARD_CACHE=false`` for ``--cache off``), every API scenario, then ``bench.floor`` under
-uvicorn with the same worker count; the vote and attend scenarios' rows are deleted again afterwards (and
+count and round (``--rounds``), each mode in turn — ``podium serve --workers N`` with ``PODIUM_DATABASE_URL``
+(and ``PODIUM_LEADERBOARD_CACHE=false`` for ``--cache off``; triggers off or a mechanism switched off, if
+asked) running every API scenario — and ``bench.floor`` under uvicorn with the same worker count, in reverse
+order on odd rounds; the vote and attend scenarios' rows are deleted again afterwards (and
 the schema's triggers move the event's version, so no cache can keep them), so each scenario sees the seeded dataset;
 (5) cold start of ``podium serve`` on the embedded default to ``GET /health`` → 200, with a fresh and then
 an existing data directory. Every process it starts is stopped before it exits (also on Ctrl-C).
@@ -522,8 +523,8 @@ def one_version_slot(cluster: Cluster, database: str, *, active: bool) -> Iterat
 def ratios(report: dict[str, Any]) -> list[str]:
     """vote against the vote floor, each write with its triggers against without, and each scenario with
     a speed mechanism against without it, per run group. With ``--rounds`` > 1 every ratio is taken
-    within one round (runs next to each other in time) and the median of the rounds is printed, with
-    their range: a busy machine slows both sides of a round alike."""
+    within one round and the median of the rounds is printed, with their range: a busy machine slows both
+    sides of a round alike, and the order of a round's runs alternates from round to round."""
     rates: dict[tuple[Any, ...], float] = {}
     for run in report["runs"]:
         for res in run["results"]:
@@ -545,12 +546,12 @@ def ratios(report: dict[str, Any]) -> list[str]:
             note(f"x{scale} w{workers} cache {cache}: {scenario} with triggers / without", rate / without)
     for run in report["runs"]:
         for res in run["results"] if run.get("without") else []:
-            key = (run["scale"], run["workers"], run["cache"], "on", res["scenario"], run.get("round", 0))
-            if rates.get(key) and res["req_s"]:
+            with_it = (run["scale"], run["workers"], run["cache"], "on", res["scenario"], run.get("round", 0))
+            if rates.get(with_it) and res["req_s"]:
                 note(
                     f"x{run['scale']} w{run['workers']} cache {run['cache']}: {res['scenario']} with "
                     f"{run['without']} / without",
-                    rates[key] / res["req_s"],
+                    rates[with_it] / res["req_s"],
                 )
     lines = []
     for line, values in found.items():
@@ -673,7 +674,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         p.error(f"unknown scenarios {unknown}")
     if shutil.which("wrk") is None:
         p.error("wrk is not installed: apt-get install -y wrk")
-    # Reads first, then the floor, then the writers (each undone afterwards).
+    # Per mode: the reads, then the writers (each undone afterwards); the floor is a step of its own.
     api_reads = [s for s in chosen if SCENARIOS[s].target == "api" and not SCENARIOS[s].once]
     api_writes = [s for s in chosen if SCENARIOS[s].target == "api" and SCENARIOS[s].once]
     floor_names = [s for s in chosen if SCENARIOS[s].target == "floor"] if args.floor else []
@@ -743,68 +744,63 @@ def main(argv: Sequence[str] | None = None) -> None:
                 if args.triggers != "on" and api_writes:
                     modes += [(cache, "off", "") for cache in caches]
                 modes += [(caches[0], "on", mechanism) for mechanism in withouts]
-                # Rounds interleave every mode and the floor (A, B, C, floor, A, B, C, floor, …) so each
-                # ratio compares neighbours in time.
+                # Each round runs every mode and the floor (``None``), in turn; odd rounds in reverse
+                # (A, B, floor, floor, B, A, …), so a machine that drifts during a round favours no side
+                # of a ratio over the rounds, and each ratio compares runs of one round.
+                steps: list[tuple[str, str, str] | None] = [*(modes if api_reads or api_writes else [])]
+                steps += [None] if floor_names else []
                 for workers in args.workers:
                     for round_ in range(args.rounds):
-                        for cache, triggers, without in modes if api_reads or api_writes else []:
-                            tag = (
-                                f"x{scale}-w{workers}-cache-{cache}"
-                                + (f"-round-{round_ + 1}" if args.rounds > 1 else "")
-                                + ("-triggers-off" if triggers == "off" else "")
-                                + (f"-without-{without}" if without else "")
-                            )
-                            print(f"== API {tag}", flush=True)
-                            with (
-                                listing_triggers(cluster, database, enabled=triggers == "on"),
-                                one_version_slot(cluster, database, active=without == VERSION_SLOTS),
-                            ):
-                                results = run_api(
-                                    cluster,
-                                    database,
-                                    info,
-                                    api_reads + api_writes if triggers == "on" else api_writes,
-                                    workers=workers,
-                                    cache=cache,
-                                    args=args,
-                                    tag=tag,
-                                    without=without,
+                        suffix = f"-round-{round_ + 1}" if args.rounds > 1 else ""
+                        heading = f", round {round_ + 1}" if args.rounds > 1 else ""
+                        for step in steps if round_ % 2 == 0 else steps[::-1]:
+                            if step is None:
+                                tag = f"x{scale}-w{workers}{suffix}"
+                                print(f"== floor {tag}", flush=True)
+                                results = run_floor(
+                                    cluster, database, info, floor_names, workers=workers, args=args, tag=tag
                                 )
-                            run = {
-                                "scale": scale,
-                                "workers": workers,
-                                "cache": cache,
-                                "triggers": triggers,
-                                "without": without,
-                                "round": round_,
-                                "target": "api",
-                                "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
-                                "results": [asdict(r) for r in results],
-                            }
-                            report["runs"].append(run)
-                            title = f"API — scale {scale}×, {workers} worker(s), cache {cache}"
-                            title += ", TRIGGERS OFF" if triggers == "off" else ""
-                            title += f", WITHOUT {without}" if without else ""
-                            title += f", round {round_ + 1}" if args.rounds > 1 else ""
-                            tables.append(format_table(results, title))
-                            save()
-                        if floor_names:
-                            tag = f"x{scale}-w{workers}" + (f"-round-{round_ + 1}" if args.rounds > 1 else "")
-                            print(f"== floor {tag}", flush=True)
-                            results = run_floor(
-                                cluster, database, info, floor_names, workers=workers, args=args, tag=tag
-                            )
-                            report["runs"].append(
-                                {
-                                    "scale": scale,
-                                    "workers": workers,
-                                    "round": round_,
-                                    "target": "floor",
-                                    "results": [asdict(r) for r in results],
+                                run: dict[str, Any] = {"target": "floor"}
+                                title = f"floor — scale {scale}×, {workers} worker(s){heading}"
+                            else:
+                                cache, triggers, without = step
+                                tag = (
+                                    f"x{scale}-w{workers}-cache-{cache}{suffix}"
+                                    + ("-triggers-off" if triggers == "off" else "")
+                                    + (f"-without-{without}" if without else "")
+                                )
+                                print(f"== API {tag}", flush=True)
+                                with (
+                                    listing_triggers(cluster, database, enabled=triggers == "on"),
+                                    one_version_slot(cluster, database, active=without == VERSION_SLOTS),
+                                ):
+                                    results = run_api(
+                                        cluster,
+                                        database,
+                                        info,
+                                        api_reads + api_writes if triggers == "on" else api_writes,
+                                        workers=workers,
+                                        cache=cache,
+                                        args=args,
+                                        tag=tag,
+                                        without=without,
+                                    )
+                                run = {
+                                    "target": "api",
+                                    "cache": cache,
+                                    "triggers": triggers,
+                                    "without": without,
+                                    "seed": {"counts": info["counts"], "timings_s": info["timings_s"]},
                                 }
-                            )
-                            title = f"floor — scale {scale}×, {workers} worker(s)"
-                            title += f", round {round_ + 1}" if args.rounds > 1 else ""
+                                title = (
+                                    f"API — scale {scale}×, {workers} worker(s), cache {cache}"
+                                    + (", TRIGGERS OFF" if triggers == "off" else "")
+                                    + (f", WITHOUT {without}" if without else "")
+                                    + heading
+                                )
+                            run |= {"scale": scale, "workers": workers, "round": round_}
+                            run["results"] = [asdict(r) for r in results]
+                            report["runs"].append(run)
                             tables.append(format_table(results, title))
                             save()
 
