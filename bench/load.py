@@ -417,7 +417,8 @@ def measure(
     rates = [r["requests"] / (r["duration_us"] / 1e6) for r in runs]
     res.runs_req_s = [round(r, 1) for r in rates]
     res.total_requests = sum(int(r["requests"]) for r in runs)
-    data = sorted(zip(rates, range(len(runs)), runs, strict=True))[len(runs) // 2][2]
+    # The median run (of an even count, the slower of the two middle ones), whole: its latencies too.
+    data = sorted(zip(rates, range(len(runs)), runs, strict=True))[(len(runs) - 1) // 2][2]
     lat = data["latency_us"]
     res.requests = int(data["requests"])
     res.duration_s = data["duration_us"] / 1e6
