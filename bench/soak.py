@@ -348,7 +348,7 @@ async def soak(
             tick = warm + args.every * 60
             while tick < end - 5:
                 await asyncio.sleep(max(0.0, tick - time.monotonic()))
-                label = f"at {round((tick - start) / 60)} min"
+                label = f"at {round((tick - start) / 60, 1):g} min"  # one decimal: --every under a minute
                 report["snapshots"][label] = snapshot(supervisor, cluster.port)
                 print(f"{label}:", report["snapshots"][label], flush=True)
                 tick += args.every * 60
