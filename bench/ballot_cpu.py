@@ -5,8 +5,10 @@
 
 A throw-away PostgreSQL (initdb's defaults) seeded with ``bench/seed.py`` (1×: 300 projects in the event),
 then ``--casts`` ballots of one vote, each by a voter of the seed's pool who has not voted, through
-``--connections`` connections in autocommit. Modes, interleaved round by round (a busy machine slows
-each alike; the median of the rounds is printed):
+``--connections`` connections in autocommit. The modes run one after the other in each round, in reverse
+order every other round, so a busy machine slows each alike. Printed: each mode's backend CPU per cast, the
+median of the rounds; then counting every project − as migrated and as migrated − floor, each taken within
+a round, the median of the rounds and each round's difference. The modes:
 
 * ``as migrated``: ``podium_cast_ballot_on_terms`` at head, the event's projects counted up to the
   domain's ``QUOTA_PROJECTS_COUNTED_TO`` (migration 0017);
@@ -123,6 +125,11 @@ async def _run(dsn: str, args: argparse.Namespace) -> None:
     print(f"\n{args.connections} connection(s), {args.casts} casts a run, median of {args.rounds} rounds:")
     for mode, values in figures.items():
         print(f"  {mode:24s} {statistics.median(values) * 1000:.3f} ms of backend CPU per cast")
+    print("differences within a round, median of the rounds (each round's):")
+    for more, less in (("counting every project", "as migrated"), ("as migrated", "floor")):
+        differences = [(a - b) * 1000 for a, b in zip(figures[more], figures[less], strict=True)]
+        each = ", ".join(f"{difference:+.3f}" for difference in differences)
+        print(f"  {more} − {less}: {statistics.median(differences):+.3f} ms ({each})")
 
 
 def main() -> None:

@@ -1,10 +1,14 @@
 """What the listing triggers cost the attend transaction in PostgreSQL alone (no app): pgbench, N clients.
 
-    uv run python -m bench.notify_cost                 # 8 clients, 5 interleaved rounds of 800 tx a mode
+    uv run python -m bench.notify_cost                 # 8 clients, 5 rounds; each run 800 tx a client (6,400)
     uv run python -m bench.notify_cost --clients 1 8 32 --rounds 3
 
-The transaction is the API's attend: insert the attendee, insert the referral, commit. Modes, interleaved
-round by round so a busy machine slows each alike (the median of the rounds is printed):
+The transaction is the API's attend: insert the attendee, insert the referral, commit. Each round runs
+every ``--clients`` value in turn and, for each, the three modes one after the other (so a busy machine
+slows a client count's modes alike), in reverse order every other round (every run grows the tables: no
+mode always runs on the biggest). Printed: each mode's tx/s, the median of the rounds; then with NOTIFY's
+and no triggers' tx/s ÷ as migrated's of the same round and client count, the median of the rounds and
+each round's ratio. The modes:
 
 * ``as migrated``: the schema at head (the version bumped, no NOTIFY: migration 0006);
 * ``with NOTIFY``: the same triggers announcing on ``podium_listings`` as the public lists' do (0004);
@@ -100,9 +104,9 @@ def main(argv: list[str] | None = None) -> None:
         script = Path(tmp) / "attend.sql"
         script.write_text(_ATTEND)
         for round_ in range(args.rounds):
-            for mode in modes:
-                _mode(cluster, database, mode)
-                for clients in args.clients:
+            for clients in args.clients:
+                for mode in modes if round_ % 2 == 0 else reversed(modes):
+                    _mode(cluster, database, mode)
                     out = subprocess.run(
                         [
                             str(cluster.bin_dir / "pgbench"), "-n", "-f", str(script), "-c", str(clients),
@@ -111,6 +115,7 @@ def main(argv: list[str] | None = None) -> None:
                         capture_output=True, text=True, check=True, timeout=600,
                     )  # fmt: skip
                     tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))  # type: ignore[union-attr]
+                    # One value a round, in round order: rates[mode, clients][r] is round r's.
                     rates.setdefault((mode, clients), []).append(tps)
                     print(f"round {round_ + 1} {mode:<12} {clients:>3} clients {tps:>8.0f} tx/s", flush=True)
     print("\nattend transaction, tx/s (median of rounds; range)")
@@ -119,6 +124,15 @@ def main(argv: list[str] | None = None) -> None:
         for mode in modes:
             values = rates[(mode, clients)]
             cells.append(f"{mode}: {statistics.median(values):.0f} ({min(values):.0f}–{max(values):.0f})")
+        print(f"{clients:>3} clients  " + "   ".join(cells))
+    print("\nattend transaction, tx/s ÷ as migrated's in the same round (median of rounds; each round's)")
+    for clients in args.clients:
+        cells = []
+        for mode in ("with NOTIFY", "no triggers"):
+            pairs = zip(rates[(mode, clients)], rates[("as migrated", clients)], strict=True)
+            ratios = [value / migrated for value, migrated in pairs]
+            each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+            cells.append(f"{mode} ÷ as migrated: {statistics.median(ratios):.2f} ({each})")
         print(f"{clients:>3} clients  " + "   ".join(cells))
 
 
