@@ -9,11 +9,16 @@ through the API at ``--rate`` per second for ``--seconds``. Printed:
   the *last* client has a list at least as new as the vote (the list's version is read right after the
   answer, so a vote landing meanwhile can only make this longer): p50 / p99 / max; and the same to the
   *first* client (the coalescing window and the read, without the fan-out);
-* memory per open stream: the servers' RSS after all streams are open, minus before (one warm-up
-  stream open, so the shared list is in the baseline), divided by the streams;
-* CPU per message: the servers' CPU time during the vote phase (votes included) / messages delivered;
-  the client processes' CPU time too: they share the machine with the servers;
-* bytes per message: the list chunks' bodies as sent (compressed or not), per list delivered.
+* memory per open stream: the servers' RSS after all streams are open, minus before, divided by the
+  streams. Before is taken after a warm-up stream per instance was opened, read to its first bytes and
+  closed: the listener it started (in the worker that served it) and the list it cached are in the
+  baseline, but no stream is open then (the frames the streams share are built again, once, in the growth);
+* CPU per message: the servers' CPU time during the vote phase (votes included) / the messages delivered
+  during it, i.e. not counting each stream's first list (it arrives as the stream opens, before the CPU
+  is measured); the client processes' CPU time per the same messages too, as they share the machine with
+  the servers; and those messages per stream per second of votes;
+* bytes per message: the list chunks' bodies as sent (compressed or not), per list delivered (here each
+  stream's first list counts, in the bytes and in the lists).
 
 ``--encoding deflate`` (the default: browsers accept it) has the clients send ``Accept-Encoding:
 deflate``; each list is then a chunk compressed on its own, and a client inflates only its first bytes
@@ -215,6 +220,9 @@ async def _clients(targets: list[tuple[int, int]], path: str, encoding: str, pip
             "first_seen": first_seen,
             "missing": missing,
             "messages": sum(len(s.seen) for s in streams),
+            # Each stream's first list came when it opened, before the parent starts measuring CPU; no
+            # vote is cast before then, so that is the only list a stream has from before the window.
+            "messages_after_open": sum(len(s.seen) - 1 for s in streams if s.seen),
             "list_bytes": sum(s.list_bytes for s in streams),
             "deflated": sum(1 for s in streams if s.deflated),
             "closed_early": sum(1 for s in streams if s.closed),
@@ -404,7 +412,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     firsts = [
         (seen - answered) * 1000 for (answered, _), seen in zip(votes, first, strict=True) if seen < 1e300
     ]
-    messages = sum(answer["messages"] for answer in answers)
+    messages = sum(answer["messages"] for answer in answers)  # each stream's first list included
+    # During the CPU window: without each stream's first list, which came before it opened.
+    after_open = sum(answer["messages_after_open"] for answer in answers)
     deflated = sum(answer["deflated"] for answer in answers)
     if deflated != (opened if args.encoding == "deflate" else 0):
         raise SystemExit(f"{deflated} of {opened} streams were compressed, asked for {args.encoding}")
@@ -427,15 +437,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         },
         "stream_misses": missing,
         "closed_early": sum(answer["closed_early"] for answer in answers),
-        "messages_delivered": messages,
-        "messages_per_stream_per_s": round(messages / max(1, opened) / seconds, 2),
+        "messages_delivered": messages,  # each stream's first list included
+        "messages_after_open": after_open,  # the same without each stream's first list
+        "messages_per_stream_per_s": round(after_open / max(1, opened) / seconds, 2),
         "bytes_per_message": round(sum(answer["list_bytes"] for answer in answers) / max(1, messages)),
         "memory_per_stream_kb": round((rss_after - rss_before) / max(1, opened) / 1024, 1),
         "server_rss_mb": {"before": round(rss_before / 2**20, 1), "after": round(rss_after / 2**20, 1)},
         "server_cpu_s": round(cpu_after - cpu_before, 2),
-        "cpu_us_per_message": round((cpu_after - cpu_before) * 1e6 / max(1, messages), 1),
+        "cpu_us_per_message": round((cpu_after - cpu_before) * 1e6 / max(1, after_open), 1),
         "client_processes_cpu_s": round(clients_cpu, 2),
-        "client_cpu_us_per_message": round(clients_cpu * 1e6 / max(1, messages), 1),
+        "client_cpu_us_per_message": round(clients_cpu * 1e6 / max(1, after_open), 1),
         # The kernel's share (system time) of each side's CPU during the vote phase.
         "system_cpu_pct": {"server": system_pct[0], "clients": system_pct[1]},
         # The whole machine during the vote phase: other work on it shows here too.
