@@ -6,10 +6,17 @@
 A private embedded PostgreSQL (its own temp data directory) is migrated and ``podium serve`` pointed at
 it with ``PODIUM_DATABASE_URL``. Writers sign users up in a loop; the server is stopped with
 ``pg_ctl stop -m immediate`` (a crash: no checkpoint, clients cut off), left down, started again (crash
-recovery), and traffic goes on until writes succeed again. Printed: the answers by status, the requests
-failed during the outage, the time from restart to the first acknowledged write (recovery), the time
-clients saw errors (outage), the slowest answer, and whether every acknowledged sign-up is in the
-database. ``tests/ops/test_faults.py`` runs the same scenario and asserts on it.
+recovery), and traffic goes on until writes succeed again. Printed: the answers by status; how many
+requests sent after the kill failed; the slowest answer; whether every acknowledged sign-up is in the
+database; and two times, both ending at the first acknowledged write (a 200) *among requests sent after
+the restart* (a request sent during the outage and acknowledged after the restart does not count):
+
+* outage: from the moment the first of the requests sent after the kill failed (an error status came
+  back, or none did);
+* recovery: from the restart (``pg_ctl start`` returned: PostgreSQL accepts connections again, its crash
+  recovery done).
+
+``tests/ops/test_faults.py`` runs the same scenario and asserts on it.
 """
 
 from __future__ import annotations
@@ -134,13 +141,14 @@ class OutageReport:
 
     @property
     def recovery_seconds(self) -> float | None:
-        """From the server being back up to the first acknowledged write."""
+        """From the restart returning to the first acknowledged write among requests sent after it."""
         first = self.first_success_after_restart
         return None if first is None else first - self.restarted_at
 
     @property
     def outage_seconds(self) -> float | None:
-        """From the first failed answer after the kill to the first acknowledged write after restart."""
+        """From the first failure among requests sent after the kill (an error status, or no answer) to
+        the first acknowledged write among requests sent after the restart."""
         failures = [
             received for sent, received, s in self.answers if sent >= self.killed_at and s // 100 != 2
         ]
@@ -161,9 +169,11 @@ class OutageReport:
         return "\n".join(
             [
                 f"requests                 {len(self.answers)} ({statuses})",
-                f"failed during the outage {self.failed_during_outage}",
-                f"outage seen by clients   {outage}",
-                f"recovery after restart   {recovery}",
+                f"failed during the outage {self.failed_during_outage}  (requests sent after the kill)",
+                f"outage seen by clients   {outage}  (first failed request sent after the kill"
+                " → first 200 to a request sent after the restart)",
+                f"recovery after restart   {recovery}  (PostgreSQL accepting connections again"
+                " → first 200 to a request sent after that)",
                 f"slowest answer           {self.slowest_answer:.2f} s",
                 f"acknowledged sign-ups    {len(self.acknowledged)}, missing from the database: {len(self.missing)}",
             ]
