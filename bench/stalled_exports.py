@@ -4,9 +4,13 @@ Starts a throw-away PostgreSQL cluster (``bench/pg.py``) seeded with one event w
 about ``--megabytes`` MB, then ``podium serve`` as shipped (one worker). ``--clients`` connections on
 127.0.0.1 each ask for ``GET /events/admin/{id}/export/projects.csv`` as its organiser and then read
 nothing (a small receive buffer, so the kernel holds little on the client's side) for ``--hold`` seconds.
-Prints the server's RSS (every process of its session) before the requests and at the end of the hold, and
-how many bytes the clients' sockets had been sent. Streamed with backpressure, the server holds each
-client's next chunk or so, not the whole file: the growth stays far below clients × file size.
+First one export is read in full, which warms the server; its size is printed (the whole HTTP response,
+head and chunk framing included). Then the server's RSS (every process of its session): before the
+requests, the peak of samples taken every 0.5 s during the hold, and 1 s after the clients closed; the
+growth is that peak minus before. Also the bytes waiting unread in the stalled clients' receive buffers
+when they closed (``FIONREAD``): what reached them, not counting what was still in the server's kernel
+send buffers. Streamed with backpressure, the server holds each client's next chunk or so, not the whole
+file: the growth stays far below clients × file size.
 
     uv run python -m bench.stalled_exports                   # 30 clients, 10 MB, 15 s
     uv run python -m bench.stalled_exports --clients 5 --megabytes 2 --hold 5
@@ -16,10 +20,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import json
 import os
 import socket
+import struct
 import sys
+import termios
 import time
 import uuid
 from collections.abc import Sequence
@@ -76,6 +83,11 @@ def _stalled_client(port: int, request: bytes) -> socket.socket:
     return client
 
 
+def _unread_bytes(client: socket.socket) -> int:
+    """Bytes in the socket's receive queue that its reader has not read yet."""
+    return int(struct.unpack("i", fcntl.ioctl(client, termios.FIONREAD, b"\0" * 4))[0])
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
     with ExitStack() as stack:
         cluster = stack.enter_context(throwaway_cluster())
@@ -96,7 +108,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         request = (
             f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n"
         ).encode()
-        # One export read in full first: its size, and the server warmed (imports, pool, caches).
+        # One export read in full first: its response's size, and the server warmed (imports, pool, caches).
         warm = _stalled_client(
             port, request.replace(b"HTTP/1.1\r\n", b"HTTP/1.1\r\nConnection: close\r\n", 1)
         )
@@ -112,6 +124,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         while time.monotonic() < deadline:
             time.sleep(0.5)
             peak = max(peak, _session_rss(sid))
+        unread = sum(_unread_bytes(client) for client in clients)
         for client in clients:
             client.close()
         time.sleep(1.0)
@@ -119,14 +132,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     mb = 1 / 2**20
     return {
         "clients": args.clients,
-        "export_bytes": size,
+        "export_response_bytes": size,  # one export read in full: head and chunk framing included
         "hold_s": args.hold,
+        "unread_bytes_at_clients": unread,  # in the stalled clients' receive buffers when they closed
         "server_rss_mb": {
             "before": round(before * mb, 1),
             "peak_while_stalled": round(peak * mb, 1),
             "after_clients_left": round(after_close * mb, 1),
         },
-        "growth_mb": round((peak - before) * mb, 1),
+        "growth_mb": round((peak - before) * mb, 1),  # peak while stalled minus before
         "server": base,
     }
 
