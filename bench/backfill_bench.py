@@ -5,7 +5,10 @@
 
 (a) rate limit ON (the fake server enforces 5 requests/second per base, the client throttles itself):
     wall time of the whole backfill vs the floor = total pages ÷ 5 s⁻¹. Target ≤ 1.15×.
-(b) rate limit OFF: the whole backfill, verification report included. Target < 10 s; peak memory.
+(b) rate limit OFF: the whole backfill, verification report included. Target < 10 s. Then a second run
+    (nothing to do), and the peak RSS of this whole process so far (ru_maxrss), not of the backfill
+    alone: it includes the generated data set, the in-process fake Airtable (its threads and the records
+    it serves) and both runs; PostgreSQL, a separate process, is not in it.
 It prints the numbers; it asserts nothing.
 """
 
@@ -36,7 +39,7 @@ from podium.testing.synthetic_airtable import DEFAULT_BASE_ID, DEFAULT_TABLE_IDS
 
 
 def peak_rss_mib() -> float:
-    # ru_maxrss is in KiB on Linux.
+    """The peak RSS of this whole process so far (ru_maxrss is in KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -113,7 +116,10 @@ def run(url: str, seed: int, skip_limited: bool) -> None:
     print(f"    second run (nothing to do)  : {again:6.2f} s")
     print(f"    requests                    : {requests} ({requests // 2} per run)")
     print(f"    report                      : {len(report) / 1024:.0f} KiB, {len(result.issues)} issues")
-    print(f"    peak memory (process RSS)   : {peak_rss_mib():6.1f} MiB")
+    print(
+        f"    process peak RSS so far     : {peak_rss_mib():6.1f} MiB"
+        "   (data set + fake Airtable + both runs, not the backfill alone)"
+    )
 
     if skip_limited:
         return

@@ -6,8 +6,9 @@ A fake Airtable at legacy scale (3365 users, 217 events, 767 projects, 1266 refe
 the server enforces 5 requests/second per base) and a throw-away embedded PostgreSQL. Each step runs
 the operator's command (docs/cutover.md): export (JSON + CSV) → dry run → backup → backfill → serve →
 smoke → a v2 window through the API (sign-ups, new events with projects and votes, edits, deletes) →
-re-run (conflicts) → write-back (requests counted) → a fresh backfill of Airtable's new state. It prints
-each step's wall time; it asserts nothing. Bounded: about two minutes, all on 127.0.0.1.
+re-run (conflicts) → write-back (requests counted) → write-back again (nothing left to write) → a fresh
+backfill of Airtable's new state. It prints each step's wall time; it asserts nothing. Bounded: about
+two minutes, all on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -60,8 +61,9 @@ def token(email: str) -> dict[str, str]:
 
 
 def v2_window(base_url: str, url: str) -> str:
-    """What a busy v2 window might hold: 40 sign-ups, 4 events with 5 projects and 10 voters each,
-    10 backfilled events renamed, 5 backfilled projects deleted."""
+    """What a busy v2 window might hold: 40 sign-ups; 4 events, each with 10 attendees (its owner among
+    them), of whom 5 submit a project each and the other 5 cast one vote each; 10 backfilled events
+    renamed; 5 backfilled projects deleted."""
     requests = 0
     with httpx.Client(base_url=base_url, timeout=30) as client:
 
