@@ -6,9 +6,12 @@ restarted once in the middle.
 
 Traffic, all on 127.0.0.1: ``--readers`` clients reading back to back (closed loop, so the reads never
 outrun the box) over the public leaderboard and listing, the event, the current user and the organiser's
-leaderboard and votes; votes and attends at ``--write-rate`` per second each, on their own connections
-(every vote a new voter/project pair, every attend a new user from its own address); logins (magic links
-verified) at one per second. Midway, ``pg_ctl restart -m fast``.
+leaderboard and votes, each on a new connection every ``READS_PER_CONNECTION`` reads; votes and attends at
+``--write-rate`` per second each, every one on a connection of its own (every vote a new voter/project
+pair, every attend a new user from its own address); logins (magic links verified) at one per second.
+Midway, ``pg_ctl restart -m fast``. New connections are what spread the traffic over the workers (the
+kernel hands each to one of them): until they were used, a reader's one kept-alive connection could tie
+all the reads to one worker for the whole run, and the other's RSS measured an idle process.
 
 The votes are kept, so the event grows all along (from 6,000 to ~34,800 votes in two hours at 1×), and the
 cached lists, which carry every vote (PRODUCT §3.15), grow with it. ``--steady SECONDS`` withdraws each
@@ -18,12 +21,13 @@ test of issue 26's goal 3:
 
     uv run python -m bench.soak --minutes 120 --workers 2 --readers 2 --every 20 --steady 10 --memwatch
 
-Reported: each worker's RSS and its open connections to PostgreSQL after warm-up, just before the restart
-and at the end, and every ``--every`` minutes, with the growth from warm-up to the end and over the second
-half (from before the restart: the last hour of a 2-hour run) (issue 26's goal: within +3 % of the warm-up
-figure, and no longer growing in the last hour); every answer by status (goal: no 500; 503s are expected while the
-database is down); and **acknowledged writes lost**: every vote and attend answered 200 is looked up in the
-database at the end, and every withdrawal answered 200 must have left no vote (goal: 0). Results: stdout and ``bench/results/soak-<time>.json``.
+Reported: each worker's RSS, its open connections to PostgreSQL and its CPU time after warm-up
+(``--warmup``), just before the restart and at the end, and every ``--every`` minutes, with the growth from
+warm-up to the end and over the second half (from before the restart: the last hour of a 2-hour run)
+(issue 26's goal: within +3 % of the warm-up figure, and no longer growing in the last hour); every answer
+by status (goal: no 500; 503s are expected while the database is down); and **acknowledged writes lost**:
+every vote and attend answered 200 is looked up in the database at the end, and every withdrawal answered
+200 must have left no vote (goal: 0). Results: stdout and ``bench/results/soak-<time>.json``.
 
 ``--memwatch`` also says where the memory is: each serving process records its RSS, Python's live blocks
 and arenas, glibc's bytes in use and free, and its tracked objects every 30 s (bench/memwatch/), and the
@@ -50,10 +54,12 @@ import httpx
 
 from bench.load import RESULTS, client_address
 from bench.pg import Cluster, free_port, run_pg, throwaway_cluster
-from bench.run import JWT_SECRET, migrate, podium_command, server
+from bench.run import JWT_SECRET, cpu_seconds, migrate, podium_command, server
 from bench.seed import seed
 
 MEMWATCH = Path(__file__).parent / "memwatch"
+# A reader's reads on one connection before it opens a new one (a second or two of reading).
+READS_PER_CONNECTION = 500
 # The figures bench/memwatch/sitecustomize.py records, and their unit (RSS is in kB, the rest in bytes).
 MEMWATCH_FIGURES = {
     "rss_kb": 1024,
@@ -126,7 +132,11 @@ def snapshot(supervisor: int, db_port: int) -> dict[str, Any]:
     return {
         "t": round(time.monotonic(), 1),
         "workers": {
-            str(pid): {"rss_mb": _rss_mb(pid), "db_connections": _connections_to(pid, db_port)}
+            str(pid): {
+                "rss_mb": _rss_mb(pid),
+                "db_connections": _connections_to(pid, db_port),
+                "cpu_s": round(cpu_seconds(pid), 1),  # a worker that served little shows here
+            }
             for pid in workers
         },
     }
@@ -159,18 +169,26 @@ class Traffic:
         # Attends take joiners from the front, logins magic links from the back: no overlap.
         self.attends = joiners
         self.logins = list(reversed(links))
-        # Reads and writes on separate pools: a write never queues behind the readers' connections.
-        # Idle connections are dropped before uvicorn's 5 s keep-alive timeout: with equal timeouts a
-        # request sent on a connection the server is closing fails unanswered (a ReadError, not a loss).
-        limits = httpx.Limits(max_connections=64, keepalive_expiry=2.0)
-        self.readers_client = httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits)
-        self.client = httpx.AsyncClient(base_url=base, timeout=30.0, limits=limits)
+        # Every write on a connection of its own, as from many clients: whichever worker accepts it
+        # answers it, so every worker writes (a kept-alive pool would tie the writes to the workers that
+        # accepted its first few connections). Reads have their own connections (``reader``).
+        self.client = httpx.AsyncClient(
+            base_url=base, timeout=30.0, limits=httpx.Limits(max_connections=64, max_keepalive_connections=0)
+        )
 
-    async def _send(self, kind: str, method: str, path: str, token: str | None, **kw: Any) -> int:
+    async def _send(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        token: str | None,
+        client: httpx.AsyncClient | None = None,
+        **kw: Any,
+    ) -> int:
         headers = dict(kw.pop("headers", {}))
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        client = self.readers_client if kind == "read" else self.client
+        client = client or self.client
         try:
             response = await client.request(method, path, headers=headers, **kw)
             status = str(response.status_code)
@@ -192,21 +210,26 @@ class Traffic:
         if pending:
             await asyncio.wait(pending, timeout=60)
 
-    async def read(self, i: int) -> None:
+    async def read(self, i: int, client: httpx.AsyncClient) -> None:
         path, who = self.reads[i % len(self.reads)]
         token = self.admin if who == "admin" else self.readers[i % len(self.readers)] if who else None
-        await self._send("read", "GET", path, token)
+        await self._send("read", "GET", path, token, client)
 
     async def reader(self, n: int, until: float) -> None:
-        """One client reading back to back until ``until``."""
+        """One client reading back to back until ``until``, on a new connection every
+        ``READS_PER_CONNECTION`` reads: one connection kept for the whole run would tie the reader to the
+        worker that accepted it, and leave another worker idle (and its memory unmeasured)."""
         i = n
         while time.monotonic() < until:
-            await self.read(i)
-            i += 7  # readers walk the mix out of step with each other
+            async with httpx.AsyncClient(base_url=self.base, timeout=30.0) as client:
+                for _ in range(READS_PER_CONNECTION):
+                    if time.monotonic() >= until:
+                        break
+                    await self.read(i, client)
+                    i += 7  # readers walk the mix out of step with each other
 
     async def close(self) -> None:
         await self.client.aclose()
-        await self.readers_client.aclose()
 
     async def vote(self, i: int) -> None:
         if i >= len(self.votes):
@@ -329,7 +352,7 @@ async def soak(
         duration = args.minutes * 60
         start = time.monotonic()
         end = start + duration
-        warm = start + min(60.0, duration * 0.1)
+        warm = start + (args.warmup * 60 if args.warmup is not None else min(60.0, duration * 0.1))
         middle = start + duration / 2
 
         async def observer() -> None:
@@ -416,7 +439,7 @@ def summary(report: dict[str, Any]) -> str:
     base = snaps.get("after_warmup", {}).get("workers", {})
     lines.append(
         f"{'worker':>8} {'RSS MB warm':>12} {'middle':>8} {'end':>8} {'growth':>7} {'2nd half':>8}"
-        "   DB conns warm/middle/end"
+        "   DB conns warm/middle/end   CPU s after warm-up"
     )
     for pid, first in base.items():
         middle = snaps.get("middle", {}).get("workers", {}).get(pid, {})
@@ -432,6 +455,7 @@ def summary(report: dict[str, Any]) -> str:
             f"{pid:>8} {first['rss_mb']:>12.1f} {middle.get('rss_mb') or 0:>8.1f} {last.get('rss_mb') or 0:>8.1f} "
             f"{growth:>7} {second_half:>8}"
             f"   {first['db_connections']}/{middle.get('db_connections', '-')}/{last.get('db_connections', '-')}"
+            + (f"   {last['cpu_s'] - first['cpu_s']:.0f}" if "cpu_s" in first and "cpu_s" in last else "")
         )
     periodic = [label for label in snaps if label.startswith("at ")]
     if periodic:
@@ -494,6 +518,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--minutes", type=float, default=20.0)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--every", type=float, default=10.0, help="minutes between RSS snapshots (0: none)")
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=None,
+        help="minutes before the warm-up snapshot, the base of the growth (default: 1, or a tenth of a"
+        " shorter run); each worker fills its caches when it first serves each list",
+    )
     p.add_argument("--readers", type=int, default=4, help="clients reading back to back")
     p.add_argument("--write-rate", type=float, default=4.0, help="votes per second, and attends per second")
     p.add_argument("--scale", type=int, default=1)
@@ -512,6 +543,8 @@ def main(argv: list[str] | None = None) -> None:
         help="each serving process records where its memory is (bench/memwatch/sitecustomize.py)",
     )
     args = p.parse_args(argv)
+    if args.warmup is not None and not 0 <= args.warmup < args.minutes / 2:
+        p.error("--warmup: from 0 to under half of --minutes (the middle snapshot comes after it)")
     args.memwatch_prefix = RESULTS / f"memwatch-{time.strftime('%Y%m%d-%H%M%S')}" / "process"
     if args.memwatch:
         args.memwatch_prefix.parent.mkdir(parents=True, exist_ok=True)
