@@ -58,6 +58,8 @@ from bench.run import JWT_SECRET, cpu_seconds, migrate, podium_command, server
 from bench.seed import seed
 
 MEMWATCH = Path(__file__).parent / "memwatch"
+# The reads of the mix, by the names ``--skip-reads`` takes.
+READ_NAMES = ("leaderboard", "listing", "event", "user", "admin_leaderboard", "admin_votes")
 # A reader's reads on one connection before it opens a new one (a second or two of reading).
 READS_PER_CONNECTION = 500
 # The figures bench/memwatch/sitecustomize.py records, and their unit (RSS is in kB, the rest in bytes).
@@ -143,20 +145,30 @@ def snapshot(supervisor: int, db_port: int) -> dict[str, Any]:
 
 
 class Traffic:
-    def __init__(self, base: str, info: dict[str, Any], tally: Tally, *, hold: float = 0.0) -> None:
+    def __init__(
+        self,
+        base: str,
+        info: dict[str, Any],
+        tally: Tally,
+        *,
+        hold: float = 0.0,
+        skip: frozenset[str] = frozenset(),
+    ) -> None:
         self.base, self.info, self.tally = base, info, tally
         self.hold = hold  # seconds before an acknowledged vote is withdrawn (0: never)
         tokens = {pool: Path(path).read_text().split() for pool, path in info["token_files"].items()}
         self.readers, self.admin = tokens["readers"], tokens["admin"][0]
         event = info["event_id"]
-        self.reads = [
-            (f"/events/{event}/projects?leaderboard=true", None),
-            (f"/events/{event}/projects?leaderboard=false", None),
-            (f"/events/{event}", None),
-            ("/users/current", "reader"),
-            (f"/events/admin/{event}/leaderboard", "admin"),
-            (f"/events/admin/{event}/votes", "admin"),
-        ]
+        reads = {
+            "leaderboard": (f"/events/{event}/projects?leaderboard=true", None),
+            "listing": (f"/events/{event}/projects?leaderboard=false", None),
+            "event": (f"/events/{event}", None),
+            "user": ("/users/current", "reader"),
+            "admin_leaderboard": (f"/events/admin/{event}/leaderboard", "admin"),
+            "admin_votes": (f"/events/admin/{event}/votes", "admin"),
+        }
+        assert set(reads) == set(READ_NAMES)
+        self.reads = [read for name, read in reads.items() if name not in skip]
         # Each voter votes for up to three different projects (the quota at this size), one request each.
         projects = info["project_ids"]
         rng = random.Random(7)
@@ -348,7 +360,9 @@ async def soak(
         "snapshots": {},
     }
     with server(cmd, env, "soak", port) as (base, supervisor):
-        traffic = Traffic(base, info, tally, hold=args.steady)
+        traffic = Traffic(
+            base, info, tally, hold=args.steady, skip=frozenset(args.skip_reads.split(",")) - {""}
+        )
         duration = args.minutes * 60
         start = time.monotonic()
         end = start + duration
@@ -519,6 +533,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--every", type=float, default=10.0, help="minutes between RSS snapshots (0: none)")
     p.add_argument(
+        "--skip-reads",
+        default="",
+        help=f"reads left out of the mix, comma-separated, from: {', '.join(READ_NAMES)} (to find which one a"
+        " growth follows)",
+    )
+    p.add_argument(
         "--warmup",
         type=float,
         default=None,
@@ -543,6 +563,8 @@ def main(argv: list[str] | None = None) -> None:
         help="each serving process records where its memory is (bench/memwatch/sitecustomize.py)",
     )
     args = p.parse_args(argv)
+    if unknown := sorted(set(args.skip_reads.split(",")) - {"", *READ_NAMES}):
+        p.error(f"--skip-reads: unknown {unknown}; known: {', '.join(READ_NAMES)}")
     if args.warmup is not None and not 0 <= args.warmup < args.minutes / 2:
         p.error("--warmup: from 0 to under half of --minutes (the middle snapshot comes after it)")
     args.memwatch_prefix = RESULTS / f"memwatch-{time.strftime('%Y%m%d-%H%M%S')}" / "process"
