@@ -11,8 +11,8 @@ default): a vote for a random project by a voter of the seed's pool, then its wi
 voting that does not grow the event; ``--writes description``: one project's description; ``--writes
 attends``: an attendee of the seed's pool joins, then leaves, in turn (read it with ``--scenarios
 admin_attendees``, the organiser's attendee list: 25,000 attendees at 1×). Each change moves the event's
-listing version. Printed: req/s per scenario and rate, and each rate's req/s ÷ the same scenario's at rate 0. The goal:
-≥ 0.8 at 4 and 50 changes/s. With ``--rounds N`` every scenario runs its rates N times, odd rounds in
+listing version. Printed: req/s per scenario and rate, and each rate's req/s ÷ the same scenario's at
+rate 0. The goal: ≥ 0.8 at 4 and 50 changes/s. With ``--rounds N`` every scenario runs its rates N times, odd rounds in
 reverse (0, 4, 50, 50, 4, 0, …): each ratio is taken within one round, and the median of the rounds is
 printed with each round's ratio, so a machine whose speed drifts slows both sides of a ratio alike.
 
